@@ -1,0 +1,166 @@
+/**
+ * A snapshot travels on a connection of its own as: snapBegin (the message without its data,
+ * plus size and CRC-32), snapChunk frames in order, then the receiver's snapAck. Big snapshots
+ * never become one giant frame, and heartbeats on the messages connection are not stuck behind them.
+ */
+import { crc32 } from "node:zlib";
+import type { Message } from "../raft/types.ts";
+import type { FramedConnection } from "./connection.ts";
+import { encodeFrames } from "./frame.ts";
+import { InvalidMessageError, validateMessage } from "./validate.ts";
+
+/** Largest snapshot a receiver will allocate for; a KV store image beyond this needs another design. */
+export const MAX_SNAPSHOT_BYTES = 1 << 30;
+
+export interface SnapshotBegin {
+  kind: "snapBegin";
+  message: Message;
+  size: number;
+  crc32: number;
+  chunks: number;
+}
+
+export interface SnapshotChunk {
+  kind: "snapChunk";
+  seq: number;
+  data: Uint8Array;
+}
+
+export interface SnapshotAck {
+  kind: "snapAck";
+  ok: boolean;
+  error?: string;
+}
+
+/** The snapshot stream broke its own rules, or the receiver said no. */
+export class SnapshotStreamError extends Error {
+  override name = "SnapshotStreamError";
+}
+
+export interface StreamTimeouts {
+  /** Per write of one chunk: a receiver that stops reading is given up on. */
+  writeMs: number;
+  /** For the receiver's ack once everything is written (it may be busy delivering). */
+  ackMs: number;
+}
+
+/**
+ * Sends the snap `message` over `conn` in chunks of at most `chunkBytes` and waits for the ack.
+ * Returns the number of chunk frames; throws if the receiver refused or the stream failed.
+ */
+export async function streamSnapshot(
+  conn: FramedConnection,
+  message: Message,
+  chunkBytes: number,
+  timeouts: StreamTimeouts,
+  onChunkSent: (bytes: number) => void,
+): Promise<number> {
+  const snapshot = message.snapshot;
+  if (!snapshot) throw new SnapshotStreamError("a snap message needs a snapshot");
+  const data = snapshot.data;
+  const chunks = Math.ceil(data.length / chunkBytes);
+  const begin: SnapshotBegin = {
+    kind: "snapBegin",
+    message: { ...message, snapshot: { meta: snapshot.meta, data: new Uint8Array(0) } },
+    size: data.length,
+    crc32: crc32(data),
+    chunks,
+  };
+  await conn.write(encodeFrames([begin]), timeouts.writeMs);
+  for (let seq = 0; seq < chunks; seq++) {
+    const chunk: SnapshotChunk = {
+      kind: "snapChunk",
+      seq,
+      data: data.subarray(seq * chunkBytes, (seq + 1) * chunkBytes),
+    };
+    const frame = encodeFrames([chunk]);
+    await conn.write(frame, timeouts.writeMs);
+    onChunkSent(frame.length);
+  }
+  const ack = await conn.read(timeouts.ackMs) as Partial<SnapshotAck> | undefined;
+  if (ack === undefined) throw new SnapshotStreamError("receiver closed the connection before acknowledging");
+  if (ack.kind !== "snapAck") {
+    throw new SnapshotStreamError("receiver answered with something other than an ack");
+  }
+  if (ack.ok !== true) throw new SnapshotStreamError(`receiver refused the snapshot: ${String(ack.error)}`);
+  return chunks;
+}
+
+/** Receiver side: checks each frame of one snapshot stream and rebuilds the snap message. */
+export class SnapshotAssembler {
+  #begin?: SnapshotBegin;
+  #data = new Uint8Array(0);
+  #received = 0;
+  #nextSeq = 0;
+  #crc = 0;
+
+  constructor(readonly maxSnapshotBytes = MAX_SNAPSHOT_BYTES) {}
+
+  get chunksReceived(): number {
+    return this.#nextSeq;
+  }
+
+  /**
+   * Takes the next frame. Returns the complete, verified snap message after its last chunk,
+   * `undefined` before that; throws SnapshotStreamError or InvalidMessageError on any violation.
+   */
+  accept(frame: unknown): Message | undefined {
+    const kind = (frame as { kind?: unknown } | null)?.kind;
+    if (kind === "snapBegin" && this.#begin === undefined) return this.#acceptBegin(frame as SnapshotBegin);
+    if (kind === "snapChunk" && this.#begin !== undefined) return this.#acceptChunk(frame as SnapshotChunk);
+    throw new SnapshotStreamError(`unexpected frame ${JSON.stringify(kind)} in a snapshot stream`);
+  }
+
+  #acceptBegin(begin: SnapshotBegin): Message | undefined {
+    const message = validateMessage(begin.message);
+    if (message.type !== "snap" || message.snapshot?.data.length !== 0) {
+      throw new InvalidMessageError("snapBegin must carry a snap message with empty data");
+    }
+    const { size, chunks } = begin;
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.maxSnapshotBytes) {
+      throw new SnapshotStreamError(`snapshot size ${size} is outside 0..${this.maxSnapshotBytes}`);
+    }
+    if (!Number.isSafeInteger(chunks) || chunks < 0 || chunks > size || (size > 0 && chunks === 0)) {
+      throw new SnapshotStreamError(`chunk count ${chunks} does not fit a ${size}-byte snapshot`);
+    }
+    if (!Number.isInteger(begin.crc32) || begin.crc32 < 0 || begin.crc32 > 0xffffffff) {
+      throw new SnapshotStreamError(`snapBegin.crc32 must be a u32, got ${begin.crc32}`);
+    }
+    this.#begin = { kind: "snapBegin", message, size, chunks, crc32: begin.crc32 };
+    this.#data = new Uint8Array(size);
+    return this.#complete();
+  }
+
+  #acceptChunk(chunk: SnapshotChunk): Message | undefined {
+    const begin = this.#begin!;
+    if (chunk.seq !== this.#nextSeq || this.#nextSeq >= begin.chunks) {
+      throw new SnapshotStreamError(
+        `chunk ${chunk.seq} out of order: expected ${this.#nextSeq} of ${begin.chunks}`,
+      );
+    }
+    if (!(chunk.data instanceof Uint8Array) || chunk.data.length === 0) {
+      throw new SnapshotStreamError(`chunk ${chunk.seq} carries no bytes`);
+    }
+    if (this.#received + chunk.data.length > begin.size) {
+      throw new SnapshotStreamError(`chunk ${chunk.seq} runs past the announced size ${begin.size}`);
+    }
+    this.#data.set(chunk.data, this.#received);
+    this.#crc = crc32(chunk.data, this.#crc);
+    this.#received += chunk.data.length;
+    this.#nextSeq++;
+    return this.#complete();
+  }
+
+  #complete(): Message | undefined {
+    const begin = this.#begin!;
+    if (this.#nextSeq < begin.chunks) return undefined;
+    if (this.#received !== begin.size) {
+      throw new SnapshotStreamError(`received ${this.#received} bytes, announced ${begin.size}`);
+    }
+    if (this.#crc !== begin.crc32) {
+      throw new SnapshotStreamError(`CRC-32 mismatch: the snapshot was corrupted in transit`);
+    }
+    const message = begin.message;
+    return { ...message, snapshot: { meta: message.snapshot!.meta, data: this.#data } };
+  }
+}
