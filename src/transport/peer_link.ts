@@ -15,6 +15,8 @@ export interface PeerStats {
   address: string;
   sentMessages: number;
   sentBytes: number;
+  /** Writes on the messages connection: each carries every message queued since the previous one. */
+  sentBatches: number;
   /** Queue full, oversized, or lost with a broken connection (fault injection counts apart). */
   droppedMessages: number;
   queueLength: number;
@@ -56,6 +58,7 @@ export class PeerLink {
   #stats = {
     sentMessages: 0,
     sentBytes: 0,
+    sentBatches: 0,
     droppedMessages: 0,
     reconnects: 0,
     snapshotsSent: 0,
@@ -143,6 +146,7 @@ export class PeerLink {
         await conn.write(bytes.frames, this.#settings.ioTimeoutMs);
         this.#stats.sentMessages += framed;
         this.#stats.sentBytes += bytes.frames.length;
+        this.#stats.sentBatches++;
       } catch (error) {
         this.#stats.droppedMessages += framed;
         if (this.#closed) break;

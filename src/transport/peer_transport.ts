@@ -133,6 +133,7 @@ export class PeerTransport {
     const totals: TransportStats["totals"] = {
       sentMessages: 0,
       sentBytes: 0,
+      sentBatches: 0,
       droppedMessages: 0,
       queueLength: 0,
       reconnects: 0,
@@ -149,6 +150,7 @@ export class PeerTransport {
       peers[id] = peer;
       totals.sentMessages += peer.sentMessages;
       totals.sentBytes += peer.sentBytes;
+      totals.sentBatches += peer.sentBatches;
       totals.droppedMessages += peer.droppedMessages;
       totals.queueLength += peer.queueLength;
       totals.reconnects += peer.reconnects;
