@@ -166,7 +166,12 @@ export class InboundServer {
         this.#checkAddressing(message, from);
         const refusal = this.#settings.deliverSnapshot(message);
         if (refusal === undefined) this.counters.snapshotsReceived++;
-        await this.#reply(conn, { kind: "snapAck", ok: refusal === undefined, error: refusal });
+        await this.#reply(
+          conn,
+          refusal === undefined
+            ? { kind: "snapAck", ok: true }
+            : { kind: "snapAck", ok: false, error: refusal },
+        );
         return;
       }
     } catch (error) {
