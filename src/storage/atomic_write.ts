@@ -1,0 +1,32 @@
+/** fsync a directory, which makes the creation, rename or removal of its entries durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/**
+ * Replace `path` with `bytes` so that a crash leaves either the old file or the whole new one:
+ * write a temp file, fsync it, rename it over `path`, fsync the directory.
+ */
+export async function atomicWriteFile(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const path = `${dir}/${name}`;
+  const tmp = `${path}.tmp`;
+  const file = await Deno.open(tmp, { create: true, write: true, truncate: true });
+  try {
+    await writeAll(file, bytes);
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+  await syncDir(dir);
+}

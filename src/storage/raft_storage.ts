@@ -1,0 +1,219 @@
+import type { Entry, HardState, Snapshot } from "../raft/types.ts";
+import { syncDir } from "./atomic_write.ts";
+import { lockDir } from "./dir_lock.ts";
+import { isCount } from "./packr.ts";
+import { RecordType } from "./record_codec.ts";
+import { recover, type RecoveredState, type SnapshotFileInfo } from "./recovery.ts";
+import { writeSnapshotFile } from "./snapshot_file.ts";
+import { TermRuns } from "./term_runs.ts";
+import { encodeEntries, encodeHardState, encodeSnapshotMarker } from "./wal_payloads.ts";
+import { WalWriter } from "./wal_writer.ts";
+
+export type { RecoveredState } from "./recovery.ts";
+export { StorageCorruptionError, StorageLockedError } from "./errors.ts";
+export { WalWriteError } from "./wal_writer.ts";
+
+export interface RaftStorageOptions {
+  /** A segment rolls over once the next write would take it past this size. Default 64 MiB. */
+  segmentBytes?: number;
+  /** Where recovery reports what it repaired. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface RaftStorageStats {
+  segments: number;
+  walBytes: number;
+  syncs: number;
+  recordsWritten: number;
+  lastSnapshotIndex: number;
+  snapshotBytes: number;
+}
+
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const MIN_SEGMENT_BYTES = 1024;
+/** Record offsets are 32-bit. */
+const MAX_SEGMENT_BYTES = 2 ** 31;
+/** Two snapshots, so that a damaged newest one can be rebuilt from the older one and the WAL. */
+const RETAINED_SNAPSHOTS = 2;
+const TEMP_FILE = /^snap-.*\.snap\.tmp$/;
+
+/**
+ * The durable state of one Raft member in one directory: a WAL of entries, hard states and
+ * snapshot markers in checksummed segments, plus snapshot files. `save()` resolving means
+ * durable (fdatasync), so the node may then send the messages that depend on it.
+ */
+export class RaftStorage {
+  private readonly inFlightSnapshots = new Set<Promise<unknown>>();
+  private lastSnapshotWrite: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Set when saveSnapshot is called, so that an older snapshot is refused even before the newer one is written. */
+  private newestSnapshotIndex: number;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly lock: Deno.FsFile,
+    private readonly wal: WalWriter,
+    private readonly shape: TermRuns,
+    /** Snapshot files kept, newest first. */
+    private snapshots: SnapshotFileInfo[],
+  ) {
+    this.newestSnapshotIndex = snapshots[0]?.index ?? 0;
+  }
+
+  static async open(
+    dir: string,
+    options: RaftStorageOptions = {},
+  ): Promise<{ storage: RaftStorage; recovered: RecoveredState }> {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (
+      !Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES ||
+      segmentBytes > MAX_SEGMENT_BYTES
+    ) {
+      throw new RangeError(
+        `segmentBytes must be an integer from ${MIN_SEGMENT_BYTES} to ${MAX_SEGMENT_BYTES}`,
+      );
+    }
+    const log = options.log ?? ((line: string) => console.error(`storage: ${line}`));
+    await Deno.mkdir(dir, { recursive: true });
+    const lock = await lockDir(dir);
+    try {
+      await removeTempFiles(dir);
+      const recovery = await recover(dir, log);
+      for (const { file, problem } of recovery.damagedSnapshots) {
+        await Deno.rename(`${dir}/${file.name}`, `${dir}/${file.name}.damaged`);
+        log(`snapshot ${file.name} is damaged (${problem}); renamed it to ${file.name}.damaged`);
+      }
+      const wal = await WalWriter.open(dir, segmentBytes, recovery.writer);
+      const { snapshot, entries } = recovery.recovered;
+      const shape = new TermRuns(entries, snapshot?.meta.index ?? 0);
+      const storage = new RaftStorage(dir, lock, wal, shape, recovery.snapshots.slice(0, RETAINED_SNAPSHOTS));
+      return { storage, recovered: recovery.recovered };
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Durably append entries (which replace stored entries from entries[0].index on) and/or a hard
+   * state. Resolves after fdatasync. Calls made while a sync is in flight are batched into the
+   * next single write + fdatasync (group commit). With nothing to save, resolves once everything
+   * saved before is durable.
+   */
+  save(entries: Entry[], hardState?: HardState): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("storage is closed"));
+    const refusal = refuseEntries(entries) ??
+      (entries.length > 0 ? this.shape.refuseAppend(entries) : undefined) ??
+      (hardState && refuseHardState(hardState));
+    if (refusal) return Promise.reject(new RangeError(`save refused, nothing written: ${refusal}`));
+    const records = [];
+    if (entries.length > 0) {
+      this.shape.append(entries);
+      records.push({
+        type: RecordType.Entries,
+        payload: encodeEntries(entries),
+        maxIndex: this.shape.lastIndex,
+      });
+    }
+    if (hardState) {
+      records.push({ type: RecordType.HardState, payload: encodeHardState(hardState), carryOver: true });
+    }
+    return this.wal.append(records);
+  }
+
+  /**
+   * Atomically persist a snapshot (temp file, fsync, rename, directory fsync), then mark it in the
+   * WAL (saves made after this call are written after the marker), then delete snapshot files
+   * beyond the newest two and the WAL segments wholly covered by the older of those two.
+   * Save a snapshot from the leader before the hard state whose commit index depends on it.
+   */
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    if (this.closed) throw new Error("storage is closed");
+    const { index, term } = snapshot.meta ?? {};
+    if (!isCount(index) || index < 1 || !isCount(term) || !(snapshot.data instanceof Uint8Array)) {
+      throw new RangeError(
+        "saveSnapshot refused: a snapshot needs meta.index >= 1, meta.term and data bytes",
+      );
+    }
+    if (index < this.newestSnapshotIndex) {
+      throw new RangeError(
+        `saveSnapshot refused: snapshot ${index} is older than the saved snapshot ${this.newestSnapshotIndex}`,
+      );
+    }
+    this.newestSnapshotIndex = index;
+    this.shape.applySnapshot(index, term);
+    const fileWritten = this.lastSnapshotWrite.catch(() => undefined).then(() =>
+      writeSnapshotFile(this.dir, snapshot)
+    );
+    this.lastSnapshotWrite = fileWritten;
+    const marker = this.wal.append(
+      fileWritten.then(
+        () => [{ type: RecordType.SnapshotMarker, payload: encodeSnapshotMarker({ index, term }) }],
+      ),
+    );
+    const done = Promise.all([fileWritten, marker]);
+    this.inFlightSnapshots.add(done);
+    try {
+      const [written] = await done;
+      await this.retain({ name: written.name, index, term, bytes: written.bytes });
+    } finally {
+      this.inFlightSnapshots.delete(done);
+    }
+  }
+
+  stats(): RaftStorageStats {
+    return {
+      segments: this.wal.segments.length,
+      walBytes: this.wal.walBytes(),
+      syncs: this.wal.syncs,
+      recordsWritten: this.wal.recordsWritten,
+      lastSnapshotIndex: this.snapshots[0]?.index ?? 0,
+      snapshotBytes: this.snapshots[0]?.bytes ?? 0,
+    };
+  }
+
+  /** Wait for writes in flight, then release the files and the directory lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.inFlightSnapshots);
+    await this.wal.close();
+    this.lock.close();
+  }
+
+  private async retain(saved: SnapshotFileInfo): Promise<void> {
+    this.snapshots = [saved, ...this.snapshots.filter((s) => s.name !== saved.name)]
+      .sort((a, b) => b.index - a.index);
+    const doomed = this.snapshots.splice(RETAINED_SNAPSHOTS);
+    for (const old of doomed) await Deno.remove(`${this.dir}/${old.name}`);
+    if (doomed.length > 0) await syncDir(this.dir);
+    if (this.snapshots.length === RETAINED_SNAPSHOTS) await this.wal.releaseThrough(this.snapshots[1].index);
+  }
+}
+
+function refuseEntries(entries: Entry[]): string | undefined {
+  for (const [i, e] of entries.entries()) {
+    if (!isCount(e.index) || e.index < 1 || !isCount(e.term)) {
+      return `entry ${i} needs a positive index and a term`;
+    }
+    if (i > 0 && e.index !== entries[i - 1].index + 1) {
+      return `entry indexes jump from ${entries[i - 1].index} to ${e.index}`;
+    }
+    if (e.data !== undefined && !(e.data instanceof Uint8Array)) {
+      return `entry ${e.index} has non-binary data`;
+    }
+  }
+  return undefined;
+}
+
+function refuseHardState(hs: HardState): string | undefined {
+  return isCount(hs.term) && isCount(hs.vote) && isCount(hs.commit)
+    ? undefined
+    : "hard state fields must be integers >= 0";
+}
+
+async function removeTempFiles(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && TEMP_FILE.test(entry.name)) await Deno.remove(`${dir}/${entry.name}`);
+  }
+}

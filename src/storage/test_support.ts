@@ -1,0 +1,52 @@
+import type { Entry } from "../raft/types.ts";
+import { RaftStorage, type RaftStorageOptions } from "./raft_storage.ts";
+
+/** Helpers shared by this folder's tests. */
+
+export function makeEntries(first: number, last: number, term: number, dataBytes = 100): Entry[] {
+  const entries: Entry[] = [];
+  for (let index = first; index <= last; index++) {
+    entries.push({ term, index, type: "normal", data: new Uint8Array(dataBytes).fill(index % 251) });
+  }
+  return entries;
+}
+
+/** A deterministic PRNG (mulberry32), so that a failing fuzz case can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "raft-storage-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Open, collecting recovery's log lines instead of printing them. */
+export async function openQuietly(dir: string, options: RaftStorageOptions = {}) {
+  const lines: string[] = [];
+  const opened = await RaftStorage.open(dir, { ...options, log: (line) => lines.push(line) });
+  return { ...opened, lines };
+}
+
+export async function segmentFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.name.startsWith("wal-")) names.push(e.name);
+  return names.sort();
+}
+
+export async function snapshotFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.name.startsWith("snap-")) names.push(e.name);
+  return names.sort();
+}

@@ -1,0 +1,215 @@
+import { syncDir, writeAll } from "./atomic_write.ts";
+import { encodeBatch, RECORD_HEADER_BYTES, RecordType } from "./record_codec.ts";
+import { encodeSegmentHeader } from "./wal_payloads.ts";
+import { segmentName } from "./wal_reader.ts";
+
+export interface WalAppend {
+  type: RecordType;
+  payload: Uint8Array;
+  /** Highest entry index in the record (entries records), so that covered segments can be released. */
+  maxIndex?: number;
+  /** Re-write the newest record of this type at the start of every new segment (the hard state). */
+  carryOver?: boolean;
+}
+
+export interface SegmentInfo {
+  seq: number;
+  name: string;
+  bytes: number;
+  /** Size of the segment's first write (header and carried records): a segment no bigger holds nothing new. */
+  openingBytes: number;
+  /** Highest entry index written to the segment, 0 if none. */
+  maxIndex: number;
+}
+
+export interface WalWriterState {
+  segments: SegmentInfo[];
+  /** Used when `segments` is empty. */
+  nextSeq: number;
+  highestIndex: number;
+  carried: WalAppend[];
+}
+
+interface Waiter {
+  /** Undefined while the caller is still preparing them (a snapshot file being written). */
+  records?: WalAppend[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** After a failed write or fdatasync the file's state is unknown: only a restart and recovery can tell. */
+export class WalWriteError extends Error {
+  override name = "WalWriteError";
+  constructor(cause: unknown) {
+    super(
+      `a WAL write, or a write it depended on, failed (${(cause as Error)?.message ?? cause}); ` +
+        `storage refuses further writes: ` +
+        `restart the node so that it recovers from its WAL`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Appends records to the active segment with group commit: appends that arrive while a write +
+ * fdatasync is in flight are queued and go out together in the next single write + fdatasync.
+ * One write is one batch: it never spans segments, and a reader can cut a torn one whole.
+ */
+export class WalWriter {
+  private queue: Waiter[] = [];
+  private flushing?: Promise<void>;
+  private failure?: Error;
+  private closed = false;
+  private carried = new Map<RecordType, WalAppend>();
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytes: number,
+    readonly segments: SegmentInfo[],
+    private file: Deno.FsFile,
+    private highestIndex: number,
+    carried: WalAppend[],
+  ) {
+    for (const record of carried) this.carried.set(record.type, record);
+  }
+  syncs = 0;
+  recordsWritten = 0;
+
+  static async open(dir: string, segmentBytes: number, state: WalWriterState): Promise<WalWriter> {
+    const segments = [...state.segments];
+    let file: Deno.FsFile;
+    if (segments.length > 0) {
+      file = await Deno.open(`${dir}/${segments[segments.length - 1].name}`, { write: true, append: true });
+    } else {
+      const created = await createSegment(dir, state.nextSeq, state.highestIndex + 1, state.carried);
+      segments.push(created.info);
+      file = created.file;
+    }
+    return new WalWriter(dir, segmentBytes, segments, file, state.highestIndex, state.carried);
+  }
+
+  /**
+   * Resolves once `records` are written and fdatasynced. Appends are written in call order; when
+   * `records` is a promise, later appends wait for it (a snapshot marker waits for its file).
+   * If that promise rejects, the WAL refuses all further writes: what was queued behind it
+   * depends on it.
+   */
+  append(records: WalAppend[] | Promise<WalAppend[]>): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error("the WAL is closed; open the storage again to write"));
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const waiter: Waiter = { resolve, reject };
+    if (records instanceof Promise) {
+      records.then((ready) => {
+        waiter.records = ready;
+        this.startFlushing();
+      }, (error) => this.fail(error));
+    } else {
+      waiter.records = records;
+    }
+    this.queue.push(waiter);
+    this.startFlushing();
+    return promise;
+  }
+
+  /** Only with a ready head of queue: then flushQueue awaits a write before it can clear `flushing`. */
+  private startFlushing(): void {
+    if (!this.flushing && this.queue[0]?.records) this.flushing = this.flushQueue();
+  }
+
+  /**
+   * Delete the oldest segments while every entry in them has index <= `index`. Only a prefix
+   * goes (a later segment may overwrite entries of an earlier one), and never the active one.
+   */
+  async releaseThrough(index: number): Promise<number> {
+    const released: SegmentInfo[] = [];
+    while (this.segments.length > 1 && this.segments[0].maxIndex <= index) {
+      released.push(this.segments.shift()!);
+    }
+    for (const segment of released) await Deno.remove(`${this.dir}/${segment.name}`);
+    if (released.length > 0) await syncDir(this.dir);
+    return released.length;
+  }
+
+  walBytes(): number {
+    return this.segments.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+    this.file.close();
+  }
+
+  private async flushQueue(): Promise<void> {
+    while (!this.failure) {
+      const ready = this.queue.findIndex((w) => w.records === undefined);
+      const waiters = this.queue.splice(0, ready === -1 ? this.queue.length : ready);
+      if (waiters.length === 0) break; // the head waits for its records; their arrival restarts flushing
+      try {
+        await this.writeBatch(waiters.flatMap((w) => w.records!));
+        for (const w of waiters) w.resolve();
+      } catch (error) {
+        this.fail(error, waiters);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private fail(cause: unknown, inFlight: Waiter[] = []): void {
+    this.failure ??= new WalWriteError(cause);
+    for (const w of [...inFlight, ...this.queue.splice(0)]) w.reject(this.failure);
+  }
+
+  private async writeBatch(records: WalAppend[]): Promise<void> {
+    if (records.length === 0) return;
+    let active = this.segments[this.segments.length - 1];
+    const size = records.reduce((sum, r) => sum + RECORD_HEADER_BYTES + r.payload.length, 0);
+    if (active.bytes > active.openingBytes && active.bytes + size > this.segmentBytes) {
+      const created = await createSegment(this.dir, active.seq + 1, this.highestIndex + 1, [
+        ...this.carried.values(),
+      ]);
+      this.file.close();
+      this.file = created.file;
+      this.segments.push(created.info);
+      active = created.info;
+    }
+    const bytes = encodeBatch(records, active.bytes);
+    await writeAll(this.file, bytes);
+    await this.file.syncData();
+    active.bytes += bytes.length;
+    this.syncs++;
+    this.recordsWritten += records.length;
+    for (const record of records) {
+      if (record.maxIndex !== undefined) {
+        active.maxIndex = Math.max(active.maxIndex, record.maxIndex);
+        this.highestIndex = Math.max(this.highestIndex, record.maxIndex);
+      }
+      if (record.carryOver) this.carried.set(record.type, record);
+    }
+  }
+}
+
+/**
+ * Create segment `seq` with its header and carried records, and make both the file and its
+ * directory entry durable before anything is written to it.
+ */
+async function createSegment(
+  dir: string,
+  seq: number,
+  firstIndex: number,
+  carried: WalAppend[],
+): Promise<{ file: Deno.FsFile; info: SegmentInfo }> {
+  const name = segmentName(seq);
+  const file = await Deno.open(`${dir}/${name}`, { createNew: true, write: true, append: true });
+  try {
+    const header = { type: RecordType.SegmentHeader, payload: encodeSegmentHeader({ seq, firstIndex }) };
+    const opening = encodeBatch([header, ...carried], 0);
+    await writeAll(file, opening);
+    await file.sync();
+    await syncDir(dir);
+    return { file, info: { seq, name, bytes: opening.length, openingBytes: opening.length, maxIndex: 0 } };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
