@@ -1,6 +1,6 @@
 /**
- * Checks that a decoded frame is a well-formed Raft Message before it may reach the core, and
- * rebuilds it from the known fields only. The field tables are typed `{ [K in keyof T]-?: ... }`,
+ * Checks that a decoded frame is a well-formed Raft Message before it may reach the core: known
+ * fields only, each of the right type. The field tables are typed `{ [K in keyof T]-?: ... }`,
  * so a field added to a Raft type fails `deno check` here until the validator learns about it.
  */
 import type {
@@ -20,9 +20,18 @@ export class InvalidMessageError extends Error {
   override name = "InvalidMessageError";
 }
 
-type Check<T> = (value: unknown, path: string) => T;
+/** Returns the checked value (bytes are re-viewed) or throws FieldError. */
+type Check<T> = (value: unknown) => T;
 
-function fail(path: string, expected: string, value: unknown): never {
+/**
+ * A bad field, with its path built on the way out (".entries[3].term"): paths cost nothing on the
+ * hot path, where every message is valid.
+ */
+class FieldError {
+  constructor(public where: string, readonly problem: string) {}
+}
+
+function fail(expected: string, value: unknown): never {
   const got = value === null
     ? "null"
     : Array.isArray(value)
@@ -30,41 +39,45 @@ function fail(path: string, expected: string, value: unknown): never {
     : value instanceof Uint8Array
     ? "bytes"
     : typeof value;
-  throw new InvalidMessageError(`${path}: expected ${expected}, got ${got}`);
+  throw new FieldError("", `expected ${expected}, got ${got}`);
 }
 
-const count: Check<number> = (value, path) =>
-  Number.isSafeInteger(value) && (value as number) >= 0
-    ? value as number
-    : fail(path, "an integer >= 0", value);
+const count: Check<number> = (value) =>
+  Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : fail("an integer >= 0", value);
 
-const nodeId: Check<number> = (value, path) =>
-  Number.isSafeInteger(value) && (value as number) >= 1
-    ? value as number
-    : fail(path, "a node id >= 1", value);
+const nodeId: Check<number> = (value) =>
+  Number.isSafeInteger(value) && (value as number) >= 1 ? value as number : fail("a node id >= 1", value);
 
-const bool: Check<boolean> = (value, path) =>
-  typeof value === "boolean" ? value : fail(path, "a boolean", value);
+const bool: Check<boolean> = (value) => typeof value === "boolean" ? value : fail("a boolean", value);
 
-const text: Check<string> = (value, path) =>
-  typeof value === "string" ? value : fail(path, "a string", value);
+const text: Check<string> = (value) => typeof value === "string" ? value : fail("a string", value);
 
 /** msgpackr decodes bin as Buffer; the core gets a plain Uint8Array view of the same bytes. */
-const bytes: Check<Uint8Array> = (value, path) =>
+const bytes: Check<Uint8Array> = (value) =>
   value instanceof Uint8Array
     ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
-    : fail(path, "bytes", value);
+    : fail("bytes", value);
 
 function oneOf<T extends string>(allowed: Record<T, true>): Check<T> {
   const names = Object.keys(allowed).join("|");
-  return (value, path) =>
-    typeof value === "string" && Object.hasOwn(allowed, value) ? value as T : fail(path, names, value);
+  return (value) =>
+    typeof value === "string" && Object.hasOwn(allowed, value) ? value as T : fail(names, value);
 }
 
+/** Checks the elements in place. */
 function arrayOf<T>(item: Check<T>): Check<T[]> {
-  return (value, path) => {
-    if (!Array.isArray(value)) fail(path, "an array", value);
-    return value.map((element, i) => item(element, `${path}[${i}]`));
+  return (value) => {
+    if (!Array.isArray(value)) fail("an array", value);
+    for (let i = 0; i < value.length; i++) {
+      try {
+        const checked = item(value[i]);
+        if (checked !== value[i]) value[i] = checked;
+      } catch (error) {
+        if (error instanceof FieldError) error.where = `[${i}]${error.where}`;
+        throw error;
+      }
+    }
+    return value as T[];
   };
 }
 
@@ -72,8 +85,7 @@ const OPTIONAL = Symbol("optional");
 type FieldCheck<T> = Check<T> & { [OPTIONAL]?: true };
 
 function optional<T>(check: Check<T>): FieldCheck<T | undefined> {
-  const wrapped: FieldCheck<T | undefined> = (value, path) =>
-    value === undefined ? undefined : check(value, path);
+  const wrapped: FieldCheck<T | undefined> = (value) => value === undefined ? undefined : check(value);
   wrapped[OPTIONAL] = true;
   return wrapped;
 }
@@ -86,22 +98,30 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** Checks an object in place: the decoder built it for us alone, so only bytes fields are rewritten. */
 function record<T>(fields: Fields<T>): Check<T> {
   const known = Object.keys(fields) as (keyof T & string)[];
-  return (value, path) => {
-    if (!isPlainObject(value)) fail(path, "an object", value);
-    for (const key of Object.keys(value)) {
-      if (!Object.hasOwn(fields, key)) throw new InvalidMessageError(`${path}: unknown field "${key}"`);
+  return (value) => {
+    if (!isPlainObject(value)) fail("an object", value);
+    for (const key in value) {
+      if (!Object.hasOwn(fields, key)) throw new FieldError("", `unknown field "${key}"`);
     }
-    const out: Partial<T> = {};
     for (const key of known) {
       const check = fields[key];
       const field = value[key];
-      if (field === undefined && !check[OPTIONAL]) throw new InvalidMessageError(`${path}.${key}: missing`);
-      const checked = check(field, `${path}.${key}`);
-      if (checked !== undefined) out[key] = checked;
+      if (field === undefined) {
+        if (!check[OPTIONAL]) throw new FieldError(`.${key}`, "missing");
+        continue;
+      }
+      try {
+        const checked = check(field);
+        if (checked !== field) value[key] = checked;
+      } catch (error) {
+        if (error instanceof FieldError) error.where = `.${key}${error.where}`;
+        throw error;
+      }
     }
-    return out as T;
+    return value as T;
   };
 }
 
@@ -142,13 +162,13 @@ const confState = record<ConfState>({
   learnersNext: arrayOf(nodeId),
 });
 
-export const checkSnapshotMeta: Check<SnapshotMeta> = record<SnapshotMeta>({
+const snapshotMeta = record<SnapshotMeta>({
   index: count,
   term: count,
   conf: confState,
 });
 
-const snapshot = record<Snapshot>({ meta: checkSnapshotMeta, data: bytes });
+const snapshot = record<Snapshot>({ meta: snapshotMeta, data: bytes });
 
 const message = record<Message>({
   type: oneOf(MESSAGE_TYPES),
@@ -166,9 +186,15 @@ const message = record<Message>({
   transfer: optional(bool),
 });
 
-/** The Message in `value`, rebuilt from known fields; throws InvalidMessageError naming the bad field. */
+/** `value` as a Message once checked; throws InvalidMessageError naming the bad field. */
 export function validateMessage(value: unknown): Message {
-  const checked = message(value, "message");
+  let checked: Message;
+  try {
+    checked = message(value);
+  } catch (error) {
+    if (error instanceof FieldError) throw new InvalidMessageError(`message${error.where}: ${error.problem}`);
+    throw error;
+  }
   if (checked.type === "snap" && checked.snapshot === undefined) {
     throw new InvalidMessageError("message.snapshot: missing on a snap message");
   }
