@@ -88,7 +88,7 @@ export class FramedConnection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new TimeoutError(`${what} from ${this.remote} took over ${timeoutMs} ms`));
+        reject(new TimeoutError(`${what} on the connection with ${this.remote} took over ${timeoutMs} ms`));
       }, timeoutMs);
     });
     try {

@@ -82,6 +82,7 @@ export class PeerLink {
     this.#address = address;
     this.#failedDials = 0;
     this.#conn?.close();
+    this.#conn = undefined;
     this.#wakeFromBackoff?.();
   }
 

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import type { Message } from "../raft/types.ts";
+import { encodeFrames } from "./frame.ts";
 import { PeerTransport } from "./peer_transport.ts";
 import { closedPort, connectAll, heartbeat, startNode, type TestNode, waitFor } from "./test_nodes.ts";
 
@@ -145,4 +147,60 @@ Deno.test("bad options and peer addresses are refused with the fix in the messag
   assert.throws(() => transport.setPeer(1, "127.0.0.1:1"), /is this node itself/);
   transport.setPeer(2, "[::1]:7000");
   transport.setPeer(3, "kv-3.kv-peers:7000");
+});
+
+Deno.test("setPeer to a new address moves the link there", async () => {
+  const a = await startNode(1);
+  const oldB = await startNode(2);
+  const newB = await startNode(2);
+  try {
+    a.transport.setPeer(2, oldB.address);
+    a.transport.send([heartbeat(1, 2, 1, "to-old")]);
+    await waitFor(() => oldB.received.length === 1, () => "the message at the old address");
+    a.transport.setPeer(2, newB.address);
+    a.transport.send([heartbeat(1, 2, 1, "to-new")]);
+    await waitFor(() => newB.received.length === 1, () => JSON.stringify(a.transport.stats()));
+    assert.equal(newB.received[0].context, "to-new");
+    assert.equal(oldB.received.length, 1);
+  } finally {
+    await Promise.all([a, oldB, newB].map((n) => n.transport.close()));
+  }
+});
+
+Deno.test("a peer that stops reading is given up on after the write deadline, then redialed", async () => {
+  // A raw peer: accepts the hello, then never reads again, so our writes eventually stall.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const stalled: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      stalled.push(conn);
+      await conn.read(new Uint8Array(1024));
+      await conn.write(encodeFrames([{ kind: "helloReply", ok: true }]));
+    }
+  })();
+  const a = await startNode(1, { ioTimeoutMs: 300, maxFrameBytes: 1 << 20, snapshotChunkBytes: 1 << 16 });
+  try {
+    a.transport.setPeer(2, `127.0.0.1:${listener.addr.port}`);
+    const big = (i: number): Message => ({
+      type: "app",
+      from: 1,
+      to: 2,
+      term: 1,
+      entries: [{ term: 1, index: i, type: "normal", data: new Uint8Array(512 * 1024) }],
+    });
+    let i = 0;
+    await waitFor(() => {
+      a.transport.send([big(i++)]);
+      return a.logs.some((l) =>
+        /write to peer 2 failed, will redial: write on the connection with .* took over 300 ms/.test(l)
+      );
+    }, () => JSON.stringify(a.transport.stats().peers[2]));
+    await waitFor(() => stalled.length >= 2, () => "a redial");
+    assert.ok(a.unreachable.includes(2));
+  } finally {
+    await a.transport.close();
+    listener.close();
+    for (const conn of stalled) conn.close();
+    await accepting.catch(() => undefined);
+  }
 });
