@@ -11,6 +11,9 @@ import { encodeBody, frameBodies } from "./frame.ts";
 import type { TransportLog } from "./options.ts";
 import { streamSnapshot } from "./snapshot_stream.ts";
 
+/** Where a batch stops growing: small messages all share one write, big appends are not copied into one huge buffer. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
 export interface PeerStats {
   address: string;
   sentMessages: number;
@@ -138,9 +141,7 @@ export class PeerLink {
     while (!this.#closed && this.#queue.length > 0) {
       const conn = this.#conn ?? await this.#connect();
       if (conn === undefined) continue;
-      const batch = this.#queue;
-      this.#queue = [];
-      const bytes = this.#encode(batch);
+      const bytes = this.#takeBatch();
       const framed = bytes.count;
       if (framed === 0) continue;
       try {
@@ -161,10 +162,17 @@ export class PeerLink {
     }
   }
 
-  /** One buffer of frames for `batch`; a message too big for a frame is dropped, counted and logged. */
-  #encode(batch: Message[]): { frames: Uint8Array; count: number } {
+  /**
+   * Takes queued messages, oldest first, into one buffer of frames: all of them, unless they pass
+   * MAX_BATCH_BYTES (big appends), where the batch ends. A message too big for a frame is dropped,
+   * counted and logged.
+   */
+  #takeBatch(): { frames: Uint8Array; count: number } {
     const bodies: Uint8Array[] = [];
-    for (const message of batch) {
+    let taken = 0;
+    let bytes = 0;
+    while (taken < this.#queue.length && bytes < MAX_BATCH_BYTES) {
+      const message = this.#queue[taken++];
       const body = encodeBody(message);
       if (body.length > this.#settings.maxFrameBytes) {
         this.#stats.droppedMessages++;
@@ -176,7 +184,9 @@ export class PeerLink {
         continue;
       }
       bodies.push(body);
+      bytes += body.length;
     }
+    this.#queue.splice(0, taken);
     return { frames: frameBodies(bodies), count: bodies.length };
   }
 

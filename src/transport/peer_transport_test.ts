@@ -204,3 +204,26 @@ Deno.test("a peer that stops reading is given up on after the write deadline, th
     await accepting.catch(() => undefined);
   }
 });
+
+Deno.test("big appends queued in one tick are split into writes of a few MiB, still in order", async () => {
+  const a = await startNode(1);
+  const b = await startNode(2);
+  try {
+    connectAll([a, b]);
+    const append = (index: number): Message => ({
+      type: "app",
+      from: 1,
+      to: 2,
+      term: 1,
+      entries: [{ term: 1, index, type: "normal", data: new Uint8Array(1024 * 1024).fill(index) }],
+    });
+    a.transport.send(Array.from({ length: 10 }, (_, i) => append(i + 1)));
+    await waitFor(() => b.received.length === 10, () => JSON.stringify(a.transport.stats().peers[2]));
+    assert.deepEqual(b.received.map((m) => m.entries![0].index), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.ok(b.received.every((m) => m.entries![0].data!.every((byte) => byte === m.entries![0].index)));
+    assert.equal(a.transport.stats().peers[2].sentBatches, 3, "4 + 4 + 2 MiB");
+  } finally {
+    await a.transport.close();
+    await b.transport.close();
+  }
+});
