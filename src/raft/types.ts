@@ -128,6 +128,8 @@ export interface Ready {
   messages: Message[];
   committedEntries: Entry[];
   readStates: ReadState[];
+  /** Read contexts this node gave up on (it lost leadership): fail or retry those requests. */
+  droppedReads: string[];
 }
 
 /** The explicit switches between the safe protocol and the two documented unsafe baselines. */

@@ -1,0 +1,13 @@
+/** The Raft core's public API. Shells import from here, never from the files behind it. */
+export * from "./types.ts";
+export {
+  bootstrapSnapshot,
+  type InitialState,
+  type NodeStatus,
+  RaftNode,
+  type RaftNodeOptions,
+} from "./node.ts";
+export { NotLeaderError, ProposalDroppedError } from "./errors.ts";
+export { ConfChangeError, describeMembership, fromConfState } from "./membership.ts";
+export { isConfState, isWellFormedMessage } from "./message_check.ts";
+export { parseSafetyMode } from "./safety.ts";
