@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 import { syncDir, writeAll } from "./atomic_write.ts";
 import { encodeBatch, RECORD_HEADER_BYTES, RecordType } from "./record_codec.ts";
 import { encodeSegmentHeader } from "./wal_payloads.ts";
@@ -111,7 +112,7 @@ export class WalWriter {
     return promise;
   }
 
-  /** Only with a ready head of queue: then flushQueue awaits a write before it can clear `flushing`. */
+  /** Only with a ready head of queue, so that the loop it starts has work to do. */
   private startFlushing(): void {
     if (!this.flushing && this.queue[0]?.records) this.flushing = this.flushQueue();
   }
@@ -142,6 +143,9 @@ export class WalWriter {
 
   private async flushQueue(): Promise<void> {
     while (!this.failure) {
+      // Let the callers woken by the last sync (and any other pending continuations) queue their
+      // next appends first; otherwise batches alternate between one record and all the others.
+      await new Promise((resolve) => setImmediate(resolve));
       const ready = this.queue.findIndex((w) => w.records === undefined);
       const waiters = this.queue.splice(0, ready === -1 ? this.queue.length : ready);
       if (waiters.length === 0) break; // the head waits for its records; their arrival restarts flushing
