@@ -188,6 +188,25 @@ async function snapshotTransfer(megabytes: number) {
   }
 }
 
+/** A horizontal bar chart as a standalone SVG, no dependencies. */
+function barChart(title: string, bars: { label: string; value: number }[]): string {
+  const width = 720, labelWidth = 260, barHeight = 28, top = 40;
+  const max = Math.max(...bars.map((b) => b.value));
+  const rows = bars.map((bar, i) => {
+    const y = top + i * (barHeight + 8);
+    const length = ((width - labelWidth - 90) * bar.value) / max;
+    return `<text x="${labelWidth - 8}" y="${y + 19}" text-anchor="end">${bar.label}</text>` +
+      `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" fill="#4c78a8"/>` +
+      `<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + 19}">${
+        bar.value.toLocaleString("en")
+      }</text>`;
+  });
+  const height = top + bars.length * (barHeight + 8) + 10;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" ` +
+    `font-size="13"><rect width="100%" height="100%" fill="white"/>` +
+    `<text x="10" y="24" font-size="16" font-weight="bold">${title}</text>${rows.join("")}</svg>\n`;
+}
+
 function round(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
@@ -230,12 +249,29 @@ export async function run(args: string[]): Promise<void> {
     date: new Date().toISOString(),
     deno: Deno.version.deno,
     cpus: navigator.hardwareConcurrency,
+    loadAverage: Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state === "granted"
+      ? Deno.loadavg()
+      : undefined,
     note: "sender and receiver share one process and event loop; shared 2-core machine, treat as +-25 %",
     ...results,
   };
   await Deno.mkdir("bench-results", { recursive: true });
   await Deno.writeTextFile("bench-results/transport.json", JSON.stringify(report, null, 2) + "\n");
-  console.log("wrote bench-results/transport.json");
+  const bars = [
+    ...(results.oneWay as { sendBatch: number; messagesPerSecond: number }[]).map((r) => ({
+      label: `one-way, send() batches of ${r.sendBatch}`,
+      value: r.messagesPerSecond,
+    })),
+    ...(results.roundTrips as { inFlight: number; roundTripsPerSecond: number }[]).map((r) => ({
+      label: `round trips, ${r.inFlight} in flight`,
+      value: r.roundTripsPerSecond,
+    })),
+  ];
+  await Deno.writeTextFile(
+    "bench-results/transport.svg",
+    barChart("PeerTransport on 127.0.0.1 (per second)", bars),
+  );
+  console.log("wrote bench-results/transport.json and transport.svg");
 }
 
 if (import.meta.main) await run(Deno.args);
