@@ -162,8 +162,11 @@ Deno.test("RaftStorage snapshots", async (t) => {
     await withTempDir(async (dir) => {
       const { storage } = await openQuietly(dir);
       await storage.save(makeEntries(1, 20, 1)); // a stale branch: the leader's entry 10 has term 3
-      await storage.saveSnapshot(snapshotAt(10, 3));
-      await storage.save(makeEntries(11, 12, 3), { term: 3, vote: 0, commit: 10 });
+      // Not awaited in between: the save must still land after the snapshot's WAL marker.
+      await Promise.all([
+        storage.saveSnapshot(snapshotAt(10, 3)),
+        storage.save(makeEntries(11, 12, 3), { term: 3, vote: 0, commit: 10 }),
+      ]);
       await storage.close();
       const { storage: reopened, recovered } = await openQuietly(dir);
       assert.equal(recovered.snapshot!.meta.index, 10);
