@@ -13,6 +13,7 @@ export class FrameError extends Error {
 }
 
 const packr = new Packr({ useRecords: false });
+const INITIAL_BUFFER_BYTES = 64 * 1024;
 
 /** Frames for `values`, concatenated into one buffer so that a batch costs one write. */
 export function encodeFrames(values: readonly unknown[]): Uint8Array {
@@ -44,7 +45,7 @@ export function frameBodies(bodies: readonly Uint8Array[]): Uint8Array {
  * keeps per-instance state, and a peer must not be able to influence how another peer is decoded.
  */
 export class FrameDecoder {
-  #buffer = new Uint8Array(64 * 1024);
+  #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
   // copyBuffers: binary fields would otherwise alias #buffer, which is overwritten by later reads.
@@ -77,9 +78,16 @@ export class FrameDecoder {
     if (buffered < FRAME_HEADER_BYTES + length) return undefined;
     const bodyStart = this.#start + FRAME_HEADER_BYTES;
     this.#start = bodyStart + length;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    const body = this.#buffer.subarray(bodyStart, bodyStart + length);
+    if (this.#start === this.#end) {
+      this.#start = this.#end = 0;
+      // After a big frame (a snapshot chunk, a large append) go back to a small buffer.
+      if (this.#buffer.length > INITIAL_BUFFER_BYTES * 16) {
+        this.#buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+      }
+    }
     try {
-      return this.#unpackr.unpack(this.#buffer.subarray(bodyStart, bodyStart + length));
+      return this.#unpackr.unpack(body);
     } catch (error) {
       throw new FrameError(`undecodable msgpack in a ${length}-byte frame: ${(error as Error).message}`);
     }

@@ -38,6 +38,7 @@ export class InboundServer {
   #settings: InboundSettings;
   #connections = new Set<FramedConnection>();
   #messagesConnectionOf = new Map<NodeId, FramedConnection>();
+  #snapshotConnectionOf = new Map<NodeId, FramedConnection>();
   #handlers = new Set<Promise<void>>();
   #accepting?: Promise<void>;
   #closed = false;
@@ -156,11 +157,20 @@ export class InboundServer {
   }
 
   async #receiveSnapshot(conn: FramedConnection, from: NodeId): Promise<void> {
+    // One stream per sender: a newer snapshot supersedes an older one, and memory stays bounded.
+    this.#snapshotConnectionOf.get(from)?.close();
+    this.#snapshotConnectionOf.set(from, conn);
     const assembler = new SnapshotAssembler();
     try {
       while (true) {
         const frame = await conn.read(this.#settings.ioTimeoutMs);
-        if (frame === undefined) throw new Error("sender closed the snapshot stream before its last chunk");
+        if (frame === undefined) {
+          throw new Error(
+            conn.closed
+              ? "superseded by a newer snapshot stream from the same node"
+              : "sender closed the snapshot stream before its last chunk",
+          );
+        }
         const message = assembler.accept(frame);
         if (message === undefined) continue;
         this.#checkAddressing(message, from);
@@ -181,6 +191,7 @@ export class InboundServer {
       throw error;
     } finally {
       this.counters.snapshotChunksReceived += assembler.chunksReceived;
+      if (this.#snapshotConnectionOf.get(from) === conn) this.#snapshotConnectionOf.delete(from);
     }
   }
 

@@ -160,3 +160,20 @@ Deno.test("a corrupted or inconsistent snapshot stream is refused and never deli
     await b.transport.close();
   }
 });
+
+Deno.test("a second snapshot to the same peer while one is in flight is refused at once", async () => {
+  const a = await startNode(1);
+  const b = await startNode(2);
+  try {
+    connectAll([a, b]);
+    a.transport.send([snapMessage(1, 2, randomBytes(1 << 20, 3)), snapMessage(1, 2, new Uint8Array(5))]);
+    await waitFor(() => a.snapshotOutcomes.length === 2, () => JSON.stringify(a.snapshotOutcomes));
+    assert.deepEqual(a.snapshotOutcomes, [[2, false], [2, true]]);
+    assert.equal(b.received.length, 1);
+    assert.equal(b.received[0].snapshot!.data.length, 1 << 20);
+    assert.ok(a.logs.some((l) => l.includes("another one is still in flight")));
+  } finally {
+    await a.transport.close();
+    await b.transport.close();
+  }
+});
