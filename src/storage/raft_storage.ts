@@ -104,7 +104,7 @@ export class RaftStorage {
     if (this.closed) return Promise.reject(new Error("storage is closed"));
     const refusal = refuseEntries(entries) ??
       (entries.length > 0 ? this.shape.refuseAppend(entries) : undefined) ??
-      (hardState && refuseHardState(hardState));
+      (hardState && refuseHardState(hardState, entries.at(-1)?.index ?? this.shape.lastIndex));
     if (refusal) return Promise.reject(new RangeError(`save refused, nothing written: ${refusal}`));
     const records = [];
     if (entries.length > 0) {
@@ -206,10 +206,16 @@ function refuseEntries(entries: Entry[]): string | undefined {
   return undefined;
 }
 
-function refuseHardState(hs: HardState): string | undefined {
-  return isCount(hs.term) && isCount(hs.vote) && isCount(hs.commit)
-    ? undefined
-    : "hard state fields must be integers >= 0";
+/** A commit index past the stored log would make the next recovery fail: the entries it commits are missing. */
+function refuseHardState(hs: HardState, lastIndex: number): string | undefined {
+  if (!isCount(hs.term) || !isCount(hs.vote) || !isCount(hs.commit)) {
+    return "hard state fields must be integers >= 0";
+  }
+  if (hs.commit > lastIndex) {
+    return `hard state commits up to ${hs.commit} but the log ends at ${lastIndex} ` +
+      "(save the entries, or the snapshot, before or with the hard state)";
+  }
+  return undefined;
 }
 
 async function removeTempFiles(dir: string): Promise<void> {

@@ -80,6 +80,10 @@ Deno.test("RaftStorage round trip", async (t) => {
         /jump from 4 to 6/,
       );
       await assert.rejects(storage.save([], { term: -1, vote: 0, commit: 0 }), /hard state fields/);
+      await assert.rejects(
+        storage.save([], { term: 1, vote: 0, commit: 4 }),
+        /commits up to 4 but the log ends at 3/,
+      );
       await storage.close();
       const { storage: reopened, recovered } = await openQuietly(dir);
       assert.deepEqual(recovered.entries.map((e) => e.index), [1, 2, 3]);

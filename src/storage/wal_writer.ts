@@ -43,9 +43,8 @@ export class WalWriteError extends Error {
   override name = "WalWriteError";
   constructor(cause: unknown) {
     super(
-      `a WAL write, or a write it depended on, failed (${(cause as Error)?.message ?? cause}); ` +
-        `storage refuses further writes: ` +
-        `restart the node so that it recovers from its WAL`,
+      `a WAL write, or a snapshot write it depended on, failed (${(cause as Error)?.message ?? cause}); ` +
+        "storage refuses further writes: restart the node so that it recovers from its WAL",
       { cause },
     );
   }
@@ -62,6 +61,9 @@ export class WalWriter {
   private failure?: Error;
   private closed = false;
   private carried = new Map<RecordType, WalAppend>();
+  syncs = 0;
+  recordsWritten = 0;
+
   private constructor(
     private readonly dir: string,
     private readonly segmentBytes: number,
@@ -72,8 +74,6 @@ export class WalWriter {
   ) {
     for (const record of carried) this.carried.set(record.type, record);
   }
-  syncs = 0;
-  recordsWritten = 0;
 
   static async open(dir: string, segmentBytes: number, state: WalWriterState): Promise<WalWriter> {
     const segments = [...state.segments];
@@ -121,14 +121,13 @@ export class WalWriter {
    * Delete the oldest segments while every entry in them has index <= `index`. Only a prefix
    * goes (a later segment may overwrite entries of an earlier one), and never the active one.
    */
-  async releaseThrough(index: number): Promise<number> {
+  async releaseThrough(index: number): Promise<void> {
     const released: SegmentInfo[] = [];
     while (this.segments.length > 1 && this.segments[0].maxIndex <= index) {
       released.push(this.segments.shift()!);
     }
     for (const segment of released) await Deno.remove(`${this.dir}/${segment.name}`);
     if (released.length > 0) await syncDir(this.dir);
-    return released.length;
   }
 
   walBytes(): number {
