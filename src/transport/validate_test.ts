@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import type { Message } from "../raft/types.ts";
 import { encodeFrames, FrameDecoder, FrameError } from "./frame.ts";
+import { acceptHello, HandshakeError } from "./handshake.ts";
 import { seededRandom } from "./random.ts";
+import { SnapshotAssembler, SnapshotStreamError } from "./snapshot_stream.ts";
 import { InvalidMessageError, validateMessage } from "./validate.ts";
 
 const append: Message = {
@@ -95,7 +97,7 @@ Deno.test("message validation", async (t) => {
   });
 });
 
-Deno.test("fuzz: random bytes and mutated frames give errors, never a crash or a hang", () => {
+Deno.test("fuzz: random bytes and mutated frames give errors from decoder, validator, handshake and snapshot assembler, never a crash or a hang", () => {
   const random = seededRandom(20240611);
   const valid = encodeFrames([append, snap]);
   let frames = 0, frameErrors = 0, invalid = 0, accepted = 0;
@@ -123,6 +125,12 @@ Deno.test("fuzz: random bytes and mutated frames give errors, never a crash or a
         } catch (error) {
           assert.ok(error instanceof InvalidMessageError, `validator threw ${error}`);
           invalid++;
+        }
+        assert.throws(() => acceptHello(value, { clusterId: "c", nodeId: 2, token: "t" }), HandshakeError);
+        try {
+          new SnapshotAssembler().accept(value);
+        } catch (error) {
+          assert.ok(error instanceof SnapshotStreamError || error instanceof InvalidMessageError, `${error}`);
         }
       }
     } catch (error) {
