@@ -1,12 +1,12 @@
 /**
- * `deno task bench wal [--seconds N] [--dir PATH]`: RaftStorage.save() throughput and latency with
- * 1, 8 and 64 concurrent writers, each save one ~100-byte entry plus a hard state (as in a Ready),
+ * `deno task bench wal [--seconds N] [--writers 1,8,64] [--dir PATH]`: RaftStorage.save() throughput
+ * and latency with 1, 8 and 64 concurrent writers (by default), each save one ~100-byte entry plus a hard state (as in a Ready),
  * durable (fdatasync) before it resolves. Writes bench-results/wal.json.
  */
 import type { Entry } from "../../src/raft/types.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 
-const WRITER_COUNTS = [1, 8, 64];
+const DEFAULT_WRITER_COUNTS = [1, 8, 64];
 const ENTRY_DATA_BYTES = 100;
 
 interface LevelResult {
@@ -24,8 +24,12 @@ interface LevelResult {
 export async function run(args: string[]): Promise<void> {
   const seconds = numberFlag(args, "--seconds", 3);
   const parent = stringFlag(args, "--dir");
+  const writerCounts = stringFlag(args, "--writers")?.split(",").map(Number) ?? DEFAULT_WRITER_COUNTS;
+  if (!writerCounts.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error(`--writers needs a comma-separated list of positive integers, got "${args.join(" ")}"`);
+  }
   const results: LevelResult[] = [];
-  for (const writers of WRITER_COUNTS) {
+  for (const writers of writerCounts) {
     const dir = await Deno.makeTempDir({ prefix: "bench-wal-", ...(parent ? { dir: parent } : {}) });
     try {
       const result = await measure(dir, writers, seconds);
