@@ -1,0 +1,169 @@
+/**
+ * deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]
+ *               [--seeds N] [--first S] [--duration MS] [--json FILE]
+ * deno task sim --scenario S --mode M --seed N [--trace]      replay one seed with a readable trace
+ *
+ * Runs seeded simulations and prints, per scenario and mode, in how many seeds an invariant was
+ * violated. Exits 1 if `safe` mode violated anything (that is a bug in raft-kv).
+ */
+import { parseArgs } from "node:util";
+import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
+import { parseSafetyMode } from "../raft/mod.ts";
+import { randomRun } from "./random_run.ts";
+import { type BugName, runBug } from "./bug_scenarios.ts";
+import type { Violation } from "./invariants.ts";
+
+type ScenarioName = "random" | BugName;
+const SCENARIOS: ScenarioName[] = ["random", "bug1", "bug2"];
+
+interface Outcome {
+  violations: Violation[];
+  trace: string[];
+}
+
+function runOne(
+  scenario: ScenarioName,
+  seed: number,
+  mode: SafetyMode,
+  trace: boolean,
+  duration: number,
+): Outcome {
+  return scenario === "random"
+    ? randomRun({ seed, mode, trace, durationMs: duration })
+    : runBug(scenario, seed, mode, trace);
+}
+
+function usage(message: string): never {
+  console.error(`error: ${message}`);
+  console.error(
+    "usage: deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
+      "                     [--seeds N] [--first S] [--duration MS] [--json FILE]\n" +
+      "       deno task sim --scenario NAME --mode MODE --seed N [--trace]",
+  );
+  Deno.exit(2);
+}
+
+function replayCommand(scenario: ScenarioName, mode: SafetyMode, seed: number): string {
+  return `deno task sim --scenario ${scenario} --mode ${mode} --seed ${seed} --trace`;
+}
+
+function printViolations(violations: Violation[]): void {
+  for (const v of violations.slice(0, 5)) console.log(`  ${v.invariant} at ${v.time}ms: ${v.detail}`);
+  if (violations.length > 5) console.log(`  ... and ${violations.length - 5} more`);
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        mode: { type: "string", default: "all" },
+        scenario: { type: "string", default: "all" },
+        seeds: { type: "string", default: "200" },
+        first: { type: "string", default: "1" },
+        seed: { type: "string" },
+        duration: { type: "string", default: "6000" },
+        trace: { type: "boolean", default: false },
+        json: { type: "string" },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  const modes: SafetyMode[] = args.mode === "all" ? [...SAFETY_MODES] : (() => {
+    try {
+      return [parseSafetyMode(args.mode!)];
+    } catch (e) {
+      usage((e as Error).message);
+    }
+  })();
+  const scenarios = args.scenario === "all"
+    ? SCENARIOS
+    : SCENARIOS.includes(args.scenario as ScenarioName)
+    ? [args.scenario as ScenarioName]
+    : usage(`unknown scenario "${args.scenario}" (random, bug1, bug2, all)`);
+  const duration = Number(args.duration);
+  if (!Number.isInteger(duration) || duration <= 0) {
+    usage(`--duration must be a positive integer, got ${args.duration}`);
+  }
+
+  if (args.seed !== undefined) {
+    const seed = Number(args.seed);
+    if (!Number.isInteger(seed)) usage(`--seed must be an integer, got ${args.seed}`);
+    for (const scenario of scenarios) {
+      for (const mode of modes) {
+        const out = runOne(scenario, seed, mode, args.trace!, duration);
+        if (args.trace) console.log(out.trace.join("\n"));
+        console.log(
+          `${scenario} ${mode} seed ${seed}: ${out.violations.length ? "VIOLATED" : "no violation"}`,
+        );
+        printViolations(out.violations);
+      }
+    }
+    return 0;
+  }
+
+  const seeds = Number(args.seeds), first = Number(args.first);
+  if (!Number.isInteger(seeds) || seeds <= 0) usage(`--seeds must be a positive integer, got ${args.seeds}`);
+  if (!Number.isInteger(first)) usage(`--first must be an integer, got ${args.first}`);
+
+  const rows: Array<
+    { scenario: string; mode: string; seeds: number; violated: number; firstSeed?: number; ms: number }
+  > = [];
+  let safeBroken = false;
+  for (const scenario of scenarios) {
+    for (const mode of modes) {
+      const t0 = performance.now();
+      let violated = 0;
+      let firstSeed: number | undefined;
+      let lastReport = t0;
+      for (let seed = first; seed < first + seeds; seed++) {
+        const out = runOne(scenario, seed, mode, false, duration);
+        if (out.violations.length) {
+          violated++;
+          if (firstSeed === undefined) {
+            firstSeed = seed;
+            if (mode === "safe") {
+              safeBroken = true;
+              console.log(`\nSAFETY VIOLATION in safe mode: ${scenario} seed ${seed}`);
+              printViolations(out.violations);
+              const replay = runOne(scenario, seed, mode, true, duration);
+              console.log("--- trace (last events) ---");
+              console.log(replay.trace.slice(-80).join("\n"));
+              console.log(`replay: ${replayCommand(scenario, mode, seed)}\n`);
+            }
+          }
+        }
+        const now = performance.now();
+        if (now - lastReport > 5000) {
+          lastReport = now;
+          console.error(
+            `  ${scenario} ${mode}: ${seed - first + 1}/${seeds} seeds, ${violated} violated ...`,
+          );
+        }
+      }
+      const ms = performance.now() - t0;
+      rows.push({ scenario, mode, seeds, violated, firstSeed, ms });
+      const rate = ((violated / seeds) * 100).toFixed(1);
+      console.log(
+        `${scenario.padEnd(7)} ${mode.padEnd(18)} violations in ${
+          String(violated).padStart(5)
+        } of ${seeds} seeds (${rate.padStart(5)}%)  ${(ms / 1000).toFixed(1)}s` +
+          (firstSeed !== undefined ? `  first: ${replayCommand(scenario, mode, firstSeed)}` : ""),
+      );
+    }
+  }
+  if (args.json) {
+    await Deno.writeTextFile(
+      args.json,
+      JSON.stringify({ date: new Date().toISOString(), duration, rows }, null, 2),
+    );
+    console.log(`wrote ${args.json}`);
+  }
+  if (safeBroken) console.log("FAILED: safe mode violated a Raft invariant (see the trace above)");
+  return safeBroken ? 1 : 0;
+}
+
+Deno.exit(await main());

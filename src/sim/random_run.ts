@@ -1,0 +1,140 @@
+/**
+ * One randomized simulation, fully determined by its seed: 3 or 5 initial voters, a seeded
+ * network (delay, drop, duplicate, reorder), client proposals, crashes that lose unpersisted
+ * state, restarts, partitions (random splits, leader isolation, a bridge node), snapshots and
+ * compaction, and membership changes driven as each safety mode's operator would.
+ */
+import type { NodeId, SafetyMode } from "../raft/mod.ts";
+import { SimCluster } from "./cluster.ts";
+import { MembershipDriver } from "./membership_driver.ts";
+import { encodeCommand } from "./state_machine.ts";
+import type { Violation } from "./invariants.ts";
+import { Rng } from "./rng.ts";
+
+export interface RunOptions {
+  seed: number;
+  mode: SafetyMode;
+  /** Virtual milliseconds to simulate. */
+  durationMs?: number;
+  trace?: boolean;
+}
+
+export interface RunResult {
+  seed: number;
+  mode: SafetyMode;
+  violations: Violation[];
+  steps: number;
+  committed: number;
+  confChanges: number;
+  faults: number;
+  trace: string[];
+}
+
+export function randomRun(options: RunOptions): RunResult {
+  const setup = new Rng(options.seed ^ 0x5bd1e995);
+  const cluster = new SimCluster({
+    seed: options.seed,
+    mode: options.mode,
+    network: {
+      minDelay: 1,
+      maxDelay: setup.int(2, 25),
+      dropRate: setup.chance(0.5) ? setup.next() * 0.05 : 0,
+      duplicateRate: setup.chance(0.3) ? setup.next() * 0.03 : 0,
+    },
+    snapshotEvery: setup.chance(0.5) ? setup.int(15, 80) : 0,
+    retainEntries: setup.int(0, 10),
+    maxInflight: setup.int(2, 64),
+    trace: options.trace,
+    traceLimit: 300,
+  });
+  const initial: NodeId[] = setup.chance(0.7) ? [1, 2, 3] : [1, 2, 3, 4, 5];
+  cluster.bootstrap(initial);
+  const driver = new MembershipDriver(cluster);
+  const rng = cluster.rng;
+  const duration = options.durationMs ?? 6000;
+  const crashed = new Set<NodeId>();
+  let faults = 0;
+  let counter = 0;
+
+  const propose = () => {
+    const leader = cluster.leader();
+    if (leader) {
+      for (let i = rng.int(1, 3); i > 0; i--) {
+        cluster.propose(leader.id, encodeCommand(`k${rng.int(0, 9)}`, `v${++counter}`));
+      }
+    }
+    cluster.at(rng.int(5, 30), propose);
+  };
+
+  const fault = () => {
+    faults++;
+    const alive = cluster.alive().map((n) => n.id);
+    const all = [...cluster.nodes.keys()];
+    const r = rng.next();
+    if (r < 0.2 && alive.length > 1) {
+      const victim = rng.pick(alive);
+      cluster.crash(victim);
+      crashed.add(victim);
+    } else if (r < 0.35 && crashed.size) {
+      const back = rng.pick([...crashed]);
+      crashed.delete(back);
+      cluster.restart(back);
+    } else if (r < 0.5) {
+      const shuffled = all.slice().sort(() => rng.next() - 0.5);
+      const cut = rng.int(1, Math.max(1, shuffled.length - 1));
+      cluster.net.heal();
+      cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+      cluster.trace(`PARTITION ${shuffled.slice(0, cut)} | ${shuffled.slice(cut)}`);
+    } else if (r < 0.6) {
+      const leader = cluster.leader();
+      if (leader) {
+        cluster.net.heal();
+        cluster.net.isolate(leader.id, all);
+        cluster.trace(`ISOLATE leader ${leader.id}`);
+      }
+    } else if (r < 0.67 && all.length >= 3) {
+      // A bridge: two halves that cannot talk, and one node that talks to both.
+      const shuffled = all.slice().sort(() => rng.next() - 0.5);
+      const [bridge, ...rest] = shuffled;
+      const half = rest.length >> 1;
+      cluster.net.heal();
+      cluster.net.partition([rest.slice(0, half), rest.slice(half)]);
+      cluster.trace(`BRIDGE ${bridge} between ${rest.slice(0, half)} and ${rest.slice(half)}`);
+    } else {
+      cluster.net.heal();
+      cluster.trace("HEAL");
+    }
+    cluster.at(rng.int(100, 900), fault);
+  };
+
+  const reconfigure = () => {
+    driver.act();
+    cluster.at(rng.int(50, 400), reconfigure);
+  };
+
+  cluster.at(rng.int(0, 50), propose);
+  cluster.at(rng.int(200, 800), fault);
+  cluster.at(rng.int(100, 600), reconfigure);
+
+  const slice = 500;
+  for (let t = 0; t < duration && cluster.checker.ok; t += slice) {
+    cluster.runFor(slice);
+    cluster.checkLogs();
+  }
+  // The end: heal and restart everything, and let the cluster settle.
+  cluster.net.heal();
+  for (const id of crashed) cluster.restart(id);
+  if (cluster.checker.ok) cluster.runFor(1000);
+  cluster.checkLogs();
+
+  return {
+    seed: options.seed,
+    mode: options.mode,
+    violations: cluster.checker.violations,
+    steps: cluster.steps,
+    committed: cluster.checker.maxCommitted,
+    confChanges: driver.changes,
+    faults,
+    trace: cluster.traceLines,
+  };
+}
