@@ -32,6 +32,8 @@ export type NewObject = Omit<KubeObject, "metadata"> & {
 };
 
 export interface RecordedRequest {
+  /** When the server received it (epoch ms). */
+  at: number;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -188,6 +190,7 @@ export class FakeApiServer {
     const url = new URL(request.url);
     const body = request.method === "GET" || request.method === "DELETE" ? undefined : await request.json();
     const recorded: RecordedRequest = {
+      at: Date.now(),
       method: request.method,
       path: url.pathname,
       query: url.searchParams,
