@@ -1,0 +1,150 @@
+/**
+ * Jepsen-style histories: one EDN map per line, as in the Porcupine fixtures and Knossos data:
+ *   {:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}
+ *   {:process 0, :type :ok, :f :get, :key "0", :value "x 0 0 yx 0 1 y"}
+ * Each :invoke is completed by the next :ok / :fail / :info of the same :process. :ok completed, :fail
+ * certainly did not happen (dropped), :info (or no completion) is unknown. Read values come on the
+ * completion; a cas's :value is [expected new] and :ok means it swapped. Without :time on every line,
+ * the line number is the time (Jepsen's :time is in nanoseconds and becomes milliseconds).
+ * Events of the :nemesis process become annotations.
+ */
+import { EdnError, type EdnMap, type EdnValue, Keyword, parseEdn } from "./edn.ts";
+import { HistoryFormatError, type ParsedHistory } from "./history.ts";
+import { type Annotation, OP_NAMES, type Operation, type OpName, type Value } from "./operation.ts";
+
+interface Invocation {
+  id: number;
+  client: string | number;
+  op: OpName;
+  key: string;
+  value: EdnValue;
+  time: number;
+}
+
+export function parseJepsenHistory(text: string, source = "history"): ParsedHistory {
+  const open = new Map<string | number, Invocation>();
+  const operations: Operation[] = [];
+  const annotations: Annotation[] = [];
+  let failedCount = 0;
+  let nextId = 0;
+  let timed: boolean | undefined;
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "" || line.startsWith(";")) continue;
+    const where = `${source}:${i + 1}`;
+    let event: EdnValue;
+    try {
+      event = parseEdn(line);
+    } catch (e) {
+      if (e instanceof EdnError) throw new HistoryFormatError(`${where}: not an EDN map (${e.message})`);
+      throw e;
+    }
+    if (!(event instanceof Map)) throw new HistoryFormatError(`${where}: expected one EDN map per line`);
+    const rawTime = event.get(":time");
+    if (timed === undefined) timed = typeof rawTime === "number";
+    if (timed !== (typeof rawTime === "number")) {
+      throw new HistoryFormatError(`${where}: ":time" must be on every event or on none`);
+    }
+    const time = timed ? (rawTime as number) / 1e6 : i;
+    const process = event.get(":process");
+    const type = keywordName(event.get(":type"));
+    if (process instanceof Keyword && process.name === "nemesis") {
+      annotations.push({ time, text: describeNemesis(event) });
+      continue;
+    }
+    if (typeof process !== "number" && typeof process !== "string") {
+      throw new HistoryFormatError(`${where}: ":process" must be a number or a string`);
+    }
+    if (type === "invoke") {
+      if (open.has(process)) {
+        throw new HistoryFormatError(
+          `${where}: process ${process} invokes again before its last op completed`,
+        );
+      }
+      const f = keywordName(event.get(":f"));
+      if (!OP_NAMES.includes(f as OpName)) {
+        throw new HistoryFormatError(
+          `${where}: ":f" must be one of ${OP_NAMES.join(", ")}, got ${String(event.get(":f"))}`,
+        );
+      }
+      const key = event.get(":key");
+      open.set(process, {
+        id: nextId++,
+        client: process,
+        op: f as OpName,
+        key: key === undefined || key === null ? "" : String(key),
+        value: event.get(":value") ?? null,
+        time,
+      });
+    } else if (type === "ok" || type === "fail" || type === "info") {
+      const inv = open.get(process);
+      if (!inv) {
+        throw new HistoryFormatError(`${where}: :${type} for process ${process} with no :invoke before it`);
+      }
+      open.delete(process);
+      if (type === "fail") {
+        failedCount++;
+        continue;
+      }
+      operations.push(toOperation(inv, type === "ok" ? event : undefined, time, where));
+    } else {
+      throw new HistoryFormatError(`${where}: ":type" must be :invoke, :ok, :fail or :info`);
+    }
+  }
+  for (const inv of open.values()) operations.push(toOperation(inv, undefined, Infinity, source));
+  operations.sort((a, b) => a.call - b.call || a.id - b.id);
+  return { history: { operations, annotations, failedCount } };
+}
+
+function keywordName(v: EdnValue | undefined): string | undefined {
+  return v instanceof Keyword ? v.name : undefined;
+}
+
+function describeNemesis(event: EdnMap): string {
+  const parts = [event.get(":type"), event.get(":f"), event.get(":value")].filter((v) =>
+    v !== undefined && v !== null
+  );
+  return parts.map((v) =>
+    typeof v === "string" ? v : JSON.stringify(v, (_k, x) => x instanceof Keyword ? x.toString() : x)
+  )
+    .join(" ");
+}
+
+function toValue(v: EdnValue | undefined, where: string): Value | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  if (v instanceof Keyword) return v.toString();
+  throw new HistoryFormatError(`${where}: expected a plain value (string, number, nil), got a collection`);
+}
+
+/** `completion` is the :ok event, or undefined for an unknown outcome. */
+function toOperation(
+  inv: Invocation,
+  completion: EdnMap | undefined,
+  time: number,
+  where: string,
+): Operation {
+  const op: Operation = {
+    id: inv.id,
+    client: inv.client,
+    op: inv.op,
+    key: inv.key,
+    status: completion ? "ok" : "unknown",
+    call: inv.time,
+    ret: completion ? time : Infinity,
+  };
+  if (inv.op === "cas") {
+    if (!Array.isArray(inv.value) || inv.value.length !== 2) {
+      throw new HistoryFormatError(`${where}: a cas :value must be [expected new]`);
+    }
+    op.prev = toValue(inv.value[0], where);
+    op.value = toValue(inv.value[1], where);
+    if (completion) op.output = true;
+  } else if (inv.op === "get" || inv.op === "read") {
+    if (completion) op.output = toValue(completion.get(":value") ?? null, where);
+  } else if (inv.op !== "delete") {
+    op.value = toValue(inv.value, where);
+  }
+  return op;
+}

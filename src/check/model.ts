@@ -1,0 +1,28 @@
+/**
+ * What a sequential specification must provide to the checker. Models are pure: `step` never mutates.
+ */
+import type { Operation, Value } from "./operation.ts";
+
+/** Model states are primitives so the checker can intern them (equal states get the same small integer). */
+export type ModelState = Value;
+
+export interface Model {
+  name: string;
+  /** One line for `--help` and reports. */
+  about: string;
+  /** Operations with different keys never interact, so each partition is checked on its own (P-compositionality). */
+  partitionKey(op: Operation): string;
+  init(): ModelState;
+  /**
+   * The state after `op` when `op` may take effect in `state`, or undefined when its output is impossible there.
+   * An operation with status "unknown" has no output to contradict, so it must always be applicable.
+   */
+  step(state: ModelState, op: Operation): ModelState | undefined;
+  /** A read whose outcome is unknown changes nothing and constrains nothing: the checker drops it. */
+  isReadOnly(op: Operation): boolean;
+  /** The new state does not depend on the old one (put, delete, write): lets the search skip redundant orders. */
+  isBlindWrite(op: Operation): boolean;
+  /** Why `op` does not fit this model (wrong op name, missing value), or undefined when it does. */
+  validate(op: Operation): string | undefined;
+  describeState(state: ModelState): string;
+}

@@ -1,0 +1,99 @@
+/**
+ * Checks partitions on worker threads. Partitions are independent, so with several cores the big ones run
+ * side by side. Copying operations to a worker costs time too, so small histories stay on one thread
+ * (the threshold comes from `deno task bench check`, measured on 2 cores).
+ */
+import { checkPartitionBatch, type PartitionOutcome, type PartitionTask } from "./check_partitions.ts";
+import type { Model } from "./model.ts";
+import type { SearchLimits } from "./wgl.ts";
+
+export interface PartitionBatch {
+  modelName: string;
+  limits: SearchLimits;
+  /** Set to 1 by whoever finds a violation first; shared by all workers. */
+  stop: Int32Array;
+  partitions: PartitionTask[];
+}
+
+export type WorkerMessage = { outcome: PartitionOutcome } | { batchDone: true };
+
+/** Below this many operations the copying to workers costs more than the second core saves. */
+export const WORKER_THRESHOLD_OPS = 200_000;
+/** Operations per message: small enough to balance the load, big enough to amortize a message. */
+const BATCH_OPS = 20_000;
+const MAX_WORKERS = 8;
+
+export function shouldUseWorkers(operationCount: number, partitionCount: number): boolean {
+  return operationCount >= WORKER_THRESHOLD_OPS && partitionCount >= 2 && navigator.hardwareConcurrency >= 2;
+}
+
+/** Checks the tasks on this thread (workerCount 0) or on worker threads; calls onDone per partition. */
+export async function checkPartitions(
+  tasks: PartitionTask[],
+  model: Model,
+  limits: SearchLimits,
+  workerCount: number,
+  onDone: (outcome: PartitionOutcome) => void,
+): Promise<void> {
+  if (workerCount === 0) {
+    checkPartitionBatch(tasks, model, limits, new Int32Array(1), onDone);
+    return;
+  }
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const batches = makeBatches(tasks).map((partitions) => ({
+    modelName: model.name,
+    limits,
+    stop,
+    partitions,
+  }));
+  const workers = Array.from(
+    { length: Math.min(workerCount, batches.length) },
+    () => new Worker(new URL("./partition_worker.ts", import.meta.url).href, { type: "module" }),
+  );
+  let nextBatch = 0;
+  try {
+    await Promise.all(workers.map(async (worker) => {
+      while (nextBatch < batches.length) await runBatch(worker, batches[nextBatch++], onDone);
+    }));
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+}
+
+export function defaultWorkerCount(): number {
+  return Math.min(navigator.hardwareConcurrency, MAX_WORKERS);
+}
+
+/** Biggest partitions first, so that no worker starts a big one last while the others sit idle. */
+function makeBatches(tasks: PartitionTask[]): PartitionTask[][] {
+  const bySize = [...tasks].sort((a, b) => b.operations.length - a.operations.length);
+  const batches: PartitionTask[][] = [];
+  let size = Infinity;
+  for (const task of bySize) {
+    if (size + task.operations.length > BATCH_OPS) {
+      batches.push([]);
+      size = 0;
+    }
+    batches[batches.length - 1].push(task);
+    size += task.operations.length;
+  }
+  return batches;
+}
+
+function runBatch(
+  worker: Worker,
+  batch: PartitionBatch,
+  onDone: (outcome: PartitionOutcome) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      if ("outcome" in event.data) onDone(event.data.outcome);
+      else resolve();
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      reject(new Error(`a checker worker failed: ${event.message}`));
+    };
+    worker.postMessage(batch);
+  });
+}
