@@ -30,7 +30,8 @@ function envLines(state: ClusterState): string {
 async function up(): Promise<number> {
   const existing = await readState();
   if (existing) {
-    if (existing.processes.every((p) => isAlive(p.pid))) {
+    const alive = await Promise.all(existing.processes.map((p) => isAlive(p.pid)));
+    if (alive.every(Boolean)) {
       log(`already up (state in ${STATE_DIR}); KUBECONFIG=${existing.kubeconfigPath}`);
       console.log(envLines(existing));
       return 0;
@@ -74,10 +75,9 @@ async function status(): Promise<number> {
     return 1;
   }
   for (const p of state.processes) {
+    const running = await isAlive(p.pid);
     console.log(
-      `${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${
-        isAlive(p.pid) ? "running" : "DEAD"
-      }  ${p.logFile}`,
+      `${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running ? "running" : "DEAD"}  ${p.logFile}`,
     );
   }
   const caPem = await Deno.readTextFile(`${state.stateDir}/apiserver/ca.crt`);

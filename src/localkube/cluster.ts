@@ -101,7 +101,7 @@ async function startNodeAgent(plane: ControlPlane, stateDir: string, log: (line:
   const readyFile = `${stateDir}/agent/ready.json`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (!isAlive(child.pid)) {
+    if (!await isAlive(child.pid)) {
       throw new Error(`node agent exited during start-up; ${logFile}:\n${await tail(logFile)}`);
     }
     try {
@@ -164,7 +164,7 @@ export async function stopCluster(state: ClusterState, log: (line: string) => vo
   const failures: string[] = [];
   const stop = async (name: string, pid: number, graceMs: number) => {
     try {
-      if (isAlive(pid)) log(`stopping ${name} (pid ${pid})`);
+      if (await isAlive(pid)) log(`stopping ${name} (pid ${pid})`);
       await stopProcess(pid, graceMs);
     } catch (e) {
       failures.push((e as Error).message);
@@ -185,7 +185,7 @@ async function leftoverContainerPids(stateDir: string): Promise<number[]> {
   try {
     for await (const entry of Deno.readDir(`${stateDir}/agent/pids`)) {
       const pid = Number(entry.name);
-      if (pid && isAlive(pid) && commandLine(pid).includes("deno")) pids.push(pid);
+      if (pid && await isAlive(pid) && (await commandLine(pid)).includes("deno")) pids.push(pid);
     }
   } catch {
     // no agent ran in this state dir

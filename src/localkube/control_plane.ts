@@ -90,6 +90,9 @@ export async function startControlPlane(options: {
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
+      // The API refuses loopback addresses in Endpoints, so the `kubernetes` Service gets none;
+      // the agent's DNS answers for it instead.
+      "--endpoint-reconciler-type=none",
       `--secure-port=${apiPort}`,
       `--cert-dir=${dirs.certs}`, // the apiserver makes its own self-signed serving certificate here
       `--token-auth-file=${tokenFile}`,
@@ -227,7 +230,7 @@ async function waitHealthy(
   const started = performance.now();
   log(`starting ${name} (pid ${process.child.pid}, log ${process.logFile})`);
   while (performance.now() - started < timeoutMs) {
-    if (!isAlive(process.child.pid)) {
+    if (!await isAlive(process.child.pid)) {
       throw new Error(
         `${name} exited during start-up; last lines of ${process.logFile}:\n${await tail(process.logFile)}`,
       );

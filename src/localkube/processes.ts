@@ -35,24 +35,44 @@ export function spawnLogged(program: string, options: SpawnOptions): SpawnedProc
   return { pid: child.pid, status: child.status, unref: () => child.unref() };
 }
 
-/** True while `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
+/**
+ * The process's state letter from `ps` (R, S, D, Z, ...), or "" when there is no such process.
+ * `ps` rather than /proc: Deno lets only --allow-all programs read /proc.
+ */
+async function processState(pid: number): Promise<string> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim();
 }
 
-/** The process's command line (NUL-separated arguments joined by spaces), or "" if it is gone. */
-export function commandLine(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").join(" ").trim();
-  } catch {
-    return "";
-  }
+/** True while `pid` exists and is not a zombie. */
+export async function isAlive(pid: number): Promise<boolean> {
+  const state = await processState(pid);
+  return state !== "" && !state.startsWith("Z") && !state.startsWith("X");
+}
+
+/** Every live process's PID and command line (for finding strays). */
+export async function processTable(): Promise<Array<{ pid: number; args: string }>> {
+  const out = await new Deno.Command("ps", { args: ["-eo", "pid=,stat=,args="], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").flatMap((line) => {
+    const match = line.trim().match(/^(\d+)\s+(\S+)\s+(.*)$/);
+    return match && !match[2].startsWith("Z") ? [{ pid: Number(match[1]), args: match[3] }] : [];
+  });
+}
+
+/** The process's command line, or "" if it is gone. */
+export async function commandLine(pid: number): Promise<string> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "args=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim();
 }
 
 export function signalGroup(pid: number, signal: Deno.Signal): void {
@@ -68,14 +88,16 @@ export function signalGroup(pid: number, signal: Deno.Signal): void {
 
 /** SIGTERM to the process group, up to `graceMs` to exit, then SIGKILL; resolves once it is gone. */
 export async function stopProcess(pid: number, graceMs: number): Promise<void> {
-  if (!isAlive(pid)) return;
+  if (!await isAlive(pid)) return;
   signalGroup(pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (isAlive(pid)) signalGroup(pid, "SIGKILL");
+  while (await isAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (await isAlive(pid)) signalGroup(pid, "SIGKILL");
   const killDeadline = Date.now() + 10_000;
-  while (isAlive(pid) && Date.now() < killDeadline) await sleep(20);
-  if (isAlive(pid)) throw new Error(`process ${pid} (${commandLine(pid)}) survived SIGKILL for 10 s`);
+  while (await isAlive(pid) && Date.now() < killDeadline) await sleep(20);
+  if (await isAlive(pid)) {
+    throw new Error(`process ${pid} (${await commandLine(pid)}) survived SIGKILL for 10 s`);
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -29,10 +29,10 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, log: (line: string) => void): Promise<RunningAgent> {
   const api = new KubeApi(config.access);
-  const network = claimPodNetwork();
+  const network = await claimPodNetwork();
   const ips = new PodIpPool(network.secondOctet);
   await Deno.mkdir(`${config.stateDir}/agent/pids`, { recursive: true });
-  const dns = new ClusterDns(api, log);
+  const dns = new ClusterDns(api, new URL(config.access.server).hostname, log);
   const provisioner = new VolumeProvisioner(api, `${config.stateDir}/volumes`, log);
   const heartbeat = new NodeHeartbeat(api, config.nodeName, ips.cidr, log);
   const workers = new Map<string, PodWorker>();

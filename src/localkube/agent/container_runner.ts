@@ -239,7 +239,7 @@ export class ContainerRunner {
           );
           signalGroup(pid, "SIGTERM");
           await pause(this.options.terminationGraceMs);
-          if (isAlive(pid)) signalGroup(pid, "SIGKILL");
+          if (await isAlive(pid)) signalGroup(pid, "SIGKILL");
           return;
         }
         if (kind === "startup" && tracker.everPassed) return;

@@ -1,18 +1,26 @@
 /**
- * Cluster DNS names computed from EndpointSlices, the way CoreDNS's kubernetes plugin does it, but
- * with pod IPs for every Service (there is no kube-proxy, so a ClusterIP would lead nowhere):
- *   <service>.<ns>.svc.cluster.local          -> the ready endpoints' addresses
- *   <hostname>.<service>.<ns>.svc.cluster.local -> that endpoint's address (StatefulSet pods of a
- *                                                 headless Service: hostname = pod name)
- * "Ready" follows the EndpointSlice, so `publishNotReadyAddresses: true` publishes pods before they
- * are ready, as in a real cluster.
+ * Cluster DNS names computed from Services and Pods, as CoreDNS would serve them, except that
+ * every Service resolves to its pods' addresses (there is no kube-proxy, so a ClusterIP would lead
+ * nowhere):
+ *   <service>.<ns>.svc.cluster.local            -> the ready selected pods' IPs
+ *   <hostname>.<service>.<ns>.svc.cluster.local -> that pod's IP, for a selected pod whose
+ *                                                  spec.subdomain is the service (StatefulSet pods)
+ * Built from the objects, not from EndpointSlices, because the API refuses loopback addresses in
+ * EndpointSlices and localkube's pods live on 127.0.0.0/8. Ready means the pod's Ready condition,
+ * or any pod with an IP when the Service has `publishNotReadyAddresses: true`, as in a real cluster.
  */
 
 export const CLUSTER_DOMAIN = "cluster.local";
 
-export interface EndpointSliceLike {
-  metadata?: { namespace?: string; labels?: Record<string, string> };
-  endpoints?: Array<{ addresses?: string[]; hostname?: string; conditions?: { ready?: boolean } }> | null;
+export interface ServiceLike {
+  metadata: { name: string; namespace?: string };
+  spec?: { selector?: Record<string, string> | null; publishNotReadyAddresses?: boolean };
+}
+
+export interface PodLike {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec?: { hostname?: string; subdomain?: string };
+  status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> };
 }
 
 export class DnsRecords {
@@ -20,25 +28,42 @@ export class DnsRecords {
   /** `<hostname>.<service>` -> full names, to answer the short form a pod of the same namespace uses. */
   readonly #byShortName = new Map<string, Set<string>>();
 
-  static fromEndpointSlices(slices: Iterable<EndpointSliceLike>): DnsRecords {
+  /** `fixed` adds names that are no Service's pods, e.g. the apiserver as `kubernetes.default`. */
+  static fromCluster(
+    services: Iterable<ServiceLike>,
+    pods: Iterable<PodLike>,
+    fixed: Record<string, string[]> = {},
+  ): DnsRecords {
     const records = new DnsRecords();
-    for (const slice of slices) {
-      const namespace = slice.metadata?.namespace;
-      const service = slice.metadata?.labels?.["kubernetes.io/service-name"];
-      if (!namespace || !service) continue;
-      const serviceName = `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
+    const podsByNamespace = new Map<string, PodLike[]>();
+    for (const pod of pods) {
+      const namespace = pod.metadata.namespace ?? "default";
+      if (!pod.status?.podIP || pod.metadata.deletionTimestamp) continue;
+      podsByNamespace.set(namespace, [...podsByNamespace.get(namespace) ?? [], pod]);
+    }
+    for (const service of services) {
+      const namespace = service.metadata.namespace ?? "default";
+      const serviceName = `${service.metadata.name}.${namespace}.svc.${CLUSTER_DOMAIN}`;
       records.#add(serviceName);
-      for (const endpoint of slice.endpoints ?? []) {
-        // The API says a missing ready condition means "ready".
-        if (endpoint.conditions?.ready === false) continue;
-        for (const address of endpoint.addresses ?? []) {
-          records.#add(serviceName, address);
-          if (endpoint.hostname) {
-            records.#add(`${endpoint.hostname}.${serviceName}`, address);
-            records.#addShort(`${endpoint.hostname}.${service}`, `${endpoint.hostname}.${serviceName}`);
-          }
+      const selector = Object.entries(service.spec?.selector ?? {});
+      if (selector.length === 0) continue;
+      for (const pod of podsByNamespace.get(namespace) ?? []) {
+        if (!selector.every(([key, value]) => pod.metadata.labels?.[key] === value)) continue;
+        const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        if (!ready && !service.spec?.publishNotReadyAddresses) continue;
+        const ip = pod.status!.podIP!;
+        records.#add(serviceName, ip);
+        if (pod.spec?.hostname && pod.spec.subdomain === service.metadata.name) {
+          records.#add(`${pod.spec.hostname}.${serviceName}`, ip);
+          records.#addShort(
+            `${pod.spec.hostname}.${service.metadata.name}`,
+            `${pod.spec.hostname}.${serviceName}`,
+          );
         }
       }
+    }
+    for (const [name, addresses] of Object.entries(fixed)) {
+      for (const address of addresses) records.#add(`${name}.svc.${CLUSTER_DOMAIN}`, address);
     }
     return records;
   }
@@ -57,26 +82,24 @@ export class DnsRecords {
 
   /**
    * Addresses for `name` (any case, with or without a trailing dot), or undefined when the name is
-   * unknown (NXDOMAIN). A known Service with no ready endpoint gives an empty list (NODATA).
+   * unknown (NXDOMAIN). A known Service with no ready pod gives an empty list (NODATA).
    * Accepted forms: the full name, the name ending in `.svc`, `<service>.<ns>`, `<hostname>.<service>.<ns>`
    * and `<hostname>.<service>` (this last one is searched in every namespace: the query does not say
    * which namespace it comes from).
    */
   lookup(name: string): string[] | undefined {
     const wanted = name.toLowerCase().replace(/\.$/, "");
-    const candidates = wanted.endsWith(`.svc.${CLUSTER_DOMAIN}`)
-      ? [wanted]
+    const full = wanted.endsWith(`.svc.${CLUSTER_DOMAIN}`)
+      ? wanted
       : wanted.endsWith(".svc")
-      ? [`${wanted}.${CLUSTER_DOMAIN}`]
-      : [`${wanted}.svc.${CLUSTER_DOMAIN}`];
-    for (const candidate of candidates) {
-      const found = this.#byName.get(candidate);
-      if (found) return [...found].sort();
-    }
+      ? `${wanted}.${CLUSTER_DOMAIN}`
+      : `${wanted}.svc.${CLUSTER_DOMAIN}`;
+    const found = this.#byName.get(full);
+    if (found) return [...found].sort();
     const fullNames = this.#byShortName.get(wanted);
     if (!fullNames) return undefined;
     const addresses = new Set<string>();
-    for (const full of fullNames) for (const a of this.#byName.get(full) ?? []) addresses.add(a);
+    for (const fullName of fullNames) for (const a of this.#byName.get(fullName) ?? []) addresses.add(a);
     return [...addresses].sort();
   }
 }

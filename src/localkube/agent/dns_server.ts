@@ -1,6 +1,6 @@
 /**
- * The agent's cluster DNS: UDP on 127.0.0.1:<port>, answering A queries from the EndpointSlices it
- * watches (see dns_records.ts). It does not recurse: other names get NXDOMAIN. Containers find it
+ * The agent's cluster DNS: UDP on 127.0.0.1:<port>, answering A queries from the Services and Pods
+ * it watches (see dns_records.ts). It does not recurse: other names get NXDOMAIN. Containers find it
  * in LOCALKUBE_DNS and resolve with `Deno.resolveDns(name, "A", { nameServer: { ipAddr, port } })`.
  */
 import dgram from "node:dgram";
@@ -16,26 +16,34 @@ import {
   QTYPE_A,
   RCODE,
 } from "./dns_message.ts";
-import { DnsRecords, EndpointSliceLike } from "./dns_records.ts";
+import { DnsRecords, PodLike, ServiceLike } from "./dns_records.ts";
 import type { KubeObject } from "../kube_api.ts";
 
 const TTL_SECONDS = 1; // pods come and go; resolvers should ask again soon
 
 export class ClusterDns {
   #records = new DnsRecords();
-  readonly #slices: Reflector<KubeObject & EndpointSliceLike>;
+  readonly #services: Reflector<KubeObject & ServiceLike>;
+  readonly #pods: Reflector<KubeObject & PodLike>;
   readonly #socket = dgram.createSocket("udp4");
   port = 0;
 
-  constructor(api: KubeApi, private readonly log: (line: string) => void) {
-    this.#slices = new Reflector(api, "/apis/discovery.k8s.io/v1/endpointslices", () => {
-      this.#records = DnsRecords.fromEndpointSlices(this.#slices.items.values());
-    }, log);
+  /** `apiserverIp` answers for `kubernetes.default` (its Service has no endpoints here). */
+  constructor(api: KubeApi, private readonly apiserverIp: string, log: (line: string) => void) {
+    this.#services = new Reflector(api, "/api/v1/services", () => this.#rebuild(), log);
+    this.#pods = new Reflector(api, "/api/v1/pods", () => this.#rebuild(), log);
+  }
+
+  #rebuild() {
+    this.#records = DnsRecords.fromCluster(this.#services.items.values(), this.#pods.items.values(), {
+      "kubernetes.default": [this.apiserverIp],
+    });
   }
 
   async start(): Promise<void> {
-    await this.#slices.start();
-    this.#records = DnsRecords.fromEndpointSlices(this.#slices.items.values());
+    await this.#services.start();
+    await this.#pods.start();
+    this.#rebuild();
     this.#socket.on("message", (message, remote) => {
       const answer = this.answer(new Uint8Array(message));
       if (answer) this.#socket.send(Buffer.from(answer), remote.port, remote.address);
@@ -45,7 +53,7 @@ export class ClusterDns {
   }
 
   async stop(): Promise<void> {
-    await this.#slices.stop();
+    await Promise.all([this.#services.stop(), this.#pods.stop()]);
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
   }
 

@@ -14,21 +14,21 @@ export interface PodNetworkClaim {
   release(): void;
 }
 
-export function claimPodNetwork(): PodNetworkClaim {
+export async function claimPodNetwork(): Promise<PodNetworkClaim> {
   Deno.mkdirSync(CLAIMS_DIR, { recursive: true });
   const span = LAST - FIRST + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < span; i++) {
     const octet = FIRST + (start + i) % span;
     const path = `${CLAIMS_DIR}/127.${octet}`;
-    if (tryClaim(path)) return { secondOctet: octet, release: () => Deno.removeSync(path) };
+    if (await tryClaim(path)) return { secondOctet: octet, release: () => Deno.removeSync(path) };
   }
   throw new Error(
     `every pod network 127.${FIRST}-${LAST}.0.0/16 is claimed by a running agent (see ${CLAIMS_DIR}); stop some`,
   );
 }
 
-function tryClaim(path: string): boolean {
+async function tryClaim(path: string): Promise<boolean> {
   try {
     Deno.writeTextFileSync(path, String(Deno.pid), { createNew: true });
     return true;
@@ -36,7 +36,7 @@ function tryClaim(path: string): boolean {
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
   }
   const holder = Number(Deno.readTextFileSync(path).trim());
-  if (holder && isAlive(holder)) return false;
+  if (holder && await isAlive(holder)) return false;
   // Stale: its agent died without releasing it. Remove and race for it like a fresh claim.
   Deno.removeSync(path);
   try {
