@@ -102,13 +102,17 @@ function keywordName(v: EdnValue | undefined): string | undefined {
 }
 
 function describeNemesis(event: EdnMap): string {
-  const parts = [event.get(":type"), event.get(":f"), event.get(":value")].filter((v) =>
-    v !== undefined && v !== null
-  );
-  return parts.map((v) =>
-    typeof v === "string" ? v : JSON.stringify(v, (_k, x) => x instanceof Keyword ? x.toString() : x)
-  )
+  return [event.get(":type"), event.get(":f"), event.get(":value")]
+    .filter((v) => v !== undefined && v !== null)
+    .map((v) => asText(v!))
     .join(" ");
+}
+
+function asText(v: EdnValue): string {
+  if (v instanceof Keyword) return v.name;
+  if (Array.isArray(v)) return `[${v.map(asText).join(" ")}]`;
+  if (v instanceof Map) return `{${[...v].map(([k, x]) => `${k} ${asText(x)}`).join(", ")}}`;
+  return String(v);
 }
 
 function toValue(v: EdnValue | undefined, where: string): Value | undefined {
