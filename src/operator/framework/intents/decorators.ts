@@ -49,10 +49,10 @@ function declare<This>(
 
 /** The resource a handler class serves. */
 export function resource(ref: ResourceRef) {
+  for (const key of ["group", "version", "plural"] as const) {
+    if (!ref[key]) throw new Error(`@resource(${JSON.stringify(ref)}): "${key}" is required`);
+  }
   return (_target: abstract new (...args: never[]) => unknown, context: ClassDecoratorContext) => {
-    for (const key of ["group", "version", "plural"] as const) {
-      if (!ref[key]) throw new Error(`@resource on ${String(context.name)}: "${key}" is required`);
-    }
     (context.metadata as Record<symbol, unknown>)[RESOURCE] = { ...ref };
   };
 }

@@ -271,14 +271,21 @@ export class FakeApiServer {
           bookmarks: query.get("allowWatchBookmarks") === "true",
           stalled: false,
           send: (line) => {
-            if (!closed && !watcher.stalled) controller.enqueue(encoder.encode(JSON.stringify(line) + "\n"));
+            if (closed || watcher.stalled) return;
+            try {
+              controller.enqueue(encoder.encode(JSON.stringify(line) + "\n"));
+            } catch {
+              watcher.close(); // the client went away
+            }
           },
           close: () => {
             if (closed) return;
             closed = true;
             clearTimeout(timeout);
             this.#watchers.delete(watcher);
-            controller.close();
+            try {
+              controller.close();
+            } catch { /* the client cancelled the stream first */ }
           },
         };
         if (timeoutSeconds > 0) {

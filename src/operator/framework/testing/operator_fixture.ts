@@ -35,7 +35,7 @@ export async function withFakeCluster(test: (fixture: Fixture) => Promise<void>)
           handlers,
           logger,
           ...options,
-          settings: { ...FAST_SETTINGS, ...options.settings },
+          settings: mergeOneLevel(FAST_SETTINGS, options.settings ?? {}),
         });
         const stop = operator.stop.bind(operator);
         operator.stop = async () => {
@@ -52,4 +52,13 @@ export async function withFakeCluster(test: (fixture: Fixture) => Promise<void>)
     await kubeConfig.closeConnections();
     await fake.stop();
   }
+}
+
+function mergeOneLevel<T extends Record<string, unknown>>(base: T, overrides: T): T {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const inner = merged[key];
+    merged[key] = typeof inner === "object" && typeof value === "object" ? { ...inner, ...value } : value;
+  }
+  return merged as T;
 }
