@@ -1,12 +1,13 @@
 /**
- * `deno task localkube up|down|env|status`: a local Kubernetes cluster in the background.
+ * `deno task localkube build|up|down|env|status`: a local Kubernetes cluster in the background.
+ *   build   only build (or find) the control plane binaries: a CI step before the tests
  *   up      build the control plane if needed, start it plus the node agent, print the KUBECONFIG
  *   env     print the shell lines that point kubectl at it: eval "$(deno task -q localkube env)"
  *   status  its processes and whether the apiserver answers
  *   down    stop every process by PID and remove the state dir
  * State (PIDs, logs, volumes) lives in <repo>/.localkube/.
  */
-import { cachedBinaries, goUnavailable } from "./build.ts";
+import { cachedBinaries, ensureBinaries, goUnavailable } from "./build.ts";
 import { ClusterState, REPO_ROOT, startCluster, stateFile, stopCluster } from "./cluster.ts";
 import { KubeApi } from "./kube_api.ts";
 import { isAlive } from "./processes.ts";
@@ -27,6 +28,21 @@ function envLines(state: ClusterState): string {
   return `export KUBECONFIG=${state.kubeconfigPath}\nexport PATH=${binDir}:$PATH  # kubectl ${binDir}/kubectl\n`;
 }
 
+/** One loud line when Go is missing and nothing is cached; true when the binaries can be had. */
+async function buildable(): Promise<boolean> {
+  if (await cachedBinaries()) return true;
+  const why = await goUnavailable();
+  if (why) console.error(`LOCALKUBE CANNOT BUILD THE CONTROL PLANE: ${why}`);
+  return !why;
+}
+
+async function build(): Promise<number> {
+  if (!await buildable()) return 1;
+  const binaries = await ensureBinaries(log);
+  console.log(binaries.dir);
+  return 0;
+}
+
 async function up(): Promise<number> {
   const existing = await readState();
   if (existing) {
@@ -39,13 +55,7 @@ async function up(): Promise<number> {
     log(`found a half-dead cluster in ${STATE_DIR}; stopping what is left of it first`);
     await down();
   }
-  if (!(await cachedBinaries())) {
-    const why = await goUnavailable();
-    if (why) {
-      console.error(`LOCALKUBE CANNOT START: ${why}`);
-      return 1;
-    }
-  }
+  if (!await buildable()) return 1;
   const { state, spawned } = await startCluster({ stateDir: STATE_DIR, nodeAgent: true, log });
   // The processes outlive this command; `down` stops them by the PIDs in the state file.
   for (const process of spawned) process.unref();
@@ -126,10 +136,10 @@ async function env(): Promise<number> {
   return 0;
 }
 
-const commands: Record<string, () => Promise<number>> = { up, down, env, status };
+const commands: Record<string, () => Promise<number>> = { build, up, down, env, status };
 const command = commands[Deno.args[0]];
 if (!command) {
-  console.error("usage: deno task localkube up|down|env|status");
+  console.error("usage: deno task localkube build|up|down|env|status");
   Deno.exit(2);
 }
 Deno.exit(await command());

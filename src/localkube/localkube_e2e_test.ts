@@ -14,7 +14,7 @@ interface PodView {
   status?: {
     phase?: string;
     podIP?: string;
-    conditions?: Array<{ type: string; status: string }>;
+    conditions?: Array<{ type: string; status: string; message?: string }>;
     containerStatuses?: Array<{
       restartCount: number;
       ready: boolean;
@@ -188,20 +188,45 @@ Deno.test({
         assert.notEqual(after.pid, pid);
       });
 
-      await t.step("an image localkube cannot run is reported, not started", async () => {
+      await t.step("what localkube cannot do is reported in the pod status", async () => {
         await api.create(`${NS}/pods`, {
           apiVersion: "v1",
           kind: "Pod",
           metadata: { name: "nginx" },
           spec: { containers: [{ name: "web", image: "nginx:1.27" }], terminationGracePeriodSeconds: 1 },
         });
+        await api.create(`${NS}/pods`, {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "exec-probe" },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{
+              name: "echo",
+              image: "localkube/echo",
+              readinessProbe: { exec: { command: ["true"] }, periodSeconds: 1 },
+            }],
+          },
+        });
         const waiting = await waitFor("nginx's waiting reason", async () => {
           const state = (await pod("nginx"))?.status?.containerStatuses?.[0]?.state.waiting;
           return state?.reason === "ErrImagePull" ? state : undefined;
         });
         assert.match(waiting.message!, /localkube\/echo/);
+        assert.equal((await pod("nginx"))?.status?.phase, "Pending");
+        const execPod = await waitFor("exec-probe ready", async () => {
+          const p = await pod("exec-probe");
+          return p && isReady(p) ? p : undefined;
+        });
+        const note = execPod.status?.conditions?.find((c) => c.type === "LocalkubeUnsupported");
+        assert.equal(note?.status, "True");
+        assert.match(note?.message ?? "", /exec probes are not supported/);
         await api.delete(`${NS}/pods/nginx`);
-        await waitFor("nginx gone", async () => (await pod("nginx")) ? undefined : true);
+        await api.delete(`${NS}/pods/exec-probe`);
+        await waitFor(
+          "both pods gone",
+          async () => (await pod("nginx")) || (await pod("exec-probe")) ? undefined : true,
+        );
       });
 
       await t.step("scaling to 0 stops every container process", async () => {
@@ -225,4 +250,35 @@ Deno.test({
     assert.deepEqual(strays, [], "no process refers to the state dir");
     console.log(`e2e took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   },
+});
+
+Deno.test("localkube e2e: two instances run side by side with their own ports, state and pod networks", async () => {
+  const why = await localKubeUnavailable();
+  if (why) {
+    console.warn("SKIPPED e2e: " + why);
+    return;
+  }
+  const [a, b] = await Promise.all([startLocalKube(), startLocalKube()]);
+  try {
+    assert.notEqual(a.server, b.server);
+    assert.notEqual(a.stateDir, b.stateDir);
+    assert.notEqual(a.dnsAddress, b.dnsAddress);
+    const podCidr = async (kube: typeof a) => {
+      const api = new KubeApi({
+        server: kube.server,
+        token: kube.token,
+        caPem: await Deno.readTextFile(`${kube.stateDir}/apiserver/ca.crt`),
+      });
+      try {
+        return (await api.get<{ spec: { podCIDR: string } }>("/api/v1/nodes/localkube")).spec.podCIDR;
+      } finally {
+        api.close();
+      }
+    };
+    const [cidrA, cidrB] = await Promise.all([podCidr(a), podCidr(b)]);
+    assert.match(cidrA, /^127\.\d+\.0\.0\/16$/);
+    assert.notEqual(cidrA, cidrB);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
 });

@@ -50,6 +50,7 @@ export class ContainerRunner {
   #everStarted = false;
   #probes: Partial<Record<ProbeKind, ProbeTracker>> = {};
   #probeNote: string | undefined;
+  #unsupportedNote: string | undefined;
   #run: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -93,6 +94,11 @@ export class ContainerRunner {
   /** Why the container is not ready, for the pod's condition message. */
   get notes(): string | undefined {
     return this.#probeNote;
+  }
+
+  /** A probe localkube cannot run (exec, grpc), which therefore counts as passing. */
+  get unsupported(): string | undefined {
+    return this.#unsupportedNote;
   }
 
   summary(): ContainerSummary {
@@ -225,8 +231,8 @@ export class ContainerRunner {
         if (signal.aborted) return;
         let changed: boolean;
         if ("unsupported" in outcome) {
-          changed = tracker.record(true) || this.#probeNote !== outcome.unsupported;
-          this.#probeNote = outcome.unsupported;
+          changed = tracker.record(true) || this.#unsupportedNote === undefined;
+          this.#unsupportedNote = `container ${this.spec.name}: ${kind} ${outcome.unsupported}`;
         } else {
           changed = tracker.record(outcome.ok);
           if (!outcome.ok) this.#probeNote = `${kind} probe failed: ${outcome.message}`;

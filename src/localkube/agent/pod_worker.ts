@@ -29,6 +29,8 @@ export interface AgentContext {
 }
 
 const SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** A pod condition that names what localkube could not honour (exec and grpc probes). */
+const UNSUPPORTED_CONDITION = "LocalkubeUnsupported";
 
 /** A container that will not start, and why (shown as its waiting state). */
 interface Blocked {
@@ -274,6 +276,15 @@ export class PodWorker {
       now: new Date().toISOString(),
       notReadyMessage: [...blocked, ...notes].join("; ") || undefined,
     });
+    const unsupported = [...this.#runners.values()].map((r) => r.unsupported).filter(Boolean);
+    if (unsupported.length) {
+      mine.push({
+        type: UNSUPPORTED_CONDITION,
+        status: "True",
+        reason: "UnsupportedProbe",
+        message: unsupported.join("; "),
+      });
+    }
     const others = current.filter((c) => !mine.some((m) => m.type === c.type));
     return {
       phase: podPhase(summaries, this.#pod.spec.restartPolicy),

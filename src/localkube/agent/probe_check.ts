@@ -70,7 +70,7 @@ export async function checkProbe(
   const kind = probe.exec ? "exec" : probe.grpc ? "grpc" : "an empty";
   return {
     unsupported:
-      `${kind} probe is not supported by localkube (only httpGet and tcpSocket); it counts as passing`,
+      `probe: ${kind} probes are not supported by localkube (only httpGet and tcpSocket); it counts as passing`,
   };
 }
 

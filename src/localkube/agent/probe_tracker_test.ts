@@ -160,7 +160,7 @@ Deno.test("probe checks against a real listener", async (t) => {
     });
     await t.step("exec is reported as unsupported", async () => {
       const outcome = await checkProbe({ exec: { command: ["true"] } }, "127.0.0.1", [], 1000);
-      assert.match("unsupported" in outcome ? outcome.unsupported : "", /exec probe is not supported/);
+      assert.match("unsupported" in outcome ? outcome.unsupported : "", /exec probes are not supported/);
     });
   } finally {
     await server.shutdown();
