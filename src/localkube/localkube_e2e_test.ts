@@ -140,6 +140,20 @@ Deno.test({
         assert.equal(whoami.podIp, ips["echo-0"]);
         assert.equal(whoami.env.POD_NAME, "echo-0", "fieldRef env passed through");
         assert.equal(whoami.hostname, "echo-0");
+        assert.equal(whoami.env.LOCALKUBE_POD_IP, ips["echo-0"]);
+      });
+
+      await t.step("the pod's service account reaches the apiserver through its KUBECONFIG", async () => {
+        const whoami = await (await echo(ips["echo-0"], "/whoami")).json();
+        const kubeconfig = JSON.parse(await Deno.readTextFile(whoami.env.KUBECONFIG));
+        const token = kubeconfig.users[0].user.token;
+        const asPod = new KubeApi({ server: kube.server, token, caPem });
+        try {
+          // Authenticated (not 401) as system:serviceaccount:default:default, which RBAC gives no rights.
+          await assert.rejects(asPod.get(`${NS}/secrets`), (e: Error) => /HTTP 403/.test(e.message));
+        } finally {
+          asPod.close();
+        }
       });
 
       await t.step("one pod resolves the other's hostname through the cluster DNS", async () => {

@@ -47,7 +47,9 @@ Deno.serve({
         dataDir: values["data-dir"],
         args: Deno.args,
         env: Object.fromEntries(
-          Object.entries(Deno.env.toObject()).filter(([k]) => k.startsWith("POD_") || k.startsWith("ECHO_")),
+          Object.entries(Deno.env.toObject()).filter(([k]) =>
+            k.startsWith("POD_") || k.startsWith("LOCALKUBE_") || k === "KUBECONFIG"
+          ),
         ),
       });
     case "GET /resolve":
