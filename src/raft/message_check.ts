@@ -30,6 +30,7 @@ const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isId
 
 function isConfChange(v: unknown): v is ConfChange {
   if (!isRecord(v) || typeof v.joint !== "boolean" || !Array.isArray(v.ops)) return false;
+  if (v.context !== undefined && typeof v.context !== "string") return false;
   return v.ops.every((op) =>
     isRecord(op) && (op.op === "addVoter" || op.op === "addLearner" || op.op === "remove") && isId(op.node)
   );

@@ -2,6 +2,7 @@
 export * from "./types.ts";
 export {
   bootstrapSnapshot,
+  canSendBeforePersist,
   type InitialState,
   type NodeStatus,
   RaftNode,

@@ -20,6 +20,7 @@ import type {
   ConfState,
   Entry,
   HardState,
+  Message,
   NodeId,
   Ready,
   SafetyMode,
@@ -95,6 +96,16 @@ export function bootstrapSnapshot(voters: NodeId[], emptyState: Uint8Array = new
     meta: { index: 1, term: 1, conf: { voters: ids, votersOutgoing: [], learners: [], learnersNext: [] } },
     data: emptyState,
   };
+}
+
+/**
+ * Messages that may leave before the Ready's state is durable: a leader's appends and heartbeats
+ * (Raft thesis §10.2.1). They promise nothing about the sender's disk: the leader counts its own
+ * copy toward a commit only after advance(), i.e. once persisted. Every other message (votes,
+ * acknowledgements) promises durable state and must wait for the fsync.
+ */
+export function canSendBeforePersist(m: Message): boolean {
+  return m.type === "app" || m.type === "heartbeat";
 }
 
 export class RaftNode {

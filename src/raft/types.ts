@@ -21,6 +21,8 @@ export interface ConfChangeOp {
 export interface ConfChange {
   ops: ConfChangeOp[];
   joint: boolean;
+  /** Opaque to Raft: the application's data about the change (raft-kv: the members' addresses). */
+  context?: string;
 }
 
 /** The membership a snapshot or the applied log implies. Sorted id lists. */

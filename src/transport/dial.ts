@@ -14,6 +14,8 @@ export interface DialIdentity {
   resolveHost: ResolveHost;
   /** For connect and for the handshake answer each: an unreachable IP can otherwise hang for minutes. */
   timeoutMs: number;
+  /** This node's own peer address, announced in the hello. */
+  advertise?: string;
 }
 
 /** Throws with the cause (DNS, refused, timeout, handshake refused) in its message. */
@@ -37,6 +39,7 @@ export async function dialPeer(
       token: identity.token,
       channel,
     };
+    if (identity.advertise) hello.address = identity.advertise;
     await conn.write(encodeFrames([hello]), identity.timeoutMs);
     const reply = await conn.read(identity.timeoutMs);
     if (reply === undefined) throw new Error("peer closed the connection during the handshake");

@@ -20,6 +20,11 @@ export interface Hello {
   to: NodeId;
   token: string;
   channel: Channel;
+  /**
+   * Where the dialer listens for peers. A node that has no address for the dialer yet (a new
+   * member that has not applied the member directory) learns it from here, so it can answer.
+   */
+  address?: string;
 }
 
 export interface HelloReply {
@@ -71,6 +76,9 @@ export function acceptHello(value: unknown, expected: HandshakeExpectations): He
   }
   if (!Number.isSafeInteger(hello.from) || (hello.from as number) < 1) {
     throw new HandshakeError(`hello.from must be a node id >= 1, got ${String(hello.from)}`);
+  }
+  if (hello.address !== undefined && typeof hello.address !== "string") {
+    throw new HandshakeError(`hello.address must be a "host:port" string, got ${typeof hello.address}`);
   }
   if (hello.to !== expected.nodeId) {
     throw new HandshakeError(

@@ -20,6 +20,8 @@ export interface InboundSettings extends HandshakeExpectations {
   deliver(message: Message): void;
   /** A complete, verified snapshot; returns the refusal reason, or undefined once delivered. */
   deliverSnapshot(message: Message): string | undefined;
+  /** An authenticated peer announced where it listens. */
+  learnAddress?(peer: NodeId, address: string): void;
 }
 
 export interface InboundCounters {
@@ -98,6 +100,7 @@ export class InboundServer {
       const hello = await this.#handshake(conn);
       if (hello === undefined) return;
       this.counters.acceptedConnections++;
+      if (hello.address) this.#settings.learnAddress?.(hello.from, hello.address);
       if (hello.channel === "messages") await this.#receiveMessages(conn, hello.from);
       else await this.#receiveSnapshot(conn, hello.from);
     } catch (error) {

@@ -16,6 +16,11 @@ export interface PeerTransportOptions {
   listen: { hostname: string; port: number };
   /** "host:port" per peer; the host may be a name (see resolveHost). */
   peers?: Map<NodeId, string>;
+  /**
+   * This node's peer address as others reach it, announced in every hello. A peer that does not
+   * know this node's address yet learns it from there (see PeerTransport.start).
+   */
+  advertise?: string;
   /** Called for every valid message addressed to this node, in order per sending peer. */
   onMessage(message: Message): void;
   /** Whether a snap message reached the peer's Raft (true) or not (false); once per snap sent. */
@@ -43,8 +48,8 @@ export interface PeerTransportOptions {
 }
 
 export type ResolvedOptions =
-  & Required<Omit<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed">>
-  & Pick<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed">;
+  & Required<Omit<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise">>
+  & Pick<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise">;
 
 /** Room in a chunk frame for its msgpack envelope around the data. */
 const CHUNK_ENVELOPE_BYTES = 64;

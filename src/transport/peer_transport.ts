@@ -43,6 +43,7 @@ export class PeerTransport {
       maxFrameBytes: resolved.maxFrameBytes,
       resolveHost: resolved.resolveHost,
       timeoutMs: resolved.ioTimeoutMs,
+      advertise: resolved.advertise,
     };
     this.#linkSettings = {
       identity,
@@ -86,6 +87,12 @@ export class PeerTransport {
       log: options.log,
       deliver: (message) => this.#receive(message),
       deliverSnapshot: (message) => this.#receiveSnapshot(message),
+      // Only fills a gap: an address set by the owner (the member directory) always wins.
+      learnAddress: (peer, address) => {
+        if (this.#links.has(peer) || peer === options.nodeId) return;
+        options.log("info", `learned the address of node ${peer} from its hello: ${address}`);
+        this.setPeer(peer, address);
+      },
     });
     this.#inbound.start();
     return Promise.resolve({ port: listener.addr.port });
@@ -109,6 +116,11 @@ export class PeerTransport {
     if (link) link.address = address;
     else this.#links.set(id, new PeerLink(id, address, this.#linkSettings));
     this.#warnedUnroutable.delete(id);
+  }
+
+  /** The address each known peer is dialed at. */
+  peerAddresses(): Map<NodeId, string> {
+    return new Map([...this.#links].map(([id, link]) => [id, link.address]));
   }
 
   /** Forgets a peer: its queue is discarded and its connections are closed. */

@@ -145,7 +145,7 @@ const ENTRY_TYPES: Record<EntryType, true> = { normal: true, conf: true };
 const CONF_CHANGE_OPS: Record<ConfChangeOp["op"], true> = { addVoter: true, addLearner: true, remove: true };
 
 const confChangeOp = record<ConfChangeOp>({ op: oneOf(CONF_CHANGE_OPS), node: nodeId });
-const confChange = record<ConfChange>({ ops: arrayOf(confChangeOp), joint: bool });
+const confChange = record<ConfChange>({ ops: arrayOf(confChangeOp), joint: bool, context: optional(text) });
 
 const entry = record<Entry>({
   term: count,

@@ -1,0 +1,105 @@
+/**
+ * Linearizable reads through ReadIndex, batched: all reads that arrive while no round is in
+ * flight share the next round, so a burst of N reads costs one heartbeat round trip, not N.
+ * A read is answered once the local state machine has applied up to the round's read index.
+ */
+import type { ReadState } from "../raft/mod.ts";
+import { RetryableError } from "./errors.ts";
+
+interface PendingRead {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+interface Round {
+  context: string;
+  reads: PendingRead[];
+  startedAt: number;
+}
+
+export class LinearizableReads {
+  private queued: PendingRead[] = [];
+  private round: Round | undefined;
+  private readyAt: Array<{ index: number; reads: PendingRead[] }> = [];
+  private sequence = 0;
+  rounds = 0;
+
+  constructor(
+    private readonly prefix: string,
+    /** Starts a ReadIndex round; throws if there is no leader to ask. */
+    private readonly requestReadIndex: (context: string) => void,
+    private readonly appliedIndex: () => number,
+    /** A round unanswered this long is abandoned (its answer may have been lost with a leader). */
+    private readonly roundTimeoutMs: number,
+  ) {}
+
+  /** Resolves when a linearizable read may be served from local state. */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ resolve, reject });
+      this.startRound();
+    });
+  }
+
+  private startRound(): void {
+    if (this.round) {
+      if (performance.now() - this.round.startedAt < this.roundTimeoutMs) return;
+      this.abandon(this.round.reads, "the read index request got no answer (leader change?); retry");
+    }
+    if (this.queued.length === 0) return;
+    const reads = this.queued;
+    this.queued = [];
+    const context = `${this.prefix}:${++this.sequence}`;
+    try {
+      this.requestReadIndex(context);
+    } catch (e) {
+      this.abandon(reads, (e as Error).message);
+      return;
+    }
+    this.rounds++;
+    this.round = { context, reads, startedAt: performance.now() };
+  }
+
+  private abandon(reads: PendingRead[], why: string): void {
+    this.round = undefined;
+    for (const r of reads) r.reject(new RetryableError(why));
+  }
+
+  onReadState(rs: ReadState): void {
+    if (this.round?.context !== rs.context) return;
+    this.readyAt.push({ index: rs.index, reads: this.round.reads });
+    this.round = undefined;
+    this.onApplied();
+    this.startRound();
+  }
+
+  onDropped(context: string): void {
+    if (this.round?.context !== context) return;
+    this.abandon(this.round.reads, "leadership changed while confirming the read; retry");
+    this.startRound();
+  }
+
+  onApplied(): void {
+    const applied = this.appliedIndex();
+    const stillWaiting = [];
+    for (const r of this.readyAt) {
+      if (r.index <= applied) { for (const read of r.reads) read.resolve(); }
+      else stillWaiting.push(r);
+    }
+    this.readyAt = stillWaiting;
+  }
+
+  /** Re-checks an abandoned round; the driver calls it on every tick. */
+  onTick(): void {
+    if (this.round && performance.now() - this.round.startedAt >= this.roundTimeoutMs) this.startRound();
+  }
+
+  failAll(error: Error): void {
+    for (const r of this.queued) r.reject(error);
+    for (const r of this.round?.reads ?? []) r.reject(error);
+    for (const g of this.readyAt) for (const r of g.reads) r.reject(error);
+    this.queued = [];
+    this.round = undefined;
+    this.readyAt = [];
+  }
+}

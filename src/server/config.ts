@@ -1,0 +1,170 @@
+/**
+ * The raft-kv server's configuration: command-line flags, each with a RAFTKV_* environment
+ * variable as a fallback (flags win). Invalid settings stop the server with a message that
+ * names the flag and what to do.
+ */
+import { parseArgs } from "node:util";
+import { parseSafetyMode, type SafetyMode } from "../raft/mod.ts";
+
+export interface ServerConfig {
+  dataDir: string;
+  /** Given only the first time (or to confirm); afterwards the identity file in dataDir rules. */
+  nodeId?: number;
+  clusterId: string;
+  /** With empty storage: start a new single-member cluster instead of waiting to be added. */
+  bootstrap: boolean;
+  listenClient: { hostname: string; port: number };
+  advertiseClient: string;
+  listenPeer: { hostname: string; port: number };
+  advertisePeer: string;
+  peerToken: string;
+  adminToken: string;
+  safetyMode: SafetyMode;
+  tickMs: number;
+  electionTicks: number;
+  snapshotEntries: number;
+  maxValueBytes: number;
+  requestTimeoutMs: number;
+  faultInjection: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const USAGE = `usage: raft-kv server --data-dir DIR [options]
+  --data-dir DIR            where the WAL, snapshots and the node identity live (required)
+  --node-id N               this node's id (first start only; ids are never reused)
+  --cluster-id NAME         cluster name, checked on every peer connection (default raft-kv)
+  --bootstrap               with empty storage, start a new cluster with this node as its only voter
+  --listen-client H:P       client HTTP API (default 127.0.0.1:8080)
+  --advertise-client URL    how clients reach this node (default http://<listen-client>)
+  --listen-peer H:P         Raft peer listener (default 127.0.0.1:7000)
+  --advertise-peer H:P      how peers reach this node (default <listen-peer>)
+  --peer-token T            shared secret of the peers (or RAFTKV_PEER_TOKEN; required)
+  --admin-token T           bearer token of the admin API (or RAFTKV_ADMIN_TOKEN; required)
+  --safety-mode M           safe | unsafe-early-vote | unsafe-no-joint (default safe)
+  --tick-ms N               Raft tick (default 50; heartbeat = 1 tick, election = 10..20 ticks)
+  --election-ticks N        (default 10)
+  --snapshot-entries N      snapshot after this many applied entries (default 10000)
+  --max-value-bytes N       largest value accepted (default 1048576)
+  --request-timeout-ms N    how long a request may wait for commit (default 5000)
+  --fault-injection         enable the admin fault-injection endpoints (tests and experiments only)
+  --log-level L             debug | info | warn | error (default info)
+Every flag can also be set as RAFTKV_<FLAG> (e.g. RAFTKV_DATA_DIR).`;
+
+export function usage(): string {
+  return USAGE;
+}
+
+function parseHostPort(flag: string, value: string): { hostname: string; port: number } {
+  const at = value.lastIndexOf(":");
+  const hostname = value.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(value.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`--${flag} must be host:port (e.g. 127.0.0.1:8080), got "${value}"`);
+  }
+  return { hostname, port };
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new ConfigError(`--${flag} must be a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+export function parseConfig(args: string[], env: (name: string) => string | undefined): ServerConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        "data-dir": { type: "string" },
+        "node-id": { type: "string" },
+        "cluster-id": { type: "string" },
+        bootstrap: { type: "boolean" },
+        "listen-client": { type: "string" },
+        "advertise-client": { type: "string" },
+        "listen-peer": { type: "string" },
+        "advertise-peer": { type: "string" },
+        "peer-token": { type: "string" },
+        "admin-token": { type: "string" },
+        "safety-mode": { type: "string" },
+        "tick-ms": { type: "string" },
+        "election-ticks": { type: "string" },
+        "snapshot-entries": { type: "string" },
+        "max-value-bytes": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "fault-injection": { type: "boolean" },
+        "log-level": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const get = (flag: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === "string") return v;
+    return env(`RAFTKV_${flag.toUpperCase().replaceAll("-", "_")}`);
+  };
+  const flag = (name: string): boolean => values[name] === true || get(name) === "true";
+
+  const dataDir = get("data-dir");
+  if (!dataDir) throw new ConfigError(`--data-dir is required\n${USAGE}`);
+  const peerToken = get("peer-token");
+  if (!peerToken) {
+    throw new ConfigError("--peer-token (or RAFTKV_PEER_TOKEN) is required: the shared secret of the peers");
+  }
+  const adminToken = get("admin-token");
+  if (!adminToken) {
+    throw new ConfigError("--admin-token (or RAFTKV_ADMIN_TOKEN) is required: it protects /admin");
+  }
+
+  const listenClient = parseHostPort("listen-client", get("listen-client") ?? "127.0.0.1:8080");
+  const listenPeer = parseHostPort("listen-peer", get("listen-peer") ?? "127.0.0.1:7000");
+  const advertiseClient = get("advertise-client") ?? `http://${listenClient.hostname}:${listenClient.port}`;
+  try {
+    new URL(advertiseClient);
+  } catch {
+    throw new ConfigError(`--advertise-client must be a URL like http://host:8080, got "${advertiseClient}"`);
+  }
+  const advertisePeer = get("advertise-peer") ?? `${listenPeer.hostname}:${listenPeer.port}`;
+  parseHostPort("advertise-peer", advertisePeer);
+
+  const nodeIdText = get("node-id");
+  let safetyMode: SafetyMode;
+  try {
+    safetyMode = parseSafetyMode(get("safety-mode") ?? "safe");
+  } catch (e) {
+    throw new ConfigError(`--safety-mode: ${(e as Error).message}`);
+  }
+  const logLevel = (get("log-level") ?? "info") as ServerConfig["logLevel"];
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  }
+  return {
+    dataDir,
+    nodeId: nodeIdText === undefined ? undefined : positiveInt("node-id", nodeIdText),
+    clusterId: get("cluster-id") ?? "raft-kv",
+    bootstrap: flag("bootstrap"),
+    listenClient,
+    advertiseClient: advertiseClient.replace(/\/+$/, ""),
+    listenPeer,
+    advertisePeer,
+    peerToken,
+    adminToken,
+    safetyMode,
+    tickMs: positiveInt("tick-ms", get("tick-ms") ?? "50"),
+    electionTicks: positiveInt("election-ticks", get("election-ticks") ?? "10"),
+    snapshotEntries: positiveInt("snapshot-entries", get("snapshot-entries") ?? "10000"),
+    maxValueBytes: positiveInt("max-value-bytes", get("max-value-bytes") ?? String(1 << 20)),
+    requestTimeoutMs: positiveInt("request-timeout-ms", get("request-timeout-ms") ?? "5000"),
+    faultInjection: flag("fault-injection"),
+    logLevel,
+  };
+}

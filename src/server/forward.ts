@@ -1,0 +1,58 @@
+/**
+ * Forwarding to the leader: a follower that receives a write (or an admin change) passes the
+ * request on to the leader's client URL from the member directory and relays the answer, so
+ * any node answers. One hop only: a forwarded request that lands on a non-leader gets a 503.
+ */
+import type { Context } from "hono";
+import type { RaftKvNode } from "../kv/raft_kv_node.ts";
+import { unavailable } from "./http_errors.ts";
+
+const FORWARDED_HEADER = "x-raft-forwarded-by";
+const PASSED_REQUEST_HEADERS = ["content-type", "x-client-id", "x-request-seq", "authorization"];
+const PASSED_RESPONSE_HEADERS = ["content-type", "retry-after", "x-raft-leader", "x-raft-node"];
+
+export async function forwardToLeader(
+  c: Context,
+  node: RaftKvNode,
+  body: string | undefined,
+  timeoutMs: number,
+) {
+  const leader = node.leader;
+  if (!leader) throw unavailable("no_leader", "no leader elected yet; retry");
+  if (c.req.header(FORWARDED_HEADER)) {
+    throw unavailable(
+      "not_leader",
+      `forwarded here by node ${
+        c.req.header(FORWARDED_HEADER)
+      }, but node ${node.id} is not the leader either`,
+    );
+  }
+  const target = node.memberInfo(leader)?.client;
+  if (!target) throw unavailable("no_leader", `the address of leader ${leader} is not known yet; retry`);
+  const url = new URL(c.req.url);
+  const headers = new Headers({ [FORWARDED_HEADER]: String(node.id) });
+  for (const name of PASSED_REQUEST_HEADERS) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers.set(name, value);
+  }
+  let response: Response;
+  try {
+    response = await fetch(`${target}${url.pathname}${url.search}`, {
+      method: c.req.method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    throw unavailable(
+      "leader_unreachable",
+      `leader ${leader} at ${target} did not answer: ${(e as Error).message}`,
+    );
+  }
+  const out = new Headers({ [FORWARDED_HEADER]: String(node.id) });
+  for (const name of PASSED_RESPONSE_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) out.set(name, value);
+  }
+  return new Response(await response.arrayBuffer(), { status: response.status, headers: out });
+}

@@ -1,0 +1,57 @@
+/**
+ * The raft-kv server: `deno task server --data-dir DIR --node-id N --bootstrap ...`
+ * (see config.ts for every flag). SIGTERM/SIGINT stop it gracefully; a storage failure stops
+ * it with exit code 1 so that a supervisor restarts it and it recovers from its WAL.
+ */
+import { ConfigError, parseConfig } from "./config.ts";
+import { makeLogger } from "./logger.ts";
+import { NodeHolder } from "./node_holder.ts";
+import { createApp } from "./app.ts";
+
+let config;
+try {
+  config = parseConfig(Deno.args, (name) => Deno.env.get(name));
+} catch (e) {
+  console.error(e instanceof ConfigError ? `raft-kv: ${e.message}` : e);
+  Deno.exit(2);
+}
+
+// The logger names the node, whose identity may only arrive later (POST /admin/identity).
+const ref: { holder?: NodeHolder } = {};
+const log = makeLogger(config.logLevel, () => {
+  const identity = ref.holder?.identity;
+  return identity ? `node ${identity.nodeId}` : "uninitialized";
+});
+const holder = ref.holder = new NodeHolder(config, log, (error) => {
+  log("error", `fatal: ${error.message}; exiting so that the supervisor restarts this node`);
+  Deno.exit(1);
+});
+try {
+  await holder.initialize();
+} catch (e) {
+  log("error", `cannot start: ${(e as Error).message}`);
+  Deno.exit(1);
+}
+
+const app = createApp(holder);
+const server = Deno.serve({
+  hostname: config.listenClient.hostname,
+  port: config.listenClient.port,
+  onListen: ({ hostname, port }) =>
+    log(
+      "info",
+      `client API on http://${hostname}:${port} (peers on ${config.listenPeer.hostname}:${config.listenPeer.port})`,
+    ),
+}, app.fetch);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log("info", `${signal}: shutting down`);
+  await holder.node?.stop();
+  await server.shutdown();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => void stop("SIGINT"));

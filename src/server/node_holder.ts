@@ -1,0 +1,100 @@
+/**
+ * Holds the node once it exists. A server whose data directory has no identity yet (and was
+ * given no --node-id) serves health, status and POST /admin/identity only, until an operator
+ * or the local supervisor assigns it an id: then the Raft node starts.
+ */
+import { RaftKvNode } from "../kv/raft_kv_node.ts";
+import type { Log } from "../kv/raft_kv_node.ts";
+import { type NodeIdentity, readIdentity, writeIdentity } from "../kv/identity.ts";
+import { resolverFromEnv } from "../transport/mod.ts";
+import type { ServerConfig } from "./config.ts";
+import { conflict, unavailable } from "./http_errors.ts";
+
+export class NodeHolder {
+  node: RaftKvNode | undefined;
+  identity: NodeIdentity | undefined;
+  private starting: Promise<RaftKvNode> | undefined;
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly log: Log,
+    private readonly onFatal: (error: Error) => void,
+  ) {}
+
+  /** Loads the identity (creating it from --node-id if given) and starts the node if there is one. */
+  async initialize(): Promise<void> {
+    this.identity = await readIdentity(this.config.dataDir);
+    if (this.identity && this.config.nodeId !== undefined && this.config.nodeId !== this.identity.nodeId) {
+      throw new Error(
+        `--node-id ${this.config.nodeId} does not match the identity in ${this.config.dataDir} ` +
+          `(node ${this.identity.nodeId}): drop the flag, or use an empty data directory for a new node`,
+      );
+    }
+    if (this.identity && this.identity.clusterId !== this.config.clusterId) {
+      throw new Error(
+        `${this.config.dataDir} belongs to cluster "${this.identity.clusterId}", not "${this.config.clusterId}"`,
+      );
+    }
+    if (!this.identity && this.config.nodeId !== undefined) {
+      this.identity = await writeIdentity(this.config.dataDir, this.config.nodeId, this.config.clusterId);
+    }
+    if (this.identity) await this.start(this.config.bootstrap);
+    else this.log("info", "no identity yet: waiting for POST /admin/identity");
+  }
+
+  /** POST /admin/identity: idempotent for the same id and cluster, refused for any other. */
+  async assign(nodeId: number, clusterId: string, bootstrap: boolean): Promise<{ changed: boolean }> {
+    if (this.identity) {
+      if (this.identity.nodeId === nodeId && this.identity.clusterId === clusterId) return { changed: false };
+      throw conflict(
+        "identity_taken",
+        `this node is already node ${this.identity.nodeId} of cluster "${this.identity.clusterId}"; ids are never reused`,
+      );
+    }
+    if (clusterId !== this.config.clusterId) {
+      throw conflict(
+        "wrong_cluster",
+        `this server runs for cluster "${this.config.clusterId}", not "${clusterId}"`,
+      );
+    }
+    this.identity = await writeIdentity(this.config.dataDir, nodeId, clusterId);
+    await this.start(bootstrap);
+    return { changed: true };
+  }
+
+  private async start(bootstrap: boolean): Promise<RaftKvNode> {
+    const identity = this.identity!;
+    const c = this.config;
+    this.starting ??= RaftKvNode.start({
+      nodeId: identity.nodeId,
+      clusterId: identity.clusterId,
+      incarnation: identity.incarnation,
+      dataDir: c.dataDir,
+      peerToken: c.peerToken,
+      listenPeer: c.listenPeer,
+      self: { peer: c.advertisePeer, client: c.advertiseClient },
+      bootstrap,
+      safetyMode: c.safetyMode,
+      tickMs: c.tickMs,
+      electionTicks: c.electionTicks,
+      snapshotEntries: c.snapshotEntries,
+      proposalTimeoutMs: c.requestTimeoutMs,
+      faultInjection: c.faultInjection,
+      resolveHost: resolverFromEnv(),
+      log: this.log,
+      onFatal: this.onFatal,
+    });
+    this.node = await this.starting;
+    return this.node;
+  }
+
+  /** The running node, or a 503 saying why there is none. */
+  require(): RaftKvNode {
+    if (this.node) return this.node;
+    throw unavailable(
+      "not_initialized",
+      "this node has no identity yet: assign one with POST /admin/identity (the operator or supervisor does this)",
+      2,
+    );
+  }
+}
