@@ -147,6 +147,9 @@ Deno.test({
         const whoami = await (await echo(ips["echo-0"], "/whoami")).json();
         const kubeconfig = JSON.parse(await Deno.readTextFile(whoami.env.KUBECONFIG));
         const token = kubeconfig.users[0].user.token;
+        const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+        // The automount's 3607 s are extended by the apiserver (as for a kubelet), so no refresh is needed.
+        assert.ok(claims.exp - claims.iat > 24 * 3600, `token lives ${claims.exp - claims.iat} s`);
         const asPod = new KubeApi({ server: kube.server, token, caPem });
         try {
           // Authenticated (not 401) as system:serviceaccount:default:default, which RBAC gives no rights.

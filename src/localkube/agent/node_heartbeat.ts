@@ -12,6 +12,8 @@ const STATUS_EVERY_MS = 60_000;
 export class NodeHeartbeat {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastStatus = 0;
+  /** The conditions never change while the agent runs: they turned true when it started. */
+  readonly #since = new Date().toISOString();
 
   constructor(
     private readonly api: KubeApi,
@@ -89,7 +91,7 @@ export class NodeHeartbeat {
       reason,
       message,
       lastHeartbeatTime: now,
-      lastTransitionTime: now,
+      lastTransitionTime: this.#since,
     });
     // Capacity is generous on purpose: the scheduler must never refuse a test's pods for lack of
     // resources; localkube enforces no limits anyway.
