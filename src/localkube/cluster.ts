@@ -3,11 +3,10 @@
  * file recording every PID, so that any process (the test that started it, or a later
  * `localkube down`) can stop it.
  */
-import { ensureBinaries } from "./build.ts";
+import { elapsed, ensureBinaries } from "./build.ts";
 import { ControlPlane, RecordedProcess, startControlPlane, tail } from "./control_plane.ts";
 import { KubeApi } from "./kube_api.ts";
 import { commandLine, isAlive, sleep, SpawnedProcess, spawnLogged, stopProcess } from "./processes.ts";
-import { elapsed } from "./build.ts";
 import type { AgentConfig } from "./agent/agent.ts";
 
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");

@@ -2,12 +2,11 @@
  * Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler on 127.0.0.1 with free
  * ports, token authentication, RBAC and fresh service-account keys, and waits until each is healthy.
  */
-import type { Binaries } from "./build.ts";
+import { Binaries, elapsed } from "./build.ts";
 import { randomToken, serviceAccountKeyPair, tokenAuthFile } from "./credentials.ts";
 import { freePort } from "./free_port.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { isAlive, sleep, SpawnedProcess, spawnLogged, stopProcess } from "./processes.ts";
-import { elapsed } from "./build.ts";
 
 export interface RecordedProcess {
   name: string;

@@ -37,11 +37,10 @@ export class KubeApiError extends Error {
   }
 }
 
-export type PatchType = "merge" | "strategic" | "json";
+export type PatchType = "merge" | "strategic";
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: "application/merge-patch+json",
   strategic: "application/strategic-merge-patch+json",
-  json: "application/json-patch+json",
 };
 
 export class KubeApi {
@@ -72,10 +71,6 @@ export class KubeApi {
 
   create<T>(path: string, body: unknown): Promise<T> {
     return this.#call<T>("POST", path, body);
-  }
-
-  put<T>(path: string, body: unknown): Promise<T> {
-    return this.#call<T>("PUT", path, body);
   }
 
   patch<T>(path: string, body: unknown, type: PatchType = "merge"): Promise<T> {

@@ -6,7 +6,7 @@
 export const QTYPE_A = 1;
 export const QCLASS_IN = 1;
 
-export const RCODE = { noError: 0, formErr: 1, serverFailure: 2, nameError: 3, notImplemented: 4 } as const;
+export const RCODE = { noError: 0, formErr: 1, nameError: 3, notImplemented: 4 } as const;
 
 export interface DnsQuestion {
   /** Lower-cased, without the trailing dot. */

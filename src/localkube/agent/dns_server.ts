@@ -5,7 +5,7 @@
  */
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
-import { KubeApi } from "../kube_api.ts";
+import { KubeApi, KubeObject } from "../kube_api.ts";
 import { Reflector } from "../kube_reflector.ts";
 import {
   decodeQuery,
@@ -17,7 +17,6 @@ import {
   RCODE,
 } from "./dns_message.ts";
 import { DnsRecords, PodLike, ServiceLike } from "./dns_records.ts";
-import type { KubeObject } from "../kube_api.ts";
 
 const TTL_SECONDS = 1; // pods come and go; resolvers should ask again soon
 

@@ -37,16 +37,6 @@ export class PodIpPool {
     throw new Error(`pod network ${this.cidr} is full (${CANDIDATES} pods): delete pods to free addresses`);
   }
 
-  /** Records an address a pod already had (after an agent restart); false if another owner holds it. */
-  adopt(owner: string, ip: string): boolean {
-    if (!ip.startsWith(this.#prefix + ".")) return false;
-    const holder = this.#owners.get(ip);
-    if (holder !== undefined) return holder === owner;
-    if (this.#byOwner.has(owner)) return false;
-    this.#take(owner, ip);
-    return true;
-  }
-
   release(owner: string): void {
     const ip = this.#byOwner.get(owner);
     if (!ip) return;

@@ -22,14 +22,6 @@ Deno.test("pod IP pool", async (t) => {
     assert.notEqual(pool.allocate("fresh"), seen[0]);
   });
 
-  await t.step("adopts addresses pods already had, refusing conflicts", () => {
-    const pool = new PodIpPool(122);
-    assert.equal(pool.adopt("old", "127.122.0.1"), true);
-    assert.equal(pool.adopt("other", "127.122.0.1"), false);
-    assert.equal(pool.adopt("foreign", "127.99.0.1"), false);
-    assert.notEqual(pool.allocate("new"), "127.122.0.1");
-  });
-
   await t.step("reports a full network and rejects a bad octet", () => {
     assert.throws(() => new PodIpPool(0), /second octet/);
     const pool = new PodIpPool(123);
