@@ -1,0 +1,163 @@
+/**
+ * Typed calls to the raft-kv admin API. Every call is idempotent, so the client retries and fails
+ * over like KvClient does; calls that concern one node (identity, faults) are sent to that node only.
+ */
+import {
+  type Answer,
+  ClusterConnection,
+  type ConnectionOptions,
+  type NodeTarget,
+  unexpectedAnswer,
+} from "./cluster_connection.ts";
+import { KvError } from "./errors.ts";
+import type { AdminResult, ClusterStatus, FaultAction, MemberAddress } from "./wire_types.ts";
+
+export interface AdminClientOptions extends ConnectionOptions {
+  /** The cluster's admin token (a local cluster keeps it in `.data/local/cluster.json` as `adminToken`). */
+  token: string;
+}
+
+export interface LearnerSpec extends MemberAddress {
+  id: number;
+}
+
+export interface NodeIdentity {
+  id: number;
+  clusterId: string;
+  /** True only for the first member of a brand-new cluster. */
+  bootstrap: boolean;
+}
+
+/** Where to send a call; any node when absent (followers forward to the leader). */
+export interface AdminCallOptions {
+  node?: NodeTarget;
+}
+
+export class AdminClient implements AsyncDisposable {
+  readonly #connection: ClusterConnection;
+  readonly #token: string;
+
+  constructor(options: AdminClientOptions) {
+    if (typeof options.token !== "string" || options.token === "") {
+      throw new KvError("bad_request", 0, "AdminClient needs the cluster's admin token (option `token`)");
+    }
+    this.#connection = new ClusterConnection(options);
+    this.#token = options.token;
+  }
+
+  /** The current configuration. */
+  async config(options: AdminCallOptions = {}): Promise<AdminResult> {
+    return adminResult(await this.#call("GET", "/admin/config", undefined, options), "config");
+  }
+
+  /** Adds a learner (a non-voting member that receives the log). */
+  async addLearner(learner: LearnerSpec, options: AdminCallOptions = {}): Promise<AdminResult> {
+    return adminResult(await this.#call("POST", "/admin/learners", learner, options), "add learner");
+  }
+
+  /** Enters the joint configuration whose incoming voter set is `voters`. */
+  async enterJoint(voters: readonly number[], options: AdminCallOptions = {}): Promise<AdminResult> {
+    return adminResult(await this.#call("POST", "/admin/joint", { voters }, options), "enter joint");
+  }
+
+  /** Leaves the joint configuration: the incoming voters alone decide from then on. */
+  async leaveJoint(options: AdminCallOptions = {}): Promise<AdminResult> {
+    return adminResult(await this.#call("POST", "/admin/leave-joint", undefined, options), "leave joint");
+  }
+
+  /** Moves leadership to voter `to`; resolves once `to` leads. */
+  async transferLeader(
+    to: number,
+    options: AdminCallOptions = {},
+  ): Promise<AdminResult & { leader: number }> {
+    const answer = await this.#call("POST", "/admin/transfer-leader", { to }, options);
+    const result = adminResult(answer, "transfer leader");
+    const leader = (answer.body as { leader?: unknown }).leader;
+    if (typeof leader !== "number") throw unexpectedAnswer("transfer leader", answer);
+    return { ...result, leader };
+  }
+
+  /** Removes a learner (voters leave through a joint configuration). */
+  async removeMember(id: number, options: AdminCallOptions = {}): Promise<AdminResult> {
+    return adminResult(
+      await this.#call("DELETE", `/admin/members/${id}`, undefined, options),
+      "remove member",
+    );
+  }
+
+  /** Takes a snapshot now; resolves to the index it covers. */
+  async snapshot(options: AdminCallOptions = {}): Promise<{ index: number }> {
+    const answer = await this.#call("POST", "/admin/snapshot", undefined, options);
+    const index = (answer.body as { index?: unknown }).index;
+    if (typeof index !== "number") throw unexpectedAnswer("snapshot", answer);
+    return { index };
+  }
+
+  /** Gives a fresh, uninitialized node its identity. Goes to that node only. */
+  async setIdentity(node: NodeTarget, identity: NodeIdentity): Promise<AdminResult> {
+    return adminResult(await this.#call("POST", "/admin/identity", identity, { node }), "set identity");
+  }
+
+  /** The faults a node injects (it must run with fault injection enabled). */
+  async faults(node: NodeTarget): Promise<unknown> {
+    return (await this.#call("GET", "/admin/faults", undefined, { node })).body;
+  }
+
+  /** Injects (or, with `{action: "heal"}`, clears) a transport fault on one node. */
+  async injectFault(node: NodeTarget, fault: FaultAction): Promise<unknown> {
+    return (await this.#call("POST", "/admin/faults", fault, { node })).body;
+  }
+
+  /** `GET /status` of one node, or of any node (the leader when known). */
+  async status(node?: NodeTarget): Promise<ClusterStatus> {
+    return await this.#connection.status(
+      node === undefined ? undefined : await this.#connection.urlOfTarget(node),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#connection.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Sends one admin call and returns its 200 answer; any other final status becomes a KvError. */
+  async #call(method: string, path: string, body: unknown, options: AdminCallOptions): Promise<Answer> {
+    const describe = `${method} ${path}`;
+    const pinnedUrl = options.node === undefined
+      ? undefined
+      : await this.#connection.urlOfTarget(options.node);
+    const answer = await this.#connection.call({
+      method,
+      path,
+      body,
+      headers: { authorization: `Bearer ${this.#token}` },
+      describe,
+      changesState: method !== "GET",
+      pinnedUrl,
+    });
+    if (answer.status === 401) {
+      throw new KvError(
+        "unauthorized",
+        401,
+        `${describe}: the admin token was refused by ${answer.url}; use the cluster's admin token ` +
+          `(a local cluster keeps it in .data/local/cluster.json as "adminToken")`,
+        answer.node,
+      );
+    }
+    if (answer.status !== 200 || typeof answer.body !== "object" || answer.body === null) {
+      throw unexpectedAnswer(describe, answer);
+    }
+    return answer;
+  }
+}
+
+function adminResult(answer: Answer, describe: string): AdminResult {
+  const body = answer.body as Partial<AdminResult>;
+  if (typeof body.index !== "number" || typeof body.changed !== "boolean" || typeof body.conf !== "object") {
+    throw unexpectedAnswer(describe, answer);
+  }
+  return { index: body.index, changed: body.changed, conf: body.conf };
+}

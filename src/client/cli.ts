@@ -1,0 +1,78 @@
+/**
+ * `deno task kv`: the raft-kv command line client. With a command it runs it and exits
+ * (0 ok, 1 not found or CAS mismatch, 2 usage, 3 cluster unavailable); with none it opens a prompt.
+ */
+import { parseCommandLine, USAGE, UsageError } from "./cli_args.ts";
+import {
+  describeEvent,
+  EXIT_UNAVAILABLE,
+  EXIT_USAGE,
+  type Output,
+  reportError,
+  runCommand,
+} from "./cli_commands.ts";
+import { DEFAULT_CLUSTER_FILE, findEndpoints } from "./cli_endpoints.ts";
+import { KvClient } from "./kv_client.ts";
+import { PROMPT, readLines, runRepl } from "./repl.ts";
+
+const console_: Output = {
+  stdout: (line) => console.log(line),
+  stderr: (line) => console.error(line),
+};
+
+export async function main(args: readonly string[], out: Output = console_): Promise<number> {
+  let commandLine;
+  try {
+    commandLine = parseCommandLine(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    out.stderr(`error: ${error.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const { command } = commandLine;
+  if (command?.name === "help") {
+    out.stdout(USAGE);
+    return 0;
+  }
+  const found = await findEndpoints({
+    flag: commandLine.endpoints,
+    env: Deno.env.get("RAFTKV_ENDPOINTS"),
+    clusterFile: Deno.env.get("RAFTKV_CLUSTER_FILE") ?? DEFAULT_CLUSTER_FILE,
+  });
+  if (found.kind === "none") {
+    out.stderr(`error: ${found.problem}`);
+    return EXIT_UNAVAILABLE;
+  }
+  let client: KvClient;
+  try {
+    client = new KvClient({
+      endpoints: found.endpoints,
+      onEvent: (event) => out.stderr(describeEvent(event)),
+    });
+  } catch (error) {
+    return reportError(error, out);
+  }
+  try {
+    if (command !== undefined) return await runCommand(client, command, out);
+    const terminal = Deno.stdin.isTerminal();
+    const showPrompt = terminal ? () => Deno.stdout.writeSync(new TextEncoder().encode(PROMPT)) : undefined;
+    if (terminal) out.stderr(`connected to ${found.source}; type help for the commands`);
+    await runRepl(client, readLines(Deno.stdin.readable), out, showPrompt);
+    if (terminal) out.stdout("");
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    // A bug, or a closed stdout: one line, never a stack trace.
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    code = EXIT_UNAVAILABLE;
+  }
+  Deno.exit(code);
+}
