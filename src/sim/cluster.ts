@@ -45,6 +45,8 @@ export interface SimNode {
   commitSeen: number;
   wasLeader: boolean;
   lastSnapshotIndex: number;
+  /** Index of the newest configuration entry (or snapshot) applied. */
+  confIndex: number;
 }
 
 export interface SimOptions {
@@ -161,6 +163,7 @@ export class SimCluster {
     node.commitSeen = node.raft.commitIndex;
     node.wasLeader = false;
     node.lastSnapshotIndex = disk.snapshot?.meta.index ?? 0;
+    node.confIndex = node.lastSnapshotIndex;
     const incarnation = (this.incarnations.get(node.id) ?? 0) + 1;
     this.incarnations.set(node.id, incarnation);
     // Random tick phase so nodes do not move in lockstep.
@@ -358,9 +361,13 @@ export class SimCluster {
   }
 
   private apply(node: SimNode, rd: Ready): void {
-    if (rd.snapshot) node.sm = SimStateMachine.restore(rd.snapshot.data);
+    if (rd.snapshot) {
+      node.sm = SimStateMachine.restore(rd.snapshot.data);
+      node.confIndex = rd.snapshot.meta.index;
+    }
     for (const e of rd.committedEntries) {
       this.checker.onApply(node.id, e);
+      if (e.type === "conf") node.confIndex = e.index;
       if (e.type === "normal" && e.data) node.sm.apply(e.data);
     }
     for (const rs of rd.readStates) node.reads.push(rs);

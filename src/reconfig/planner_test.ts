@@ -1,0 +1,392 @@
+/**
+ * The planner against the real Raft core: the deterministic simulator plays the cluster, and a
+ * small executor turns actions into simulator operations (a started member is a new simulated
+ * node, a stopped one crashes for good). Every run also checks Raft's invariants, so a plan that
+ * broke safety would fail here even if it reached the right size.
+ */
+import assert from "node:assert/strict";
+import { SimCluster } from "../sim/cluster.ts";
+import type { NodeId, SafetyMode } from "../raft/mod.ts";
+import { planNextStep } from "./planner.ts";
+import { type Action, initialStatus, type Observation, type Phase, type ReconfigStatus } from "./types.ts";
+
+class SimExecutor {
+  readonly cluster: SimCluster;
+  /** slot -> node id of the processes that exist (stopped members are gone). */
+  readonly slots = new Map<number, NodeId>();
+  readonly phases: Phase[] = [];
+  readonly actions: Action[] = [];
+  /** Leader id and the ids being removed, each time a leaveJoint was issued. */
+  readonly leaveJointLeaders: Array<{ leader: NodeId; removing: NodeId[] }> = [];
+  status: ReconfigStatus = initialStatus();
+
+  constructor(readonly mode: SafetyMode, seed = 1) {
+    this.cluster = new SimCluster({
+      seed,
+      mode,
+      network: { minDelay: 1, maxDelay: 8, dropRate: 0, duplicateRate: 0 },
+    });
+  }
+
+  observe(): Observation {
+    const nodes: Observation["nodes"] = {};
+    for (const [slot, id] of this.slots) {
+      const n = this.cluster.nodes.get(id);
+      if (!n) continue;
+      const conf = n.raft.confState();
+      nodes[String(slot)] = {
+        reachable: n.alive,
+        initialized: true,
+        id,
+        applied: n.raft.appliedIndex,
+        confIndex: n.confIndex,
+        joint: conf.votersOutgoing.length > 0,
+        voters: conf.voters,
+      };
+    }
+    const l = this.cluster.leader();
+    if (!l) return { nodes };
+    const s = l.raft.status();
+    const match: Record<string, number> = {};
+    const active: Record<string, boolean> = {};
+    for (const [id, p] of Object.entries(s.progress ?? {})) {
+      match[id] = p.match;
+      active[id] = p.recentActive;
+    }
+    return {
+      nodes,
+      leader: {
+        id: l.id,
+        voters: s.conf.voters,
+        votersOutgoing: s.conf.votersOutgoing,
+        learners: s.conf.learners,
+        confIndex: l.confIndex,
+        lastIndex: s.lastIndex,
+        match,
+        active,
+      },
+    };
+  }
+
+  execute(action: Action): void {
+    const c = this.cluster;
+    const leader = c.leader();
+    switch (action.kind) {
+      case "startMembers":
+        for (const m of action.members) {
+          if (this.slots.get(m.slot) === m.id) continue;
+          if (action.bootstrap) c.bootstrap([m.id]);
+          else c.addNode(m.id);
+          this.slots.set(m.slot, m.id);
+        }
+        break;
+      case "addLearners":
+        if (leader) {
+          c.proposeConfChange(leader.id, {
+            ops: action.members.map((m) => ({ op: "addLearner", node: m.id })),
+            joint: false,
+          });
+        }
+        break;
+      case "enterJoint": {
+        if (!leader) break;
+        const voters = leader.raft.confState().voters;
+        c.proposeConfChange(leader.id, {
+          ops: [
+            ...action.voters.filter((v) => !voters.includes(v)).map((node) => ({
+              op: "addVoter" as const,
+              node,
+            })),
+            ...voters.filter((v) => !action.voters.includes(v)).map((node) => ({
+              op: "remove" as const,
+              node,
+            })),
+          ],
+          joint: true,
+        });
+        break;
+      }
+      case "transferLeader":
+        if (leader) c.transferLeadership(leader.id, action.to);
+        break;
+      case "leaveJoint":
+        if (leader) {
+          this.leaveJointLeaders.push({ leader: leader.id, removing: this.status.removing.map((m) => m.id) });
+          c.proposeConfChange(leader.id, { ops: [], joint: false });
+        }
+        break;
+      case "removeLearners":
+        if (leader) {
+          c.proposeConfChange(leader.id, {
+            ops: action.ids.map((node) => ({ op: "remove", node })),
+            joint: false,
+          });
+        }
+        break;
+      case "stopMembers":
+        for (const m of action.members) {
+          if (this.slots.get(m.slot) !== m.id) continue;
+          c.crash(m.id);
+          this.slots.delete(m.slot);
+        }
+        break;
+      case "changeVotersDirectly": {
+        if (!leader) break;
+        const voters = leader.raft.confState().voters;
+        c.proposeConfChange(leader.id, {
+          ops: [
+            ...action.voters.filter((v) => !voters.includes(v)).map((node) => ({
+              op: "addVoter" as const,
+              node,
+            })),
+            ...voters.filter((v) => !action.voters.includes(v)).map((node) => ({
+              op: "remove" as const,
+              node,
+            })),
+          ],
+          joint: false,
+        });
+        break;
+      }
+      case "adoptConfig": {
+        const n = c.nodes.get(action.member.id);
+        if (n?.alive) {
+          c.adoptConfigUnsafe(n.id, {
+            voters: action.voters,
+            votersOutgoing: [],
+            learners: [],
+            learnersNext: [],
+          });
+        }
+        break;
+      }
+      case "wait":
+      case "none":
+        break;
+    }
+  }
+
+  /**
+   * Plans and executes until the planner is idle at `desired`. `forgetEvery` simulates an
+   * executor crash: everything but the persisted status is thrown away and planning resumes.
+   */
+  reconcile(desired: number, maxRounds = 400): number {
+    for (let round = 0; round < maxRounds; round++) {
+      const decision = planNextStep({
+        desiredReplicas: desired,
+        mode: this.mode,
+        status: this.status,
+        observed: this.observe(),
+      });
+      this.status = decision.status; // persisted before acting
+      for (const p of [...decision.trail, this.status.phase]) {
+        if (this.phases.at(-1) !== p) this.phases.push(p);
+      }
+      if (decision.action.kind === "none") return round;
+      this.actions.push(decision.action);
+      this.execute(decision.action);
+      this.cluster.runFor(decision.action.kind === "wait" ? decision.action.afterMs : 50);
+    }
+    throw new Error(`did not converge to ${desired}: stuck in ${this.status.phase} (${this.status.message})`);
+  }
+
+  voters(): NodeId[] {
+    return this.cluster.leader()?.raft.confState().voters ?? [];
+  }
+}
+
+Deno.test("safe plans grow and shrink through learners, joint consensus and an explicit leave", async (t) => {
+  const x = new SimExecutor("safe");
+  const confIndexes: number[] = [];
+  for (const desired of [3, 5, 3, 1, 4, 2]) {
+    await t.step(`to ${desired}`, () => {
+      x.reconcile(desired);
+      assert.equal(x.voters().length, desired);
+      assert.deepEqual(
+        x.status.members.map((m) => m.slot),
+        [...Array(desired).keys()],
+        "slots 0..n-1 are the members",
+      );
+      assert.equal(x.cluster.checker.violations.length, 0, JSON.stringify(x.cluster.checker.violations));
+      confIndexes.push(x.status.confIndex);
+    });
+  }
+  assert.deepEqual([...confIndexes].sort((a, b) => a - b), confIndexes, "configuration indexes only grow");
+  const ids = x.actions.filter((a) => a.kind === "startMembers").flatMap((a) =>
+    a.kind === "startMembers" ? a.members.map((m) => m.id) : []
+  );
+  assert.equal(new Set(ids).size, ids.length, "node ids are never reused");
+  assert.ok(x.actions.every((a) => a.kind !== "changeVotersDirectly" && a.kind !== "adoptConfig"));
+  for (const l of x.leaveJointLeaders) {
+    assert.ok(!l.removing.includes(l.leader), `leader ${l.leader} left while leading`);
+  }
+  const order = ["AddLearners", "CatchUp", "EnterJoint", "CommitNew", "LeaveJoint"];
+  const seen = x.phases.filter((p) => order.includes(p));
+  assert.deepEqual(seen.slice(0, 5), order, "a scale-up goes through every safe step in order");
+});
+
+Deno.test("removing the leader moves leadership first, inside the joint configuration", () => {
+  const x = new SimExecutor("safe", 3);
+  x.reconcile(3);
+  // Make the node in the highest slot the leader, so that shrinking removes it.
+  const highest = x.status.members.at(-1)!.id;
+  x.cluster.transferLeadership(x.cluster.leader()!.id, highest);
+  x.cluster.runFor(300);
+  assert.equal(x.cluster.leader()?.id, highest);
+  x.reconcile(2);
+  assert.ok(x.phases.includes("TransferLeader"));
+  assert.ok(x.actions.some((a) => a.kind === "transferLeader"));
+  assert.notEqual(x.cluster.leader()?.id, highest);
+  assert.equal(x.voters().length, 2);
+  assert.equal(x.cluster.checker.violations.length, 0);
+});
+
+Deno.test("a restarted executor resumes from its persisted status at every step", () => {
+  for (let crashAt = 1; crashAt < 40; crashAt += 3) {
+    const x = new SimExecutor("safe", crashAt);
+    x.reconcile(3);
+    // Run the 3 -> 5 plan for `crashAt` rounds, then "crash": keep only the persisted status.
+    for (let i = 0; i < crashAt; i++) {
+      const d = planNextStep({ desiredReplicas: 5, mode: "safe", status: x.status, observed: x.observe() });
+      x.status = d.status;
+      if (d.action.kind === "none") break;
+      x.execute(d.action);
+      x.cluster.runFor(60);
+    }
+    const persisted = structuredClone(x.status);
+    x.status = persisted;
+    x.reconcile(5);
+    assert.equal(x.voters().length, 5, `crash after ${crashAt} rounds`);
+    x.reconcile(3);
+    assert.equal(x.voters().length, 3);
+    assert.equal(x.cluster.checker.violations.length, 0);
+  }
+});
+
+Deno.test("a scale-up can be aborted before the joint configuration", () => {
+  const x = new SimExecutor("safe", 5);
+  x.reconcile(3);
+  // Start 3 -> 5, stop as soon as the learners exist, then ask for 3 again.
+  for (let i = 0; i < 60 && x.status.phase !== "CatchUp"; i++) {
+    const d = planNextStep({ desiredReplicas: 5, mode: "safe", status: x.status, observed: x.observe() });
+    x.status = d.status;
+    x.execute(d.action);
+    x.cluster.runFor(50);
+  }
+  assert.equal(x.status.phase, "CatchUp");
+  x.reconcile(3);
+  assert.ok(x.phases.includes("AbortLearners"));
+  assert.deepEqual(x.cluster.leader()!.raft.confState().learners, []);
+  assert.equal(x.voters().length, 3);
+  assert.equal(x.slots.size, 3, "the aborted members were stopped");
+});
+
+const leaderView = (
+  over: Partial<Observation["leader"] & object> = {},
+): NonNullable<Observation["leader"]> => ({
+  id: 1,
+  voters: [1],
+  votersOutgoing: [],
+  learners: [2, 3],
+  confIndex: 4,
+  lastIndex: 100,
+  match: { 1: 100, 2: 100, 3: 100 },
+  active: { 2: true, 3: true },
+  ...over,
+});
+const running = (id: number, confIndex = 4) => ({
+  reachable: true,
+  initialized: true,
+  id,
+  confIndex,
+  joint: false,
+});
+const growing: ReconfigStatus = {
+  ...initialStatus(),
+  phase: "EnterJoint",
+  members: [{ slot: 0, id: 1 }],
+  adding: [{ slot: 1, id: 2 }, { slot: 2, id: 3 }],
+  targetVoters: [1, 2, 3],
+  nextNodeId: 4,
+};
+
+Deno.test("health gate: no joint configuration while most new voters are down or behind", () => {
+  const observed: Observation = {
+    leader: leaderView({ active: { 2: false, 3: false } }),
+    nodes: { 0: running(1), 1: running(2), 2: running(3) },
+  };
+  const d = planNextStep({ desiredReplicas: 3, mode: "safe", status: growing, observed });
+  assert.equal(d.action.kind, "wait");
+  assert.match(d.status.message, /health gate/);
+  const behind = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status: growing,
+    observed: { ...observed, leader: leaderView({ match: { 1: 100, 2: 3, 3: 5 } }) },
+  });
+  assert.equal(behind.action.kind, "wait");
+  const healthy = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status: growing,
+    observed: { ...observed, leader: leaderView() },
+  });
+  assert.deepEqual(healthy.action, { kind: "enterJoint", voters: [1, 2, 3] });
+});
+
+Deno.test("resuming: the live configuration decides how far a persisted step really got", () => {
+  const nodes = { 0: running(1, 5), 1: running(2, 5), 2: running(3, 5) };
+  // Crashed after proposing EnterJoint, before persisting: the config is already joint.
+  const joint = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status: growing,
+    observed: {
+      nodes,
+      leader: leaderView({ voters: [1, 2, 3], votersOutgoing: [1], learners: [], confIndex: 5 }),
+    },
+  });
+  assert.deepEqual(joint.action, { kind: "leaveJoint" });
+  assert.deepEqual(joint.trail, ["EnterJoint", "CommitNew"]);
+  // Crashed after the leave was committed: straight to settling, then idle.
+  const left = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status: { ...growing, phase: "CommitNew" },
+    observed: {
+      nodes: { 0: running(1, 6), 1: running(2, 6), 2: running(3, 6) },
+      leader: leaderView({ voters: [1, 2, 3], learners: [], confIndex: 6 }),
+    },
+  });
+  assert.equal(left.action.kind, "none");
+  assert.deepEqual(left.trail, ["CommitNew", "LeaveJoint", "Idle"]);
+  assert.deepEqual(left.status.members.map((m) => m.id), [1, 2, 3]);
+  assert.equal(left.status.confIndex, 6);
+});
+
+Deno.test("the unsafe plans take their shortcut", () => {
+  const early = new SimExecutor("unsafe-early-vote", 2);
+  early.reconcile(3);
+  early.reconcile(5);
+  assert.equal(early.voters().length, 5);
+  assert.ok(early.actions.some((a) => a.kind === "changeVotersDirectly"));
+  assert.ok(!early.actions.some((a) => a.kind === "enterJoint" || a.kind === "addLearners"));
+
+  const noJoint = new SimExecutor("unsafe-no-joint", 2);
+  noJoint.reconcile(3);
+  noJoint.reconcile(5);
+  assert.ok(noJoint.actions.some((a) => a.kind === "adoptConfig"));
+  assert.ok(!noJoint.actions.some((a) => a.kind === "enterJoint"));
+  for (const n of noJoint.cluster.alive()) assert.equal(n.raft.confState().voters.length, 5);
+});
+
+Deno.test("bad desired sizes change nothing", () => {
+  const d = planNextStep({
+    desiredReplicas: 0,
+    mode: "safe",
+    status: initialStatus(),
+    observed: { nodes: {} },
+  });
+  assert.equal(d.action.kind, "none");
+  assert.match(d.status.message, /positive integer/);
+});
