@@ -78,7 +78,11 @@ const manifests = {
             env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
             ports: [{ name: "http", containerPort: 8080 }],
             readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1 },
-            livenessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 2, failureThreshold: 5 },
+            livenessProbe: {
+              httpGet: { path: "/healthz", port: 8080 },
+              periodSeconds: 1,
+              failureThreshold: 2,
+            },
             volumeMounts: [{ name: "data", mountPath: "/data" }],
           }],
         },
@@ -203,6 +207,17 @@ Deno.test({
         assert.equal(restarted.lastState.terminated?.signal, 9);
         const after = await (await echo(ips["echo-1"], "/whoami")).json();
         assert.notEqual(after.pid, pid);
+      });
+
+      await t.step("a failing liveness probe gets the container restarted (restartCount 2)", async () => {
+        const { pid } = await (await echo(ips["echo-1"], "/whoami")).json();
+        await (await echo(ips["echo-1"], "/sick", { method: "POST" })).text();
+        const restarted = await waitFor("echo-1 restarted by its liveness probe", async () => {
+          const status = (await pod("echo-1"))?.status?.containerStatuses?.[0];
+          return status?.restartCount === 2 && status.ready ? status : undefined;
+        }, 60_000);
+        assert.equal(restarted.lastState.terminated?.exitCode, 143, "stopped with SIGTERM");
+        assert.notEqual((await (await echo(ips["echo-1"], "/whoami")).json()).pid, pid);
       });
 
       await t.step("what localkube cannot do is reported in the pod status", async () => {

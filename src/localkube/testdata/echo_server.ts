@@ -1,7 +1,8 @@
 /**
  * The program behind the `localkube/echo` test image: a small HTTP server that lets a test look
  * at a pod from the inside.
- *   GET  /healthz                 200 "ok"
+ *   GET  /healthz                 200 "ok", or 500 after POST /sick
+ *   POST /sick                    makes /healthz fail from now on (to trip a liveness probe)
  *   GET  /whoami                  JSON: pid, hostname, pod IP, args, env of interest
  *   GET  /resolve?name=N          JSON: N's A records through the cluster DNS (LOCALKUBE_DNS)
  *   GET  /file?path=P             the file's text (404 if missing)
@@ -16,6 +17,7 @@ const { values } = parseArgs({
   options: { port: { type: "string", default: "8080" }, "data-dir": { type: "string", default: "" } },
 });
 const hostname = Deno.env.get("LOCALKUBE_POD_IP") ?? "127.0.0.1";
+let sick = false;
 
 async function resolve(name: string): Promise<Response> {
   const dns = Deno.env.get("LOCALKUBE_DNS");
@@ -38,7 +40,10 @@ Deno.serve({
   const path = url.searchParams.get("path") ?? "";
   switch (`${request.method} ${url.pathname}`) {
     case "GET /healthz":
-      return new Response("ok");
+      return sick ? new Response("sick", { status: 500 }) : new Response("ok");
+    case "POST /sick":
+      sick = true;
+      return new Response("sick from now on");
     case "GET /whoami":
       return Response.json({
         pid: Deno.pid,
