@@ -1,0 +1,277 @@
+/** The CLI run as a real subprocess (`deno run src/client/cli.ts ...`) against a fake cluster. */
+import assert from "node:assert/strict";
+import { FakeCluster } from "./testing/fake_cluster.ts";
+
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+const REPO = new URL("../../", import.meta.url).pathname;
+const STACK_TRACE = /^\s+at |Stack backtrace|Uncaught/m;
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runCli(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-env", CLI, ...args],
+    cwd: REPO,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    // No endpoints from the environment or from a real local cluster unless a test gives them.
+    env: {
+      NO_COLOR: "1",
+      RAFTKV_ENDPOINTS: "",
+      RAFTKV_CLUSTER_FILE: "/nonexistent/cluster.json",
+      ...options.env,
+    },
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+function assertNoStackTrace(run: CliRun, what: string): void {
+  assert.doesNotMatch(run.stderr, STACK_TRACE, `${what}: stderr shows a stack trace:\n${run.stderr}`);
+  assert.doesNotMatch(run.stdout, STACK_TRACE, `${what}: stdout shows a stack trace:\n${run.stdout}`);
+}
+
+Deno.test("CLI: put, get, delete, CAS and status against a cluster", async (t) => {
+  await using fake = await FakeCluster.start();
+  const endpoints = ["--endpoints", fake.urls.join(",")];
+
+  await t.step("put prints OK with the index; get prints the value and who served it", async () => {
+    const put = await runCli([...endpoints, "put", "greeting", "hello world"]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /^OK \(index \d+\)\n$/);
+    const get = await runCli([...endpoints, "get", "greeting", "--node", "2"]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout, "hello world\n");
+    assert.match(get.stderr, /\(index \d+, served by node 2, leader is node 1\)/);
+  });
+  await t.step("stale read, a value starting with a dash", async () => {
+    assert.equal((await runCli([...endpoints, "put", "n", "--", "-5"])).code, 0);
+    const get = await runCli([...endpoints, "get", "n", "--stale", "--node", "3"]);
+    assert.equal(get.stdout, "-5\n");
+  });
+  await t.step("not found and CAS mismatch exit 1", async () => {
+    const missing = await runCli([...endpoints, "get", "nothing"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not found/);
+    const cas = await runCli([...endpoints, "put", "greeting", "x", "--prev-value", "wrong"]);
+    assert.equal(cas.code, 1);
+    assert.match(cas.stderr, /compare-and-swap failed.*current value: "hello world"/);
+    assert.equal((await runCli([...endpoints, "put", "greeting", "x", "--if-absent"])).code, 1);
+    assert.equal(
+      (await runCli([...endpoints, "put", "greeting", "x", "--prev-value", "hello world"])).code,
+      0,
+    );
+    assert.equal(fake.valueOf("greeting"), "x");
+  });
+  await t.step("delete", async () => {
+    const deleted = await runCli([...endpoints, "delete", "greeting"]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /^OK \(index \d+\)\n$/);
+    assert.equal((await runCli([...endpoints, "delete", "greeting"])).code, 1);
+  });
+  await t.step("status, as text and as JSON", async () => {
+    const text = await runCli([...endpoints, "status"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /node 1 \(leader\) of cluster fake/);
+    assert.match(text.stdout, /voters 1,2,3/);
+    const json = await runCli([...endpoints, "status", "--node", "3", "--json"]);
+    assert.equal(JSON.parse(json.stdout).id, 3);
+  });
+  await t.step("bad input the server would refuse is a usage error", async () => {
+    const run = await runCli([...endpoints, "put", "", "v"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /bad key: the key is empty/);
+    assert.equal((await runCli([...endpoints, "get", "k", "--node", "9"])).code, 2);
+  });
+});
+
+Deno.test("CLI: a dead node is named, the next one is tried; pinned to it, the CLI gives up", async () => {
+  await using fake = await FakeCluster.start();
+  const dir = await Deno.makeTempDir({ prefix: "raftkv-cli-" });
+  try {
+    const clusterFile = `${dir}/cluster.json`;
+    const nodes = [1, 2, 3].map((id) => ({ id, clientUrl: fake.url(id), peerUrl: "ignored" }));
+    await Deno.writeTextFile(clusterFile, JSON.stringify({ clusterId: "fake", adminToken: "t", nodes }));
+    const env = { RAFTKV_CLUSTER_FILE: clusterFile };
+    await fake.kill(1);
+    fake.setLeader(3);
+
+    const put = await runCli(["put", "k", "v"], { env });
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(
+      put.stderr,
+      new RegExp(`node 1 at ${fake.url(1)} is not answering \\(connection refused\\); trying node 2`),
+    );
+
+    const pinned = await runCli(["get", "k", "--node", "1"], { env });
+    assert.equal(pinned.code, 3);
+    assert.match(pinned.stderr, /node 1 at .* connection refused/);
+    assert.doesNotMatch(pinned.stderr, /trying/);
+    assertNoStackTrace(pinned, "pinned to a dead node");
+
+    await fake.kill(2);
+    await fake.kill(3);
+    const allDead = await runCli(["get", "k"], { env });
+    assert.equal(allDead.code, 3);
+    assert.match(allDead.stderr, /no node could serve it/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: no endpoints at all explains how to start a local cluster", async () => {
+  const run = await runCli(["get", "k"]);
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /deno task local up/);
+  assertNoStackTrace(run, "no endpoints");
+  const env = await runCli(["get", "k"], { env: { RAFTKV_ENDPOINTS: "not a url" } });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /endpoint "not a url" is not a URL/);
+});
+
+Deno.test("CLI: malformed commands print usage and exit 2", async () => {
+  const cases = [
+    ["put", "k"],
+    ["frobnicate"],
+    ["get", "k", "--node", "x"],
+    ["get", "k", "--bogus"],
+    ["--endpoints"],
+    ["--endpoints", "ftp://x", "get", "k"],
+    ["delete", "k", "--stale"],
+  ];
+  const runs = await Promise.all(cases.map((args) => runCli(["--endpoints", "http://127.0.0.1:9", ...args])));
+  for (const [i, run] of runs.entries()) {
+    const what = cases[i].join(" ");
+    assert.equal(run.code, 2, `${what}: ${run.stderr}`);
+    assert.match(run.stderr, /error: /, what);
+    assertNoStackTrace(run, what);
+  }
+  assert.match(runs[0].stderr, /usage: deno task kv/);
+});
+
+Deno.test("CLI: random garbage arguments never crash and exit 0..3", async () => {
+  await using fake = await FakeCluster.start();
+  const words = [
+    "put",
+    "get",
+    "delete",
+    "status",
+    "help",
+    "exit",
+    "--node",
+    "--node=2",
+    "--stale",
+    "--json",
+    "--if-absent",
+    "--prev-value",
+    "--endpoints",
+    `--endpoints=${fake.urls.join(",")}`,
+    "--",
+    "-",
+    "-h",
+    "--help",
+    "k",
+    "",
+    " ",
+    "é😀",
+    "\u0001",
+    "..",
+    ".",
+    "%",
+    "--stale=yes",
+    "-5",
+    "2",
+    "0",
+    "-x",
+    "constructor",
+    "__proto__",
+    "x".repeat(600),
+    "http://",
+    "=",
+  ];
+  let seed = 20_251_123;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const pick = (list: string[]) => list[Math.floor(random() * list.length)];
+  const cases = Array.from({ length: 60 }, () => {
+    // Mostly a real command with random arguments, so that the runs reach the cluster too.
+    const head = random() < 0.7 ? [pick(["put", "get", "delete", "status"])] : [];
+    return [...head, ...Array.from({ length: Math.floor(random() * 5) }, () => pick(words))];
+  });
+  const exitCodes = new Set<number>();
+  for (let batch = 0; batch < cases.length; batch += 6) {
+    const slice = cases.slice(batch, batch + 6);
+    const runs = await Promise.all(
+      slice.map((args) => runCli(args, { env: { RAFTKV_ENDPOINTS: fake.urls.join(",") } })),
+    );
+    for (const [i, run] of runs.entries()) {
+      const what = JSON.stringify(slice[i]);
+      assert.ok(run.code >= 0 && run.code <= 3, `${what} exited ${run.code}: ${run.stderr}`);
+      exitCodes.add(run.code);
+      assertNoStackTrace(run, what);
+    }
+  }
+  assert.deepEqual(
+    [...exitCodes].sort(),
+    [0, 1, 2],
+    "the cases should reach success, not found and usage errors",
+  );
+});
+
+Deno.test("CLI: the REPL reads commands from piped stdin and survives bad lines", async () => {
+  await using fake = await FakeCluster.start();
+  const script = [
+    "put greeting 'hello world'",
+    "get greeting",
+    "",
+    "# a comment",
+    "frobnicate",
+    `put k "unterminated`,
+    "get missing",
+    "put n -- -7",
+    "get n --node 2 --stale",
+    "delete greeting",
+    "status",
+    "help",
+    "--endpoints http://x get k",
+    "exit",
+    "put after exit",
+  ].join("\n");
+  const run = await runCli(["--endpoints", fake.urls.join(",")], { stdin: script + "\n" });
+  assert.equal(run.code, 0, run.stderr);
+  assertNoStackTrace(run, "REPL");
+  const out = run.stdout.split("\n");
+  assert.match(out[0], /^OK \(index \d+\)$/);
+  assert.equal(out[1], "hello world");
+  assert.match(out[2], /^OK \(index \d+\)$/);
+  assert.equal(out[3], "-7");
+  assert.match(out[4], /^OK \(index \d+\)$/);
+  assert.match(run.stdout, /node 1 \(leader\)/);
+  assert.match(run.stdout, /commands:\n {2}put <key> <value>/);
+  assert.doesNotMatch(run.stdout, /raft-kv> /, "no prompt when stdin is not a terminal");
+  assert.match(run.stderr, /unknown command "frobnicate"; type help/);
+  assert.match(run.stderr, /unterminated " quote/);
+  assert.match(run.stderr, /get missing: key not found/);
+  assert.match(run.stderr, /not inside the prompt/);
+  assert.equal(fake.valueOf("after"), undefined, "nothing runs after exit");
+  assert.equal(fake.valueOf("greeting"), undefined);
+  assert.equal(fake.valueOf("n"), "-7");
+
+  const noNewline = await runCli(["--endpoints", fake.urls.join(",")], { stdin: "put last line" });
+  assert.equal(noNewline.code, 0);
+  assert.equal(fake.valueOf("last"), "line");
+});
