@@ -55,7 +55,10 @@ export async function startAgent(config: AgentConfig, log: (line: string) => voi
     const worker = workers.get(uid);
     if (type === "DELETED") {
       // Gone without our finalization (force deletion): stop its processes at once.
-      if (worker) worker.kill(2_000).finally(() => workers.delete(uid));
+      if (worker) {
+        worker.kill(2_000).catch((e) => log(`stopping pod ${pod.metadata.name} failed: ${e.message}`))
+          .finally(() => workers.delete(uid));
+      }
       return;
     }
     if (worker) {

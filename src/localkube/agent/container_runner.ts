@@ -72,7 +72,11 @@ export class ContainerRunner {
   }
 
   start(): void {
-    this.#loop = this.#runLoop();
+    this.#loop = this.#runLoop().catch((e) => {
+      this.state = { waiting: { reason: "RunContainerError", message: (e as Error).message } };
+      this.options.log(`container ${this.spec.name} cannot run: ${(e as Error).message}`);
+      this.options.onChange();
+    });
   }
 
   /** SIGTERM, up to `graceMs`, then SIGKILL; no restart afterwards. */

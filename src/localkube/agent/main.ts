@@ -11,6 +11,11 @@ if (!configPath) {
 }
 const config = JSON.parse(await Deno.readTextFile(configPath)) as AgentConfig;
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// One pod's failure must not take every other pod down with the agent: log it and carry on.
+globalThis.addEventListener("unhandledrejection", (event) => {
+  log(`BUG: unhandled error in the node agent: ${event.reason?.stack ?? event.reason}`);
+  event.preventDefault();
+});
 const agent = await startAgent(config, log);
 let stopping = false;
 const shutdown = async (signal: string) => {

@@ -70,7 +70,9 @@ export class PodWorker {
   /** The newest version of the pod object; a deletion timestamp starts graceful termination. */
   update(pod: Pod): void {
     this.#pod = pod;
-    if (pod.metadata.deletionTimestamp) void this.terminate();
+    if (pod.metadata.deletionTimestamp) {
+      this.terminate().catch((e) => this.#log(`termination failed: ${(e as Error).message}`));
+    }
   }
 
   async start(): Promise<void> {
@@ -144,7 +146,14 @@ export class PodWorker {
   async #runnerFor(container: Container, folders: Map<string, string>, facts: PodRuntimeFacts) {
     const program = programForImage(container.image, this.ctx.repoRoot);
     if (!program) {
-      throw new ImageError(container.image);
+      throw new ImageError(
+        `image "${container.image}" is not one localkube can run; supported images: ${SUPPORTED_IMAGES}`,
+      );
+    }
+    if (!await exists(program.script)) {
+      throw new ImageError(
+        `image "${container.image}" runs ${program.script}, which does not exist in this checkout`,
+      );
     }
     const mounts: MountedFolder[] = (container.volumeMounts ?? []).flatMap((m) => {
       const folder = folders.get(m.name);
@@ -313,8 +322,14 @@ export class PodWorker {
   }
 }
 
-class ImageError extends ContainerConfigError {
-  constructor(image: string) {
-    super(`image "${image}" is not one localkube can run; supported images: ${SUPPORTED_IMAGES}`);
+/** The image cannot be turned into a program: the pod shows ErrImagePull, as for a missing image. */
+class ImageError extends ContainerConfigError {}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
