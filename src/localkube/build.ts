@@ -109,13 +109,11 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
   // One build at a time per machine: a second caller waits here, then finds the result.
   const lock = await Deno.open(`${cacheRoot()}/build.lock`, { create: true, write: true });
   try {
-    const locking = lock.lock(true);
-    const waited = await Promise.race([
-      locking.then(() => false),
-      new Promise((r) => setTimeout(r, 500, true)),
-    ]);
-    if (waited) log(`waiting for ${cacheRoot()}/build.lock: another process is building the control plane`);
-    await locking;
+    const notice = setTimeout(
+      () => log(`waiting for ${cacheRoot()}/build.lock: another process is building the control plane`),
+      500,
+    );
+    await lock.lock(true).finally(() => clearTimeout(notice));
     const built = await cachedBinaries();
     if (built) return built;
     const workDir = `${finalDir}.partial-${Deno.pid}`;
@@ -123,12 +121,17 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
     await Deno.mkdir(`${workDir}/bin`, { recursive: true });
     const started = performance.now();
     log(`building Kubernetes ${kubeVersion()} and etcd from Go modules into ${finalDir} (first run only)`);
-    await Promise.all([
-      goBuild("kube", `${workDir}/bin/kube`, log),
-      goBuild("etcd", `${workDir}/bin/etcd`, log),
-    ]);
-    for (const command of KUBE_COMMANDS) await Deno.symlink("kube", `${workDir}/bin/${command}`);
-    await Deno.rename(workDir, finalDir);
+    try {
+      await Promise.all([
+        goBuild("kube", `${workDir}/bin/kube`, log),
+        goBuild("etcd", `${workDir}/bin/etcd`, log),
+      ]);
+      for (const command of KUBE_COMMANDS) await Deno.symlink("kube", `${workDir}/bin/${command}`);
+      await Deno.rename(workDir, finalDir);
+    } catch (e) {
+      await Deno.remove(workDir, { recursive: true }).catch(() => {});
+      throw e;
+    }
     log(`control plane built in ${elapsed(started)}: ${finalDir}/bin`);
     return binariesIn(finalDir);
   } finally {
