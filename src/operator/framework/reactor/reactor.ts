@@ -23,6 +23,8 @@ interface Slot {
   gone: boolean;
   /** While processing: resourceVersions seen on the watch meanwhile, and the newest body. */
   processing?: { seen: Set<string>; latest?: KubeObject };
+  /** The last resourceVersion of this object the watch (or a list) delivered. */
+  lastSeen: string;
   /** Our last write's resourceVersion until the watch delivers it (events before it are stale). */
   expected?: { resourceVersion: string; deadline: number };
   /** When processing asked to run again (a delayed retry, a timer). */
@@ -110,11 +112,13 @@ export class Reactor {
     const { uid, resourceVersion } = object.metadata;
     let slot = this.#slots.get(uid);
     if (!slot) {
+      const memory = { resumed: false, timers: new Map() };
       slot = {
         uid,
         body: object,
-        memory: { resumed: false, timers: new Map() },
+        memory,
         gone: false,
+        lastSeen: resourceVersion,
         wakeAt: Infinity,
         errors: 0,
       };
@@ -123,12 +127,14 @@ export class Reactor {
       slot.processing.seen.add(resourceVersion);
       slot.processing.latest = object;
     } else if (slot.expected) {
+      slot.lastSeen = resourceVersion;
       if (slot.expected.resourceVersion !== resourceVersion) return slot; // stale: from before our write
       slot.expected = undefined;
       slot.body = object;
     } else {
       slot.body = object;
     }
+    slot.lastSeen = resourceVersion;
     this.#queue.trigger(uid);
     return slot;
   }
@@ -146,6 +152,8 @@ export class Reactor {
       this.#queue.forget(uid);
       return;
     }
+    // A resourceVersion that is newer than anything the watch delivered so far.
+    let unseen: string | undefined;
     if (slot.expected) {
       const deadline = Math.min(slot.expected.deadline, slot.wakeAt);
       if (Date.now() < deadline) return this.#queue.wakeAt(uid, deadline);
@@ -153,6 +161,7 @@ export class Reactor {
       if (!fresh) return;
       slot.body = fresh;
       slot.expected = undefined;
+      if (fresh.metadata.resourceVersion !== slot.lastSeen) unseen = fresh.metadata.resourceVersion;
     }
     const { stats } = this.env;
     stats.maxConcurrentObjects = Math.max(stats.maxConcurrentObjects, this.#queue.running);
@@ -169,11 +178,14 @@ export class Reactor {
         this.#queue.trigger(uid);
         return;
       }
-      const wrote = written.metadata.resourceVersion !== before;
-      if (wrote && !processing.seen.has(written.metadata.resourceVersion)) {
+      if (written.metadata.resourceVersion !== before) unseen = written.metadata.resourceVersion;
+      if (unseen && !processing.seen.has(unseen)) {
+        // Until the watch delivers this version, whatever it delivers is older: ignore it.
         slot.body = written;
-        const deadline = Date.now() + this.settings.consistencyTimeoutMs;
-        slot.expected = { resourceVersion: written.metadata.resourceVersion, deadline };
+        slot.expected = {
+          resourceVersion: unseen,
+          deadline: Date.now() + this.settings.consistencyTimeoutMs,
+        };
       } else {
         slot.body = processing.latest ?? written;
       }

@@ -71,6 +71,8 @@ const NO_STATUS_SUBRESOURCE = new Set(["events", "leases"]);
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
   watchConnections = 0;
+  /** Delivers watch events this much later (in order): a slow watch, so echoes of writes lag. */
+  watchDelayMs = 0;
   /** Runs before each request is served (after it is recorded): a test's concurrent writer. */
   beforeRequest?: (request: RecordedRequest) => void;
 
@@ -272,11 +274,17 @@ export class FakeApiServer {
           stalled: false,
           send: (line) => {
             if (closed || watcher.stalled) return;
-            try {
-              controller.enqueue(encoder.encode(JSON.stringify(line) + "\n"));
-            } catch {
-              watcher.close(); // the client went away
-            }
+            const bytes = encoder.encode(JSON.stringify(line) + "\n");
+            const deliver = () => {
+              if (closed || watcher.stalled) return;
+              try {
+                controller.enqueue(bytes);
+              } catch {
+                watcher.close(); // the client went away
+              }
+            };
+            if (this.watchDelayMs > 0) setTimeout(deliver, this.watchDelayMs);
+            else deliver();
           },
           close: () => {
             if (closed) return;
