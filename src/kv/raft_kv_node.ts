@@ -165,7 +165,8 @@ export class RaftKvNode {
       );
     } else {
       sm = recovered.snapshot ? KvStateMachine.decode(recovered.snapshot.data) : new KvStateMachine();
-      if (recovered.fresh) {
+      // unsafe-early-vote's deviation is exactly that a new member votes at once: no quarantine.
+      if (recovered.fresh && o.safetyMode !== "unsafe-early-vote") {
         await setAwaitingLearner(o.dataDir, true);
         log("info", "empty storage: waiting to be added to the cluster as a learner");
       }

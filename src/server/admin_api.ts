@@ -193,6 +193,53 @@ export function adminApi(holder: NodeHolder): Hono {
     });
   });
 
+  /**
+   * unsafe-early-vote only: one simple change straight to `voters` (new members become voters
+   * at once, no learner stage). Safe mode refuses a multi-voter simple change (409).
+   * `members` gives the addresses of new voters: {"4": {"peer": "h:p", "client": "http://..."}}.
+   */
+  app.post("/voters-direct", async (c) => {
+    const text = await c.req.text();
+    return await onLeader(c, text, async (node) => {
+      const body = JSON.parse(text || "{}") as Record<string, unknown>;
+      if (!Array.isArray(body.voters) || body.voters.length === 0) {
+        throw badRequest('"voters" must be a non-empty array of ids');
+      }
+      const target = [...new Set(body.voters.map((v, i) => nodeId(v, `voters[${i}]`)))];
+      const conf = node.confState();
+      if (sameSet(conf.voters, target) && !conf.votersOutgoing.length) return c.json(answer(node, false));
+      const members =
+        (typeof body.members === "object" && body.members !== null ? body.members : {}) as Record<
+          string,
+          { peer?: unknown; client?: unknown }
+        >;
+      const announced: Record<number, { peer: string; client: string }> = {};
+      for (const id of target.filter((v) => !conf.voters.includes(v))) {
+        const info = members[String(id)];
+        if (typeof info?.peer !== "string" || typeof info?.client !== "string") {
+          throw badRequest(`"members" must give "peer" and "client" of new voter ${id}`);
+        }
+        announced[id] = { peer: info.peer, client: info.client };
+      }
+      const change: ConfChange = {
+        ops: [
+          ...target.filter((id) => !conf.voters.includes(id)).map((id) => ({
+            op: "addVoter" as const,
+            node: id,
+          })),
+          ...conf.voters.filter((id) => !target.includes(id)).map((id) => ({
+            op: "remove" as const,
+            node: id,
+          })),
+        ],
+        joint: false,
+        context: encodeMembersContext(announced),
+      };
+      const index = await propose(node, change, timeout);
+      return c.json(answer(node, true, index));
+    });
+  });
+
   app.post("/leave-joint", (c) =>
     onLeader(c, undefined, async (node) => {
       if (!node.confState().votersOutgoing.length) return c.json(answer(node, false));

@@ -1,0 +1,75 @@
+/**
+ * The local cluster's state file (<state dir>/cluster.json): tokens, ports per slot, the
+ * processes, and the reconfiguration status the planner persists between steps. The CLI client
+ * reads it too (nodes[].clientUrl, adminToken) to find the cluster.
+ */
+import type { SafetyMode } from "../raft/mod.ts";
+import type { ReconfigStatus } from "../reconfig/types.ts";
+import { atomicWriteFile } from "../storage/atomic_write.ts";
+
+export interface LocalNode {
+  slot: number;
+  id: number;
+  clientUrl: string;
+  peerAddress: string;
+  dataDir: string;
+  logFile: string;
+  pid?: number;
+  state: "running" | "paused" | "restarting" | "stopped";
+  restarts: number;
+}
+
+export interface LocalClusterState {
+  version: 1;
+  clusterId: string;
+  adminToken: string;
+  peerToken: string;
+  safetyMode: SafetyMode;
+  faultInjection: boolean;
+  tickMs: number;
+  snapshotEntries: number;
+  desiredReplicas: number;
+  /** Slot n listens on base + n, or on free ports picked once per slot ("auto"). */
+  ports: "auto" | { client: number; peer: number };
+  slotPorts: Record<string, { client: number; peer: number }>;
+  nodes: LocalNode[];
+  reconfig: ReconfigStatus;
+  supervisor?: { pid: number; controlUrl: string };
+}
+
+export const STATE_FILE = "cluster.json";
+
+/** <repo>/.data/local: the default state directory (gitignored). */
+export function defaultStateDir(): string {
+  return new URL("../../.data/local", import.meta.url).pathname;
+}
+
+export async function readState(stateDir: string): Promise<LocalClusterState | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${stateDir}/${STATE_FILE}`)) as LocalClusterState;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(
+      `cannot read ${stateDir}/${STATE_FILE}: ${(e as Error).message} (remove the directory to start over)`,
+    );
+  }
+}
+
+export async function writeState(stateDir: string, state: LocalClusterState): Promise<void> {
+  await Deno.mkdir(stateDir, { recursive: true });
+  await atomicWriteFile(
+    stateDir,
+    STATE_FILE,
+    new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+  );
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    Deno.kill(pid, "SIGCONT"); // harmless probe: errors if there is no such process
+    return true;
+  } catch {
+    return false;
+  }
+}
