@@ -172,3 +172,37 @@ Deno.test("operator: timers tick per object and stop when it is deleted", async 
     assert.equal(ticker.ticks.get("t1"), after, "no tick after deletion");
   });
 });
+
+@resource({ ...WIDGETS, namespace: "default" })
+class Defaulter {
+  calls: string[] = [];
+  @onCreate()
+  defaults(ctx: HandlerContext<{ replicas?: number }>) {
+    this.calls.push(`create ${ctx.name}`);
+    if (ctx.spec.replicas === undefined) ctx.patch.spec.replicas = 3;
+    ctx.patch.metadata.labels.managed = "yes";
+  }
+  @onUpdate()
+  updated(ctx: HandlerContext) {
+    this.calls.push(`update ${ctx.name}`);
+  }
+}
+
+Deno.test("operator: a handler's patch of spec and labels lands and does not look like a user's update", async () => {
+  await withFakeCluster(async ({ fake, startOperator }) => {
+    const defaulter = new Defaulter();
+    await startOperator([defaulter]);
+    fake.create(WIDGETS, { metadata: { name: "d1", namespace: "default" }, spec: {} });
+    await waitFor("handled", () => readLastHandled(fake.get(WIDGETS, "default", "d1")!));
+    await delay(300);
+    const body = fake.get(WIDGETS, "default", "d1")!;
+    assert.equal(body.spec?.replicas, 3);
+    assert.equal(body.metadata.labels?.managed, "yes");
+    assert.deepEqual(
+      readLastHandled(body),
+      essenceOf(body),
+      "the diff base includes the handler's own change",
+    );
+    assert.deepEqual(defaulter.calls, ["create d1"]);
+  });
+});
