@@ -31,17 +31,17 @@ try {
   Deno.exit(1);
 }
 
-let server: Deno.HttpServer | undefined;
+const ref: { server?: Deno.HttpServer } = {};
 const shutdown = async () => {
   log("shutting down: stopping every node");
   await sup.stop();
   sup.state.supervisor = undefined;
   await writeState(stateDir, sup.state);
-  await server?.shutdown();
+  await ref.server?.shutdown();
   log("stopped");
   Deno.exit(0);
 };
-server = Deno.serve(
+const server = ref.server = Deno.serve(
   { hostname: "127.0.0.1", port: 0, onListen: () => {} },
   controlApi(sup, () => void shutdown()).fetch,
 );
