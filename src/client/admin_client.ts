@@ -1,6 +1,7 @@
 /**
  * Typed calls to the raft-kv admin API. Every call is idempotent, so the client retries and fails
- * over like KvClient does; calls that concern one node (identity, faults) are sent to that node only.
+ * over like KvClient does; calls that concern one node (identity, adopt-config, faults) go to that
+ * node only.
  */
 import {
   type Answer,
@@ -10,7 +11,14 @@ import {
   unexpectedAnswer,
 } from "./cluster_connection.ts";
 import { KvError } from "./errors.ts";
-import type { AdminResult, ClusterStatus, FaultAction, MemberAddress } from "./wire_types.ts";
+import type {
+  AdminResult,
+  FaultAction,
+  FaultState,
+  IdentityResult,
+  MemberAddress,
+  NodeStatus,
+} from "./wire_types.ts";
 
 export interface AdminClientOptions extends ConnectionOptions {
   /** The cluster's admin token (a local cluster keeps it in `.data/local/cluster.json` as `adminToken`). */
@@ -19,6 +27,8 @@ export interface AdminClientOptions extends ConnectionOptions {
 
 export interface LearnerSpec extends MemberAddress {
   id: number;
+  /** The new node's incarnation; the leader asks the node's /status for it when absent. */
+  incarnation?: string;
 }
 
 export interface NodeIdentity {
@@ -45,9 +55,13 @@ export class AdminClient implements AsyncDisposable {
     this.#token = options.token;
   }
 
-  /** The current configuration. */
-  async config(options: AdminCallOptions = {}): Promise<AdminResult> {
-    return adminResult(await this.#call("GET", "/admin/config", undefined, options), "config");
+  /** The current configuration, with the members' addresses. */
+  async config(
+    options: AdminCallOptions = {},
+  ): Promise<AdminResult & { members?: Record<string, MemberAddress> }> {
+    const answer = await this.#call("GET", "/admin/config", undefined, options);
+    const members = (answer.body as { members?: Record<string, MemberAddress> }).members;
+    return { ...adminResult(answer, "config"), ...(members ? { members } : {}) };
   }
 
   /** Adds a learner (a non-voting member that receives the log). */
@@ -63,6 +77,32 @@ export class AdminClient implements AsyncDisposable {
   /** Leaves the joint configuration: the incoming voters alone decide from then on. */
   async leaveJoint(options: AdminCallOptions = {}): Promise<AdminResult> {
     return adminResult(await this.#call("POST", "/admin/leave-joint", undefined, options), "leave joint");
+  }
+
+  /**
+   * unsafe-early-vote only: switches straight to `voters` in one simple change (new members vote at
+   * once). `members` gives the addresses of the new voters. A node in safe mode refuses (409).
+   */
+  async votersDirect(
+    voters: readonly number[],
+    members: Record<number, MemberAddress> = {},
+    options: AdminCallOptions = {},
+  ): Promise<AdminResult> {
+    return adminResult(
+      await this.#call("POST", "/admin/voters-direct", { voters, members }, options),
+      "voters direct",
+    );
+  }
+
+  /**
+   * unsafe-no-joint only: tells ONE node to adopt a configuration on its own, outside the log.
+   * A node in safe mode refuses (403).
+   */
+  async adoptConfig(
+    node: NodeTarget,
+    conf: { voters: readonly number[]; learners?: readonly number[] },
+  ): Promise<AdminResult> {
+    return adminResult(await this.#call("POST", "/admin/adopt-config", conf, { node }), "adopt config");
   }
 
   /** Moves leadership to voter `to`; resolves once `to` leads. */
@@ -85,7 +125,7 @@ export class AdminClient implements AsyncDisposable {
     );
   }
 
-  /** Takes a snapshot now; resolves to the index it covers. */
+  /** Takes a snapshot now on the node that receives the call; resolves to the index it covers. */
   async snapshot(options: AdminCallOptions = {}): Promise<{ index: number }> {
     const answer = await this.#call("POST", "/admin/snapshot", undefined, options);
     const index = (answer.body as { index?: unknown }).index;
@@ -94,22 +134,27 @@ export class AdminClient implements AsyncDisposable {
   }
 
   /** Gives a fresh, uninitialized node its identity. Goes to that node only. */
-  async setIdentity(node: NodeTarget, identity: NodeIdentity): Promise<AdminResult> {
-    return adminResult(await this.#call("POST", "/admin/identity", identity, { node }), "set identity");
+  async setIdentity(node: NodeTarget, identity: NodeIdentity): Promise<IdentityResult> {
+    const answer = await this.#call("POST", "/admin/identity", identity, { node });
+    const body = answer.body as Partial<IdentityResult>;
+    if (typeof body.id !== "number" || typeof body.changed !== "boolean") {
+      throw unexpectedAnswer("set identity", answer);
+    }
+    return body as IdentityResult;
   }
 
   /** The faults a node injects (it must run with fault injection enabled). */
-  async faults(node: NodeTarget): Promise<unknown> {
-    return (await this.#call("GET", "/admin/faults", undefined, { node })).body;
+  async faults(node: NodeTarget): Promise<FaultState> {
+    return (await this.#call("GET", "/admin/faults", undefined, { node })).body as FaultState;
   }
 
   /** Injects (or, with `{action: "heal"}`, clears) a transport fault on one node. */
-  async injectFault(node: NodeTarget, fault: FaultAction): Promise<unknown> {
-    return (await this.#call("POST", "/admin/faults", fault, { node })).body;
+  async injectFault(node: NodeTarget, fault: FaultAction): Promise<FaultState> {
+    return (await this.#call("POST", "/admin/faults", fault, { node })).body as FaultState;
   }
 
   /** `GET /status` of one node, or of any node (the leader when known). */
-  async status(node?: NodeTarget): Promise<ClusterStatus> {
+  async status(node?: NodeTarget): Promise<NodeStatus> {
     return await this.#connection.status(
       node === undefined ? undefined : await this.#connection.urlOfTarget(node),
     );

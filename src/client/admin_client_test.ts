@@ -42,22 +42,55 @@ Deno.test("admin calls: configuration changes are typed and idempotent", async (
     assert.ok((await admin.snapshot()).index > 0);
   });
   await t.step("identity goes to the named node only", async () => {
-    assert.equal(
-      (await admin.setIdentity(3, { id: 3, clusterId: fake.clusterId, bootstrap: false })).changed,
-      false,
-    );
+    const identity = await admin.setIdentity(3, { id: 3, clusterId: fake.clusterId, bootstrap: false });
+    assert.deepEqual({ id: identity.id, changed: identity.changed }, { id: 3, changed: false });
     assert.equal(fake.requests.at(-1)?.node, 3);
     await assert.rejects(
       admin.setIdentity(3, { id: 7, clusterId: fake.clusterId, bootstrap: false }),
       /node is 3/,
     );
   });
-  await t.step("faults", async () => {
-    await admin.injectFault(1, { action: "partition", peers: [2, 3] });
-    assert.deepEqual(await admin.faults(1), { faults: [{ action: "partition", peers: [2, 3] }] });
+  await t.step("faults are per node", async () => {
+    assert.deepEqual((await admin.injectFault(1, { action: "partition", peers: [2, 3] })).partitioned, [
+      2,
+      3,
+    ]);
+    assert.equal((await admin.injectFault(1, { action: "isolate" })).isolated, true);
+    assert.deepEqual((await admin.faults(1)).partitioned, [2, 3]);
+    assert.deepEqual((await admin.faults(2)).partitioned, []);
     await admin.injectFault(1, { action: "heal" });
-    assert.deepEqual(fake.faults, []);
+    assert.deepEqual(fake.faultsOf(1), {
+      enabled: true,
+      isolated: false,
+      partitioned: [],
+      drop: [],
+      delay: [],
+    });
   });
+  await t.step("config lists the members; the unsafe calls are refused in safe mode", async () => {
+    assert.equal((await admin.config()).members?.["4"]?.client, "http://127.0.0.1:8004");
+    await assert.rejects(
+      admin.votersDirect([1, 2, 3, 4]),
+      (error) => error instanceof KvError && error.status === 409,
+    );
+    await assert.rejects(
+      admin.adoptConfig(2, { voters: [1, 2] }),
+      (error) => error instanceof KvError && error.status === 403 && error.code === "forbidden",
+    );
+  });
+});
+
+Deno.test("admin: the unsafe calls where the safety mode allows them", async () => {
+  await using early = await FakeCluster.start({ safetyMode: "unsafe-early-vote" });
+  await using earlyAdmin = new AdminClient({ endpoints: early.urls, token: early.adminToken });
+  const member = { peer: "127.0.0.1:9004", client: "http://127.0.0.1:8004" };
+  const direct = await earlyAdmin.votersDirect([1, 2, 3, 4], { 4: member });
+  assert.deepEqual([direct.changed, direct.conf.voters, direct.conf.joint], [true, [1, 2, 3, 4], false]);
+
+  await using noJoint = await FakeCluster.start({ safetyMode: "unsafe-no-joint" });
+  await using noJointAdmin = new AdminClient({ endpoints: noJoint.urls, token: noJoint.adminToken });
+  await noJointAdmin.adoptConfig(3, { voters: [1, 2, 3, 4, 5] });
+  assert.deepEqual(noJoint.adoptedConfigs, [{ node: 3, voters: [1, 2, 3, 4, 5], learners: [] }]);
 });
 
 Deno.test("admin: a wrong token is refused with the fix; calls fail over like the kv client", async () => {
@@ -79,6 +112,6 @@ Deno.test("admin: a wrong token is refused with the fix; calls fail over like th
   assert.deepEqual((await admin.config()).conf.voters, [1, 2, 3]);
   await assert.rejects(
     admin.faults(2),
-    (error) => error instanceof KvError && error.code === "faults_disabled" && error.status === 404,
+    (error) => error instanceof KvError && error.code === "faults_disabled" && error.status === 403,
   );
 });

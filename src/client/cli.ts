@@ -56,7 +56,7 @@ export async function main(args: readonly string[], out: Output = console_): Pro
     if (command !== undefined) return await runCommand(client, command, out);
     const terminal = Deno.stdin.isTerminal();
     const showPrompt = terminal ? () => Deno.stdout.writeSync(new TextEncoder().encode(PROMPT)) : undefined;
-    if (terminal) out.stderr(`connected to ${found.source}; type help for the commands`);
+    if (terminal) out.stderr(`raft-kv client (endpoints from ${found.source}); type help for the commands`);
     await runRepl(client, readLines(Deno.stdin.readable), out, showPrompt);
     if (terminal) out.stdout("");
     return 0;

@@ -95,10 +95,13 @@ export function describeEvent(event: ClientEvent): string {
 
 function servedBy(result: ServedBy): string {
   if (result.node === undefined) return "served by an unnamed node";
-  const forwarded = result.leader !== undefined && result.leader !== 0 && result.leader !== result.node
+  if (result.forwardedBy !== undefined) {
+    return `served by node ${result.node}, forwarded by node ${result.forwardedBy}`;
+  }
+  const leader = result.leader !== undefined && result.leader !== 0 && result.leader !== result.node
     ? `, leader is node ${result.leader}`
     : "";
-  return `served by node ${result.node}${forwarded}`;
+  return `served by node ${result.node}${leader}`;
 }
 
 function formatStatus(status: ClusterStatus): string {

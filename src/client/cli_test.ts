@@ -58,6 +58,8 @@ Deno.test("CLI: put, get, delete, CAS and status against a cluster", async (t) =
     assert.equal(get.code, 0, get.stderr);
     assert.equal(get.stdout, "hello world\n");
     assert.match(get.stderr, /\(index \d+, served by node 2, leader is node 1\)/);
+    const forwarded = await runCli([...endpoints, "put", "greeting", "hello world", "--node", "2"]);
+    assert.match(forwarded.stderr, /\(served by node 1, forwarded by node 2\)/);
   });
   await t.step("stale read, a value starting with a dash", async () => {
     assert.equal((await runCli([...endpoints, "put", "n", "--", "-5"])).code, 0);

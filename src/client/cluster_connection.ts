@@ -13,7 +13,7 @@ import {
 import { EndpointBook, type EndpointSpec, normalizeEndpoint } from "./endpoint_book.ts";
 import { exchange, type HttpRequest } from "./http_exchange.ts";
 import { backoffMs, resolveRetryPolicy, retryAfterMs, type RetryPolicy } from "./retry_policy.ts";
-import type { ClusterStatus } from "./wire_types.ts";
+import type { ClusterStatus, NodeStatus, UninitializedStatus } from "./wire_types.ts";
 
 /** What the client reports while it works, for a CLI or a log to show. */
 export type ClientEvent =
@@ -56,6 +56,8 @@ export interface Answer {
   node?: number;
   /** `X-Raft-Leader`: 0 when that node knows no leader. */
   leader?: number;
+  /** `X-Raft-Forwarded-By`: the follower that passed the request on to `node`. */
+  forwardedBy?: number;
 }
 
 /** Statuses that another attempt may turn into an answer. 503 means "not applied"; the rest may hide an apply. */
@@ -114,6 +116,7 @@ export class ClusterConnection {
             text: result.text,
             url,
             node: answerNode,
+            forwardedBy: headerNumber(result.headers, "x-raft-forwarded-by"),
             leader,
           };
         }
@@ -137,7 +140,7 @@ export class ClusterConnection {
   }
 
   /** `GET /status` of one node (or any, leader first); also refreshes the member list. */
-  async status(pinnedUrl?: string): Promise<ClusterStatus> {
+  async status(pinnedUrl?: string): Promise<NodeStatus> {
     const answer = await this.call({
       method: "GET",
       path: "/status",
@@ -145,6 +148,10 @@ export class ClusterConnection {
       changesState: false,
       pinnedUrl,
     });
+    const fresh = answer.body as UninitializedStatus;
+    if (answer.status === 200 && fresh?.initialized === false && typeof fresh.clusterId === "string") {
+      return fresh;
+    }
     const status = answer.body as ClusterStatus;
     if (answer.status !== 200 || typeof status?.id !== "number" || typeof status.members !== "object") {
       throw unexpectedAnswer("status", answer);

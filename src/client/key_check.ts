@@ -17,7 +17,9 @@ export function checkKey(key: unknown): asserts key is string {
       `"${key}" cannot travel in a URL path (/kv/${key} means a directory step to every HTTP client)`,
     );
   }
-  const control = key.match(/\p{Cc}/u)?.[0];
+  // The server's rule: C0 controls and DEL (C1 controls are allowed).
+  // deno-lint-ignore no-control-regex
+  const control = key.match(/[\u0000-\u001f\u007f]/)?.[0];
   if (control !== undefined) {
     const code = control.codePointAt(0)!.toString(16).padStart(4, "0");
     throw badKey(`the key holds the control character U+${code}; keys must be printable`);

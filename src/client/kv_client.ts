@@ -43,10 +43,14 @@ export interface DeleteOptions {
   node?: NodeTarget;
 }
 
-/** Who served an answer: `node` from `X-Raft-Node`, `leader` from `X-Raft-Leader` (0 = none known). */
+/**
+ * Who served an answer: `node` from `X-Raft-Node`, `leader` from `X-Raft-Leader` (0 = none known),
+ * `forwardedBy` from `X-Raft-Forwarded-By` when a follower passed the request on to `node`.
+ */
 export interface ServedBy {
   node?: number;
   leader?: number;
+  forwardedBy?: number;
 }
 
 export interface PutResult extends ServedBy {
@@ -78,6 +82,13 @@ export class KvClient implements AsyncDisposable {
   constructor(options: KvClientOptions) {
     this.#connection = new ClusterConnection(options);
     this.clientId = options.clientId ?? crypto.randomUUID();
+    if (this.clientId.length < 1 || this.clientId.length > 128) {
+      throw new KvError(
+        "bad_request",
+        0,
+        `clientId must be 1 to 128 characters, got ${this.clientId.length}`,
+      );
+    }
   }
 
   /** The leader as last reported by a node (id 0 when unknown), with its URL when the member list has it. */
@@ -112,7 +123,7 @@ export class KvClient implements AsyncDisposable {
     if (typeof body.value !== "string" || typeof body.index !== "number") {
       throw unexpectedAnswer(`get ${key}`, answer);
     }
-    return { key, value: body.value, index: body.index, node: answer.node, leader: answer.leader };
+    return { key, value: body.value, index: body.index, ...servedBy(answer) };
   }
 
   /** Deletes `key`. Throws NotFoundError when it was absent. */
@@ -153,9 +164,23 @@ export class KvClient implements AsyncDisposable {
     });
   }
 
-  /** `GET /status` of one node, or of any node (the leader when known) when no target is given. */
+  /**
+   * `GET /status` of one node, or of any node (the leader when known) when no target is given.
+   * A fresh node with no identity yet is a `not_initialized` KvError (AdminClient.status shows it).
+   */
   async status(target?: NodeTarget): Promise<ClusterStatus> {
-    return await this.#connection.status(await this.#resolveTarget(target));
+    const status = await this.#connection.status(await this.#resolveTarget(target));
+    if (status.initialized === false) {
+      throw new KvError(
+        "not_initialized",
+        200,
+        `status: the node at ${
+          status.client ?? "?"
+        } has no identity yet; the operator or the local supervisor ` +
+          `assigns one (POST /admin/identity)`,
+      );
+    }
+    return status;
   }
 
   async close(): Promise<void> {
@@ -177,7 +202,7 @@ export class KvClient implements AsyncDisposable {
     if (typeof body.value !== "string" || typeof body.index !== "number") {
       throw unexpectedAnswer(describe, answer);
     }
-    return { key: write.key, value: body.value, index: body.index, node: answer.node, leader: answer.leader };
+    return { key: write.key, value: body.value, index: body.index, ...servedBy(answer) };
   }
 
   async #sendDelete(write: SentWrite, pinnedUrl: string | undefined): Promise<DeleteResult> {
@@ -185,7 +210,7 @@ export class KvClient implements AsyncDisposable {
     const answer = await this.#connection.call(this.#writePlan(write, describe, pinnedUrl));
     const body = this.#expectOk(answer, write.key, describe) as Partial<DeleteResult>;
     if (typeof body.index !== "number") throw unexpectedAnswer(describe, answer);
-    return { key: write.key, deleted: true, index: body.index, node: answer.node, leader: answer.leader };
+    return { key: write.key, deleted: true, index: body.index, ...servedBy(answer) };
   }
 
   #writePlan(write: SentWrite, describe: string, pinnedUrl: string | undefined): CallPlan {
@@ -236,6 +261,10 @@ export class KvClient implements AsyncDisposable {
       release();
     }
   }
+}
+
+function servedBy(answer: Answer): ServedBy {
+  return { node: answer.node, leader: answer.leader, forwardedBy: answer.forwardedBy };
 }
 
 function keyPath(key: string): string {

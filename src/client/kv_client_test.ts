@@ -27,12 +27,17 @@ const writesTo = (fake: FakeCluster, key: string) =>
 Deno.test("put, get and delete through a follower; answers name the serving node and the leader", async () => {
   await withClient({}, (fake) => ({ endpoints: [fake.url(2)] }), async (client, fake) => {
     const put = await client.put("greeting", "hello");
-    assert.deepEqual({ ...put, index: 0 }, { key: "greeting", value: "hello", index: 0, node: 2, leader: 1 });
+    const expected = { key: "greeting", value: "hello", index: 0, node: 1, leader: 1, forwardedBy: 2 };
+    assert.deepEqual({ ...put, index: 0 }, expected, "node 2 forwards the write to leader 1");
     assert.equal(fake.valueOf("greeting"), "hello");
     const got = await client.get("greeting", { node: fake.url(2) });
     assert.equal(got.value, "hello");
     assert.equal(got.index, put.index);
-    assert.equal(got.node, 2);
+    assert.deepEqual(
+      [got.node, got.leader, got.forwardedBy],
+      [2, 1, undefined],
+      "node 2 serves reads itself",
+    );
     const deleted = await client.delete("greeting");
     assert.equal(deleted.deleted, true);
     assert.ok(deleted.index > put.index);
@@ -41,6 +46,23 @@ Deno.test("put, get and delete through a follower; answers name the serving node
       (error) => error instanceof NotFoundError && error.status === 404,
     );
     await assert.rejects(client.delete("greeting"), NotFoundError);
+  });
+});
+
+Deno.test("connections are kept alive: many requests, few connections", async () => {
+  await withClient({}, () => ({}), async (client, fake) => {
+    await client.status(); // learn the members first, so that every request goes to the leader
+    const before = fake.connectionsSeen;
+    for (let i = 0; i < 50; i++) {
+      await client.put("k", String(i));
+      await client.get("k");
+      await assert.rejects(client.get("missing"), NotFoundError);
+    }
+    assert.equal(fake.applied, 50);
+    assert.ok(
+      fake.connectionsSeen - before <= 2,
+      `150 requests opened ${fake.connectionsSeen - before} connections`,
+    );
   });
 });
 
@@ -284,6 +306,11 @@ Deno.test("bad input is refused before anything is sent", async () => {
     await assert.rejects(client.put("k", 5 as unknown as string), /must be a string/);
     assert.equal(fake.requests.length, 0);
     assert.equal((await client.put("é".repeat(256), "v")).key.length, 256, "512 bytes is allowed");
+    assert.equal((await client.put("c1\u0085", "v")).value, "v", "C1 controls are allowed, as on the server");
+    assert.throws(
+      () => new KvClient({ endpoints: fake.urls, clientId: "x".repeat(129) }),
+      /1 to 128 characters/,
+    );
     await assert.rejects(
       client.put("k", "a value longer than ten bytes"),
       (error) => error instanceof KvError && error.code === "value_too_large" && error.status === 413,

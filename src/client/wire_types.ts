@@ -25,8 +25,9 @@ export interface PeerProgress {
   learner: boolean;
 }
 
-/** `GET /status`: one node's view of the cluster. */
+/** `GET /status` of a node that has its identity: its view of the cluster. */
 export interface ClusterStatus {
+  initialized?: true;
   id: number;
   clusterId: string;
   role: string;
@@ -40,8 +41,24 @@ export interface ClusterStatus {
   safetyMode: string;
   conf: ConfState;
   members: Record<string, MemberAddress>;
+  /** Per-peer replication, on the leader only. */
   progress?: Record<string, PeerProgress>;
+  /** Changes each time a node id is (re)born with empty storage. */
+  incarnation?: string;
 }
+
+/** `GET /status` of a fresh node still waiting for `POST /admin/identity`. */
+export interface UninitializedStatus {
+  initialized: false;
+  clusterId: string;
+  safetyMode: string;
+  /** Where it listens, as it advertises itself. */
+  peer?: string;
+  client?: string;
+}
+
+/** What `GET /status` answers: `initialized === false` tells the two kinds apart. */
+export type NodeStatus = ClusterStatus | UninitializedStatus;
 
 /** `GET /readyz`. */
 export interface Readiness {
@@ -65,6 +82,25 @@ export interface ErrorBody {
 /** A fault the transport injects on a node started with fault injection enabled. */
 export type FaultAction =
   | { action: "partition"; peers: number[] }
+  /** Cut the node off from every peer. */
+  | { action: "isolate" }
   | { action: "drop"; peer: number; probability: number }
   | { action: "delay"; peer: number; ms: number; jitterMs?: number }
   | { action: "heal" };
+
+/** The faults a node injects right now (`GET /admin/faults`). */
+export interface FaultState {
+  enabled: boolean;
+  isolated: boolean;
+  partitioned: number[];
+  drop: { peer: number; probability: number }[];
+  delay: { peer: number; ms: number; jitterMs: number }[];
+}
+
+/** `POST /admin/identity`. */
+export interface IdentityResult {
+  id: number;
+  clusterId: string;
+  changed: boolean;
+  incarnation?: string;
+}

@@ -12,7 +12,15 @@
  *   await fake.close();
  */
 import { type Context, Hono } from "hono";
-import type { AdminResult, ClusterStatus, ConfState, FaultAction, MemberAddress } from "../wire_types.ts";
+import type {
+  AdminResult,
+  ClusterStatus,
+  ConfState,
+  FaultAction,
+  FaultState,
+  IdentityResult,
+  MemberAddress,
+} from "../wire_types.ts";
 
 export interface FakeClusterOptions {
   /** Number of voters, ids 1..N. Default 3. */
@@ -25,6 +33,8 @@ export interface FakeClusterOptions {
   faultInjection?: boolean;
   /** Values longer than this many bytes get 413. Default 1 MiB. */
   maxValueBytes?: number;
+  /** Decides which unsafe admin calls are allowed (voters-direct, adopt-config). Default "safe". */
+  safetyMode?: "safe" | "unsafe-early-vote" | "unsafe-no-joint";
 }
 
 /** An error answer a node gives instead of serving the next request. */
@@ -76,7 +86,8 @@ export class FakeCluster {
   applied = 0;
   /** Times a client id had two writes in flight at once (the contract allows one). */
   overlappingWrites = 0;
-  readonly faults: FaultAction[] = [];
+  /** Configurations that nodes were told to adopt outside the log (`/admin/adopt-config`). */
+  readonly adoptedConfigs: { node: number; voters: number[]; learners: number[] }[] = [];
 
   readonly #nodes = new Map<number, FakeNode>();
   readonly #data = new Map<string, StoredValue>();
@@ -86,6 +97,9 @@ export class FakeCluster {
   /** Client id -> sequence number of the write a node is handling for it. */
   readonly #writesInFlight = new Map<string, number>();
   readonly #held = new Set<Held>();
+  readonly #faults = new Map<number, FaultState>();
+  /** "node clientPort" of every TCP connection a request arrived on. */
+  readonly #connections = new Set<string>();
   readonly #options: Required<FakeClusterOptions>;
   #leader: number;
   #term = 1;
@@ -110,6 +124,7 @@ export class FakeCluster {
       adminToken: options.adminToken ?? "fake-admin-token",
       faultInjection: options.faultInjection ?? false,
       maxValueBytes: options.maxValueBytes ?? 1 << 20,
+      safetyMode: options.safetyMode ?? "safe",
     });
     for (const id of cluster.#conf.voters) await cluster.#listen(id, 0);
     return cluster;
@@ -126,6 +141,11 @@ export class FakeCluster {
 
   get leader(): number {
     return this.#leader;
+  }
+
+  /** Distinct client connections requests arrived on, all nodes together (keep-alive keeps this small). */
+  get connectionsSeen(): number {
+    return this.#connections.size;
   }
 
   /** The current value of a key, straight from the shared state. */
@@ -202,7 +222,10 @@ export class FakeCluster {
     const listening = Promise.withResolvers<Deno.NetAddr>();
     const server = Deno.serve(
       { hostname: "127.0.0.1", port, onListen: (addr) => listening.resolve(addr as Deno.NetAddr) },
-      app.fetch,
+      (request, info) => {
+        this.#connections.add(`${id} ${info.remoteAddr.port}`);
+        return app.fetch(request);
+      },
     );
     const addr = await listening.promise;
     const existing = this.#nodes.get(id);
@@ -307,6 +330,7 @@ export class FakeCluster {
     app.put("/kv/:key", write);
     app.post("/kv/:key", write);
     app.delete("/kv/:key", write);
+    this.#nodeLocalRoutes(app, id);
     this.#adminRoutes(app, id);
     app.notFound((c) => this.#error(id, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
     return app;
@@ -358,7 +382,10 @@ export class FakeCluster {
     }
   }
 
-  /** Answers a write, or loses the answer when `loseWriteReplies` asked for it. */
+  /**
+   * Answers a write as the real server does: a follower relays the leader's answer (X-Raft-Node is
+   * the leader, X-Raft-Forwarded-By the follower). Loses the answer when `loseWriteReplies` asked.
+   */
   async #deliver(id: number, status: number, result: unknown): Promise<Response> {
     if (this.#lostReplies.count > 0) {
       this.#lostReplies.count--;
@@ -370,7 +397,12 @@ export class FakeCluster {
         "the write may or may not have applied; retry with the same seq",
       );
     }
-    return this.#reply(id, status, result);
+    return this.#replyAsLeader(id, status, result);
+  }
+
+  #replyAsLeader(id: number, status: number, body: unknown): Response {
+    if (id === this.#leader) return this.#reply(id, status, body);
+    return this.#reply(this.#leader, status, body, { "x-raft-forwarded-by": String(id) });
   }
 
   #apply(method: string, key: string, body: { value?: unknown; prevValue?: unknown }): [number, unknown] {
@@ -413,7 +445,7 @@ export class FakeCluster {
       applied: this.#index,
       lastIndex: this.#index,
       snapshotIndex: 0,
-      safetyMode: "safe",
+      safetyMode: this.#options.safetyMode,
       conf: structuredClone(this.#conf),
       members,
     };
@@ -438,7 +470,7 @@ export class FakeCluster {
       if (c.req.header("authorization") !== `Bearer ${this.adminToken}`) {
         return this.#error(id, 401, "unauthorized", "missing or wrong admin token");
       }
-      if (!c.req.path.startsWith("/admin/identity") && !c.req.path.startsWith("/admin/faults")) {
+      if (!c.req.path.startsWith("/admin/identity")) {
         const refused = await this.#needLeader(id);
         if (refused) return refused;
       }
@@ -447,9 +479,16 @@ export class FakeCluster {
     const result = (changed: boolean, extra = {}) => {
       if (changed) this.#conf.index = ++this.#index;
       const body: AdminResult = { index: this.#conf.index, changed, conf: structuredClone(this.#conf) };
-      return this.#reply(id, 200, { ...body, ...extra });
+      return this.#replyAsLeader(id, 200, { ...body, ...extra });
     };
-    app.get("/admin/config", () => result(false));
+    app.get("/admin/config", () => {
+      const body: AdminResult = {
+        index: this.#conf.index,
+        changed: false,
+        conf: structuredClone(this.#conf),
+      };
+      return this.#reply(id, 200, { ...body, members: this.#status(id).members });
+    });
     app.post("/admin/learners", async (c) => {
       const body = await c.req.json().catch(() => undefined) as {
         id?: unknown;
@@ -520,37 +559,142 @@ export class FakeCluster {
       return result(known);
     });
     app.post("/admin/snapshot", () => this.#reply(id, 200, { index: this.#index }));
+    app.post("/admin/voters-direct", async (c) => {
+      if (this.#options.safetyMode !== "unsafe-early-vote") {
+        return this.#error(id, 409, "invalid_change", "a multi-voter simple change needs unsafe-early-vote");
+      }
+      const body = await c.req.json().catch(() => undefined) as { voters?: unknown; members?: unknown };
+      const voters = body?.voters;
+      if (!Array.isArray(voters) || voters.length === 0 || !voters.every(Number.isSafeInteger)) {
+        return this.#error(id, 400, "bad_request", '"voters" must be a non-empty array of ids');
+      }
+      if (sameSet(voters, this.#conf.voters)) return result(false);
+      const members = (body.members ?? {}) as Record<string, MemberAddress>;
+      for (const voter of voters) if (members[voter]) this.#extraMembers.set(voter, members[voter]);
+      this.#conf.voters = [...voters].sort((a, b) => a - b);
+      this.#conf.learners = this.#conf.learners.filter((learner) => !voters.includes(learner));
+      return result(true);
+    });
     app.post("/admin/identity", async (c) => {
       const body = await c.req.json().catch(() => undefined) as { id?: unknown; clusterId?: unknown };
       if (body?.id !== id || body.clusterId !== this.clusterId) {
         return this.#error(id, 409, "conflict", `this node is ${id} of cluster ${this.clusterId}`);
       }
-      return result(false);
-    });
-    app.get("/admin/faults", () => this.#faultsRoute(id) ?? this.#reply(id, 200, { faults: this.faults }));
-    app.post("/admin/faults", async (c) => {
-      const refused = this.#faultsRoute(id);
-      if (refused) return refused;
-      const fault = await c.req.json().catch(() => undefined) as FaultAction | undefined;
-      if (!fault || !["partition", "drop", "delay", "heal"].includes(fault.action)) {
-        return this.#error(id, 400, "bad_request", "unknown fault action");
-      }
-      if (fault.action === "heal") this.faults.length = 0;
-      else this.faults.push(fault);
-      return this.#reply(id, 200, { faults: this.faults });
+      const identity: IdentityResult = {
+        id,
+        clusterId: this.clusterId,
+        incarnation: `fake-${id}`,
+        changed: false,
+      };
+      return this.#reply(id, 200, identity);
     });
   }
 
-  #faultsRoute(id: number): Response | undefined {
+  /** `/admin/faults` and `/admin/adopt-config` concern one node and are never forwarded. */
+  #nodeLocalRoutes(app: Hono, id: number): void {
+    const authorized = (c: Context) => c.req.header("authorization") === `Bearer ${this.adminToken}`;
+    const unauthorized = () => this.#error(id, 401, "unauthorized", "missing or wrong admin token");
+    app.post("/admin/adopt-config", async (c) => {
+      if (!authorized(c)) return unauthorized();
+      if (this.#options.safetyMode !== "unsafe-no-joint") {
+        return this.#error(
+          id,
+          403,
+          "forbidden",
+          "adopting a configuration outside the log needs unsafe-no-joint",
+        );
+      }
+      const body = await c.req.json().catch(() => undefined) as { voters?: unknown; learners?: unknown };
+      if (!Array.isArray(body?.voters) || !body.voters.every(Number.isSafeInteger)) {
+        return this.#error(id, 400, "bad_request", '"voters" must be an array of ids');
+      }
+      this.adoptedConfigs.push({
+        node: id,
+        voters: body.voters,
+        learners: (body.learners ?? []) as number[],
+      });
+      const answer: AdminResult = {
+        index: this.#conf.index,
+        changed: true,
+        conf: structuredClone(this.#conf),
+      };
+      return this.#reply(id, 200, answer);
+    });
+    app.get("/admin/faults", (c) => {
+      if (!authorized(c)) return unauthorized();
+      return this.#faultsDisabled(id) ?? this.#reply(id, 200, this.#faultState(id));
+    });
+    app.post("/admin/faults", async (c) => {
+      if (!authorized(c)) return unauthorized();
+      const disabled = this.#faultsDisabled(id);
+      if (disabled) return disabled;
+      const fault = await c.req.json().catch(() => undefined) as FaultAction | undefined;
+      const state = this.#faultState(id);
+      switch (fault?.action) {
+        case "partition":
+          state.partitioned = [...fault.peers];
+          break;
+        case "isolate":
+          state.isolated = true;
+          break;
+        case "drop":
+          state.drop = [...state.drop.filter((rule) => rule.peer !== fault.peer), {
+            peer: fault.peer,
+            probability: fault.probability,
+          }];
+          break;
+        case "delay":
+          state.delay = [...state.delay.filter((rule) => rule.peer !== fault.peer), {
+            peer: fault.peer,
+            ms: fault.ms,
+            jitterMs: fault.jitterMs ?? 0,
+          }];
+          break;
+        case "heal":
+          this.#faults.delete(id);
+          break;
+        default:
+          return this.#error(
+            id,
+            400,
+            "bad_request",
+            '"action" must be partition, isolate, drop, delay or heal',
+          );
+      }
+      return this.#reply(id, 200, this.#faultState(id));
+    });
+  }
+
+  /** The faults node `id` was told to inject (the fake only records them). */
+  faultsOf(id: number): FaultState {
+    return structuredClone(this.#faultState(id));
+  }
+
+  #faultState(id: number): FaultState {
+    let state = this.#faults.get(id);
+    if (!state) {
+      state = { enabled: true, isolated: false, partitioned: [], drop: [], delay: [] };
+      this.#faults.set(id, state);
+    }
+    return state;
+  }
+
+  #faultsDisabled(id: number): Response | undefined {
     if (this.#options.faultInjection) return undefined;
-    return this.#error(id, 404, "faults_disabled", "this node runs without fault injection");
+    return this.#error(
+      id,
+      403,
+      "faults_disabled",
+      "fault injection is off; start the fake with faultInjection",
+    );
   }
 }
 
 function badKey(key: string): string | undefined {
   const bytes = new TextEncoder().encode(key).length;
   if (bytes === 0 || bytes > 512) return `keys are 1 to 512 bytes, got ${bytes}`;
-  if (/\p{Cc}/u.test(key)) return "keys must not hold control characters";
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) return "keys must not hold control characters";
   return undefined;
 }
 
