@@ -15,6 +15,7 @@ export interface NodeProcessSettings {
   faultInjection: boolean;
   tickMs: number;
   snapshotEntries: number;
+  retainEntries: number;
 }
 
 export class NodeProcess {
@@ -50,6 +51,8 @@ export class NodeProcess {
       String(settings.tickMs),
       "--snapshot-entries",
       String(settings.snapshotEntries),
+      "--retain-entries",
+      String(settings.retainEntries),
     ];
     if (bootstrap) args.push("--bootstrap");
     if (settings.faultInjection) args.push("--fault-injection");

@@ -28,6 +28,7 @@ export interface LocalClusterState {
   faultInjection: boolean;
   tickMs: number;
   snapshotEntries: number;
+  retainEntries: number;
   desiredReplicas: number;
   /** Slot n listens on base + n, or on free ports picked once per slot ("auto"). */
   ports: "auto" | { client: number; peer: number };

@@ -22,6 +22,7 @@ export interface CreateClusterOptions {
   clusterId?: string;
   tickMs?: number;
   snapshotEntries?: number;
+  retainEntries?: number;
 }
 
 export type NodeCommand = "kill" | "pause" | "resume" | "restart";
@@ -72,6 +73,7 @@ export class LocalSupervisor {
       faultInjection: o.faultInjection,
       tickMs: o.tickMs ?? 50,
       snapshotEntries: o.snapshotEntries ?? 10_000,
+      retainEntries: o.retainEntries ?? 1_000,
       desiredReplicas: o.replicas,
       ports: o.ports,
       slotPorts: {},
@@ -110,6 +112,7 @@ export class LocalSupervisor {
       faultInjection: s.faultInjection,
       tickMs: s.tickMs,
       snapshotEntries: s.snapshotEntries,
+      retainEntries: s.retainEntries,
     };
   }
 

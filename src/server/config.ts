@@ -23,6 +23,7 @@ export interface ServerConfig {
   tickMs: number;
   electionTicks: number;
   snapshotEntries: number;
+  retainEntries: number;
   maxValueBytes: number;
   requestTimeoutMs: number;
   faultInjection: boolean;
@@ -48,6 +49,7 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --tick-ms N               Raft tick (default 50; heartbeat = 1 tick, election = 10..20 ticks)
   --election-ticks N        (default 10)
   --snapshot-entries N      snapshot after this many applied entries (default 10000)
+  --retain-entries N        log entries kept behind a snapshot for slow followers (default 1000)
   --max-value-bytes N       largest value accepted (default 1048576)
   --request-timeout-ms N    how long a request may wait for commit (default 5000)
   --fault-injection         enable the admin fault-injection endpoints (tests and experiments only)
@@ -96,6 +98,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
         "snapshot-entries": { type: "string" },
+        "retain-entries": { type: "string" },
         "max-value-bytes": { type: "string" },
         "request-timeout-ms": { type: "string" },
         "fault-injection": { type: "boolean" },
@@ -147,6 +150,10 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   }
+  const retain = Number(get("retain-entries") ?? "1000");
+  if (!Number.isSafeInteger(retain) || retain < 0) {
+    throw new ConfigError(`--retain-entries must be a non-negative integer, got "${get("retain-entries")}"`);
+  }
   return {
     dataDir,
     nodeId: nodeIdText === undefined ? undefined : positiveInt("node-id", nodeIdText),
@@ -162,6 +169,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     tickMs: positiveInt("tick-ms", get("tick-ms") ?? "50"),
     electionTicks: positiveInt("election-ticks", get("election-ticks") ?? "10"),
     snapshotEntries: positiveInt("snapshot-entries", get("snapshot-entries") ?? "10000"),
+    retainEntries: retain,
     maxValueBytes: positiveInt("max-value-bytes", get("max-value-bytes") ?? String(1 << 20)),
     requestTimeoutMs: positiveInt("request-timeout-ms", get("request-timeout-ms") ?? "5000"),
     faultInjection: flag("fault-injection"),

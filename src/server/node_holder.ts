@@ -78,6 +78,7 @@ export class NodeHolder {
       tickMs: c.tickMs,
       electionTicks: c.electionTicks,
       snapshotEntries: c.snapshotEntries,
+      retainEntries: c.retainEntries,
       proposalTimeoutMs: c.requestTimeoutMs,
       faultInjection: c.faultInjection,
       resolveHost: resolverFromEnv(),
