@@ -43,6 +43,8 @@ export interface AdminCallOptions {
   node?: NodeTarget;
 }
 
+const ADMIN_RETRY = { requestTimeoutMs: 12_000, operationTimeoutMs: 30_000 };
+
 export class AdminClient implements AsyncDisposable {
   readonly #connection: ClusterConnection;
   readonly #token: string;
@@ -51,7 +53,9 @@ export class AdminClient implements AsyncDisposable {
     if (typeof options.token !== "string" || options.token === "") {
       throw new KvError("bad_request", 0, "AdminClient needs the cluster's admin token (option `token`)");
     }
-    this.#connection = new ClusterConnection(options);
+    // Configuration changes and leader transfers wait for commits: the server allows them twice its
+    // request timeout (10 s by default), so give them longer than a key-value call before giving up.
+    this.#connection = new ClusterConnection({ ...options, retry: { ...ADMIN_RETRY, ...options.retry } });
     this.#token = options.token;
   }
 

@@ -73,6 +73,8 @@ export class ClusterConnection {
   /** The leader a member refresh was last started for: one refresh per leader, not one per answer. */
   #refreshedForLeader = 0;
   #closed = false;
+  /** Aborted by close(): ends requests in flight and waits between attempts at once. */
+  readonly #closing = new AbortController();
 
   constructor(options: ConnectionOptions) {
     this.policy = resolveRetryPolicy(options.retry);
@@ -83,9 +85,6 @@ export class ClusterConnection {
 
   /** Runs a call, retrying and failing over as the policy allows; throws the typed errors of errors.ts. */
   async call(plan: CallPlan): Promise<Answer> {
-    if (this.#closed) {
-      throw new KvError("closed", 0, `${plan.describe}: this client was closed; create a new one`);
-    }
     const deadline = performance.now() + this.policy.operationTimeoutMs;
     const failures: AttemptFailure[] = [];
     const failedHard = new Set<string>();
@@ -96,19 +95,21 @@ export class ClusterConnection {
 
     for (let attempt = 1;; attempt++) {
       const url = await this.#pick(plan, failedHard, notBefore, deadline, previous);
+      if (this.#closed) throw this.#closedError(plan, failures, mayHaveApplied);
       if (url === undefined) break;
       if (previous && failedHard.has(previous.url) && previous.url !== url) {
         this.#onEvent({ kind: "failover", from: previous, to: { url, node: this.book.nodeOf(url) } });
       }
       const timeoutMs = Math.max(1, Math.min(this.policy.requestTimeoutMs, deadline - performance.now()));
-      const result = await exchange(this.#httpClient, url, plan, timeoutMs);
+      const result = await exchange(this.#httpClient, url, plan, timeoutMs, this.#closing.signal);
       const node = this.book.nodeOf(url);
 
       if (result.kind === "answer") {
         const answerNode = headerNumber(result.headers, "x-raft-node");
         const leader = headerNumber(result.headers, "x-raft-leader");
         this.book.noteAnswer(url, leader);
-        this.#refreshMembersIfLeaderUnknown(url);
+        // A /status answer brings the member list itself.
+        if (plan.path !== "/status") this.#refreshMembersIfLeaderUnknown(url);
         if (!RETRYABLE.has(result.status)) {
           return {
             status: result.status,
@@ -134,6 +135,7 @@ export class ClusterConnection {
         this.book.markDown(url, performance.now());
       }
       failures.push(previous);
+      if (this.#closed) throw this.#closedError(plan, failures, mayHaveApplied);
       if (this.oneAttempt || attempt >= this.policy.maxAttempts) break;
     }
     throw this.#giveUp(plan, failures, mayHaveApplied);
@@ -181,10 +183,14 @@ export class ClusterConnection {
     return await this.urlOfNode(target);
   }
 
-  /** Closes the pooled connections once a member refresh in flight is done. */
+  /**
+   * Ends the calls in flight (a write among them becomes an UnknownOutcomeError if it was sent) and
+   * closes the pooled connections.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     await this.#membersRefresh;
     this.#httpClient.close();
   }
@@ -210,8 +216,14 @@ export class ClusterConnection {
     const waitMs = notBefore.get(soonest)! - now;
     if (now + waitMs >= deadline) return undefined;
     if (previous) this.#onEvent({ kind: "wait", ms: waitMs, after: previous });
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await sleep(waitMs, this.#closing.signal);
     return soonest;
+  }
+
+  /** What a call that meets close() reports: an unknown outcome if it may have been applied. */
+  #closedError(plan: CallPlan, failures: AttemptFailure[], mayHaveApplied: boolean): KvError {
+    if (plan.changesState && mayHaveApplied) return this.#giveUp(plan, failures, true);
+    return new KvError("closed", 0, `${plan.describe}: this client was closed; create a new one`);
   }
 
   #giveUp(plan: CallPlan, failures: AttemptFailure[], mayHaveApplied: boolean): KvError {
@@ -240,7 +252,8 @@ export class ClusterConnection {
     if (this.book.knowsLeaderUrl() || leader === this.#refreshedForLeader || this.#membersRefresh) return;
     if (this.#closed) return;
     this.#refreshedForLeader = leader;
-    this.#membersRefresh = exchange(this.#httpClient, url, { method: "GET", path: "/status" }, 2_000)
+    const request = { method: "GET", path: "/status" };
+    this.#membersRefresh = exchange(this.#httpClient, url, request, 2_000, this.#closing.signal)
       .then((result) => {
         const members = result.kind === "answer"
           ? (result.body as Partial<ClusterStatus>)?.members
@@ -252,6 +265,19 @@ export class ClusterConnection {
       })
       .finally(() => this.#membersRefresh = undefined);
   }
+}
+
+/** Resolves after `ms`, or at once when `stop` aborts. */
+function sleep(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener("abort", done, { once: true });
+  });
 }
 
 export function describeFailure(failure: AttemptFailure): string {

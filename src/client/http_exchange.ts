@@ -25,9 +25,13 @@ export async function exchange(
   baseUrl: string,
   request: HttpRequest,
   timeoutMs: number,
+  /** Aborting it ends the exchange at once (the client is closing). */
+  stop?: AbortSignal,
 ): Promise<Exchange> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
+  const onStop = () => abort.abort();
+  stop?.addEventListener("abort", onStop, { once: true });
   const headers: Record<string, string> = { accept: "application/json", ...request.headers };
   if (request.body !== undefined) headers["content-type"] = "application/json";
   let sent = false;
@@ -49,11 +53,13 @@ export async function exchange(
       text,
     };
   } catch (error) {
+    if (stop?.aborted) return { kind: "lost", reason: "the client was closed before the answer" };
     if (abort.signal.aborted) return { kind: "lost", reason: `no answer within ${timeoutMs} ms` };
     const reason = describeFetchError(error);
     return !sent && isConnectFailure(error) ? { kind: "unreachable", reason } : { kind: "lost", reason };
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener("abort", onStop);
   }
 }
 

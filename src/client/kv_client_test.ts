@@ -336,6 +336,23 @@ Deno.test("--node style targeting by id, and status", async () => {
   });
 });
 
+Deno.test("closing a client ends a call waiting on a paused node at once: a sent write is an unknown outcome", async () => {
+  await withClient({}, () => ({ retry: { requestTimeoutMs: 300 } }), async (client, fake) => {
+    await client.status();
+    fake.pause(1);
+    const pending = client.put("k", "v").then(() => "resolved", (error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.close();
+    const outcome = await pending;
+    assert.ok(
+      outcome instanceof UnknownOutcomeError,
+      `the write was sent, so its outcome is unknown: ${outcome}`,
+    );
+    assert.match(outcome.message, /the client was closed before the answer/);
+    await assert.rejects(client.get("k"), (error) => error instanceof KvError && error.code === "closed");
+  });
+});
+
 Deno.test("an endpoint that is not raft-kv gives a clear error; a closed client refuses calls", async () => {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
