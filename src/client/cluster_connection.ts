@@ -67,7 +67,7 @@ export class ClusterConnection {
   readonly book: EndpointBook;
   readonly policy: RetryPolicy;
   readonly oneAttempt: boolean;
-  readonly #httpClient = Deno.createHttpClient({});
+  readonly #httpClient: Deno.HttpClient;
   readonly #onEvent: (event: ClientEvent) => void;
   #membersRefresh: Promise<void> | undefined;
   /** The leader a member refresh was last started for: one refresh per leader, not one per answer. */
@@ -81,6 +81,8 @@ export class ClusterConnection {
     this.book = new EndpointBook(options.endpoints);
     this.oneAttempt = options.oneAttempt ?? false;
     this.#onEvent = options.onEvent ?? (() => {});
+    // Last, so that a constructor refusing its options leaves no pool open.
+    this.#httpClient = Deno.createHttpClient({});
   }
 
   /** Runs a call, retrying and failing over as the policy allows; throws the typed errors of errors.ts. */

@@ -80,7 +80,6 @@ export class KvClient implements AsyncDisposable {
   #writeTail: Promise<void> = Promise.resolve();
 
   constructor(options: KvClientOptions) {
-    this.#connection = new ClusterConnection(options);
     this.clientId = options.clientId ?? crypto.randomUUID();
     if (this.clientId.length < 1 || this.clientId.length > 128) {
       throw new KvError(
@@ -89,6 +88,7 @@ export class KvClient implements AsyncDisposable {
         `clientId must be 1 to 128 characters, got ${this.clientId.length}`,
       );
     }
+    this.#connection = new ClusterConnection(options);
   }
 
   /** The leader as last reported by a node (id 0 when unknown), with its URL when the member list has it. */
