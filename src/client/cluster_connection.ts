@@ -109,6 +109,7 @@ export class ClusterConnection {
       if (result.kind === "answer") {
         const answerNode = headerNumber(result.headers, "x-raft-node");
         const leader = headerNumber(result.headers, "x-raft-leader");
+        const forwardedBy = headerNumber(result.headers, "x-raft-forwarded-by");
         this.book.noteAnswer(url, leader);
         // A /status answer brings the member list itself.
         if (plan.path !== "/status") this.#refreshMembersIfLeaderUnknown(url);
@@ -119,12 +120,13 @@ export class ClusterConnection {
             text: result.text,
             url,
             node: answerNode,
-            forwardedBy: headerNumber(result.headers, "x-raft-forwarded-by"),
+            forwardedBy,
             leader,
           };
         }
         const code = errorCode(result.body) ?? "error";
-        previous = { url, node: answerNode ?? node, reason: `${result.status} ${code}` };
+        // The node at `url` is the forwarder when there was one, not the leader that answered through it.
+        previous = { url, node: node ?? forwardedBy ?? answerNode, reason: `${result.status} ${code}` };
         if (result.status !== 503) mayHaveApplied = true;
         const pause = result.status === 503
           ? retryAfterMs(result.headers.get("retry-after"), this.policy)
