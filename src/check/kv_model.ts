@@ -57,6 +57,16 @@ export const kvModel: Model = {
   step: (state: ModelState, op: Operation) => stepKv(state as string, op),
   isReadOnly: (op) => op.op === "get",
   isBlindWrite: (op) => op.op === "put" || op.op === "delete",
+  requiredState(op) {
+    if (op.status !== "ok") return undefined;
+    if (op.op === "get") return op.output ?? "";
+    return op.op === "cas" && op.output === true ? op.prev : undefined;
+  },
+  distinguishes(op) {
+    if (op.op === "get") return [op.output ?? ""];
+    if (op.op === "cas") return [op.prev ?? ""];
+    return op.op === "append" ? undefined : [];
+  },
   validate: validateKv,
   describeState: (state) => show(state),
 };

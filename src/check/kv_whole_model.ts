@@ -31,6 +31,8 @@ export const kvWholeModel: Model = {
   },
   isReadOnly: (op) => op.op === "get",
   isBlindWrite: () => false,
+  requiredState: () => undefined,
+  distinguishes: () => undefined,
   validate: validateKv,
   describeState: (state) => state as string,
 };

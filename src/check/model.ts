@@ -22,6 +22,18 @@ export interface Model {
   isReadOnly(op: Operation): boolean;
   /** The new state does not depend on the old one (put, delete, write): lets the search skip redundant orders. */
   isBlindWrite(op: Operation): boolean;
+  /**
+   * The one state in which this completed op fits (a read: the value it returned; a cas that swapped: the
+   * value it expected), or undefined when it fits in several. Lets the search skip unknown ops that cannot help.
+   */
+  requiredState(op: Operation): ModelState | undefined;
+  /**
+   * The states this op tells apart: in every other state it behaves alike (it fits in all of them or in
+   * none, and leaves the state as it was or sets one fixed state). A read: the value read; a cas: the value
+   * expected; put, delete: none. Undefined when the op depends on the state in another way (append). Lets
+   * the search treat unknown writes of values that no pending op looks at as interchangeable.
+   */
+  distinguishes(op: Operation): ModelState[] | undefined;
   /** Why `op` does not fit this model (wrong op name, missing value), or undefined when it does. */
   validate(op: Operation): string | undefined;
   describeState(state: ModelState): string;

@@ -31,6 +31,15 @@ export const registerModel: Model = {
   },
   isReadOnly: (op) => op.op === "read",
   isBlindWrite: (op) => op.op === "write",
+  requiredState(op) {
+    if (op.status !== "ok") return undefined;
+    if (op.op === "read") return op.output ?? null;
+    return op.op === "cas" && op.output === true ? op.prev ?? null : undefined;
+  },
+  distinguishes(op) {
+    if (op.op === "read") return [op.output ?? null];
+    return op.op === "cas" ? [op.prev ?? null] : [];
+  },
   validate(op) {
     if (!REGISTER_OPS.has(op.op)) return `the register model has no "${op.op}" (it knows read, write, cas)`;
     if ((op.op === "write" || op.op === "cas") && op.value === undefined) return `${op.op} needs a "value"`;

@@ -20,6 +20,12 @@
  *   tried after the known ones of the same window.
  * - A blind write (put, delete, write) is not tried right after an unknown op: trying it without the
  *   unknown op reaches a configuration that dominates (config_cache.ts).
+ * - Unknown blind writes pile up in long runs (every timed-out put stays a candidate forever), so at a
+ *   dead end only some are tried: one per resulting value (two that write the same value are
+ *   interchangeable); one for all values no pending op looks at (Model.distinguishes: such values are
+ *   interchangeable too); and when every known candidate needs one exact value (Model.requiredState)
+ *   and no other kind of unknown op is pending, only those that write such a value. The first known op
+ *   after a run of unknown blind writes sees only the last one, so nothing else could help.
  *
  * The search is resumable (`run` takes a step budget), so a scheduler can share time between partitions
  * and no hard partition starves the others.
@@ -65,6 +71,27 @@ export class PartitionSearch {
   readonly #k: number;
   readonly #opClass: Uint8Array;
   readonly #blind: Uint8Array;
+  /** Per known op: the one state it fits in, or NONE (Model.requiredState). */
+  readonly #required: Int32Array;
+  /** Per unknown blind write: the state it sets. */
+  readonly #writes: Int32Array;
+  /** The states each op tells apart (Model.distinguishes), as [start, end) into #refList. */
+  readonly #refStart: Int32Array;
+  readonly #refList: Int32Array;
+  /** Per state: how many not yet linearized ops tell it apart. Zero means no pending op looks at it. */
+  #refCount = new Int32Array(64);
+  /** Some op depends on the state in a way Model.distinguishes cannot describe (append). */
+  readonly #asymmetric: boolean;
+  /** Per unknown op that is not a blind write: the state it leads to from each state it tells apart
+   * (parallel to #refList), and whether it leaves every other state unchanged (a cas). */
+  readonly #leadsTo: Int32Array;
+  readonly #stillOutside: Uint8Array;
+  /** Call times of the ops, and the unknown ops that are not blind writes (they chain: see #wantedStates). */
+  readonly #calls: Float64Array;
+  readonly #chainable: Int32Array;
+  /** Marks the states already written by a candidate of the dead end being filled (stamp = dead end number). */
+  #writeStamp = new Int32Array(64);
+  #deadEnds = 0;
   /** Trial order among candidates: class first, then return time. */
   readonly #rank: Int32Array;
   readonly #zobrist: Int32Array;
@@ -95,6 +122,7 @@ export class PartitionSearch {
    * long run accumulates many of them).
    */
   #candidates = new Int32Array(1024);
+  readonly #candStart: Int32Array;
   readonly #candEnd: Int32Array;
   readonly #candNext: Int32Array;
   readonly #unknownsAdded: Uint8Array;
@@ -124,7 +152,8 @@ export class PartitionSearch {
     this.#model = model;
     this.#limits = limits;
     const known = operations.filter((o) => o.status === "ok").sort(byCall);
-    const unknown = operations.filter((o) => o.status === "unknown").sort(byCall);
+    // A read with an unknown outcome constrains nothing and changes nothing.
+    const unknown = operations.filter((o) => o.status === "unknown" && !model.isReadOnly(o)).sort(byCall);
     const ops = this.#ops = [...known, ...unknown];
     const n = ops.length;
     const k = this.#k = known.length;
@@ -133,6 +162,47 @@ export class PartitionSearch {
       (o, i) => i >= k ? UNKNOWN : model.isReadOnly(o) ? READ_ONLY : KNOWN,
     );
     this.#blind = Uint8Array.from(ops, (o) => model.isBlindWrite(o) ? 1 : 0);
+    this.#state = this.#intern(model.init());
+    this.#required = Int32Array.from(ops, (o, i) => {
+      const required = i < k ? model.requiredState(o) : undefined;
+      return required === undefined ? NONE : this.#intern(required);
+    });
+    this.#writes = Int32Array.from(
+      ops,
+      (o, i) => i >= k && this.#blind[i] ? this.#intern(model.step(model.init(), o)!) : NONE,
+    );
+    this.#refStart = new Int32Array(n + 1);
+    const refs: number[] = [];
+    const symmetric = new Uint8Array(n);
+    ops.forEach((o, i) => {
+      this.#refStart[i] = refs.length;
+      const told = model.distinguishes(o);
+      symmetric[i] = told === undefined ? 0 : 1;
+      for (const state of told ?? []) refs.push(this.#intern(state));
+    });
+    this.#refStart[n] = refs.length;
+    this.#refList = Int32Array.from(refs);
+    this.#asymmetric = symmetric.includes(0);
+    for (const state of refs) this.#countRef(state, 1);
+    this.#calls = Float64Array.from(ops, (o) => o.call);
+    this.#chainable = Int32Array.from(
+      Array.from({ length: n - k }, (_, i) => k + i).filter((i) => !this.#blind[i]),
+    );
+    this.#leadsTo = new Int32Array(refs.length).fill(NONE);
+    this.#stillOutside = new Uint8Array(n);
+    for (let i = k; i < n; i++) {
+      if (this.#blind[i]) continue;
+      const told = this.#refList.subarray(this.#refStart[i], this.#refStart[i + 1]);
+      told.forEach((state, j) => {
+        const after = model.step(this.#states[state], ops[i]);
+        this.#leadsTo[this.#refStart[i] + j] = after === undefined ? NONE : this.#intern(after);
+      });
+      // Model.distinguishes promises alike behaviour outside `told`: one state there shows it.
+      const probe = this.#states.findIndex((_, id) => !told.includes(id));
+      if (symmetric[i] && probe >= 0) {
+        this.#stillOutside[i] = model.step(this.#states[probe], ops[i]) === this.#states[probe] ? 1 : 0;
+      }
+    }
     const byReturn = Array.from({ length: k }, (_, i) => i).sort((a, b) => ops[a].ret - ops[b].ret || a - b);
     this.#rank = new Int32Array(k);
     byReturn.forEach((op, r) => this.#rank[op] = this.#opClass[op] * k + r);
@@ -171,13 +241,13 @@ export class PartitionSearch {
     this.#stackHi = new Int32Array(n);
     this.#stackHash = new Int32Array(n);
     this.#best = new Int32Array(n);
+    this.#candStart = new Int32Array(n + 1);
     this.#candEnd = new Int32Array(n + 1);
     this.#candNext = new Int32Array(n + 1);
     this.#unknownsAdded = new Uint8Array(n + 1);
     this.#windowEnd = new Int32Array(n + 1);
     this.#unknownSet = new Int32Array(n - k + 1);
     this.#candidateSet = new Int32Array(n - k + 1);
-    this.#state = this.#intern(model.init());
     this.#collectKnownCandidates();
   }
 
@@ -259,6 +329,7 @@ export class PartitionSearch {
     this.#hi = hi;
     this.#hash = hash;
     if (this.#bestAgrees === d && d < this.#bestDepth && this.#best[d] === op) this.#bestAgrees++;
+    for (let r = this.#refStart[op]; r < this.#refStart[op + 1]; r++) this.#refCount[this.#refList[r]]--;
     if (op < this.#k) {
       this.#knownDone++;
       this.#unlink(this.#callNode[op]);
@@ -296,26 +367,92 @@ export class PartitionSearch {
       }
       this.#candidates[i] = op;
     }
+    this.#candStart[d] = start;
     this.#candNext[d] = start;
     this.#candEnd[d] = end;
     this.#unknownsAdded[d] = this.#ops.length === this.#k ? 1 : 0;
     this.#windowEnd[d] = node === NONE ? NONE : this.#nodeOp[node];
   }
 
-  /** Adds the unknown ops called before the first remaining return to the current depth's candidates. */
+  /** Adds the unknown ops called before the first remaining return that may help (see the top of this file). */
   #addUnknownCandidates(): void {
     const d = this.#depth;
     const end = this.#windowEnd[d];
     const until = end === NONE ? Infinity : this.#ops[end].ret;
     const skipBlind = this.#skipBlind();
+    const wanted = this.#wantedStates(until);
+    const stamp = ++this.#deadEnds;
+    if (this.#writeStamp.length < this.#states.length) {
+      this.#writeStamp = grow(this.#writeStamp, this.#states.length);
+    }
+    let unlookedTried = false;
     let at = this.#candEnd[d];
-    for (let op = this.#k; op < this.#ops.length && this.#ops[op].call <= until; op++) {
-      if (this.#unknownDone[op] || (skipBlind && this.#blind[op])) continue;
+    for (let op = this.#k; op < this.#ops.length && this.#calls[op] <= until; op++) {
+      if (this.#unknownDone[op]) continue;
+      if (this.#blind[op]) {
+        if (skipBlind) continue;
+        const write = this.#writes[op];
+        if (this.#writeStamp[write] === stamp || (wanted && !wanted.has(write))) continue;
+        const lookedAt = this.#asymmetric || (this.#refCount[write] ?? 0) > 0;
+        if (!lookedAt && unlookedTried) continue;
+        this.#writeStamp[write] = stamp;
+        if (!lookedAt) unlookedTried = true;
+      } else {
+        // An op that leaves the state as it is reaches a configuration the current one dominates.
+        const after = this.#leadsFrom(op, this.#state);
+        if (after === this.#state || (wanted && after !== NONE && !wanted.has(after))) continue;
+      }
       if (at === this.#candidates.length) this.#candidates = grow(this.#candidates);
       this.#candidates[at++] = op;
     }
     this.#candEnd[d] = at;
     this.#unknownsAdded[d] = 1;
+  }
+
+  /**
+   * The states some run of pending unknown ops must end in for a known candidate to fit next: the states
+   * the known candidates require, plus the states from which a pending cas-like op leads into one of
+   * those. Undefined when that cannot be told (a candidate fits in several states, or an unknown op
+   * changes states in ways Model.distinguishes does not describe): then every unknown op may help.
+   */
+  #wantedStates(until: number): Set<number> | undefined {
+    const d = this.#depth;
+    const wanted = new Set<number>();
+    for (let i = this.#candStart[d]; i < this.#candEnd[d]; i++) {
+      const op = this.#candidates[i];
+      if (this.#blind[op]) continue;
+      if (this.#required[op] === NONE) return undefined;
+      wanted.add(this.#required[op]);
+    }
+    const chainable = this.#chainable;
+    for (let grew = true; grew;) {
+      grew = false;
+      for (let i = 0; i < chainable.length && this.#calls[chainable[i]] <= until; i++) {
+        const op = chainable[i];
+        if (this.#unknownDone[op]) continue;
+        if (!this.#stillOutside[op]) return undefined;
+        for (let r = this.#refStart[op]; r < this.#refStart[op + 1]; r++) {
+          if (wanted.has(this.#leadsTo[r]) && !wanted.has(this.#refList[r])) {
+            wanted.add(this.#refList[r]);
+            grew = true;
+          }
+        }
+      }
+    }
+    return wanted;
+  }
+
+  /** The state a pending unknown op (not a blind write) leads to from `state`, or NONE when not known ahead. */
+  #leadsFrom(op: number, state: number): number {
+    for (let r = this.#refStart[op]; r < this.#refStart[op + 1]; r++) {
+      if (this.#refList[r] === state) return this.#leadsTo[r];
+    }
+    return this.#stillOutside[op] ? state : NONE;
+  }
+
+  #countRef(state: number, delta: number): void {
+    if (state >= this.#refCount.length) this.#refCount = grow(this.#refCount, state + 1);
+    this.#refCount[state] += delta;
   }
 
   /** Undoes the last choice; false when there is none left (not linearizable). */
@@ -330,6 +467,7 @@ export class PartitionSearch {
     const d = --this.#depth;
     if (this.#bestAgrees > d) this.#bestAgrees = d;
     const op = this.#stackOp[d];
+    for (let r = this.#refStart[op]; r < this.#refStart[op + 1]; r++) this.#refCount[this.#refList[r]]++;
     this.#state = this.#stackState[d];
     this.#lo = this.#stackLo[d];
     this.#hi = this.#stackHi[d];
@@ -415,8 +553,8 @@ function removeSorted(sorted: Int32Array, len: number, value: number): number {
   return len - 1;
 }
 
-function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(array.length * 2);
+function grow(array: Int32Array<ArrayBuffer>, atLeast = 0): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(Math.max(array.length * 2, atLeast));
   bigger.set(array);
   return bigger;
 }
