@@ -287,7 +287,7 @@ Deno.test("garbage on the peer port and bad HTTP requests are refused; the node 
       ["/kv/k", { method: "POST", body: JSON.stringify({ value: 42 }) }, 400],
       ["/kv/k", { method: "POST", body: JSON.stringify({ value: "x".repeat(2 << 20) }) }, 413],
       [`/kv/${"k".repeat(600)}`, { method: "GET" }, 400],
-      ["/kv/%ZZ", { method: "GET" }, 400],
+      ["/kv/a%00b", { method: "GET" }, 400],
       ["/kv/k?consistency=sometimes", { method: "GET" }, 400],
       ["/nothing/here", { method: "GET" }, 404],
       ["/admin/config", { method: "GET" }, 401],

@@ -14,13 +14,9 @@ import { forwardToLeader } from "./forward.ts";
 const MAX_KEY_BYTES = 512;
 const encoder = new TextEncoder();
 
-function validKey(raw: string): string {
-  let key: string;
-  try {
-    key = decodeURIComponent(raw);
-  } catch {
-    throw badRequest("the key is not valid URL encoding");
-  }
+/** Hono has already URL-decoded the path parameter: the key arrives as the client meant it. */
+function validKey(key: string): string {
+  if (key === "." || key === "..") throw badRequest('the keys "." and ".." cannot travel in a URL path');
   const bytes = encoder.encode(key).length;
   if (bytes === 0 || bytes > MAX_KEY_BYTES) {
     throw badRequest(`keys are 1..${MAX_KEY_BYTES} bytes, this one is ${bytes}`);
