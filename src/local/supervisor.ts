@@ -40,6 +40,7 @@ export class LocalSupervisor {
   private loop: Promise<void> | undefined;
   private lastReported = "";
   private saving: Promise<void> = Promise.resolve();
+  private reconciling = false;
 
   private constructor(
     readonly stateDir: string,
@@ -195,11 +196,28 @@ export class LocalSupervisor {
 
   /** Starts the reconcile loop (returns at once; stop() ends it). */
   start(): void {
+    this.reconciling = true;
     this.loop ??= this.reconcileLoop();
   }
 
+  /**
+   * Ends the reconcile loop but keeps supervising the processes: experiments then drive the
+   * planner's actions themselves (runAction), at the moments their fault schedule needs.
+   */
+  async stopReconciling(): Promise<void> {
+    this.reconciling = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Executes one planner action now (see stopReconciling). */
+  async runAction(action: Action): Promise<void> {
+    await this.execute(action);
+  }
+
   private async reconcileLoop(): Promise<void> {
-    while (!this.shuttingDown) {
+    while (!this.shuttingDown && this.reconciling) {
       let action: Action = { kind: "wait", afterMs: 500 };
       try {
         const observed = observationFrom(await this.fetchStatuses());

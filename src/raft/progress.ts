@@ -35,6 +35,13 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest in-flight message (it was probably lost). */
+  freeFirstOne(): void {
+    if (this.count === 0) return;
+    this.start = (this.start + 1) % this.capacity;
+    this.count--;
+  }
+
   reset(): void {
     this.start = 0;
     this.count = 0;

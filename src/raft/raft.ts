@@ -552,6 +552,10 @@ export class Raft {
     if (!pr) return;
     pr.recentActive = true;
     pr.probeSent = false;
+    // Appends can be lost without a trace (a dropped packet, a full queue): a full window would
+    // then never drain. The follower is alive, so free one slot; the next append either lands or
+    // is rejected, and a rejection sends replication back to probing from the follower's match.
+    if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
     if (m.context) {
       const acks = this.reads.recordAck(m.context, m.from);

@@ -4,7 +4,8 @@
  * deno task sim --scenario S --mode M --seed N [--trace]      replay one seed with a readable trace
  *
  * Runs seeded simulations and prints, per scenario and mode, in how many seeds an invariant was
- * violated. Exits 1 if `safe` mode violated anything (that is a bug in raft-kv).
+ * violated, and in how many the cluster did not recover once the faults stopped (a stall).
+ * Exits 1 if `safe` mode violated anything or stalled (that is a bug in raft-kv).
  */
 import { parseArgs } from "node:util";
 import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
@@ -18,6 +19,8 @@ const SCENARIOS: ScenarioName[] = ["random", "bug1", "bug2"];
 
 interface Outcome {
   violations: Violation[];
+  /** Liveness failures after healing (random runs only). */
+  stalls?: string[];
   trace: string[];
 }
 
@@ -100,6 +103,7 @@ async function main(): Promise<number> {
           `${scenario} ${mode} seed ${seed}: ${out.violations.length ? "VIOLATED" : "no violation"}`,
         );
         printViolations(out.violations);
+        for (const stall of out.stalls ?? []) console.log(`  STALL: ${stall}`);
       }
     }
     return 0;
@@ -110,17 +114,33 @@ async function main(): Promise<number> {
   if (!Number.isInteger(first)) usage(`--first must be an integer, got ${args.first}`);
 
   const rows: Array<
-    { scenario: string; mode: string; seeds: number; violated: number; firstSeed?: number; ms: number }
+    {
+      scenario: string;
+      mode: string;
+      seeds: number;
+      violated: number;
+      stalled: number;
+      firstSeed?: number;
+      ms: number;
+    }
   > = [];
   let safeBroken = false;
   for (const scenario of scenarios) {
     for (const mode of modes) {
       const t0 = performance.now();
-      let violated = 0;
+      let violated = 0, stalled = 0;
       let firstSeed: number | undefined;
       let lastReport = t0;
       for (let seed = first; seed < first + seeds; seed++) {
         const out = runOne(scenario, seed, mode, false, duration);
+        if (out.stalls?.length) {
+          stalled++;
+          if (mode === "safe") {
+            safeBroken = true;
+            console.log(`\nSTALL in safe mode: ${scenario} seed ${seed}: ${out.stalls.join("; ")}`);
+            console.log(`replay: ${replayCommand(scenario, mode, seed)}\n`);
+          }
+        }
         if (out.violations.length) {
           violated++;
           if (firstSeed === undefined) {
@@ -145,12 +165,12 @@ async function main(): Promise<number> {
         }
       }
       const ms = performance.now() - t0;
-      rows.push({ scenario, mode, seeds, violated, firstSeed, ms });
+      rows.push({ scenario, mode, seeds, violated, stalled, firstSeed, ms });
       const rate = ((violated / seeds) * 100).toFixed(1);
       console.log(
         `${scenario.padEnd(7)} ${mode.padEnd(18)} violations in ${
           String(violated).padStart(5)
-        } of ${seeds} seeds (${rate.padStart(5)}%)  ${(ms / 1000).toFixed(1)}s` +
+        } of ${seeds} seeds (${rate.padStart(5)}%), stalls ${stalled}  ${(ms / 1000).toFixed(1)}s` +
           (firstSeed !== undefined ? `  first: ${replayCommand(scenario, mode, firstSeed)}` : ""),
       );
     }
@@ -162,7 +182,7 @@ async function main(): Promise<number> {
     );
     console.log(`wrote ${args.json}`);
   }
-  if (safeBroken) console.log("FAILED: safe mode violated a Raft invariant (see the trace above)");
+  if (safeBroken) console.log("FAILED: safe mode violated a Raft invariant or stalled (see above)");
   return safeBroken ? 1 : 0;
 }
 

@@ -303,6 +303,14 @@ export class SimCluster {
     if (this.opts.trace) this.trace(`${m.from}->${m.to} ${describeMessage(m)}`);
     node.raft.step(m);
     this.processReady(node);
+    // The real transport tells a snapshot's sender once the receiver has taken it.
+    if (m.type === "snap") {
+      const sender = this.nodes.get(m.from);
+      if (sender?.alive) {
+        sender.raft.reportSnapshot(m.to, true);
+        this.processReady(sender);
+      }
+    }
   }
 
   private sendAll(messages: Message[]): void {

@@ -23,11 +23,50 @@ export interface RunResult {
   seed: number;
   mode: SafetyMode;
   violations: Violation[];
+  /**
+   * Liveness after the faults stop: with the network healed and every node restarted, a leader
+   * must emerge and every member must catch up. Each entry says who is stuck and how.
+   */
+  stalls: string[];
   steps: number;
   committed: number;
   confChanges: number;
   faults: number;
   trace: string[];
+}
+
+/**
+ * After healing: within a few election timeouts there must be a leader, and every alive member
+ * of its configuration must have caught up with the leader's commit index (a new entry is
+ * proposed first, so that an idle cluster counts too).
+ */
+function checkLiveness(cluster: SimCluster): string[] {
+  const elected = cluster.runUntil(() => cluster.leader() !== undefined, 5000);
+  const first = cluster.leader();
+  if (!elected || !first) return ["no leader within 5 s after healing"];
+  cluster.propose(first.id, encodeCommand("liveness", "probe"));
+  const behind = () => {
+    const leader = cluster.leader();
+    if (!leader) return [0];
+    const conf = leader.raft.confState();
+    const members = new Set([...conf.voters, ...conf.votersOutgoing, ...conf.learners, ...conf.learnersNext]);
+    return [...members].filter((id) => {
+      const n = cluster.nodes.get(id);
+      return n?.alive && n.raft.appliedIndex < leader.raft.commitIndex;
+    });
+  };
+  if (cluster.runUntil(() => behind().length === 0, 5000)) return [];
+  const leader = cluster.leader();
+  if (!leader) return ["the leader was lost again after healing, and no new one emerged"];
+  return behind().map((id) => {
+    const p = leader.raft.status().progress?.[id];
+    return `node ${id} stuck at applied ${
+      cluster.nodes.get(id)!.raft.appliedIndex
+    } < commit ${leader.raft.commitIndex} ` +
+      `(leader ${leader.id}'s progress: ${
+        p ? `${p.state} match ${p.match} next ${p.next} inflight ${p.inflight}` : "none"
+      })`;
+  });
 }
 
 export function randomRun(options: RunOptions): RunResult {
@@ -56,7 +95,10 @@ export function randomRun(options: RunOptions): RunResult {
   let faults = 0;
   let counter = 0;
 
+  // The workload, faults and membership changes reschedule themselves until the run ends.
+  let running = true;
   const propose = () => {
+    if (!running) return;
     const leader = cluster.leader();
     if (leader) {
       for (let i = rng.int(1, 3); i > 0; i--) {
@@ -67,6 +109,7 @@ export function randomRun(options: RunOptions): RunResult {
   };
 
   const fault = () => {
+    if (!running) return;
     faults++;
     const alive = cluster.alive().map((n) => n.id);
     const all = [...cluster.nodes.keys()];
@@ -80,7 +123,7 @@ export function randomRun(options: RunOptions): RunResult {
       crashed.delete(back);
       cluster.restart(back);
     } else if (r < 0.5) {
-      const shuffled = all.slice().sort(() => rng.next() - 0.5);
+      const shuffled = rng.shuffle(all);
       const cut = rng.int(1, Math.max(1, shuffled.length - 1));
       cluster.net.heal();
       cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
@@ -94,7 +137,7 @@ export function randomRun(options: RunOptions): RunResult {
       }
     } else if (r < 0.67 && all.length >= 3) {
       // A bridge: two halves that cannot talk, and one node that talks to both.
-      const shuffled = all.slice().sort(() => rng.next() - 0.5);
+      const shuffled = rng.shuffle(all);
       const [bridge, ...rest] = shuffled;
       const half = rest.length >> 1;
       cluster.net.heal();
@@ -108,6 +151,7 @@ export function randomRun(options: RunOptions): RunResult {
   };
 
   const reconfigure = () => {
+    if (!running) return;
     driver.act();
     cluster.at(rng.int(50, 400), reconfigure);
   };
@@ -121,16 +165,20 @@ export function randomRun(options: RunOptions): RunResult {
     cluster.runFor(slice);
     cluster.checkLogs();
   }
-  // The end: heal and restart everything, and let the cluster settle.
+  // The end: no more faults; heal and restart everything, and let the cluster settle.
+  running = false;
   cluster.net.heal();
+  cluster.net.conditions = { ...cluster.net.conditions, dropRate: 0, duplicateRate: 0 };
   for (const id of crashed) cluster.restart(id);
   if (cluster.checker.ok) cluster.runFor(1000);
   cluster.checkLogs();
+  const stalls = cluster.checker.ok ? checkLiveness(cluster) : [];
 
   return {
     seed: options.seed,
     mode: options.mode,
     violations: cluster.checker.violations,
+    stalls,
     steps: cluster.steps,
     committed: cluster.checker.maxCommitted,
     confChanges: driver.changes,

@@ -33,6 +33,19 @@ export class Rng {
     return this.next() < p;
   }
 
+  /**
+   * A uniformly shuffled copy (Fisher-Yates). Never sort with a random comparator: how many
+   * times the engine calls it is its own business, and a replay would draw differently.
+   */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)];
   }

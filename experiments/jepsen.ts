@@ -1,0 +1,130 @@
+/**
+ * deno task jepsen [--time 60] [--nemesis all|partition,kill,pause,membership] [--safety-mode safe]
+ *                  [--clients 8] [--keys 5] [--seed N] [--name NAME]
+ *
+ * Drives a local cluster with concurrent recorded clients while a nemesis injects faults, then
+ * heals everything, checks that the cluster serves again, checks the history for
+ * linearizability, and writes the history, an HTML report and a JSON summary to bench-results/.
+ * Exit code: 0 linearizable, 1 not linearizable, 2 unknown or the cluster did not recover.
+ */
+import { parseArgs } from "node:util";
+import { SAFETY_MODES, type SafetyMode } from "../src/raft/mod.ts";
+import { HistoryRecorder } from "../src/check/history.ts";
+import { KvClient } from "../src/client/mod.ts";
+import { ExperimentCluster } from "./lib/cluster_harness.ts";
+import { RecordedWorkload } from "./lib/workload.ts";
+import { FAULT_KINDS, type FaultKind, Nemesis } from "./lib/nemesis.ts";
+import { checkAndReport } from "./lib/check_run.ts";
+
+export interface JepsenOptions {
+  seconds: number;
+  nemesis: FaultKind[];
+  mode: SafetyMode;
+  clients: number;
+  keys: number;
+  seed: number;
+  name: string;
+}
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; code: number }> {
+  console.log(
+    `jepsen: ${o.seconds}s, ${o.clients} clients on ${o.keys} keys, nemesis [${o.nemesis}], ${o.mode}, seed ${o.seed}`,
+  );
+  const cluster = await ExperimentCluster.start({ replicas: 3, mode: o.mode });
+  const recorder = new HistoryRecorder({ model: "kv" });
+  const workload = new RecordedWorkload(recorder, {
+    keys: o.keys,
+    endpoints: () => cluster.endpoints(),
+    requestTimeoutMs: 1500,
+  });
+  const nemesis = new Nemesis(cluster, recorder, o.nemesis, seeded(o.seed));
+  let recoveredMs: number | undefined;
+  try {
+    console.log("fault timeline:");
+    const start = performance.now();
+    workload.start(o.clients);
+    await nemesis.run(start + o.seconds * 1000);
+    await workload.stop();
+    await nemesis.healAll();
+    // Recovery: the cluster must serve a write again, then settle at its size.
+    const healedAt = performance.now();
+    const probe = new KvClient({ endpoints: cluster.endpoints(), retry: { operationTimeoutMs: 30_000 } });
+    await probe.put("jepsen-recovery", "ok");
+    await probe.close();
+    recoveredMs = Math.round(performance.now() - healedAt);
+    await cluster.settle(60_000);
+    console.log(
+      `  recovered: a write succeeded ${recoveredMs} ms after healing; ${cluster.nodes.length} members`,
+    );
+    await workload.finalReads(cluster.endpoints());
+  } finally {
+    await workload.stop();
+    await cluster.stop();
+  }
+  const c = workload.counts;
+  console.log(`operations: ${recorder.size} (ok ${c.ok}, failed ${c.fail}, unknown ${c.unknown})`);
+  const checked = await checkAndReport(o.name, recorder, {
+    options: o,
+    operations: { total: recorder.size, ...c },
+    recoveredMs,
+    timeline: nemesis.timeline,
+  });
+  console.log(checked.verdict);
+  console.log(`history ${checked.historyPath}\nreport  ${checked.htmlPath}`);
+  const verdict = checked.result.verdict;
+  return { verdict, code: verdict === "linearizable" ? 0 : verdict === "not linearizable" ? 1 : 2 };
+}
+
+if (import.meta.main) {
+  const usage = "usage: deno task jepsen [--time 60] [--nemesis all|partition,kill,pause,membership] " +
+    "[--safety-mode safe] [--clients 8] [--keys 5] [--seed N] [--name NAME]";
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        time: { type: "string", default: "60" },
+        nemesis: { type: "string", default: "all" },
+        "safety-mode": { type: "string", default: "safe" },
+        clients: { type: "string", default: "8" },
+        keys: { type: "string", default: "5" },
+        seed: { type: "string", default: String(Date.now() % 100000) },
+        name: { type: "string" },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${usage}`);
+    Deno.exit(2);
+  }
+  const nemesis = values.nemesis === "all" ? FAULT_KINDS : values.nemesis!.split(",") as FaultKind[];
+  const mode = values["safety-mode"] as SafetyMode;
+  const bad = nemesis.filter((k) => !FAULT_KINDS.includes(k));
+  const numbers = [values.time, values.clients, values.keys, values.seed].map(Number);
+  if (bad.length || !SAFETY_MODES.includes(mode) || numbers.some((n) => !Number.isInteger(n) || n < 0)) {
+    console.error(
+      `bad arguments (${bad.length ? `unknown faults ${bad}` : "check the numbers and the mode"})\n${usage}`,
+    );
+    Deno.exit(2);
+  }
+  const [seconds, clients, keys, seed] = numbers;
+  const { code } = await runJepsen({
+    seconds,
+    nemesis,
+    mode,
+    clients,
+    keys,
+    seed,
+    name: values.name ?? `jepsen-${mode}`,
+  });
+  Deno.exit(code);
+}

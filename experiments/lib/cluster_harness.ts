@@ -1,0 +1,131 @@
+/**
+ * A local raft-kv cluster for experiments: real processes under an in-process LocalSupervisor,
+ * fault injection enabled, plus the handles a fault schedule needs (who leads, partitions set
+ * through each node's admin API, kill/pause/resume, resize).
+ */
+import type { SafetyMode } from "../../src/raft/mod.ts";
+import { LocalSupervisor } from "../../src/local/supervisor.ts";
+import type { LocalNode } from "../../src/local/state.ts";
+
+export class ExperimentCluster {
+  private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {}
+
+  static async start(
+    options: { replicas: number; mode: SafetyMode; tickMs?: number },
+  ): Promise<ExperimentCluster> {
+    const stateDir = await Deno.makeTempDir({ prefix: "raftkv-experiment-" });
+    const sup = await LocalSupervisor.create(stateDir, {
+      replicas: options.replicas,
+      safetyMode: options.mode,
+      ports: "auto",
+      faultInjection: true,
+      tickMs: options.tickMs,
+    }, () => {});
+    sup.start();
+    const cluster = new ExperimentCluster(sup, stateDir);
+    await cluster.settle();
+    return cluster;
+  }
+
+  get nodes(): LocalNode[] {
+    return this.sup.state.nodes;
+  }
+
+  node(id: number): LocalNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id} (nodes: ${this.nodes.map((x) => x.id)})`);
+    return n;
+  }
+
+  endpoints(): string[] {
+    return this.nodes.map((n) => n.clientUrl);
+  }
+
+  async settle(timeoutMs = 60_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.sup.settled()) {
+      if (performance.now() > deadline) {
+        const views = await Promise.all(this.nodes.map(async (n) => {
+          const s = await this.status(n.id);
+          return s
+            ? `node ${n.id}: ${s.role} term ${s.term} leader ${s.leader} commit ${s.commit} applied ${s.applied} conf ${
+              JSON.stringify(s.conf)
+            }`
+            : `node ${n.id}: not answering (${n.state})`;
+        }));
+        throw new Error(
+          `cluster did not settle: ${this.sup.state.reconfig.message}\n  ${views.join("\n  ")}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async status(id: number): Promise<Record<string, unknown> | undefined> {
+    try {
+      const r = await fetch(`${this.node(id).clientUrl}/status`, { signal: AbortSignal.timeout(500) });
+      return await r.json();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The node that leads the highest term among those answering. */
+  async leader(): Promise<number | undefined> {
+    let best: { id: number; term: number } | undefined;
+    for (const n of this.nodes) {
+      const s = await this.status(n.id);
+      if (s?.role === "leader" && (!best || (s.term as number) > best.term)) {
+        best = { id: n.id, term: s.term as number };
+      }
+    }
+    return best?.id;
+  }
+
+  async waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      if (await probe()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+
+  private async admin(id: number, method: string, path: string, body?: unknown): Promise<unknown> {
+    const r = await fetch(`${this.node(id).clientUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.sup.state.adminToken}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(3000),
+    });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`${method} ${path} on node ${id}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  /** Cuts every link between the groups, in both directions (each node drops the others' traffic). */
+  async partition(groups: number[][]): Promise<void> {
+    for (const group of groups) {
+      const others = groups.filter((g) => g !== group).flat();
+      for (const id of group) {
+        if (this.nodes.some((n) => n.id === id)) {
+          await this.admin(id, "POST", "/admin/faults", { action: "partition", peers: others });
+        }
+      }
+    }
+  }
+
+  /** Clears every fault on every node (nodes that do not answer are skipped). */
+  async heal(): Promise<void> {
+    await Promise.all(
+      this.nodes.map((n) => this.admin(n.id, "POST", "/admin/faults", { action: "heal" }).catch(() => {})),
+    );
+  }
+
+  /** Stops every process; the logs and data stay if RAFTKV_KEEP_STATE=1 (for post-mortems). */
+  async stop(): Promise<void> {
+    await this.sup.stop();
+    if (Deno.env.get("RAFTKV_KEEP_STATE") === "1") console.log(`state kept in ${this.stateDir}`);
+    else await Deno.remove(this.stateDir, { recursive: true }).catch(() => {});
+  }
+}

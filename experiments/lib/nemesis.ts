@@ -1,0 +1,125 @@
+/**
+ * The fault schedule of a Jepsen-style run: repeatedly pick a fault, hold it, heal it. Faults:
+ * partitions (isolate the leader, a minority/majority split, a bridge node that sees both
+ * halves), SIGKILL (the supervisor restarts the node), SIGSTOP/SIGCONT pauses, and membership
+ * changes (scale up and down) started while another fault may be active. Every fault and heal is
+ * printed on the timeline and noted in the history.
+ */
+import type { HistoryRecorder } from "../../src/check/history.ts";
+import type { ExperimentCluster } from "./cluster_harness.ts";
+
+export type FaultKind = "partition" | "kill" | "pause" | "membership";
+export const FAULT_KINDS: FaultKind[] = ["partition", "kill", "pause", "membership"];
+
+export class Nemesis {
+  readonly timeline: Array<{ atMs: number; event: string }> = [];
+  private readonly t0 = performance.now();
+  private paused = new Set<number>();
+
+  constructor(
+    private readonly cluster: ExperimentCluster,
+    private readonly recorder: HistoryRecorder,
+    private readonly kinds: FaultKind[],
+    private readonly random: () => number,
+  ) {}
+
+  private note(event: string): void {
+    const atMs = Math.round(performance.now() - this.t0);
+    this.timeline.push({ atMs, event });
+    this.recorder.note(event);
+    console.log(`  ${(atMs / 1000).toFixed(1).padStart(6)}s  ${event}`);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.random() * items.length)];
+  }
+
+  /** Fisher-Yates: a fixed number of draws, so a seed replays the same schedule. */
+  private shuffled(ids: number[]): number[] {
+    const out = [...ids];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
+  /** Runs faults until `endAt` (performance.now() time), then heals everything. */
+  async run(endAt: number): Promise<void> {
+    while (performance.now() < endAt - 1500) {
+      await this.sleep(500 + this.random() * 1500);
+      const kind = this.pick(this.kinds);
+      try {
+        await this.inject(kind);
+      } catch (e) {
+        this.note(`(${kind} fault skipped: ${(e as Error).message})`);
+      }
+      await this.sleep(1000 + this.random() * 2000);
+      await this.healAll();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  private async inject(kind: FaultKind): Promise<void> {
+    const c = this.cluster;
+    const ids = c.nodes.map((n) => n.id);
+    switch (kind) {
+      case "partition": {
+        const leader = await c.leader();
+        const shape = this.pick(["isolate-leader", "majority-minority", "bridge"] as const);
+        if (shape === "isolate-leader" && leader) {
+          await c.partition([[leader], ids.filter((i) => i !== leader)]);
+          this.note(`partition: isolate leader ${leader} from [${ids.filter((i) => i !== leader)}]`);
+        } else if (shape === "bridge" && ids.length >= 3) {
+          const [bridge, ...rest] = this.shuffled(ids);
+          const half = Math.floor(rest.length / 2);
+          const a = rest.slice(0, half), b = rest.slice(half);
+          await c.partition([a, b]); // the bridge node is in neither group: it still talks to both
+          this.note(`partition: bridge node ${bridge} between [${a}] and [${b}]`);
+        } else {
+          const order = this.shuffled(ids);
+          const minority = order.slice(0, Math.floor((ids.length - 1) / 2));
+          const majority = order.slice(minority.length);
+          await c.partition([minority, majority]);
+          this.note(`partition: minority [${minority}] | majority [${majority}]`);
+        }
+        return;
+      }
+      case "kill": {
+        const victim = this.random() < 0.5 ? (await c.leader()) ?? this.pick(ids) : this.pick(ids);
+        await c.sup.command(victim, "kill");
+        this.note(
+          `kill -9 node ${victim}${victim === (await c.leader()) ? "" : ""} (the supervisor restarts it)`,
+        );
+        return;
+      }
+      case "pause": {
+        const victim = this.pick(ids);
+        await c.sup.command(victim, "pause");
+        this.paused.add(victim);
+        this.note(`pause node ${victim} (SIGSTOP)`);
+        return;
+      }
+      case "membership": {
+        const now = c.sup.state.desiredReplicas;
+        const next = now >= 5 ? 3 : now + 1;
+        c.sup.setDesired(next);
+        this.note(`membership: resize ${now} -> ${next} (through the planner, while faults come and go)`);
+        return;
+      }
+    }
+  }
+
+  async healAll(): Promise<void> {
+    for (const id of this.paused) {
+      await this.cluster.sup.command(id, "resume").catch(() => {});
+      this.note(`resume node ${id} (SIGCONT)`);
+    }
+    this.paused.clear();
+    await this.cluster.heal();
+    this.note("heal: all links restored");
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Clients that record every call and return into a history: random get/put/delete/cas on a small
+ * key set, one operation at a time per client, each HTTP request tried once. Outcomes are
+ * classified the way the checker needs them: ok (with its output), fail (certainly not applied),
+ * unknown (may have applied). After an unknown outcome the client takes a new identity, as a
+ * Jepsen process does, because its session can no longer be trusted to be in order.
+ */
+import {
+  CasMismatchError,
+  KvClient,
+  NotFoundError,
+  UnavailableError,
+  UnknownOutcomeError,
+} from "../../src/client/mod.ts";
+import { HistoryRecorder } from "../../src/check/history.ts";
+
+export interface WorkloadOptions {
+  keys: number;
+  /** Each client sends to one node (round robin over these), which forwards writes to the leader. */
+  endpoints: () => string[];
+  requestTimeoutMs: number;
+  /** Operation mix; weights need not sum to 1. */
+  mix?: { get: number; put: number; delete: number; cas: number };
+  /** Fixed node per client (for the bug experiments); default: client i uses endpoints()[i % n]. */
+  pin?: (client: number) => string;
+}
+
+const DEFAULT_MIX = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
+
+export class RecordedWorkload {
+  readonly counts = { ok: 0, fail: 0, unknown: 0 };
+  private running = false;
+  private workers: Promise<void>[] = [];
+  private readonly lastSeen = new Map<string, string>();
+
+  constructor(readonly recorder: HistoryRecorder, private readonly options: WorkloadOptions) {}
+
+  start(clients: number): void {
+    this.running = true;
+    for (let i = 0; i < clients; i++) this.workers.push(this.worker(i));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  private client(endpoint: string, identity: string): KvClient {
+    return new KvClient({
+      endpoints: [endpoint],
+      oneAttempt: true,
+      clientId: identity,
+      retry: { requestTimeoutMs: this.options.requestTimeoutMs },
+    });
+  }
+
+  private async worker(i: number): Promise<void> {
+    let generation = 0;
+    let identity = `c${i}`;
+    let endpoint = this.endpointFor(i);
+    let kv = this.client(endpoint, identity);
+    let n = 0;
+    while (this.running) {
+      const outcome = await this.operate(kv, identity, n++);
+      if (outcome === "unknown") {
+        await kv.close();
+        identity = `c${i}.${++generation}`;
+        endpoint = this.endpointFor(i);
+        kv = this.client(endpoint, identity);
+      }
+      if (outcome !== "ok") await new Promise((r) => setTimeout(r, 20));
+    }
+    await kv.close();
+  }
+
+  private endpointFor(i: number): string {
+    if (this.options.pin) return this.options.pin(i);
+    const all = this.options.endpoints();
+    return all[i % all.length];
+  }
+
+  /** One recorded operation. */
+  async operate(kv: KvClient, identity: string, n: number): Promise<"ok" | "fail" | "unknown"> {
+    const mix = this.options.mix ?? DEFAULT_MIX;
+    const key = `k${Math.floor(Math.random() * this.options.keys)}`;
+    const total = mix.get + mix.put + mix.delete + mix.cas;
+    let r = Math.random() * total;
+    const op = (r -= mix.get) < 0
+      ? "get"
+      : (r -= mix.put) < 0
+      ? "put"
+      : (r -= mix.delete) < 0
+      ? "delete"
+      : "cas";
+    const value = `${identity}-${n}`;
+    const rec = this.recorder;
+    if (op === "get") {
+      const id = rec.call(identity, "get", key);
+      try {
+        const got = await kv.get(key);
+        this.lastSeen.set(key, got.value);
+        rec.ok(id, got.value);
+      } catch (e) {
+        if (e instanceof NotFoundError) {
+          rec.ok(id, "");
+        } else {
+          rec.fail(id); // a read changes nothing: whatever happened, it constrains nothing
+          this.counts.fail++;
+          return "fail";
+        }
+      }
+      this.counts.ok++;
+      return "ok";
+    }
+    const prev = op === "cas" ? this.lastSeen.get(key) ?? `never-${n}` : undefined;
+    const id = op === "put"
+      ? rec.call(identity, "put", key, value)
+      : op === "delete"
+      ? rec.call(identity, "delete", key)
+      : rec.call(identity, "cas", key, value, prev);
+    try {
+      if (op === "put") await kv.put(key, value);
+      else if (op === "delete") await kv.delete(key);
+      else await kv.put(key, value, { prevValue: prev });
+      rec.ok(id, op === "cas" ? true : undefined);
+      this.counts.ok++;
+      return "ok";
+    } catch (e) {
+      if (e instanceof CasMismatchError) {
+        rec.ok(id, false);
+        this.counts.ok++;
+        return "ok";
+      }
+      if (e instanceof NotFoundError && op === "delete") {
+        rec.ok(id);
+        this.counts.ok++;
+        return "ok";
+      }
+      if (e instanceof UnavailableError) {
+        rec.fail(id);
+        this.counts.fail++;
+        return "fail";
+      }
+      if (!(e instanceof UnknownOutcomeError)) {
+        console.error(`  unexpected error from ${op} ${key}: ${(e as Error).message}`);
+      }
+      rec.unknown(id);
+      this.counts.unknown++;
+      return "unknown";
+    }
+  }
+
+  /** After the run: one read of every key through a fresh client, to pin down the final state. */
+  async finalReads(endpoints: string[]): Promise<void> {
+    const kv = new KvClient({ endpoints, clientId: "final-reader" });
+    for (let k = 0; k < this.options.keys; k++) {
+      const key = `k${k}`;
+      const id = this.recorder.call("final-reader", "get", key);
+      try {
+        this.recorder.ok(id, (await kv.get(key)).value);
+      } catch (e) {
+        if (e instanceof NotFoundError) this.recorder.ok(id, "");
+        else this.recorder.fail(id);
+      }
+    }
+    await kv.close();
+  }
+}
