@@ -9,9 +9,7 @@ import { modelByName } from "../../src/check/models.ts";
 import { renderReportHtml } from "../../src/check/report_html.ts";
 import { verdictLine } from "../../src/check/summary.ts";
 import type { HistoryRecorder } from "../../src/check/history.ts";
-import { writeResults } from "./results.ts";
-
-const RESULTS_DIR = new URL("../../bench-results/", import.meta.url).pathname;
+import { resultsDir, writeResults } from "./results.ts";
 
 export interface CheckedRun {
   result: CheckResult;
@@ -26,15 +24,16 @@ export async function checkAndReport(
   summary: Record<string, unknown>,
   timeoutMs = 60_000,
 ): Promise<CheckedRun> {
-  await Deno.mkdir(RESULTS_DIR, { recursive: true });
+  const dir = resultsDir();
+  await Deno.mkdir(dir, { recursive: true });
   const jsonl = recorder.toJsonl();
-  const historyPath = `${RESULTS_DIR}${name}.jsonl`;
+  const historyPath = `${dir}${name}.jsonl`;
   await Deno.writeTextFile(historyPath, jsonl);
   const parsed = parseJsonlHistory(jsonl, historyPath);
   const model = modelByName("kv");
   const result = await checkHistory(parsed.history, { model, timeoutMs });
   const verdict = verdictLine(result);
-  const htmlPath = `${RESULTS_DIR}${name}.html`;
+  const htmlPath = `${dir}${name}.html`;
   await Deno.writeTextFile(
     htmlPath,
     renderReportHtml(result, model, {

@@ -1,8 +1,12 @@
 /**
  * Where every benchmark and experiment puts its results: bench-results/<name>.json (the
  * numbers plus the machine they were measured on) and, when given, bench-results/<name>.svg.
+ * RAFTKV_RESULTS_DIR redirects them (the test suite does, so it never overwrites real results).
  */
-const RESULTS_DIR = new URL("../../bench-results/", import.meta.url);
+export function resultsDir(): string {
+  const dir = Deno.env.get("RAFTKV_RESULTS_DIR") ?? new URL("../../bench-results", import.meta.url).pathname;
+  return dir.endsWith("/") ? dir : `${dir}/`;
+}
 
 export function machineInfo() {
   let loadAverage: number[] | undefined;
@@ -23,12 +27,13 @@ export function machineInfo() {
 
 /** Writes the JSON (and SVG) and prints where they went. Returns the JSON path. */
 export async function writeResults(name: string, data: object, svg?: string): Promise<string> {
-  await Deno.mkdir(RESULTS_DIR, { recursive: true });
-  const jsonPath = new URL(`${name}.json`, RESULTS_DIR).pathname;
+  const dir = resultsDir();
+  await Deno.mkdir(dir, { recursive: true });
+  const jsonPath = `${dir}${name}.json`;
   await Deno.writeTextFile(jsonPath, JSON.stringify({ machine: machineInfo(), ...data }, null, 2) + "\n");
   console.log(`wrote ${jsonPath}`);
   if (svg) {
-    const svgPath = new URL(`${name}.svg`, RESULTS_DIR).pathname;
+    const svgPath = `${dir}${name}.svg`;
     await Deno.writeTextFile(svgPath, svg);
     console.log(`wrote ${svgPath}`);
   }

@@ -1,0 +1,249 @@
+/**
+ * `deno task bench check [--quick] [--sizes 10k,100k,1M] [--unknown 0.01] [--seed 1]`
+ *
+ * The linearizability checker on simulated histories (src/check/simulate.ts: clients against an atomic
+ * store with random linearization points, so every history is linearizable; 1% of the ops time out and
+ * took effect or not). Operations like the nemesis harness's: get 50%, put 30%, cas 10%, delete 10%.
+ * For each size and shape (keys x clients) it reports the wall time of the check on one thread and,
+ * from 100k ops on, with 2 worker threads; the peak RSS; the search's steps and stored configurations.
+ * Writes bench-results/check.json and bench-results/check.svg.
+ */
+import { checkHistory, type CheckResult } from "../../src/check/checker.ts";
+import type { History } from "../../src/check/operation.ts";
+import { kvModel } from "../../src/check/kv_model.ts";
+import { simulateKvHistory } from "../../src/check/simulate.ts";
+import { writeResults } from "../lib/results.ts";
+import { lineChart, type Series } from "../lib/svg_chart.ts";
+
+const SHAPES = [
+  { keys: 10, clients: 2 },
+  { keys: 10, clients: 64 },
+  { keys: 100, clients: 16 },
+  { keys: 1000, clients: 64 },
+];
+const MIX = { get: 50, put: 30, cas: 10, delete: 10, append: 0 };
+const TIMEOUT_MS = 300_000;
+const TARGET = { operations: 100_000, seconds: 10 };
+
+interface Measurement {
+  seconds: number;
+  peakRssMB: number;
+  verdict: string;
+}
+
+interface RunResult {
+  operations: number;
+  keys: number;
+  clients: number;
+  unknownOps: number;
+  generateSeconds: number;
+  oneThread: Measurement & { steps: number; configs: number; slowestKeySeconds: number };
+  twoWorkers?: Measurement;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseArgs(args);
+  const plan = options.sizes.flatMap((operations) => SHAPES.map((shape) => ({ operations, ...shape })));
+  console.log(
+    `checker benchmark: ${plan.length} histories (${options.sizes.map(formatCount).join(", ")} ops; ` +
+      `${SHAPES.map((s) => `${s.keys} keys/${s.clients} clients`).join(", ")}), ${
+        options.unknown * 100
+      }% unknown outcomes`,
+  );
+  const results: RunResult[] = [];
+  for (const [i, p] of plan.entries()) {
+    const label = `[${i + 1}/${plan.length}] ${
+      formatCount(p.operations)
+    } ops, ${p.keys} keys, ${p.clients} clients`;
+    console.log(`${label}: generating`);
+    const started = performance.now();
+    const history = simulateKvHistory({
+      ...p,
+      seed: options.seed + i,
+      unknownRate: options.unknown,
+      mix: MIX,
+    });
+    const generateSeconds = (performance.now() - started) / 1000;
+    const unknownOps = history.operations.filter((o) => o.status === "unknown").length;
+
+    console.log(`${label}: checking on one thread`);
+    const one = await measure(history, 0, label);
+    const result: RunResult = {
+      operations: p.operations,
+      keys: p.keys,
+      clients: p.clients,
+      unknownOps,
+      generateSeconds: round(generateSeconds),
+      oneThread: {
+        ...one.measurement,
+        steps: one.result.partitions.reduce((s, x) => s + x.steps, 0),
+        configs: one.result.partitions.reduce((s, x) => s + x.configs, 0),
+        slowestKeySeconds: round(Math.max(...one.result.partitions.map((x) => x.elapsedMs)) / 1000),
+      },
+    };
+    if (p.operations >= 100_000 && navigator.hardwareConcurrency >= 2) {
+      console.log(`${label}: checking with 2 worker threads`);
+      result.twoWorkers = (await measure(history, 2, label)).measurement;
+    }
+    for (const m of [result.oneThread, result.twoWorkers]) {
+      if (m && m.verdict !== "linearizable") {
+        console.log(`!!! ${label}: the checker said "${m.verdict}" on a linearizable history`);
+      }
+    }
+    console.log(
+      `${label}: ${result.oneThread.seconds} s on one thread` +
+        (result.twoWorkers ? `, ${result.twoWorkers.seconds} s with 2 workers` : "") +
+        `, peak RSS ${result.oneThread.peakRssMB} MB`,
+    );
+    results.push(result);
+  }
+  printTable(results);
+  const atTarget = results.filter((r) => r.operations === TARGET.operations);
+  const worst = Math.max(...atTarget.map((r) => r.oneThread.seconds));
+  if (atTarget.length > 0) {
+    console.log(
+      `target: ${
+        formatCount(TARGET.operations)
+      } ops in under ${TARGET.seconds} s: worst ${worst} s on one thread -> ` +
+        (worst < TARGET.seconds ? "met" : "MISSED"),
+    );
+  }
+  await writeResults(
+    "check",
+    { mix: MIX, unknownRate: options.unknown, seed: options.seed, target: TARGET, runs: results },
+    chart(results),
+  );
+}
+
+/**
+ * Checks `history`, sampling the process's RSS (workers included) after every key and on a timer (a
+ * one-thread check blocks the timer), and printing progress every 2 s of a long check.
+ */
+async function measure(
+  history: History,
+  workers: number,
+  label: string,
+): Promise<{ result: CheckResult; measurement: Measurement }> {
+  let peak = Deno.memoryUsage().rss;
+  const sample = () => peak = Math.max(peak, Deno.memoryUsage().rss);
+  const started = performance.now();
+  let lastPrint = started;
+  const onProgress = (done: number, total: number) => {
+    sample();
+    const now = performance.now();
+    if (now - lastPrint < 2000) return;
+    lastPrint = now;
+    console.log(`${label}:   ${done}/${total} keys checked (${((now - started) / 1000).toFixed(1)} s)`);
+  };
+  const timer = setInterval(sample, 100);
+  try {
+    const result = await checkHistory(history, {
+      model: kvModel,
+      timeoutMs: TIMEOUT_MS,
+      workers,
+      onProgress,
+    });
+    sample();
+    return {
+      result,
+      measurement: {
+        seconds: round((performance.now() - started) / 1000),
+        peakRssMB: Math.round(peak / 1e6),
+        verdict: result.verdict,
+      },
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function printTable(results: RunResult[]): void {
+  const header = [
+    "ops",
+    "keys",
+    "clients",
+    "unknown",
+    "gen s",
+    "check s",
+    "2 workers s",
+    "steps",
+    "configs",
+    "peak RSS MB",
+  ];
+  const rows = results.map((r) => [
+    formatCount(r.operations),
+    String(r.keys),
+    String(r.clients),
+    String(r.unknownOps),
+    r.generateSeconds.toFixed(2),
+    r.oneThread.seconds.toFixed(2),
+    r.twoWorkers ? r.twoWorkers.seconds.toFixed(2) : "-",
+    r.oneThread.steps.toLocaleString("en-US"),
+    r.oneThread.configs.toLocaleString("en-US"),
+    String(r.oneThread.peakRssMB),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+  console.log("\n" + line(header));
+  for (const row of rows) console.log(line(row));
+  console.log("");
+}
+
+function chart(results: RunResult[]): string {
+  const series: Series[] = SHAPES.map((s) => ({
+    name: `${s.keys} keys, ${s.clients} clients`,
+    points: results.filter((r) => r.keys === s.keys && r.clients === s.clients)
+      .map((r): [number, number] => [r.operations, r.oneThread.seconds]),
+  }));
+  for (const s of SHAPES.filter((s) => s.clients === 64)) {
+    series.push({
+      name: `${s.keys} keys, ${s.clients} clients, 2 workers`,
+      points: results.filter((r) => r.keys === s.keys && r.clients === s.clients && r.twoWorkers)
+        .map((r): [number, number] => [r.operations, r.twoWorkers!.seconds]),
+    });
+  }
+  return lineChart({
+    title: "Linearizability checker: wall time by history size (1% unknown outcomes)",
+    xLabel: "operations in the history",
+    yLabel: "seconds to check",
+    series,
+    logX: true,
+    logY: true,
+  });
+}
+
+function parseArgs(args: string[]): { sizes: number[]; unknown: number; seed: number } {
+  const options = { sizes: [10_000, 100_000, 1_000_000], unknown: 0.01, seed: 1 };
+  for (let i = 0; i < args.length; i++) {
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${args[i - 1]} needs a value`);
+      return v;
+    };
+    if (args[i] === "--quick") options.sizes = [10_000, 100_000];
+    else if (args[i] === "--sizes") options.sizes = value().split(",").map(parseCount);
+    else if (args[i] === "--unknown") options.unknown = Number(value());
+    else if (args[i] === "--seed") options.seed = Number(value());
+    else {throw new Error(
+        `unknown flag ${args[i]}: use --quick, --sizes 10k,100k,1M, --unknown 0.01, --seed 1`,
+      );}
+  }
+  if (!(options.unknown >= 0 && options.unknown <= 1)) {
+    throw new Error("--unknown is a fraction between 0 and 1");
+  }
+  return options;
+}
+
+function parseCount(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
+  if (!m) throw new Error(`--sizes: cannot read "${text}": write e.g. 10k,100k,1M`);
+  return Math.round(Number(m[1]) * (m[2].toLowerCase() === "k" ? 1e3 : m[2].toLowerCase() === "m" ? 1e6 : 1));
+}
+
+function formatCount(n: number): string {
+  return n >= 1e6 && n % 1e5 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 100 === 0 ? `${n / 1e3}k` : String(n);
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
