@@ -18,7 +18,11 @@ const steps: Array<[string, string[]]> = [
 let failed = 0;
 for (const [name, cmd] of steps) {
   console.log(`== ${name}: deno ${cmd.join(" ")}`);
-  const { code } = await new Deno.Command(Deno.execPath(), { args: cmd, stdout: "inherit", stderr: "inherit" })
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: cmd,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .output();
   if (code !== 0) {
     failed++;
