@@ -4,11 +4,12 @@
  * Partitions take turns: round r lets every unfinished search run for FIRST_SLICE * 2^r steps. Most
  * partitions finish in the first round; a hard one cannot starve the others, so the small failing keys
  * (the best evidence) are found even when a big key would eat the whole budget. Once a violation is
- * known the verdict is settled, so later rounds stop (the `stop` flag, shared between workers).
+ * known the verdict is settled, so later rounds stop (the `stop` flag, shared between workers). The
+ * memo tables of the searches still running share one memory budget: past it the biggest is stopped.
  */
 import type { Model } from "./model.ts";
 import type { Operation } from "./operation.ts";
-import { PartitionSearch, type SearchLimits, type SearchResult } from "./wgl.ts";
+import { memoryReason, PartitionSearch, type SearchLimits, type SearchResult } from "./wgl.ts";
 
 export interface PartitionTask {
   key: string;
@@ -31,14 +32,10 @@ export function checkPartitionBatch(
   stop: Int32Array,
   onDone: (outcome: PartitionOutcome) => void,
 ): void {
-  let pending = tasks.map((task) => ({
-    task,
-    search: undefined as PartitionSearch | undefined,
-    elapsedMs: 0,
-  }));
+  let pending: Running[] = tasks.map((task) => ({ task, elapsedMs: 0 }));
   for (let round = 0; pending.length > 0; round++) {
     const slice = Math.min(FIRST_SLICE * 2 ** round, MAX_SLICE);
-    const unfinished: typeof pending = [];
+    const unfinished: Running[] = [];
     for (const p of pending) {
       const started = performance.now();
       let result: SearchResult | undefined;
@@ -53,12 +50,40 @@ export function checkPartitionBatch(
       p.elapsedMs += performance.now() - started;
       if (!result) {
         unfinished.push(p);
+        keepWithinBudget(unfinished, limits, onDone);
         continue;
       }
       if (result.verdict === "not linearizable") Atomics.store(stop, 0, 1);
       onDone({ key: p.task.key, search: result, elapsedMs: p.elapsedMs });
     }
     pending = unfinished;
+  }
+}
+
+interface Running {
+  task: PartitionTask;
+  search?: PartitionSearch;
+  elapsedMs: number;
+}
+
+/** Stops the biggest searches until the memo tables of those left fit in the memory budget. */
+function keepWithinBudget(
+  running: Running[],
+  limits: SearchLimits,
+  onDone: (outcome: PartitionOutcome) => void,
+): void {
+  let total = running.reduce((sum, p) => sum + (p.search?.cacheBytes ?? 0), 0);
+  while (total > limits.memoryBudgetBytes && running.length > 0) {
+    const biggest = running.reduce((a, b) =>
+      (b.search?.cacheBytes ?? 0) > (a.search?.cacheBytes ?? 0) ? b : a
+    );
+    total -= biggest.search?.cacheBytes ?? 0;
+    running.splice(running.indexOf(biggest), 1);
+    onDone({
+      key: biggest.task.key,
+      search: biggest.search!.abandon(memoryReason(limits)),
+      elapsedMs: biggest.elapsedMs,
+    });
   }
 }
 

@@ -15,8 +15,8 @@ export interface CheckOptions {
   model: Model;
   /** Wall-clock budget for the whole check; when it runs out the verdict is "unknown". Default 60 s. */
   timeoutMs?: number;
-  /** Memory bound: stored search configurations per partition before giving up with "unknown". */
-  maxConfigs?: number;
+  /** Memory bound for the searches' memo tables (all partitions of one thread together); past it: "unknown". */
+  memoryBudgetBytes?: number;
   /** Worker threads: 0 checks in this thread; undefined lets the checker decide (see worker_pool.ts). */
   workers?: number;
   /** Called after each partition is done (for progress output on long runs). */
@@ -46,7 +46,7 @@ export interface CheckResult {
 export class CheckInputError extends Error {}
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_MAX_CONFIGS = 20_000_000;
+export const DEFAULT_MEMORY_BUDGET_BYTES = 2 * 1024 ** 3;
 
 export async function checkHistory(history: History, options: CheckOptions): Promise<CheckResult> {
   const started = performance.now();
@@ -63,7 +63,7 @@ export async function checkHistory(history: History, options: CheckOptions): Pro
   }
   const limits: SearchLimits = {
     deadline: Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    maxConfigs: options.maxConfigs ?? DEFAULT_MAX_CONFIGS,
+    memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
   };
   const workers = options.workers ??
     (shouldUseWorkers(history.operations.length, groups.size) ? defaultWorkerCount() : 0);

@@ -6,7 +6,7 @@
  * - operations with a known outcome are numbered in call order, and the linearized ones are always
  *   "all of 0..lo-1, some of lo..hi-1, none from hi on", where hi - lo is about the concurrency. So a
  *   configuration keeps lo, hi and the bitset words covering [lo, hi).
- * - operations with an unknown outcome are kept as the sorted list of those linearized (usually few).
+ * - the linearized operations with an unknown outcome are an interned set (unknown_sets.ts): one id.
  *
  * `addUnlessCovered` also prunes by dominance: (known set K, state s, unknown set U) is covered by a stored
  * (K, s, U') with U' ⊆ U, because an unknown operation left pending may simply never take effect, so any
@@ -16,24 +16,44 @@
  * GC low.
  */
 
+import type { UnknownSets } from "./unknown_sets.ts";
+
 const EMPTY = -1;
+const SMALLEST = 1 << 8;
+/** Most configurations a search stores are one per op: sized for that, it rarely has to grow. */
+const LARGEST_START = 1 << 17;
 
 export class ConfigCache {
-  #buckets = new Int32Array(1 << 12).fill(EMPTY);
-  #mask = (1 << 12) - 1;
+  #buckets: Int32Array<ArrayBuffer>;
+  #mask: number;
   #size = 0;
-  #next = new Int32Array(1 << 12);
-  #hash = new Int32Array(1 << 12);
-  #state = new Int32Array(1 << 12);
-  #lo = new Int32Array(1 << 12);
-  #hi = new Int32Array(1 << 12);
-  #wordsAt = new Int32Array(1 << 12);
-  #unknownAt = new Int32Array(1 << 12);
-  #unknownLen = new Int32Array(1 << 12);
-  #words = new Uint32Array(1 << 12);
+  #next: Int32Array<ArrayBuffer>;
+  #hash: Int32Array<ArrayBuffer>;
+  #state: Int32Array<ArrayBuffer>;
+  #lo: Int32Array<ArrayBuffer>;
+  #hi: Int32Array<ArrayBuffer>;
+  #wordsAt: Int32Array<ArrayBuffer>;
+  #unknownSet: Int32Array<ArrayBuffer>;
+  #words: Uint32Array<ArrayBuffer>;
   #wordsUsed = 0;
-  #unknowns = new Int32Array(1 << 10);
-  #unknownsUsed = 0;
+  readonly #sets: UnknownSets;
+
+  /** `operations`: how many ops the partition has (the first guess at how many configurations it stores). */
+  constructor(operations: number, sets: UnknownSets) {
+    this.#sets = sets;
+    let capacity = SMALLEST;
+    while (capacity < operations && capacity < LARGEST_START) capacity *= 2;
+    this.#buckets = new Int32Array(capacity * 2).fill(EMPTY);
+    this.#mask = capacity * 2 - 1;
+    this.#next = new Int32Array(capacity);
+    this.#hash = new Int32Array(capacity);
+    this.#state = new Int32Array(capacity);
+    this.#lo = new Int32Array(capacity);
+    this.#hi = new Int32Array(capacity);
+    this.#wordsAt = new Int32Array(capacity);
+    this.#unknownSet = new Int32Array(capacity);
+    this.#words = new Uint32Array(capacity);
+  }
 
   get size(): number {
     return this.#size;
@@ -41,13 +61,12 @@ export class ConfigCache {
 
   /** Bytes held by the tables, for reports and memory limits. */
   get bytes(): number {
-    return this.#buckets.byteLength + this.#next.byteLength * 8 + this.#words.byteLength +
-      this.#unknowns.byteLength;
+    return this.#buckets.byteLength + this.#next.byteLength * 7 + this.#words.byteLength;
   }
 
   /**
    * Returns false when an equal or dominating configuration is stored already; otherwise stores it and
-   * returns true. `bits` is the known-operation bitset; `unknown` the sorted linearized unknown operations.
+   * returns true. `bits` is the known-operation bitset; `unknownSet` the id of the linearized unknown ops.
    */
   addUnlessCovered(
     hash: number,
@@ -55,20 +74,19 @@ export class ConfigCache {
     lo: number,
     hi: number,
     bits: Uint32Array,
-    unknown: Int32Array,
-    unknownLen: number,
+    unknownSet: number,
   ): boolean {
     const firstWord = lo >> 5;
     const wordCount = hi > lo ? ((hi - 1) >> 5) - firstWord + 1 : 0;
     for (let e = this.#buckets[hash & this.#mask]; e !== EMPTY; e = this.#next[e]) {
       if (
         this.#hash[e] === hash && this.#state[e] === state && this.#lo[e] === lo && this.#hi[e] === hi &&
-        this.#sameWords(e, bits, firstWord, wordCount) && this.#isSubset(e, unknown, unknownLen)
+        this.#sameWords(e, bits, firstWord, wordCount) && this.#sets.isSubset(this.#unknownSet[e], unknownSet)
       ) {
         return false;
       }
     }
-    this.#append(hash, state, lo, hi, bits, firstWord, wordCount, unknown, unknownLen);
+    this.#append(hash, state, lo, hi, bits, firstWord, wordCount, unknownSet);
     return true;
   }
 
@@ -76,21 +94,6 @@ export class ConfigCache {
     const at = this.#wordsAt[e];
     for (let i = 0; i < wordCount; i++) {
       if (this.#words[at + i] !== bits[firstWord + i]) return false;
-    }
-    return true;
-  }
-
-  /** Is the stored unknown set of entry e a subset of the (sorted) `unknown`? */
-  #isSubset(e: number, unknown: Int32Array, unknownLen: number): boolean {
-    const len = this.#unknownLen[e];
-    if (len > unknownLen) return false;
-    const at = this.#unknownAt[e];
-    let j = 0;
-    for (let i = 0; i < len; i++) {
-      const want = this.#unknowns[at + i];
-      while (j < unknownLen && unknown[j] < want) j++;
-      if (j === unknownLen || unknown[j] !== want) return false;
-      j++;
     }
     return true;
   }
@@ -103,16 +106,12 @@ export class ConfigCache {
     bits: Uint32Array,
     firstWord: number,
     wordCount: number,
-    unknown: Int32Array,
-    unknownLen: number,
+    unknownSet: number,
   ): void {
     if (this.#size === this.#next.length) this.#growEntries();
     if (this.#size * 4 >= this.#buckets.length * 3) this.#rehash();
     if (this.#wordsUsed + wordCount > this.#words.length) {
       this.#words = grow(this.#words, this.#wordsUsed + wordCount);
-    }
-    if (this.#unknownsUsed + unknownLen > this.#unknowns.length) {
-      this.#unknowns = grow(this.#unknowns, this.#unknownsUsed + unknownLen);
     }
     const e = this.#size++;
     this.#hash[e] = hash;
@@ -120,12 +119,10 @@ export class ConfigCache {
     this.#lo[e] = lo;
     this.#hi[e] = hi;
     this.#wordsAt[e] = this.#wordsUsed;
-    this.#words.set(bits.subarray(firstWord, firstWord + wordCount), this.#wordsUsed);
+    // A plain loop, not set(subarray()): a view object per call would keep the GC busy.
+    for (let i = 0; i < wordCount; i++) this.#words[this.#wordsUsed + i] = bits[firstWord + i];
     this.#wordsUsed += wordCount;
-    this.#unknownAt[e] = this.#unknownsUsed;
-    this.#unknownLen[e] = unknownLen;
-    this.#unknowns.set(unknown.subarray(0, unknownLen), this.#unknownsUsed);
-    this.#unknownsUsed += unknownLen;
+    this.#unknownSet[e] = unknownSet;
     const bucket = hash & this.#mask;
     this.#next[e] = this.#buckets[bucket];
     this.#buckets[bucket] = e;
@@ -139,8 +136,7 @@ export class ConfigCache {
     this.#lo = grow(this.#lo, n);
     this.#hi = grow(this.#hi, n);
     this.#wordsAt = grow(this.#wordsAt, n);
-    this.#unknownAt = grow(this.#unknownAt, n);
-    this.#unknownLen = grow(this.#unknownLen, n);
+    this.#unknownSet = grow(this.#unknownSet, n);
   }
 
   #rehash(): void {

@@ -40,14 +40,13 @@ export async function checkPartitions(
     return;
   }
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const batches = makeBatches(tasks).map((partitions) => ({
-    modelName: model.name,
-    limits,
-    stop,
-    partitions,
-  }));
+  const groups = makeBatches(tasks);
+  const count = Math.min(workerCount, groups.length);
+  // The workers run side by side: each gets its share of the memory budget.
+  const share = { ...limits, memoryBudgetBytes: limits.memoryBudgetBytes / count };
+  const batches = groups.map((partitions) => ({ modelName: model.name, limits: share, stop, partitions }));
   const workers = Array.from(
-    { length: Math.min(workerCount, batches.length) },
+    { length: count },
     () => new Worker(new URL("./partition_worker.ts", import.meta.url).href, { type: "module" }),
   );
   let nextBatch = 0;
