@@ -252,28 +252,44 @@ export class RaftKvNode {
   private kick(): void {
     if (this.loopRunning || this.stopped) return;
     this.loopRunning = true;
-    this.readyLoop().catch((e) => this.die(e as Error)).finally(() => {
-      this.loopRunning = false;
-    });
+    void this.readyLoop();
   }
 
+  /**
+   * Runs until the core has nothing more to do. `loopRunning` is cleared in the same synchronous
+   * stretch as the last hasReady() check: clearing it later (in a promise callback) would let a
+   * message stepped in between find the loop "running" and wait for the next tick (~50 ms).
+   */
   private async readyLoop(): Promise<void> {
-    while (!this.stopped && this.raft.hasReady()) {
-      const rd = this.raft.ready();
-      this.metrics.readyBatches++;
-      const early = rd.messages.filter(canSendBeforePersist);
-      if (early.length) this.transport.send(early);
-      await this.persist(rd);
-      if (this.stopped) return;
-      const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
-      if (late.length) this.transport.send(late);
-      const confChanged = this.apply(rd);
-      this.raft.advance(rd);
-      if (rd.softState) this.onSoftState();
-      if (confChanged) await this.onConfigurationApplied();
-      this.reads.onApplied();
-      this.maybeSnapshot();
+    try {
+      for (;;) {
+        if (this.stopped || !this.raft.hasReady()) {
+          this.loopRunning = false;
+          return;
+        }
+        await this.processOneReady();
+      }
+    } catch (e) {
+      this.loopRunning = false;
+      this.die(e as Error);
     }
+  }
+
+  private async processOneReady(): Promise<void> {
+    const rd = this.raft.ready();
+    this.metrics.readyBatches++;
+    const early = rd.messages.filter(canSendBeforePersist);
+    if (early.length) this.transport.send(early);
+    await this.persist(rd);
+    if (this.stopped) return;
+    const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
+    if (late.length) this.transport.send(late);
+    const confChanged = this.apply(rd);
+    this.raft.advance(rd);
+    if (rd.softState) this.onSoftState();
+    if (confChanged) this.onConfigurationApplied();
+    this.reads.onApplied();
+    this.maybeSnapshot();
   }
 
   /**
@@ -337,7 +353,7 @@ export class RaftKvNode {
     }
   }
 
-  private async onConfigurationApplied(): Promise<void> {
+  private onConfigurationApplied(): void {
     const conf = this.raft.confState();
     this.sm.retainMembers(conf);
     this.syncPeers();
@@ -349,7 +365,6 @@ export class RaftKvNode {
           `It will not vote. Remove it and add the member again under a new id.`,
       );
     }
-    await Promise.resolve();
   }
 
   private onSoftState(): void {
