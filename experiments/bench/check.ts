@@ -6,10 +6,10 @@
  * took effect or not). Operations like the nemesis harness's: get 50%, put 30%, cas 10%, delete 10%.
  * For each size and shape (keys x clients) it reports the wall time of the check on one thread and,
  * from 100k ops on, with 2 worker threads; the peak RSS; the search's steps and stored configurations.
+ * Each measurement runs in a fresh process, so that no run's memory counts against the next.
  * Writes bench-results/check.json and bench-results/check.svg.
  */
-import { checkHistory, type CheckResult } from "../../src/check/checker.ts";
-import type { History } from "../../src/check/operation.ts";
+import { checkHistory } from "../../src/check/checker.ts";
 import { kvModel } from "../../src/check/kv_model.ts";
 import { simulateKvHistory } from "../../src/check/simulate.ts";
 import { writeResults } from "../lib/results.ts";
@@ -25,10 +25,25 @@ const MIX = { get: 50, put: 30, cas: 10, delete: 10, append: 0 };
 const TIMEOUT_MS = 300_000;
 const TARGET = { operations: 100_000, seconds: 10 };
 
+/** What one child process measures: one history, checked once. */
 interface Measurement {
+  generateSeconds: number;
+  unknownOps: number;
   seconds: number;
   peakRssMB: number;
   verdict: string;
+  steps: number;
+  configs: number;
+  slowestKeySeconds: number;
+}
+
+interface Job {
+  operations: number;
+  keys: number;
+  clients: number;
+  seed: number;
+  unknown: number;
+  workers: number;
 }
 
 interface RunResult {
@@ -37,7 +52,7 @@ interface RunResult {
   clients: number;
   unknownOps: number;
   generateSeconds: number;
-  oneThread: Measurement & { steps: number; configs: number; slowestKeySeconds: number };
+  oneThread: Measurement;
   twoWorkers?: Measurement;
 }
 
@@ -46,44 +61,28 @@ export async function run(args: string[]): Promise<void> {
   const plan = options.sizes.flatMap((operations) => SHAPES.map((shape) => ({ operations, ...shape })));
   console.log(
     `checker benchmark: ${plan.length} histories (${options.sizes.map(formatCount).join(", ")} ops; ` +
-      `${SHAPES.map((s) => `${s.keys} keys/${s.clients} clients`).join(", ")}), ${
-        options.unknown * 100
-      }% unknown outcomes`,
+      `${SHAPES.map((s) => `${s.keys} keys/${s.clients} clients`).join(", ")}), ` +
+      `${options.unknown * 100}% unknown outcomes`,
   );
   const results: RunResult[] = [];
   for (const [i, p] of plan.entries()) {
     const label = `[${i + 1}/${plan.length}] ${
       formatCount(p.operations)
     } ops, ${p.keys} keys, ${p.clients} clients`;
-    console.log(`${label}: generating`);
-    const started = performance.now();
-    const history = simulateKvHistory({
-      ...p,
-      seed: options.seed + i,
-      unknownRate: options.unknown,
-      mix: MIX,
-    });
-    const generateSeconds = (performance.now() - started) / 1000;
-    const unknownOps = history.operations.filter((o) => o.status === "unknown").length;
-
+    const job = { ...p, seed: options.seed + i, unknown: options.unknown };
     console.log(`${label}: checking on one thread`);
-    const one = await measure(history, 0, label);
+    const oneThread = await measureInChild({ ...job, workers: 0 }, label);
     const result: RunResult = {
       operations: p.operations,
       keys: p.keys,
       clients: p.clients,
-      unknownOps,
-      generateSeconds: round(generateSeconds),
-      oneThread: {
-        ...one.measurement,
-        steps: one.result.partitions.reduce((s, x) => s + x.steps, 0),
-        configs: one.result.partitions.reduce((s, x) => s + x.configs, 0),
-        slowestKeySeconds: round(Math.max(...one.result.partitions.map((x) => x.elapsedMs)) / 1000),
-      },
+      unknownOps: oneThread.unknownOps,
+      generateSeconds: oneThread.generateSeconds,
+      oneThread,
     };
     if (p.operations >= 100_000 && navigator.hardwareConcurrency >= 2) {
       console.log(`${label}: checking with 2 worker threads`);
-      result.twoWorkers = (await measure(history, 2, label)).measurement;
+      result.twoWorkers = await measureInChild({ ...job, workers: 2 }, label);
     }
     for (const m of [result.oneThread, result.twoWorkers]) {
       if (m && m.verdict !== "linearizable") {
@@ -91,16 +90,16 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     console.log(
-      `${label}: ${result.oneThread.seconds} s on one thread` +
+      `${label}: ${oneThread.seconds} s on one thread` +
         (result.twoWorkers ? `, ${result.twoWorkers.seconds} s with 2 workers` : "") +
-        `, peak RSS ${result.oneThread.peakRssMB} MB`,
+        `, peak RSS ${oneThread.peakRssMB} MB`,
     );
     results.push(result);
   }
   printTable(results);
   const atTarget = results.filter((r) => r.operations === TARGET.operations);
-  const worst = Math.max(...atTarget.map((r) => r.oneThread.seconds));
   if (atTarget.length > 0) {
+    const worst = Math.max(...atTarget.map((r) => r.oneThread.seconds));
     console.log(
       `target: ${
         formatCount(TARGET.operations)
@@ -115,42 +114,62 @@ export async function run(args: string[]): Promise<void> {
   );
 }
 
-/**
- * Checks `history`, sampling the process's RSS (workers included) after every key and on a timer (a
- * one-thread check blocks the timer), and printing progress every 2 s of a long check.
- */
-async function measure(
-  history: History,
-  workers: number,
-  label: string,
-): Promise<{ result: CheckResult; measurement: Measurement }> {
+/** Runs one measurement in a fresh Deno process (this file as its main module); its progress goes to stderr. */
+async function measureInChild(job: Job, label: string): Promise<Measurement> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      new URL(import.meta.url).pathname,
+      JSON.stringify(job),
+      label,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const { code, stdout } = await child.output();
+  const text = new TextDecoder().decode(stdout).trim();
+  if (code !== 0) throw new Error(`${label}: the measuring process failed (exit ${code}): ${text}`);
+  return JSON.parse(text.split("\n").pop()!);
+}
+
+/** The child's side: generate, check, print one JSON line. */
+async function measureHere(job: Job, label: string): Promise<Measurement> {
+  let started = performance.now();
+  const history = simulateKvHistory({ ...job, unknownRate: job.unknown, mix: MIX });
+  const generateSeconds = (performance.now() - started) / 1000;
   let peak = Deno.memoryUsage().rss;
   const sample = () => peak = Math.max(peak, Deno.memoryUsage().rss);
-  const started = performance.now();
-  let lastPrint = started;
-  const onProgress = (done: number, total: number) => {
-    sample();
-    const now = performance.now();
-    if (now - lastPrint < 2000) return;
-    lastPrint = now;
-    console.log(`${label}:   ${done}/${total} keys checked (${((now - started) / 1000).toFixed(1)} s)`);
-  };
+  // A one-thread check blocks timers, so RSS is also sampled after every key.
   const timer = setInterval(sample, 100);
+  started = performance.now();
+  let lastPrint = started;
   try {
     const result = await checkHistory(history, {
       model: kvModel,
       timeoutMs: TIMEOUT_MS,
-      workers,
-      onProgress,
+      workers: job.workers,
+      onProgress(done, total) {
+        sample();
+        const now = performance.now();
+        if (now - lastPrint < 2000) return;
+        lastPrint = now;
+        console.error(`${label}:   ${done}/${total} keys checked (${((now - started) / 1000).toFixed(1)} s)`);
+      },
     });
+    const seconds = (performance.now() - started) / 1000;
     sample();
     return {
-      result,
-      measurement: {
-        seconds: round((performance.now() - started) / 1000),
-        peakRssMB: Math.round(peak / 1e6),
-        verdict: result.verdict,
-      },
+      generateSeconds: round(generateSeconds),
+      unknownOps: history.operations.filter((o) => o.status === "unknown").length,
+      seconds: round(seconds),
+      peakRssMB: Math.round(peak / 1e6),
+      verdict: result.verdict,
+      steps: result.partitions.reduce((s, x) => s + x.steps, 0),
+      configs: result.partitions.reduce((s, x) => s + x.configs, 0),
+      slowestKeySeconds: round(Math.max(...result.partitions.map((x) => x.elapsedMs)) / 1000),
     };
   } finally {
     clearInterval(timer);
@@ -195,7 +214,7 @@ function chart(results: RunResult[]): string {
     points: results.filter((r) => r.keys === s.keys && r.clients === s.clients)
       .map((r): [number, number] => [r.operations, r.oneThread.seconds]),
   }));
-  for (const s of SHAPES.filter((s) => s.clients === 64)) {
+  for (const s of SHAPES.filter((s) => s.keys === 10)) {
     series.push({
       name: `${s.keys} keys, ${s.clients} clients, 2 workers`,
       points: results.filter((r) => r.keys === s.keys && r.clients === s.clients && r.twoWorkers)
@@ -246,4 +265,9 @@ function formatCount(n: number): string {
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+if (import.meta.main) {
+  const [job, label] = Deno.args;
+  console.log(JSON.stringify(await measureHere(JSON.parse(job), label)));
 }
