@@ -226,7 +226,7 @@ function kindOf(op: Operation): ReportOp["kind"] {
 
 function shortLabel(op: Operation): string {
   const v = (x: unknown) => {
-    const s = typeof x === "string" ? x : String(JSON.stringify(x));
+    const s = x === "" ? '""' : typeof x === "string" ? x : String(JSON.stringify(x));
     return s.length > 12 ? `${s.slice(0, 11)}…` : s;
   };
   switch (op.op) {

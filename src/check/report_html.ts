@@ -219,9 +219,10 @@ function draw(full, container, mode, focused, lanesDiv) {
   if (broken) {
     const bx = broken.ret === null ? scale.end - STEP : Math.max(scale.x(broken.ret), scale.x(broken.call) + 4);
     const by = broken.lane * ROW + 3;
-    el("rect", { x: bx + 3, y: by, width: 92, height: ROW - 6, rx: 3, fill: "white", stroke: "#b71c1c" }, svg);
+    const stopped = part.verdict === "unknown";
+    el("rect", { x: bx + 3, y: by, width: stopped ? 128 : 92, height: ROW - 6, rx: 3, fill: "white", stroke: "#b71c1c" }, svg);
     const mark = el("text", { x: bx + 8, y: by + 12, fill: "#b71c1c" }, svg);
-    mark.textContent = "✗ breaks here";
+    mark.textContent = stopped ? "search stopped here" : "✗ breaks here";
     mark.setAttribute("style", "font-weight:700");
   }
   // Axis: real times at a few of the event positions.
@@ -239,7 +240,11 @@ function draw(full, container, mode, focused, lanesDiv) {
 
 function showTip(e, op, part) {
   const lines = [op.text, "client " + op.client + ", " + op.status, "call   " + fmtTime(op.call), "return " + fmtTime(op.ret)];
-  if (op.id === part.breakingId) lines.push("", "✗ the linearization breaks here: this op cannot take effect next");
+  if (op.id === part.breakingId) {
+    lines.push("", part.verdict === "unknown"
+      ? "the search ran out of budget before placing this op"
+      : "✗ the linearization breaks here: this op cannot take effect next");
+  }
   if (op.order >= 0) lines.push("", "linearized #" + (op.order + 1) + " of " + part.linearized, "value before: " + op.before, "value after:  " + op.after);
   else if (op.status === "unknown") lines.push("", "not in the linearization: no effect observed (or it took effect after everything else)");
   else lines.push("", "not in the linearization: the search could not place it");
@@ -324,7 +329,7 @@ if (first) {
   const a = document.createElement("a");
   a.className = "jump";
   a.href = "#" + encodeURIComponent("key-" + first.key);
-  a.textContent = " [ jump to the first error ]";
+  a.textContent = first.verdict === "unknown" ? " [ jump to the undecided key ]" : " [ jump to the first error ]";
   document.querySelector("header .headline").appendChild(a);
 }
 `;
