@@ -61,15 +61,17 @@ export async function main(args: string[]): Promise<number> {
     if (options.html) await writeReport(options.html, result, model, options.path, line, parsed);
     return result.verdict === "linearizable" ? 0 : result.verdict === "not linearizable" ? 1 : 2;
   } catch (e) {
-    if (e instanceof HistoryFormatError || e instanceof CheckInputError || e instanceof UsageError) {
+    if (
+      e instanceof HistoryFormatError || e instanceof CheckInputError || e instanceof UsageError ||
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied
+    ) {
       console.error(`error: ${e.message}`);
       return 2;
     }
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
-      console.error(`error: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    // Anything else is a bug in the checker: say so in one line; CHECK_DEBUG=1 shows the stack.
+    console.error(`internal error in the checker: ${(e as Error).message ?? e} (CHECK_DEBUG=1 shows where)`);
+    if (Deno.env.get("CHECK_DEBUG")) console.error((e as Error).stack);
+    return 2;
   }
 }
 
