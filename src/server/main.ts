@@ -3,11 +3,15 @@
  * (see config.ts for every flag). SIGTERM/SIGINT stop it gracefully; a storage failure stops
  * it with exit code 1 so that a supervisor restarts it and it recovers from its WAL.
  */
-import { ConfigError, parseConfig } from "./config.ts";
+import { ConfigError, parseConfig, usage } from "./config.ts";
 import { makeLogger } from "./logger.ts";
 import { NodeHolder } from "./node_holder.ts";
 import { createApp } from "./app.ts";
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(usage());
+  Deno.exit(0);
+}
 let config;
 try {
   config = parseConfig(Deno.args, (name) => Deno.env.get(name));

@@ -36,13 +36,13 @@ function runOne(
     : runBug(scenario, seed, mode, trace);
 }
 
+const USAGE =
+  "usage: deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
+  "                     [--seeds N] [--first S] [--duration MS] [--json FILE]\n" +
+  "       deno task sim --scenario NAME --mode MODE --seed N [--trace]";
+
 function usage(message: string): never {
-  console.error(`error: ${message}`);
-  console.error(
-    "usage: deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
-      "                     [--seeds N] [--first S] [--duration MS] [--json FILE]\n" +
-      "       deno task sim --scenario NAME --mode MODE --seed N [--trace]",
-  );
+  console.error(`error: ${message}\n${USAGE}`);
   Deno.exit(2);
 }
 
@@ -69,11 +69,16 @@ async function main(): Promise<number> {
         duration: { type: "string", default: "6000" },
         trace: { type: "boolean", default: false },
         json: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
     }).values;
   } catch (e) {
     usage((e as Error).message);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
   }
   const modes: SafetyMode[] = args.mode === "all" ? [...SAFETY_MODES] : (() => {
     try {
