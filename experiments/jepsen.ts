@@ -15,6 +15,7 @@ import { ExperimentCluster } from "./lib/cluster_harness.ts";
 import { RecordedWorkload } from "./lib/workload.ts";
 import { FAULT_KINDS, type FaultKind, Nemesis } from "./lib/nemesis.ts";
 import { checkAndReport } from "./lib/check_run.ts";
+import { Rng } from "../src/sim/rng.ts";
 
 export interface JepsenOptions {
   seconds: number;
@@ -24,16 +25,6 @@ export interface JepsenOptions {
   keys: number;
   seed: number;
   name: string;
-}
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; code: number }> {
@@ -47,7 +38,8 @@ export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; co
     endpoints: () => cluster.endpoints(),
     requestTimeoutMs: 1500,
   });
-  const nemesis = new Nemesis(cluster, recorder, o.nemesis, seeded(o.seed));
+  const rng = new Rng(o.seed);
+  const nemesis = new Nemesis(cluster, recorder, o.nemesis, () => rng.next());
   let recoveredMs: number | undefined;
   try {
     console.log("fault timeline:");

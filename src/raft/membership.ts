@@ -3,7 +3,7 @@
  * spirit). A configuration is immutable; `applyConfChange` returns a new one or throws a
  * ConfChangeError that says what was wrong, so a bad change never half-applies.
  */
-import type { ConfChange, ConfState, NodeId, SafetyMode } from "./types.ts";
+import type { ConfChange, ConfChangeOp, ConfState, NodeId, SafetyMode } from "./types.ts";
 import { allowsDirectMultiVoterChange } from "./safety.ts";
 
 export class ConfChangeError extends Error {
@@ -65,6 +65,14 @@ export function describeMembership(m: Membership): string {
   if (m.learners.size) out += ` learners=(${list(m.learners)})`;
   if (m.learnersNext.size) out += ` learners_next=(${list(m.learnersNext)})`;
   return out;
+}
+
+/** The ops that turn the voter set `current` into `target`: add the new voters, remove the others. */
+export function voterChangeOps(current: readonly NodeId[], target: readonly NodeId[]): ConfChangeOp[] {
+  return [
+    ...target.filter((id) => !current.includes(id)).map((node) => ({ op: "addVoter" as const, node })),
+    ...current.filter((id) => !target.includes(id)).map((node) => ({ op: "remove" as const, node })),
+  ];
 }
 
 /** The voter ids that differ between two sets (symmetric difference size). */

@@ -5,7 +5,7 @@
  */
 import type { ConfChange, ConfState, Entry, Message, MessageType, Snapshot } from "./types.ts";
 
-const MESSAGE_TYPES = new Set<MessageType>([
+export const MESSAGE_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
   "app",
   "appResp",
   "heartbeat",

@@ -9,6 +9,6 @@ export {
   type RaftNodeOptions,
 } from "./node.ts";
 export { NotLeaderError, ProposalDroppedError } from "./errors.ts";
-export { ConfChangeError, describeMembership, fromConfState } from "./membership.ts";
+export { ConfChangeError, describeMembership, fromConfState, voterChangeOps } from "./membership.ts";
 export { isConfState, isWellFormedMessage } from "./message_check.ts";
 export { parseSafetyMode } from "./safety.ts";

@@ -6,34 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { bootstrapSnapshot, RaftNode } from "./node.ts";
-import type { Entry, Message, MessageType } from "./types.ts";
+import type { Entry, Message } from "./types.ts";
+import { MESSAGE_TYPES } from "./message_check.ts";
+import { Rng } from "../sim/rng.ts";
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const TYPES: MessageType[] = [
-  "app",
-  "appResp",
-  "heartbeat",
-  "heartbeatResp",
-  "preVote",
-  "preVoteResp",
-  "vote",
-  "voteResp",
-  "snap",
-  "timeoutNow",
-  "readIndex",
-  "readIndexResp",
-  "transferLeader",
-];
+const TYPES = [...MESSAGE_TYPES];
 
 function garbage(r: () => number, depth = 0): unknown {
   const k = Math.floor(r() * 9);
@@ -119,7 +96,8 @@ Deno.test("step() survives random, malformed and adversarial messages", () => {
   const rolesSeen = new Set<string>();
   let maxCommit = 0;
   for (let seed = 1; seed <= 40; seed++) {
-    const r = rng(seed);
+    const seeded = new Rng(seed);
+    const r = () => seeded.next();
     const node = new RaftNode(
       { id: 1, random: r, electionTick: 10, heartbeatTick: 1 },
       { hardState: { term: 1, vote: 0, commit: 1 }, snapshot: bootstrapSnapshot([1, 2, 3]), entries: [] },

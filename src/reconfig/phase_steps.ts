@@ -135,3 +135,51 @@ export function removeMembers(ctx: PhaseContext): Step {
     patch: { removing: [], targetVoters: [] },
   };
 }
+
+/** Idle with no members at all: the first node, in slot 0, starts a new cluster. */
+export function createCluster(ctx: PhaseContext): Step {
+  const first = { slot: 0, id: ctx.status.nextNodeId };
+  return {
+    next: "Bootstrap",
+    message: `creating the cluster: node ${first.id} in slot 0 bootstraps it`,
+    patch: { adding: [first], nextNodeId: first.id + 1, targetVoters: [first.id] },
+  };
+}
+
+/** Bootstrap: start the first node, then wait until it leads its one-member cluster. */
+export function bootstrap(ctx: PhaseContext): Step {
+  const first = ctx.status.adding[0];
+  if (ctx.leader?.voters.includes(first.id)) {
+    return {
+      next: "Idle",
+      message: `node ${first.id} leads the new cluster`,
+      patch: { members: [first], adding: [] },
+    };
+  }
+  if (notStarted(ctx, [first]).length) {
+    return {
+      action: { kind: "startMembers", members: [first], bootstrap: true },
+      message: `starting node ${first.id}`,
+    };
+  }
+  return wait(ctx, `node ${first.id} is starting its cluster`);
+}
+
+/** The members being added whose node is not running yet, as a step that starts them. */
+export function startPending(ctx: PhaseContext): Step | undefined {
+  const pending = notStarted(ctx, ctx.status.adding);
+  if (!pending.length) return undefined;
+  return {
+    action: { kind: "startMembers", members: pending, bootstrap: false },
+    message: `starting ${pending.map((m) => `node ${m.id} (slot ${m.slot})`).join(", ")}`,
+  };
+}
+
+/** The members being added that the leader does not know yet, as a step that adds them as learners. */
+export function addMissingLearners(ctx: PhaseContext, leader: LeaderObservation): Step | undefined {
+  const missing = ctx.status.adding.filter((m) =>
+    !leader.learners.includes(m.id) && !leader.voters.includes(m.id)
+  );
+  if (!missing.length) return undefined;
+  return { action: { kind: "addLearners", members: missing }, message: `adding learners ${ids(missing)}` };
+}

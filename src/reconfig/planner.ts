@@ -30,15 +30,18 @@ import {
   type ReconfigStatus,
 } from "./types.ts";
 import {
+  addMissingLearners,
   beginResize,
+  bootstrap,
   caughtUp,
+  createCluster,
   ids,
   isJoint,
-  notStarted,
   type PhaseContext,
   removeMembers,
   sameSet,
   settle,
+  startPending,
   type Step,
   wait,
 } from "./phase_steps.ts";
@@ -49,33 +52,11 @@ function safeStep(ctx: PhaseContext): Step {
   const removingIds = ids(s.removing);
   switch (s.phase) {
     case "Idle":
-      if (s.members.length === 0) {
-        const first = { slot: 0, id: s.nextNodeId };
-        return {
-          next: "Bootstrap",
-          message: `creating the cluster: node ${first.id} in slot 0 bootstraps it`,
-          patch: { adding: [first], nextNodeId: first.id + 1, targetVoters: [first.id] },
-        };
-      }
+      if (s.members.length === 0) return createCluster(ctx);
       return beginResize(ctx, "AddLearners", "EnterJoint");
 
-    case "Bootstrap": {
-      const first = s.adding[0];
-      if (leader?.voters.includes(first.id)) {
-        return {
-          next: "Idle",
-          message: `node ${first.id} leads the new cluster`,
-          patch: { members: [first], adding: [] },
-        };
-      }
-      if (notStarted(ctx, [first]).length) {
-        return {
-          action: { kind: "startMembers", members: [first], bootstrap: true },
-          message: `starting node ${first.id}`,
-        };
-      }
-      return wait(ctx, `node ${first.id} is starting its cluster`);
-    }
+    case "Bootstrap":
+      return bootstrap(ctx);
 
     case "AddLearners":
     case "CatchUp": {
@@ -85,23 +66,11 @@ function safeStep(ctx: PhaseContext): Step {
           message: `desired size changed to ${input.desiredReplicas} before promotion: aborting`,
         };
       }
-      const pending = notStarted(ctx, s.adding);
-      if (pending.length) {
-        return {
-          action: { kind: "startMembers", members: pending, bootstrap: false },
-          message: `starting ${pending.map((m) => `node ${m.id} (slot ${m.slot})`).join(", ")}`,
-        };
-      }
+      const starting = startPending(ctx);
+      if (starting) return starting;
       if (!leader) return wait(ctx, "no leader answers yet");
-      const missing = s.adding.filter((m) =>
-        !leader.learners.includes(m.id) && !leader.voters.includes(m.id)
-      );
-      if (missing.length) {
-        return {
-          action: { kind: "addLearners", members: missing },
-          message: `adding learners ${ids(missing)}`,
-        };
-      }
+      const adding = addMissingLearners(ctx, leader);
+      if (adding) return adding;
       if (s.phase === "AddLearners") {
         return { next: "CatchUp", message: `learners ${ids(s.adding)} added`, patch: { catchUpStreak: 0 } };
       }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { SimCluster } from "../sim/cluster.ts";
-import type { NodeId, SafetyMode } from "../raft/mod.ts";
+import { type NodeId, type SafetyMode, voterChangeOps } from "../raft/mod.ts";
 import { planNextStep } from "./planner.ts";
 import { type Action, initialStatus, type Observation, type Phase, type ReconfigStatus } from "./types.ts";
 
@@ -90,18 +90,8 @@ class SimExecutor {
         break;
       case "enterJoint": {
         if (!leader) break;
-        const voters = leader.raft.confState().voters;
         c.proposeConfChange(leader.id, {
-          ops: [
-            ...action.voters.filter((v) => !voters.includes(v)).map((node) => ({
-              op: "addVoter" as const,
-              node,
-            })),
-            ...voters.filter((v) => !action.voters.includes(v)).map((node) => ({
-              op: "remove" as const,
-              node,
-            })),
-          ],
+          ops: voterChangeOps(leader.raft.confState().voters, action.voters),
           joint: true,
         });
         break;
@@ -132,18 +122,8 @@ class SimExecutor {
         break;
       case "changeVotersDirectly": {
         if (!leader) break;
-        const voters = leader.raft.confState().voters;
         c.proposeConfChange(leader.id, {
-          ops: [
-            ...action.voters.filter((v) => !voters.includes(v)).map((node) => ({
-              op: "addVoter" as const,
-              node,
-            })),
-            ...voters.filter((v) => !action.voters.includes(v)).map((node) => ({
-              op: "remove" as const,
-              node,
-            })),
-          ],
+          ops: voterChangeOps(leader.raft.confState().voters, action.voters),
           joint: false,
         });
         break;

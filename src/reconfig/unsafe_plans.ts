@@ -8,14 +8,17 @@
  * Neither plan transfers leadership before removing a member.
  */
 import {
+  addMissingLearners,
   beginResize,
+  bootstrap,
   bySlot,
   caughtUp,
+  createCluster,
   ids,
-  notStarted,
   type PhaseContext,
   removeMembers,
   sameSet,
+  startPending,
   type Step,
   wait,
 } from "./phase_steps.ts";
@@ -26,44 +29,17 @@ export function planUnsafe(ctx: PhaseContext): Step {
   const early = input.mode === "unsafe-early-vote";
   switch (s.phase) {
     case "Idle":
-      if (s.members.length === 0) {
-        const first = { slot: 0, id: s.nextNodeId };
-        return {
-          next: "Bootstrap",
-          message: `creating the cluster: node ${first.id} in slot 0 bootstraps it`,
-          patch: { adding: [first], nextNodeId: first.id + 1, targetVoters: [first.id] },
-        };
-      }
+      if (s.members.length === 0) return createCluster(ctx);
       return early
         ? beginResize(ctx, "AddVotersDirectly", "RemoveVotersDirectly")
         : beginResize(ctx, "AddLearners", "AdoptConfigOneByOne");
 
-    case "Bootstrap": {
-      const first = s.adding[0];
-      if (leader?.voters.includes(first.id)) {
-        return {
-          next: "Idle",
-          message: `node ${first.id} leads the new cluster`,
-          patch: { members: [first], adding: [] },
-        };
-      }
-      if (notStarted(ctx, [first]).length) {
-        return {
-          action: { kind: "startMembers", members: [first], bootstrap: true },
-          message: `starting node ${first.id}`,
-        };
-      }
-      return wait(ctx, `node ${first.id} is starting its cluster`);
-    }
+    case "Bootstrap":
+      return bootstrap(ctx);
 
     case "AddVotersDirectly": {
-      const pending = notStarted(ctx, s.adding);
-      if (pending.length) {
-        return {
-          action: { kind: "startMembers", members: pending, bootstrap: false },
-          message: `starting ${ids(pending)}`,
-        };
-      }
+      const starting = startPending(ctx);
+      if (starting) return starting;
       if (!leader) return wait(ctx, "no leader answers yet");
       if (sameSet(leader.voters, s.targetVoters)) {
         return {
@@ -96,23 +72,11 @@ export function planUnsafe(ctx: PhaseContext): Step {
 
     case "AddLearners":
     case "CatchUp": {
-      const pending = notStarted(ctx, s.adding);
-      if (pending.length) {
-        return {
-          action: { kind: "startMembers", members: pending, bootstrap: false },
-          message: `starting ${ids(pending)}`,
-        };
-      }
+      const starting = startPending(ctx);
+      if (starting) return starting;
       if (!leader) return wait(ctx, "no leader answers yet");
-      const missing = s.adding.filter((m) =>
-        !leader.learners.includes(m.id) && !leader.voters.includes(m.id)
-      );
-      if (missing.length) {
-        return {
-          action: { kind: "addLearners", members: missing },
-          message: `adding learners ${ids(missing)}`,
-        };
-      }
+      const adding = addMissingLearners(ctx, leader);
+      if (adding) return adding;
       if (s.adding.every((m) => caughtUp(ctx, leader, m.id))) {
         return { next: "AdoptConfigOneByOne", message: `learners ${ids(s.adding)} caught up` };
       }

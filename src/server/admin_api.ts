@@ -7,7 +7,7 @@
 import { type Context, Hono, type Next } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import type { ConfChange, ConfState, NodeId } from "../raft/mod.ts";
-import { ProposalDroppedError } from "../raft/mod.ts";
+import { ProposalDroppedError, voterChangeOps } from "../raft/mod.ts";
 import { ConfChangeError } from "../raft/mod.ts";
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
 import { encodeMembersContext } from "../kv/members.ts";
@@ -48,6 +48,14 @@ function nodeId(value: unknown, field: string): NodeId {
     throw badRequest(`"${field}" must be a positive integer node id`);
   }
   return value;
+}
+
+/** A request's voter set: a non-empty array of node ids, deduplicated and sorted. */
+function voterSet(value: unknown): NodeId[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw badRequest('"voters" must be a non-empty array of ids');
+  }
+  return [...new Set(value.map((v, i) => nodeId(v, `voters[${i}]`)))].sort((a, b) => a - b);
 }
 
 const sameSet = (a: readonly number[], b: readonly number[]) =>
@@ -158,10 +166,7 @@ export function adminApi(holder: NodeHolder): Hono {
     const text = await c.req.text();
     return await onLeader(c, text, async (node) => {
       const body = JSON.parse(text || "{}") as Record<string, unknown>;
-      if (!Array.isArray(body.voters) || body.voters.length === 0) {
-        throw badRequest('"voters" must be a non-empty array of ids');
-      }
-      const target = [...new Set(body.voters.map((v, i) => nodeId(v, `voters[${i}]`)))].sort((a, b) => a - b);
+      const target = voterSet(body.voters);
       const conf = node.confState();
       if (conf.votersOutgoing.length) {
         if (sameSet(conf.voters, target)) return c.json(answer(node, false));
@@ -178,17 +183,7 @@ export function adminApi(holder: NodeHolder): Hono {
           `nodes [${unknown}] are not learners: add them (POST /admin/learners) and let them catch up first`,
         );
       }
-      const ops: ConfChange["ops"] = [
-        ...target.filter((id) => !conf.voters.includes(id)).map((id) => ({
-          op: "addVoter" as const,
-          node: id,
-        })),
-        ...conf.voters.filter((id) => !target.includes(id)).map((id) => ({
-          op: "remove" as const,
-          node: id,
-        })),
-      ];
-      const index = await propose(node, { ops, joint: true }, timeout);
+      const index = await propose(node, { ops: voterChangeOps(conf.voters, target), joint: true }, timeout);
       return c.json(answer(node, true, index));
     });
   });
@@ -202,10 +197,7 @@ export function adminApi(holder: NodeHolder): Hono {
     const text = await c.req.text();
     return await onLeader(c, text, async (node) => {
       const body = JSON.parse(text || "{}") as Record<string, unknown>;
-      if (!Array.isArray(body.voters) || body.voters.length === 0) {
-        throw badRequest('"voters" must be a non-empty array of ids');
-      }
-      const target = [...new Set(body.voters.map((v, i) => nodeId(v, `voters[${i}]`)))];
+      const target = voterSet(body.voters);
       const conf = node.confState();
       if (sameSet(conf.voters, target) && !conf.votersOutgoing.length) return c.json(answer(node, false));
       const members =
@@ -222,16 +214,7 @@ export function adminApi(holder: NodeHolder): Hono {
         announced[id] = { peer: info.peer, client: info.client };
       }
       const change: ConfChange = {
-        ops: [
-          ...target.filter((id) => !conf.voters.includes(id)).map((id) => ({
-            op: "addVoter" as const,
-            node: id,
-          })),
-          ...conf.voters.filter((id) => !target.includes(id)).map((id) => ({
-            op: "remove" as const,
-            node: id,
-          })),
-        ],
+        ops: voterChangeOps(conf.voters, target),
         joint: false,
         context: encodeMembersContext(announced),
       };
@@ -280,8 +263,7 @@ export function adminApi(holder: NodeHolder): Hono {
   app.post("/adopt-config", async (c) => {
     const node = holder.require();
     const body = await json(c);
-    if (!Array.isArray(body.voters)) throw badRequest('"voters" must be an array of ids');
-    const voters = body.voters.map((v, i) => nodeId(v, `voters[${i}]`));
+    const voters = voterSet(body.voters);
     const learners = Array.isArray(body.learners)
       ? body.learners.map((v, i) => nodeId(v, `learners[${i}]`))
       : [];

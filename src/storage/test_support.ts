@@ -1,5 +1,6 @@
 import type { Entry } from "../raft/types.ts";
 import { RaftStorage, type RaftStorageOptions } from "./raft_storage.ts";
+import { Rng } from "../sim/rng.ts";
 
 /** Helpers shared by this folder's tests. */
 
@@ -11,16 +12,10 @@ export function makeEntries(first: number, last: number, term: number, dataBytes
   return entries;
 }
 
-/** A deterministic PRNG (mulberry32), so that a failing fuzz case can be replayed from its seed. */
+/** A deterministic PRNG (the simulator's), so that a failing fuzz case can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
