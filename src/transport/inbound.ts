@@ -24,6 +24,17 @@ export interface InboundSettings extends HandshakeExpectations {
   learnAddress?(peer: NodeId, address: string): void;
 }
 
+export function emptyInboundCounters(): InboundCounters {
+  return {
+    acceptedConnections: 0,
+    rejectedConnections: 0,
+    invalidConnections: 0,
+    receivedMessages: 0,
+    snapshotsReceived: 0,
+    snapshotChunksReceived: 0,
+  };
+}
+
 export interface InboundCounters {
   acceptedConnections: number;
   /** Refused at the handshake: bad token, cluster, version, addressee, or garbage instead of a hello. */
@@ -44,14 +55,7 @@ export class InboundServer {
   #handlers = new Set<Promise<void>>();
   #accepting?: Promise<void>;
   #closed = false;
-  readonly counters: InboundCounters = {
-    acceptedConnections: 0,
-    rejectedConnections: 0,
-    invalidConnections: 0,
-    receivedMessages: 0,
-    snapshotsReceived: 0,
-    snapshotChunksReceived: 0,
-  };
+  readonly counters: InboundCounters = emptyInboundCounters();
 
   constructor(listener: Deno.TcpListener, settings: InboundSettings) {
     this.#listener = listener;

@@ -6,7 +6,7 @@
 import type { Message, NodeId } from "../raft/types.ts";
 import type { DialIdentity } from "./dial.ts";
 import { FaultInjector } from "./faults.ts";
-import { type InboundCounters, InboundServer } from "./inbound.ts";
+import { emptyInboundCounters, type InboundCounters, InboundServer } from "./inbound.ts";
 import { checkPeer, type PeerTransportOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { PeerLink, type PeerLinkSettings, type PeerStats } from "./peer_link.ts";
 
@@ -134,14 +134,7 @@ export class PeerTransport {
   }
 
   stats(): TransportStats {
-    const inbound = this.#inbound?.counters ?? {
-      acceptedConnections: 0,
-      rejectedConnections: 0,
-      invalidConnections: 0,
-      receivedMessages: 0,
-      snapshotsReceived: 0,
-      snapshotChunksReceived: 0,
-    };
+    const inbound = this.#inbound?.counters ?? emptyInboundCounters();
     const totals: TransportStats["totals"] = {
       sentMessages: 0,
       sentBytes: 0,
