@@ -32,11 +32,19 @@ export function checkPartitionBatch(
   stop: Int32Array,
   onDone: (outcome: PartitionOutcome) => void,
 ): void {
-  let pending: Running[] = tasks.map((task) => ({ task, elapsedMs: 0 }));
+  let pending: Running[] = tasks.map((task) => ({ task, elapsedMs: 0, done: false }));
+  /** The searches started and not finished: their memo tables are alive. */
+  const alive = new Set<Running>();
+  const finish = (p: Running, search: SearchResult) => {
+    p.done = true;
+    alive.delete(p);
+    if (search.verdict === "not linearizable") Atomics.store(stop, 0, 1);
+    onDone({ key: p.task.key, search, elapsedMs: p.elapsedMs });
+  };
   for (let round = 0; pending.length > 0; round++) {
     const slice = Math.min(FIRST_SLICE * 2 ** round, MAX_SLICE);
-    const unfinished: Running[] = [];
     for (const p of pending) {
+      if (p.done) continue;
       const started = performance.now();
       let result: SearchResult | undefined;
       if (round > 0 && Atomics.load(stop, 0) !== 0) {
@@ -45,18 +53,14 @@ export function checkPartitionBatch(
         result = notStarted();
       } else {
         p.search ??= new PartitionSearch(p.task.operations, model, limits);
+        alive.add(p);
         result = p.search.run(slice);
       }
       p.elapsedMs += performance.now() - started;
-      if (!result) {
-        unfinished.push(p);
-        keepWithinBudget(unfinished, limits, onDone);
-        continue;
-      }
-      if (result.verdict === "not linearizable") Atomics.store(stop, 0, 1);
-      onDone({ key: p.task.key, search: result, elapsedMs: p.elapsedMs });
+      if (result) finish(p, result);
+      else keepWithinBudget(alive, limits, finish);
     }
-    pending = unfinished;
+    pending = pending.filter((p) => !p.done);
   }
 }
 
@@ -64,26 +68,21 @@ interface Running {
   task: PartitionTask;
   search?: PartitionSearch;
   elapsedMs: number;
+  done: boolean;
 }
 
 /** Stops the biggest searches until the memo tables of those left fit in the memory budget. */
 function keepWithinBudget(
-  running: Running[],
+  alive: Set<Running>,
   limits: SearchLimits,
-  onDone: (outcome: PartitionOutcome) => void,
+  finish: (p: Running, search: SearchResult) => void,
 ): void {
-  let total = running.reduce((sum, p) => sum + (p.search?.cacheBytes ?? 0), 0);
-  while (total > limits.memoryBudgetBytes && running.length > 0) {
-    const biggest = running.reduce((a, b) =>
-      (b.search?.cacheBytes ?? 0) > (a.search?.cacheBytes ?? 0) ? b : a
-    );
-    total -= biggest.search?.cacheBytes ?? 0;
-    running.splice(running.indexOf(biggest), 1);
-    onDone({
-      key: biggest.task.key,
-      search: biggest.search!.abandon(memoryReason(limits)),
-      elapsedMs: biggest.elapsedMs,
-    });
+  let total = 0;
+  for (const p of alive) total += p.search!.cacheBytes;
+  while (total > limits.memoryBudgetBytes && alive.size > 0) {
+    const biggest = [...alive].reduce((a, b) => b.search!.cacheBytes > a.search!.cacheBytes ? b : a);
+    total -= biggest.search!.cacheBytes;
+    finish(biggest, biggest.search!.abandon(memoryReason(limits)));
   }
 }
 
