@@ -130,6 +130,35 @@ Deno.test("correct histories pass", async (t) => {
   });
 });
 
+Deno.test('an absent key reads as "" but a cas tells absent from "", as the server does', async (t) => {
+  await t.step('a cas expecting "" on an absent key finds another value', async () => {
+    const h = new HistoryBuilder();
+    h.get("x", "", [0, 10]);
+    h.cas("x", "", "a", false, [20, 30]);
+    h.cas("x", null, "b", true, [40, 50]);
+    h.put("x", "", [60, 70]);
+    h.get("x", "", [80, 90]);
+    h.cas("x", "", "c", true, [100, 110]);
+    h.get("x", "c", [120, 130]);
+    assert.equal(await verdict(h), OK);
+  });
+
+  await t.step('a cas expecting "" cannot swap an absent key', async () => {
+    const h = new HistoryBuilder();
+    h.cas("x", "", "a", true, [0, 10]);
+    assert.equal(await verdict(h), BAD);
+  });
+
+  await t.step("a cas expecting absence cannot swap a deleted-then-written key", async () => {
+    const h = new HistoryBuilder();
+    h.put("x", "a", [0, 10]);
+    h.delete("x", [20, 30]);
+    h.put("x", "", [40, 50]);
+    h.cas("x", null, "b", true, [60, 70]);
+    assert.equal(await verdict(h), BAD);
+  });
+});
+
 Deno.test("unknown-outcome operations", async (t) => {
   await t.step("a timed-out put that took effect", async () => {
     const h = new HistoryBuilder();

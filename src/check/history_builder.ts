@@ -39,7 +39,8 @@ export class HistoryBuilder {
   append(key: string, value: string, t: Interval): Operation {
     return this.add("append", key, t, { value });
   }
-  cas(key: string, prev: string, value: string, swapped: boolean, t: Interval): Operation {
+  /** `prev` null expects the key to be absent. */
+  cas(key: string, prev: string | null, value: string, swapped: boolean, t: Interval): Operation {
     return this.add("cas", key, t, { prev, value, output: swapped });
   }
   read(output: Value, t: Interval): Operation {

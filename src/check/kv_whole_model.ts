@@ -2,19 +2,17 @@
  * The key-value model without partitioning: one state for the whole store. Much slower than `kv`
  * (it is what P-compositionality saves); it exists to cross-check `kv` (both must give the same verdict).
  */
-import { stepKv, validateKv } from "./kv_model.ts";
+import { kvModel, stepKv, validateKv } from "./kv_model.ts";
 import type { Model, ModelState } from "./model.ts";
 import type { Operation } from "./operation.ts";
 
-/** The store as a canonical string (sorted [key, value] pairs, empty values left out) so states intern. */
+/** The store as a canonical string (sorted [key, value] pairs of the present keys) so states intern. */
 function decode(state: ModelState): Map<string, string> {
   return new Map(JSON.parse(state as string) as Array<[string, string]>);
 }
 
 function encode(store: Map<string, string>): string {
-  return JSON.stringify(
-    [...store].filter(([, v]) => v !== "").sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
-  );
+  return JSON.stringify([...store].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
 }
 
 export const kvWholeModel: Model = {
@@ -24,12 +22,13 @@ export const kvWholeModel: Model = {
   init: () => "[]",
   step(state, op: Operation) {
     const store = decode(state);
-    const next = stepKv(store.get(op.key) ?? "", op);
+    const next = stepKv(store.get(op.key) ?? null, op);
     if (next === undefined) return undefined;
-    store.set(op.key, next);
+    if (next === null) store.delete(op.key);
+    else store.set(op.key, next);
     return encode(store);
   },
-  isReadOnly: (op) => op.op === "get",
+  isReadOnly: kvModel.isReadOnly,
   isBlindWrite: () => false,
   requiredState: () => undefined,
   distinguishes: () => undefined,

@@ -28,9 +28,10 @@ const KV: Shape = {
   ops: ["get", "put", "delete", "cas", "append"],
   unknownRate: 0.25,
   keys: ["x", "y"],
-  values: ["a", "b", ""],
+  // "" and null (absent) differ for a cas, not for a get.
+  values: ["a", "b", "", null],
   replay: kvWholeModel,
-  peek: (state, key) => new Map(JSON.parse(state as string) as Array<[string, string]>).get(key) ?? "",
+  peek: (state, key) => new Map(JSON.parse(state as string) as Array<[string, string]>).get(key) ?? null,
 };
 /** Without appends every op tells states apart in the simple way the unknown-op reductions rely on. */
 const KV_NO_APPEND: Shape = { ...KV, ops: ["get", "put", "delete", "cas"], unknownRate: 0.4 };
@@ -62,7 +63,7 @@ function randomHistory(seed: number, shape: Shape): Operation[] {
       ret: unknown ? Infinity : call + Math.floor(random() * 6),
     };
     if (op.op === "put" || op.op === "write" || op.op === "cas") {
-      op.value = pick(shape.values.filter((v) => v !== ""));
+      op.value = pick(shape.values.filter((v) => v !== null));
     }
     if (op.op === "append") op.value = pick(["a", "b"]);
     if (op.op === "cas") op.prev = pick(shape.values);
@@ -71,7 +72,8 @@ function randomHistory(seed: number, shape: Shape): Operation[] {
   if (random() < 0.5) {
     for (const op of ops) {
       if (op.status === "unknown") continue;
-      if (op.op === "get" || op.op === "read") op.output = pick(shape.values);
+      if (op.op === "get") op.output = pick(["a", "b", ""]);
+      if (op.op === "read") op.output = pick(shape.values);
       if (op.op === "cas") op.output = random() < 0.5;
     }
   } else {
@@ -84,7 +86,8 @@ function randomHistory(seed: number, shape: Shape): Operation[] {
       .sort((a, b) => a.at - b.at);
     let state: ModelState = shape.replay.init();
     for (const { o } of points) {
-      if (o.status === "ok" && (o.op === "get" || o.op === "read")) o.output = shape.peek(state, o.key);
+      if (o.status === "ok" && o.op === "get") o.output = shape.peek(state, o.key) ?? "";
+      if (o.status === "ok" && o.op === "read") o.output = shape.peek(state, o.key);
       if (o.status === "ok" && o.op === "cas") o.output = shape.peek(state, o.key) === o.prev;
       state = shape.replay.step(state, o) ?? state;
     }

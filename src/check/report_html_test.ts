@@ -44,11 +44,15 @@ Deno.test("the HTML report is self-contained and carries the evidence", async ()
     x.explanation!,
     /the value is "b"\. Next, get\["x"\]\(\) -> "a" \(client 2\) had to take effect/,
   );
-  assert.deepEqual(x.ops.map((o) => [o.order, o.before, o.after]), [[0, '""', '"a"'], [1, '"a"', '"b"'], [
-    -1,
-    undefined,
-    undefined,
-  ]]);
+  assert.deepEqual(x.ops.map((o) => [o.order, o.before, o.after]), [
+    [0, "(absent)", '"a"'],
+    [1, '"a"', '"b"'],
+    [
+      -1,
+      undefined,
+      undefined,
+    ],
+  ]);
   const z = data.partitions.find((p) => p.key === "z")!;
   assert.equal(z.ops[0].ret, null, "unknown outcome: no return");
   assert.deepEqual(data.annotations, [{ time: 15, text: "isolate leader" }]);

@@ -61,7 +61,7 @@ export function simulateKvHistory(options: SimulationOptions): History {
     const op: Operation = { id, client, op: name, key, status: "ok", call, ret: call + duration };
     if (name === "put" || name === "append" || name === "cas") op.value = `${client}.${id}`;
     // A cas expects the value last written to the key: often right, sometimes overtaken by a later write.
-    if (name === "cas") op.prev = lastWritten.get(key) ?? "";
+    if (name === "cas") op.prev = lastWritten.get(key) ?? null;
     if (name === "put" || name === "cas") lastWritten.set(key, op.value as string);
     const timedOut = random() < unknownRate;
     const applied = !timedOut || random() < 0.5;
@@ -73,19 +73,20 @@ export function simulateKvHistory(options: SimulationOptions): History {
     planned.push({ op, point: applied ? call + random() * duration : undefined });
   }
 
+  // Absent keys read as "", and a cas expecting null finds them absent (the kv model's semantics).
   const store = new Map<string, string>();
   const byPoint = planned.filter((p) => p.point !== undefined).sort((a, b) => a.point! - b.point!);
   for (const { op } of byPoint) {
-    const current = store.get(op.key) ?? "";
+    const current = store.get(op.key) ?? null;
     switch (op.op) {
       case "get":
-        op.output = current;
+        op.output = current ?? "";
         break;
       case "put":
         store.set(op.key, op.value as string);
         break;
       case "append":
-        store.set(op.key, current + op.value);
+        store.set(op.key, (current ?? "") + op.value);
         break;
       case "delete":
         store.delete(op.key);
