@@ -6,7 +6,7 @@
  */
 import type { Model } from "./model.ts";
 import { describeOperation, type History, type Operation } from "./operation.ts";
-import { checkPartitions, defaultWorkerCount, shouldUseWorkers } from "./worker_pool.ts";
+import { checkPartitions } from "./worker_pool.ts";
 import type { SearchLimits, SearchResult, Verdict } from "./wgl.ts";
 
 export type { Verdict } from "./wgl.ts";
@@ -17,7 +17,7 @@ export interface CheckOptions {
   timeoutMs?: number;
   /** Memory bound for the searches' memo tables (all partitions of one thread together); past it: "unknown". */
   memoryBudgetBytes?: number;
-  /** Worker threads: 0 checks in this thread; undefined lets the checker decide (see worker_pool.ts). */
+  /** Worker threads; default 0: all in this thread (see worker_pool.ts for why). */
   workers?: number;
   /** Called after each partition is done (for progress output on long runs). */
   onProgress?: (done: number, total: number, last: PartitionResult) => void;
@@ -65,8 +65,7 @@ export async function checkHistory(history: History, options: CheckOptions): Pro
     deadline: Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
   };
-  const workers = options.workers ??
-    (shouldUseWorkers(history.operations.length, groups.size) ? defaultWorkerCount() : 0);
+  const workers = options.workers ?? 0;
   const tasks = [...groups].map(([key, operations]) => ({ key, operations }));
   const partitions: PartitionResult[] = [];
   await checkPartitions(tasks, model, limits, workers, ({ key, search, elapsedMs }) => {

@@ -21,7 +21,7 @@ const USAGE = `usage: deno task check <history> [--html out.html] [--timeout 60s
 }s); past it the verdict is unknown
   --model M     ${Object.values(MODELS).map((m) => `${m.name}: ${m.about}`).join("\n                ")}
                 default: the history's "meta" line, else register if it has read/write ops, else kv
-  --workers N   worker threads (0: this thread only); default: decided by the history's size
+  --workers N   check keys on N worker threads (default 0: one thread; workers pay off only with free cores)
 exit code: 0 linearizable, 1 not linearizable, 2 unknown or bad input`;
 
 class UsageError extends Error {}

@@ -1,6 +1,10 @@
 /**
- * Checks partitions on worker threads. Partitions are independent, so with several cores the big ones run
- * side by side. Copying operations to a worker costs time too, so small histories stay on one thread.
+ * Checks partitions on worker threads: partitions are independent, so with free cores they can run side
+ * by side. Not the default: `deno task bench check` on this project's shared 2-core machines found no
+ * reliable gain. In three full runs, 1M ops over 10 keys took 3.2-3.9 s (2 clients) and 5.0-7.2 s (64
+ * clients) on one thread, 2.8-5.3 s and 4.3-9.3 s on 2 workers; at 100k ops, and over 100 keys, the
+ * workers were slower in every run: copying the operations to a worker costs about as much as checking
+ * small keys. Pass `workers` (`--workers`) where cores are free.
  */
 import { checkPartitionBatch, type PartitionOutcome, type PartitionTask } from "./check_partitions.ts";
 import type { Model } from "./model.ts";
@@ -16,25 +20,8 @@ export interface PartitionBatch {
 
 export type WorkerMessage = { outcome: PartitionOutcome } | { batchDone: true };
 
-/**
- * Measured with `deno task bench check` and paired reruns on this project's shared 2-core machines: on
- * 1M-op histories over 10 keys (100k ops per key, where the search has real work) 2 workers took
- * 4.3-6.8 s against 6.9-9.0 s on one thread in three of four pairs (and lost one pair, 9.3 s against
- * 7.2 s, under load from other processes); at 100k ops, or over 100 or 1000 keys, they were never
- * faster: copying the operations to a worker costs about as much as checking many small keys. So
- * workers are used only for big histories with big keys.
- */
-const WORKER_THRESHOLD_OPS = 500_000;
-const WORKER_THRESHOLD_OPS_PER_KEY = 20_000;
 /** Operations per message: small enough to balance the load, big enough to amortize a message. */
 const BATCH_OPS = 20_000;
-const MAX_WORKERS = 8;
-
-export function shouldUseWorkers(operationCount: number, partitionCount: number): boolean {
-  return operationCount >= WORKER_THRESHOLD_OPS &&
-    operationCount / partitionCount >= WORKER_THRESHOLD_OPS_PER_KEY &&
-    partitionCount >= 2 && navigator.hardwareConcurrency >= 2;
-}
 
 /** Checks the tasks on this thread (workerCount 0) or on worker threads; calls onDone per partition. */
 export async function checkPartitions(
@@ -66,10 +53,6 @@ export async function checkPartitions(
   } finally {
     for (const worker of workers) worker.terminate();
   }
-}
-
-export function defaultWorkerCount(): number {
-  return Math.min(navigator.hardwareConcurrency, MAX_WORKERS);
 }
 
 /** Biggest partitions first, so that no worker starts a big one last while the others sit idle. */
