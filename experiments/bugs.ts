@@ -114,13 +114,29 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
     await sleep(700);
     await cluster.partition([[1, 2], [3, 4, 5]]);
     note("partition {1,2} | {3,4,5}");
-    const deadline = performance.now() + seconds * 1000;
-    while (performance.now() < deadline) {
+    // The clients keep going for `seconds` after the {3,4,5} side starts serving linearizable
+    // reads (the window in which the bug shows); a slow machine gets up to 20 s to get there. In
+    // safe mode that side never serves, and the clients run for `seconds` plus an election or two.
+    const servingDeadline = performance.now() + 20_000;
+    let deadline = performance.now() + seconds * 1000 + 2000;
+    let sideServes = false;
+    const unsafe = mode !== "safe";
+    while (performance.now() < (unsafe && !sideServes ? servingDeadline : deadline)) {
       for (const id of [3, 4, 5]) {
         const s = await cluster.status(id);
         if (s?.role === "leader" && !sideLeaderElected) {
           sideLeaderElected = true;
           note(`node ${id} leads the {3,4,5} side (term ${s.term})`);
+        }
+      }
+      if (sideLeaderElected && !sideServes) {
+        const r = await fetch(`${cluster.node(3).clientUrl}/kv/probe`, { signal: AbortSignal.timeout(500) })
+          .catch(() => undefined);
+        await r?.body?.cancel();
+        if (r && (r.status === 200 || r.status === 404)) {
+          sideServes = true;
+          deadline = performance.now() + seconds * 1000;
+          note("the {3,4,5} side serves linearizable reads");
         }
       }
       await sleep(100);
