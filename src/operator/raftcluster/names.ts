@@ -1,0 +1,61 @@
+/**
+ * How the objects of one RaftCluster are named and labelled, in one place: the StatefulSet `<name>`
+ * with pods `<name>-<slot>`, the headless Service `<name>-peers` (stable DNS names for the peers),
+ * the client Service `<name>`, the Secret `<name>-tokens`, and the claims `data-<name>-<slot>`.
+ */
+
+export const CLIENT_PORT = 8080;
+export const PEER_PORT = 7000;
+/** The volumeClaimTemplate's name: a StatefulSet names each claim `<template>-<pod>`. */
+export const DATA_VOLUME = "data";
+export const DATA_PATH = "/data";
+export const PEER_TOKEN_KEY = "peer-token";
+export const ADMIN_TOKEN_KEY = "admin-token";
+
+/** The identity of one RaftCluster object. */
+export interface ClusterRef {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export const statefulSetName = (c: ClusterRef) => c.name;
+export const peerServiceName = (c: ClusterRef) => `${c.name}-peers`;
+export const clientServiceName = (c: ClusterRef) => c.name;
+export const secretName = (c: ClusterRef) => `${c.name}-tokens`;
+export const podName = (c: ClusterRef, slot: number) => `${c.name}-${slot}`;
+export const claimName = (c: ClusterRef, slot: number) => `${DATA_VOLUME}-${c.name}-${slot}`;
+
+/**
+ * Checked by every node on every peer connection. The uid part keeps a RaftCluster recreated under
+ * the same name from ever talking to storage left over from its predecessor.
+ */
+export const clusterId = (c: ClusterRef) => `${c.namespace}.${c.name}.${c.uid.slice(0, 8)}`;
+
+/** Labels that select the cluster's pods (the StatefulSet selector: never change them). */
+export function selectorLabels(c: ClusterRef): Record<string, string> {
+  return { "app.kubernetes.io/name": "raft-kv", "app.kubernetes.io/instance": c.name };
+}
+
+export function labels(c: ClusterRef): Record<string, string> {
+  return { ...selectorLabels(c), "app.kubernetes.io/managed-by": "raft-operator" };
+}
+
+export function labelSelector(c: ClusterRef): string {
+  return Object.entries(selectorLabels(c)).map(([k, v]) => `${k}=${v}`).join(",");
+}
+
+/** The slot (StatefulSet ordinal) of `<name>-<slot>`, or undefined for any other name. */
+export function slotOf(c: ClusterRef, objectName: string, prefix = `${c.name}-`): number | undefined {
+  if (!objectName.startsWith(prefix)) return undefined;
+  const rest = objectName.slice(prefix.length);
+  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
+}
+
+export const slotOfPod = (c: ClusterRef, pod: string) => slotOf(c, pod);
+export const slotOfClaim = (c: ClusterRef, claim: string) => slotOf(c, claim, `${DATA_VOLUME}-${c.name}-`);
+
+/** The client URL of a pod at its pod IP: how the operator reaches a node, in or out of the cluster. */
+export function podUrl(podIp: string): string {
+  return podIp.includes(":") ? `http://[${podIp}]:${CLIENT_PORT}` : `http://${podIp}:${CLIENT_PORT}`;
+}

@@ -1,0 +1,181 @@
+/**
+ * The Kubernetes objects a RaftCluster owns, built from its spec (pure: no I/O). Each carries an owner
+ * reference to the RaftCluster, so deleting the RaftCluster deletes them (and the StatefulSet's claims,
+ * through its retention policy).
+ */
+import type * as k8s from "@kubernetes/client-node";
+import { API_VERSION, RAFT_CLUSTER, type ResolvedSpec } from "./types.ts";
+import {
+  ADMIN_TOKEN_KEY,
+  CLIENT_PORT,
+  clientServiceName,
+  clusterId,
+  type ClusterRef,
+  DATA_PATH,
+  DATA_VOLUME,
+  labels,
+  PEER_PORT,
+  PEER_TOKEN_KEY,
+  peerServiceName,
+  secretName,
+  selectorLabels,
+  statefulSetName,
+} from "./names.ts";
+
+/** The uid and gid of the `deno` user of the official Deno images (Dockerfile.server runs as it). */
+export const DENO_USER_ID = 1993;
+
+export function ownerReference(c: ClusterRef): k8s.V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: RAFT_CLUSTER.kind!,
+    name: c.name,
+    uid: c.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function metadata(c: ClusterRef, name: string): k8s.V1ObjectMeta {
+  return { name, namespace: c.namespace, labels: labels(c), ownerReferences: [ownerReference(c)] };
+}
+
+/** Fresh random tokens for a new cluster (hex, 128 bits each). */
+export function randomTokens(): { peer: string; admin: string } {
+  const hex = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { peer: hex(), admin: hex() };
+}
+
+/** The peer token (shared by the nodes) and the admin token (the operator's key to /admin). */
+export function tokenSecret(c: ClusterRef, tokens: { peer: string; admin: string }): k8s.V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: metadata(c, secretName(c)),
+    type: "Opaque",
+    // Rotating a token would cut the running nodes off from each other: never change it in place.
+    immutable: true,
+    stringData: { [PEER_TOKEN_KEY]: tokens.peer, [ADMIN_TOKEN_KEY]: tokens.admin },
+  };
+}
+
+/**
+ * Headless, listing pods before they are ready: a new member must be reachable by its peers to
+ * become ready at all (it is ready once it has a leader and has caught up).
+ */
+export function peerService(c: ClusterRef): k8s.V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: metadata(c, peerServiceName(c)),
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(c),
+      ports: [
+        { name: "peer", port: PEER_PORT, targetPort: "peer" },
+        { name: "client", port: CLIENT_PORT, targetPort: "client" },
+      ],
+    },
+  };
+}
+
+/** Ready members only: any of them serves clients (followers forward writes to the leader). */
+export function clientService(c: ClusterRef): k8s.V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: metadata(c, clientServiceName(c)),
+    spec: {
+      selector: selectorLabels(c),
+      ports: [{ name: "client", port: CLIENT_PORT, targetPort: "client" }],
+    },
+  };
+}
+
+/** `$(VAR)` references are expanded by the kubelet (and localkube) from the container's env. */
+function serverArgs(c: ClusterRef, spec: ResolvedSpec): string[] {
+  const stableHost = `$(POD_NAME).${peerServiceName(c)}.$(POD_NAMESPACE).svc.cluster.local`;
+  return [
+    `--data-dir=${DATA_PATH}`,
+    `--cluster-id=${clusterId(c)}`,
+    // The pod IP, not 0.0.0.0: under localkube every pod shares the host's loopback.
+    `--listen-client=$(POD_IP):${CLIENT_PORT}`,
+    `--listen-peer=$(POD_IP):${PEER_PORT}`,
+    // Addresses recorded in the replicated member directory must survive a pod's new IP.
+    `--advertise-client=http://${stableHost}:${CLIENT_PORT}`,
+    `--advertise-peer=${stableHost}:${PEER_PORT}`,
+    `--safety-mode=${spec.safetyMode}`,
+    ...(spec.tickMs === undefined ? [] : [`--tick-ms=${spec.tickMs}`]),
+  ];
+}
+
+function fieldEnv(name: string, fieldPath: string): k8s.V1EnvVar {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+function secretEnv(c: ClusterRef, name: string, key: string): k8s.V1EnvVar {
+  return { name, valueFrom: { secretKeyRef: { name: secretName(c), key } } };
+}
+
+/**
+ * Starts with no pods: the operator raises `replicas` one planned step at a time and gives each new
+ * node its identity. Parallel pod management, because a new member only becomes ready after it was
+ * added as a learner, and OrderedReady would wait for that before creating the next pod.
+ */
+export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSet {
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: metadata(c, statefulSetName(c)),
+    spec: {
+      replicas: 0,
+      serviceName: peerServiceName(c),
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: selectorLabels(c) },
+      // Removed members' claims are deleted by the operator once they are out of the configuration.
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+      template: {
+        metadata: { labels: labels(c) },
+        spec: {
+          terminationGracePeriodSeconds: 10,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: DENO_USER_ID,
+            runAsGroup: DENO_USER_ID,
+            fsGroup: DENO_USER_ID,
+          },
+          containers: [{
+            name: "raft-kv",
+            image: spec.image,
+            args: serverArgs(c, spec),
+            env: [
+              fieldEnv("POD_NAME", "metadata.name"),
+              fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+              fieldEnv("POD_IP", "status.podIP"),
+              secretEnv(c, "RAFTKV_PEER_TOKEN", PEER_TOKEN_KEY),
+              secretEnv(c, "RAFTKV_ADMIN_TOKEN", ADMIN_TOKEN_KEY),
+            ],
+            ports: [
+              { name: "client", containerPort: CLIENT_PORT },
+              { name: "peer", containerPort: PEER_PORT },
+            ],
+            readinessProbe: { httpGet: { path: "/readyz", port: "client" }, periodSeconds: 2 },
+            livenessProbe: {
+              httpGet: { path: "/healthz", port: "client" },
+              periodSeconds: 5,
+              failureThreshold: 6,
+            },
+            volumeMounts: [{ name: DATA_VOLUME, mountPath: DATA_PATH }],
+          }],
+        },
+      },
+      volumeClaimTemplates: [{
+        metadata: { name: DATA_VOLUME, labels: labels(c) },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: spec.storageSize } } },
+      }],
+    },
+  };
+}
