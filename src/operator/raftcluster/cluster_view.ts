@@ -6,7 +6,7 @@
  */
 import type { NodeStatusDocument } from "../../reconfig/observe.ts";
 import type { PodFacts } from "./cluster_api.ts";
-import { type ClusterRef, podUrl, slotOfClaim, slotOfPod } from "./names.ts";
+import { clusterId, type ClusterRef, podUrl, slotOfClaim, slotOfPod } from "./names.ts";
 
 /** A node's /status answer: what the planner reads, plus what the executor needs. */
 export interface NodeReport extends NodeStatusDocument {
@@ -52,7 +52,9 @@ export function buildView(
     const facts = at(slot);
     facts.pod = pod.name;
     if (pod.ip) facts.url = podUrl(pod.ip);
-    facts.report = input.reports.get(pod.name);
+    const report = input.reports.get(pod.name);
+    // An address reused by another cluster's pod is not this node.
+    if (report?.clusterId === clusterId(ref)) facts.report = report;
   }
   for (const claim of input.claims) {
     const slot = slotOfClaim(ref, claim);

@@ -18,7 +18,6 @@ import type { ClusterApi } from "./cluster_api.ts";
 import { buildView, type ClusterView, fetchReport, type NodeReport, statusesBySlot } from "./cluster_view.ts";
 import {
   ADMIN_TOKEN_KEY,
-  clusterId,
   type ClusterRef,
   labelSelector,
   podUrl,
@@ -162,8 +161,7 @@ export class RaftClusterReconciler {
     await Promise.all(pods.map(async (pod) => {
       if (!pod.ip) return;
       const report = await fetchReport(podUrl(pod.ip));
-      // An address reused by another cluster's pod is not this node.
-      if (report && report.clusterId === clusterId(ref)) reports.set(pod.name, report);
+      if (report) reports.set(pod.name, report);
     }));
     return buildView(ref, { pods, claims, reports, replicas });
   }

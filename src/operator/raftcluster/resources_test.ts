@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../../server/config.ts";
+import { expandVars } from "../../localkube/agent/env_expansion.ts";
+import {
+  claimName,
+  clusterId,
+  type ClusterRef,
+  podName,
+  podUrl,
+  selectorLabels,
+  slotOfClaim,
+  slotOfPod,
+} from "./names.ts";
+import { clientService, peerService, randomTokens, statefulSet, tokenSecret } from "./resources.ts";
+import { resolveSpec } from "./types.ts";
+
+const ref: ClusterRef = { name: "demo", namespace: "prod", uid: "0123abcd-aaaa-bbbb-cccc-000000000000" };
+
+Deno.test("the server accepts the StatefulSet's args once the kubelet has expanded them", () => {
+  const set = statefulSet(ref, resolveSpec({ replicas: 3, safetyMode: "unsafe-no-joint", tickMs: 20 }));
+  const container = set.spec!.template.spec!.containers[0];
+  const env: Record<string, string> = { POD_NAME: "demo-2", POD_NAMESPACE: "prod", POD_IP: "10.1.2.3" };
+  const args = container.args!.map((arg) => expandVars(arg, (name) => env[name]));
+  const tokens: Record<string, string> = { RAFTKV_PEER_TOKEN: "p", RAFTKV_ADMIN_TOKEN: "a" };
+  const config = parseConfig(args, (name) => tokens[name]);
+  assert.equal(config.dataDir, "/data");
+  assert.equal(config.clusterId, clusterId(ref));
+  assert.deepEqual(config.listenClient, { hostname: "10.1.2.3", port: 8080 });
+  assert.deepEqual(config.listenPeer, { hostname: "10.1.2.3", port: 7000 });
+  assert.equal(config.advertisePeer, "demo-2.demo-peers.prod.svc.cluster.local:7000");
+  assert.equal(config.advertiseClient, "http://demo-2.demo-peers.prod.svc.cluster.local:8080");
+  assert.equal(config.safetyMode, "unsafe-no-joint");
+  assert.equal(config.tickMs, 20);
+  assert.equal(config.nodeId, undefined, "the operator assigns ids through POST /admin/identity");
+  assert.equal(config.bootstrap, false);
+});
+
+Deno.test("the StatefulSet starts empty, in parallel, behind the peer Service, with one claim per pod", () => {
+  const set = statefulSet(ref, resolveSpec({ replicas: 3, storage: { size: "5Gi" } }));
+  const spec = set.spec!;
+  assert.equal(spec.replicas, 0, "the operator raises replicas one planned step at a time");
+  assert.equal(spec.podManagementPolicy, "Parallel");
+  assert.equal(spec.serviceName, peerService(ref).metadata!.name);
+  assert.deepEqual(spec.selector.matchLabels, selectorLabels(ref));
+  assert.deepEqual(
+    { ...spec.template.metadata!.labels, ...selectorLabels(ref) },
+    spec.template.metadata!.labels,
+  );
+  assert.deepEqual(spec.persistentVolumeClaimRetentionPolicy, {
+    whenDeleted: "Delete",
+    whenScaled: "Retain",
+  });
+  const claim = spec.volumeClaimTemplates![0];
+  assert.equal(claim.spec!.resources!.requests!.storage, "5Gi");
+  const container = spec.template.spec!.containers[0];
+  assert.equal(container.image, "raft-kv:latest");
+  assert.equal(container.command, undefined, "the image's entrypoint runs the server");
+  assert.deepEqual(container.volumeMounts, [{ name: claim.metadata!.name, mountPath: "/data" }]);
+  assert.equal(container.readinessProbe!.httpGet!.path, "/readyz");
+  assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
+  assert.equal(
+    claimName(ref, 4),
+    `${claim.metadata!.name}-${podName(ref, 4)}`,
+    "the claim name a StatefulSet gives",
+  );
+  assert.equal(spec.template.spec!.securityContext!.runAsNonRoot, true);
+});
+
+Deno.test("tokens come from the Secret the operator creates; every object is owned by the RaftCluster", () => {
+  const secret = tokenSecret(ref, randomTokens());
+  const container = statefulSet(ref, resolveSpec({ replicas: 1 })).spec!.template.spec!.containers[0];
+  for (const variable of ["RAFTKV_PEER_TOKEN", "RAFTKV_ADMIN_TOKEN"]) {
+    const from = container.env!.find((e) => e.name === variable)!.valueFrom!.secretKeyRef!;
+    assert.equal(from.name, secret.metadata!.name);
+    assert.ok(from.key in secret.stringData!, `${variable} reads key ${from.key}`);
+  }
+  assert.equal(secret.immutable, true);
+  for (
+    const object of [
+      secret,
+      peerService(ref),
+      clientService(ref),
+      statefulSet(ref, resolveSpec({ replicas: 1 })),
+    ]
+  ) {
+    assert.deepEqual(object.metadata!.ownerReferences, [{
+      apiVersion: "storage.sys/v1",
+      kind: "RaftCluster",
+      name: "demo",
+      uid: ref.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    }]);
+    assert.equal(object.metadata!.namespace, "prod");
+  }
+});
+
+Deno.test("the peer Service is headless and lists pods before they are ready; the client one only ready pods", () => {
+  const peers = peerService(ref).spec!;
+  assert.equal(peers.clusterIP, "None");
+  assert.equal(peers.publishNotReadyAddresses, true);
+  assert.deepEqual(peers.selector, selectorLabels(ref));
+  const clients = clientService(ref).spec!;
+  assert.equal(clients.publishNotReadyAddresses, undefined);
+  assert.deepEqual(clients.ports!.map((p) => p.port), [8080]);
+});
+
+Deno.test("random tokens are 128-bit hex and differ", () => {
+  const a = randomTokens(), b = randomTokens();
+  assert.match(a.peer, /^[0-9a-f]{32}$/);
+  assert.match(a.admin, /^[0-9a-f]{32}$/);
+  assert.notEqual(a.peer, a.admin);
+  assert.notEqual(a.admin, b.admin);
+});
+
+Deno.test("slots are read back from pod and claim names, and nothing else", () => {
+  assert.equal(slotOfPod(ref, "demo-0"), 0);
+  assert.equal(slotOfPod(ref, "demo-12"), 12);
+  assert.equal(slotOfPod(ref, "demo-peers"), undefined);
+  assert.equal(slotOfPod(ref, "demo-01"), undefined);
+  assert.equal(slotOfPod(ref, "demox-1"), undefined);
+  assert.equal(slotOfClaim(ref, "data-demo-3"), 3);
+  assert.equal(slotOfClaim(ref, "data-other-3"), undefined);
+  assert.equal(podUrl("127.4.0.9"), "http://127.4.0.9:8080");
+  assert.equal(podUrl("fd00::5"), "http://[fd00::5]:8080");
+});
