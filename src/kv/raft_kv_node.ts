@@ -147,8 +147,10 @@ export class RaftKvNode {
     const log: Log = o.log ?? (() => {});
     const raftDir = `${o.dataDir}/raft`;
     await Deno.mkdir(raftDir, { recursive: true });
+    // One save per Ready, never two at once: the Ready is the batch, so no coalescing delay.
     const { storage, recovered } = await RaftStorage.open(raftDir, {
       log: (line) => log("warn", `storage: ${line}`),
+      coalesce: false,
     });
     let initial: InitialState = recovered;
     let sm: KvStateMachine;

@@ -18,6 +18,12 @@ export interface RaftStorageOptions {
   segmentBytes?: number;
   /** Where recovery reports what it repaired. Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * Wait one macrotask before each write so that concurrent save() calls share its fdatasync
+   * (default true). A caller that already batches and never saves concurrently, such as the node
+   * driver (one save per Ready), turns it off to save the extra hop on every write.
+   */
+  coalesce?: boolean;
 }
 
 export interface RaftStorageStats {
@@ -83,7 +89,7 @@ export class RaftStorage {
         await Deno.rename(`${dir}/${file.name}`, `${dir}/${file.name}.damaged`);
         log(`snapshot ${file.name} is damaged (${problem}); renamed it to ${file.name}.damaged`);
       }
-      const wal = await WalWriter.open(dir, segmentBytes, recovery.writer);
+      const wal = await WalWriter.open(dir, segmentBytes, recovery.writer, options.coalesce ?? true);
       const { snapshot, entries } = recovery.recovered;
       const shape = new TermRuns(entries, snapshot?.meta.index ?? 0);
       const storage = new RaftStorage(dir, lock, wal, shape, recovery.snapshots.slice(0, RETAINED_SNAPSHOTS));

@@ -71,11 +71,17 @@ export class WalWriter {
     private file: Deno.FsFile,
     private highestIndex: number,
     carried: WalAppend[],
+    private readonly coalesce: boolean,
   ) {
     for (const record of carried) this.carried.set(record.type, record);
   }
 
-  static async open(dir: string, segmentBytes: number, state: WalWriterState): Promise<WalWriter> {
+  static async open(
+    dir: string,
+    segmentBytes: number,
+    state: WalWriterState,
+    coalesce = true,
+  ): Promise<WalWriter> {
     const segments = [...state.segments];
     let file: Deno.FsFile;
     if (segments.length > 0) {
@@ -85,7 +91,7 @@ export class WalWriter {
       segments.push(created.info);
       file = created.file;
     }
-    return new WalWriter(dir, segmentBytes, segments, file, state.highestIndex, state.carried);
+    return new WalWriter(dir, segmentBytes, segments, file, state.highestIndex, state.carried, coalesce);
   }
 
   /**
@@ -144,7 +150,7 @@ export class WalWriter {
     while (!this.failure) {
       // Let the callers woken by the last sync (and any other pending continuations) queue their
       // next appends first; otherwise batches alternate between one record and all the others.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (this.coalesce) await new Promise((resolve) => setImmediate(resolve));
       const ready = this.queue.findIndex((w) => w.records === undefined);
       const waiters = this.queue.splice(0, ready === -1 ? this.queue.length : ready);
       if (waiters.length === 0) break; // the head waits for its records; their arrival restarts flushing
