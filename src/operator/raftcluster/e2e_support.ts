@@ -1,0 +1,165 @@
+/**
+ * Helpers of the end-to-end tests: kubectl, the operator as a child process (so it can be SIGKILLed),
+ * the leader of a RaftCluster as its pods report it, and a background writer that remembers every
+ * write the cluster acknowledged.
+ */
+import { KvClient } from "../../client/mod.ts";
+import type { ClusterApi } from "./cluster_api.ts";
+import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
+import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
+
+const decoder = new TextDecoder();
+
+/** Runs kubectl; resolves to its stdout, or throws with its stderr. */
+export async function kubectl(
+  binary: string,
+  kubeconfig: string,
+  args: string[],
+  stdin?: string,
+): Promise<string> {
+  const child = new Deno.Command(binary, {
+    args: ["--kubeconfig", kubeconfig, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  if (out.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${decoder.decode(out.stderr).trim()}`);
+  return decoder.decode(out.stdout);
+}
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+/** `deno task operator`'s command line, output to a log file. */
+export class OperatorProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #done: Promise<Deno.CommandStatus>;
+
+  private constructor(child: Deno.ChildProcess, done: Promise<Deno.CommandStatus>, readonly logPath: string) {
+    this.#child = child;
+    this.#done = done;
+  }
+
+  static async start(logPath: string, args: string[]): Promise<OperatorProcess> {
+    const log = await Deno.open(logPath, { write: true, create: true, append: true });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        MAIN,
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const copying = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+      for await (const chunk of stream) await log.write(chunk);
+    })).finally(() => log.close());
+    return new OperatorProcess(child, Promise.all([child.status, copying]).then(([s]) => s), logPath);
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Sends the signal (if it still runs) and waits for the process and its log to end. */
+  async stop(signal: "SIGKILL" | "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // already exited
+    }
+    return await this.#done;
+  }
+
+  async log(): Promise<string> {
+    return await Deno.readTextFile(this.logPath).catch(() => "");
+  }
+}
+
+export interface NodeAtPod {
+  slot: number;
+  url: string;
+  report: NodeReport;
+}
+
+/** Every node of the cluster that answers, by slot, as the operator itself sees them. */
+export async function nodesOf(api: ClusterApi, ref: ClusterRef): Promise<NodeAtPod[]> {
+  const pods = await api.listPods(ref.namespace, labelSelector(ref));
+  const reports = new Map<string, NodeReport>();
+  await Promise.all(pods.map(async (pod) => {
+    const report = pod.ip ? await fetchReport(podUrl(pod.ip)) : undefined;
+    if (report) reports.set(pod.name, report);
+  }));
+  const view = buildView(ref, { pods, claims: [], reports, replicas: pods.length });
+  return [...view.slots.values()].filter((s) => s.url && s.report).map((s) => ({
+    slot: s.slot,
+    url: s.url!,
+    report: s.report!,
+  }));
+}
+
+export async function leaderOf(api: ClusterApi, ref: ClusterRef): Promise<NodeAtPod | undefined> {
+  const nodes = await nodesOf(api, ref);
+  return nodes.filter((n) => n.report.role === "leader").sort((a, b) =>
+    (b.report.term ?? 0) - (a.report.term ?? 0)
+  )[0];
+}
+
+/**
+ * Writes key w<i> = v<i> in a loop to the leader's pod (a follower cannot forward to the leader's DNS
+ * name under localkube), and remembers the writes the cluster acknowledged. A failed write is not
+ * acknowledged and not checked; the writer finds the leader again and goes on.
+ */
+export class BackgroundWriter {
+  readonly acknowledged = new Map<string, string>();
+  failures = 0;
+  #stopped = false;
+  readonly #loop: Promise<void>;
+  readonly #client = new KvClient({
+    endpoints: ["http://127.0.0.1:1"], // every call names its node
+    retry: { operationTimeoutMs: 3_000, requestTimeoutMs: 2_000 },
+  });
+
+  constructor(private readonly api: ClusterApi, private readonly ref: ClusterRef) {
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    let leader: string | undefined;
+    for (let i = 0; !this.#stopped;) {
+      leader ??= (await leaderOf(this.api, this.ref).catch(() => undefined))?.url;
+      if (!leader) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const key = `w${i}`, value = `v${i}`;
+      try {
+        await this.#client.put(key, value, { node: leader });
+        this.acknowledged.set(key, value);
+      } catch {
+        this.failures++;
+        leader = undefined;
+      }
+      i++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+    await this.#client.close();
+  }
+}
