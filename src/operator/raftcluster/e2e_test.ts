@@ -302,6 +302,27 @@ Deno.test({
           );
         },
       );
+      await t.step("deleting the RaftCluster deletes what it owns, claims included", async () => {
+        await run(["delete", "raftcluster", "demo", "-n", namespace, "--wait=true"]);
+        await waitFor(
+          "the Secret, Services, StatefulSet, pods and claims to be gone",
+          async () => {
+            const left = await run([
+              "get",
+              "secrets,services,statefulsets,pods,persistentvolumeclaims",
+              "-n",
+              namespace,
+              "-l",
+              "app.kubernetes.io/instance=demo",
+              "-o",
+              "name",
+            ]);
+            return left.trim() === "";
+          },
+          60_000,
+          250,
+        );
+      });
     } catch (error) {
       console.error(
         `--- operator log (tail) ---\n${(await operator.log()).split("\n").slice(-60).join("\n")}`,

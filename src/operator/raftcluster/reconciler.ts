@@ -28,7 +28,7 @@ import { ActionError, describeOperation, operationsFor } from "./operations.ts";
 import { OperationRunner } from "./operation_runner.ts";
 import { clientService, peerService, randomTokens, statefulSet, tokenSecret } from "./resources.ts";
 import { statusPatch, summarizeStatus } from "./status_summary.ts";
-import { type RaftClusterStatus, resolveSpec, SpecError } from "./types.ts";
+import { type RaftClusterStatus, type ResolvedSpec, resolveSpec, SpecError } from "./types.ts";
 
 /** What a step needs from the handler that runs it. */
 export interface StepContext {
@@ -64,7 +64,8 @@ export class RaftClusterReconciler {
    */
   async ensureResources(ctx: StepContext, cluster: KubeObject): Promise<void> {
     const ref = refOf(cluster);
-    const spec = resolveSpec(cluster.spec);
+    const spec = await this.#specOf(ctx, cluster);
+    if (!spec) return;
     const status = (cluster.status ?? {}) as RaftClusterStatus;
     const hasMembers = (status.reconfig?.members.length ?? 0) + (status.reconfig?.adding.length ?? 0) > 0;
     if (hasMembers && !(await this.api.readSecret(ref.namespace, secretName(ref)))) {
@@ -95,14 +96,8 @@ export class RaftClusterReconciler {
       return { settled: true };
     }
     const ref = refOf(cluster);
-    let spec;
-    try {
-      spec = resolveSpec(cluster.spec);
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      await this.#warn(ctx, "InvalidSpec", `${error.message}; fix the RaftCluster's spec`);
-      return { settled: true };
-    }
+    const spec = await this.#specOf(ctx, cluster);
+    if (!spec) return { settled: true };
     let set = await this.api.readStatefulSet(ref.namespace, statefulSetName(ref));
     if (!set) {
       await this.ensureResources(ctx, cluster);
@@ -149,6 +144,17 @@ export class RaftClusterReconciler {
     }
     await this.#execute(ctx, ref, view, decision, adminToken);
     return { settled: summary.settled };
+  }
+
+  /** The spec with its defaults, or undefined (and a Warning) when it cannot be acted on. */
+  async #specOf(ctx: StepContext, cluster: KubeObject): Promise<ResolvedSpec | undefined> {
+    try {
+      return resolveSpec(cluster.spec);
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      await this.#warn(ctx, "InvalidSpec", `${error.message}; fix the RaftCluster's spec`);
+      return undefined;
+    }
   }
 
   async #observe(ref: ClusterRef, replicas: number): Promise<ClusterView> {
