@@ -88,7 +88,7 @@ export function summarizeStatus(input: SummaryInput): Summary {
         type: "Degraded",
         status: "True",
         reason: "MembersUnreachable",
-        message: `no answer from ${unreachable.map((m) => m.pod).join(", ")}`,
+        message: `not answering as members: ${unreachable.map((m) => m.pod).join(", ")}`,
       }
       : { type: "Degraded", status: "False", reason: "Healthy", message: "every member answers" },
   ];

@@ -168,7 +168,7 @@ Deno.test("a member that does not answer makes the cluster Degraded, naming its 
   assert.deepEqual([degraded.status, degraded.reason, degraded.message], [
     "True",
     "MembersUnreachable",
-    "no answer from kv-2",
+    "not answering as members: kv-2",
   ]);
   assert.equal(condition(out.status, "Ready").status, "True", "a majority serves: still Ready");
 });

@@ -97,7 +97,7 @@ export interface MemberView {
   slot: number;
   id: number;
   role: MemberRole;
-  /** Its /status answered in the last observation. */
+  /** Its pod answered /status as this node in the last observation. */
   reachable: boolean;
 }
 
