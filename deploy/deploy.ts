@@ -8,8 +8,12 @@
  */
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { findCondition, KubeConfigH1, type KubeObject } from "../src/operator/framework/mod.ts";
-import { describeApiError } from "../src/operator/framework/client/api_error.ts";
+import {
+  describeApiError,
+  findCondition,
+  KubeConfigH1,
+  type KubeObject,
+} from "../src/operator/framework/mod.ts";
 import { ClusterApi } from "../src/operator/raftcluster/cluster_api.ts";
 import { labelSelector } from "../src/operator/raftcluster/names.ts";
 import type { RaftClusterStatus } from "../src/operator/raftcluster/types.ts";

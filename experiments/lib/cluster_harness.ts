@@ -6,6 +6,7 @@
 import type { SafetyMode } from "../../src/raft/mod.ts";
 import { LocalSupervisor } from "../../src/local/supervisor.ts";
 import type { LocalNode } from "../../src/local/state.ts";
+import { fetchNodeStatus } from "../../src/client/mod.ts";
 
 export class ExperimentCluster {
   private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {}
@@ -61,13 +62,8 @@ export class ExperimentCluster {
     }
   }
 
-  async status(id: number): Promise<Record<string, unknown> | undefined> {
-    try {
-      const r = await fetch(`${this.node(id).clientUrl}/status`, { signal: AbortSignal.timeout(500) });
-      return await r.json();
-    } catch {
-      return undefined;
-    }
+  status(id: number): Promise<Record<string, unknown> | undefined> {
+    return fetchNodeStatus(this.node(id).clientUrl, 500);
   }
 
   /** The node that leads the highest term among those answering. */

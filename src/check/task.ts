@@ -13,7 +13,7 @@ if (args.length > 0) {
 const steps: Array<[string, string[]]> = [
   ["fmt", ["fmt", "--check"]],
   ["lint", ["lint"]],
-  ["type-check", ["check", "src/", "experiments/"]],
+  ["type-check", ["check", "src/", "experiments/", "deploy/"]],
 ];
 let failed = 0;
 for (const [name, cmd] of steps) {

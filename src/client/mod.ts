@@ -31,6 +31,7 @@ export {
   UnknownOutcomeError,
 } from "./errors.ts";
 export { checkKey, MAX_KEY_BYTES } from "./key_check.ts";
+export { fetchNodeStatus } from "./node_status.ts";
 export type {
   AdminResult,
   ClusterStatus,

@@ -11,6 +11,7 @@ import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
 import { LocalSupervisor } from "./supervisor.ts";
 import { defaultStateDir, isAlive, type LocalClusterState, readState } from "./state.ts";
 import { portInUse } from "./ports.ts";
+import { fetchNodeStatus } from "../client/mod.ts";
 
 const SUPERVISOR = new URL("./supervisor_main.ts", import.meta.url).pathname;
 
@@ -88,13 +89,8 @@ interface StatusRow {
   conf?: { voters: number[]; learners: number[]; joint: boolean };
 }
 
-async function nodeStatus(url: string): Promise<StatusRow | undefined> {
-  try {
-    const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) });
-    return await r.json() as StatusRow;
-  } catch {
-    return undefined;
-  }
+function nodeStatus(url: string): Promise<StatusRow | undefined> {
+  return fetchNodeStatus<StatusRow>(url);
 }
 
 async function printStatus(state: LocalClusterState, json: boolean): Promise<void> {

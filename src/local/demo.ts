@@ -4,7 +4,7 @@
  * keeps writing, kills the leader and times the failover, checks that every acknowledged write
  * survived, prints a summary, and stops everything it started.
  */
-import { KvClient } from "../client/mod.ts";
+import { fetchNodeStatus, KvClient } from "../client/mod.ts";
 import { LocalSupervisor } from "./supervisor.ts";
 
 const stateDir = new URL(`../../.data/demo-${Deno.pid}`, import.meta.url).pathname;
@@ -42,12 +42,8 @@ async function settle(sup: LocalSupervisor, timeoutMs = 60_000): Promise<number>
 
 async function leaderOf(sup: LocalSupervisor): Promise<number | undefined> {
   for (const n of sup.state.nodes) {
-    try {
-      const s = await (await fetch(`${n.clientUrl}/status`, { signal: AbortSignal.timeout(300) })).json();
-      if (s.role === "leader") return s.id;
-    } catch {
-      // down or paused
-    }
+    const s = await fetchNodeStatus<{ role: string; id: number }>(n.clientUrl, 300);
+    if (s?.role === "leader") return s.id;
   }
   return undefined;
 }

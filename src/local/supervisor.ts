@@ -8,7 +8,7 @@ import type { SafetyMode } from "../raft/mod.ts";
 import { planNextStep } from "../reconfig/planner.ts";
 import { type NodeStatusDocument, observationFrom } from "../reconfig/observe.ts";
 import { type Action, initialStatus, type Member, type Phase } from "../reconfig/types.ts";
-import { AdminClient } from "../client/mod.ts";
+import { AdminClient, fetchNodeStatus } from "../client/mod.ts";
 import { isAlive, type LocalClusterState, type LocalNode, readState, writeState } from "./state.ts";
 import { portsOf } from "./ports.ts";
 import { NodeProcess, type NodeProcessSettings } from "./node_process.ts";
@@ -265,12 +265,7 @@ export class LocalSupervisor {
   private async fetchStatuses(): Promise<Record<string, NodeStatusDocument | undefined>> {
     const out: Record<string, NodeStatusDocument | undefined> = {};
     await Promise.all(this.state.nodes.map(async (n) => {
-      try {
-        const r = await fetch(`${n.clientUrl}/status`, { signal: AbortSignal.timeout(1000) });
-        out[String(n.slot)] = await r.json() as NodeStatusDocument;
-      } catch {
-        out[String(n.slot)] = undefined;
-      }
+      out[String(n.slot)] = await fetchNodeStatus<NodeStatusDocument>(n.clientUrl);
     }));
     return out;
   }

@@ -6,6 +6,10 @@
 import type { Context } from "hono";
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
 import { unavailable } from "./http_errors.ts";
+import { resolverFromEnv } from "../transport/mod.ts";
+
+/** Member addresses may be names only the cluster's DNS knows (LOCALKUBE_DNS under localkube). */
+const resolveHost = resolverFromEnv();
 
 const FORWARDED_HEADER = "x-raft-forwarded-by";
 const PASSED_REQUEST_HEADERS = ["content-type", "x-client-id", "x-request-seq", "authorization"];
@@ -37,7 +41,9 @@ export async function forwardToLeader(
   }
   let response: Response;
   try {
-    response = await fetch(`${target}${url.pathname}${url.search}`, {
+    const leaderUrl = new URL(target);
+    leaderUrl.hostname = await resolveHost(leaderUrl.hostname);
+    response = await fetch(`${leaderUrl.origin}${url.pathname}${url.search}`, {
       method: c.req.method,
       headers,
       body,

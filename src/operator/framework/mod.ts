@@ -22,7 +22,13 @@ export type { LeaderElectionOptions } from "./engines/leader_election.ts";
 export { consoleLogger, type Logger, type LogLevel } from "./engines/logging.ts";
 export type { OperatorStats } from "./engines/stats.ts";
 export { conditionsSchema, operatorStatusSchema } from "./actions/schema.ts";
-export { OPERATOR_STATUS_FIELD, type OperatorStatus, type ProgressRecord } from "./actions/progress.ts";
+export {
+  canonicalJson,
+  OPERATOR_STATUS_FIELD,
+  type OperatorStatus,
+  type ProgressRecord,
+} from "./actions/progress.ts";
+export { apiStatusCode, describeApiError } from "./client/api_error.ts";
 export {
   type Condition,
   type ConditionType,

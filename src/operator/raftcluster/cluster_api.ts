@@ -5,7 +5,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import type { KubeObject } from "../framework/mod.ts";
-import { apiStatusCode } from "../framework/client/api_error.ts";
+import { apiStatusCode } from "../framework/mod.ts";
 import { RAFT_CLUSTER } from "./types.ts";
 
 const mergePatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);

@@ -5,6 +5,7 @@
  * new member can never be started on a removed member's claim.
  */
 import type { NodeStatusDocument } from "../../reconfig/observe.ts";
+import { fetchNodeStatus } from "../../client/mod.ts";
 import type { PodFacts } from "./cluster_api.ts";
 import { clusterId, type ClusterRef, podUrl, slotOfClaim, slotOfPod } from "./names.ts";
 
@@ -80,15 +81,6 @@ export function statusesBySlot(view: ClusterView): Record<string, NodeStatusDocu
 }
 
 /** GET /status of one node, or undefined if it does not answer within the timeout. */
-export async function fetchReport(url: string, timeoutMs = 1_000): Promise<NodeReport | undefined> {
-  try {
-    const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    return await response.json() as NodeReport;
-  } catch {
-    return undefined;
-  }
+export function fetchReport(url: string, timeoutMs = 1_000): Promise<NodeReport | undefined> {
+  return fetchNodeStatus<NodeReport>(url, timeoutMs);
 }

@@ -4,7 +4,7 @@
  * short history of the steps taken (phases in order, with the configuration index each produced).
  */
 import { type Condition, type ConditionUpdate, setCondition } from "../framework/mod.ts";
-import { canonicalJson } from "../framework/actions/progress.ts";
+import { canonicalJson } from "../framework/mod.ts";
 import type { Observation, Phase, PlannerDecision } from "../../reconfig/types.ts";
 import type { ClusterView } from "./cluster_view.ts";
 import { type ClusterRef, podName } from "./names.ts";
