@@ -275,7 +275,6 @@ export class PartitionSearch {
       this.#knownDone++;
       this.#unlink(this.#callNode[op]);
       this.#unlink(this.#returnNode[op]);
-    } else {
     }
     this.#collectKnownCandidates();
   }
@@ -362,7 +361,6 @@ export class PartitionSearch {
       this.#knownDone--;
       this.#relink(this.#returnNode[op]);
       this.#relink(this.#callNode[op]);
-    } else {
     }
     return true;
   }
