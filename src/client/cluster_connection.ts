@@ -134,7 +134,11 @@ export class ClusterConnection {
         notBefore.set(url, performance.now() + pause);
       } else {
         previous = { url, node, reason: result.reason };
-        if (result.kind === "lost") mayHaveApplied = true;
+        // Even "connection refused" does not prove a write never arrived: when a pooled keep-alive
+        // connection dies under a request, Deno's HTTP client retries it on a new connection and
+        // reports only that connect error (see http_exchange_test.ts). So for a call that changes
+        // state, any failure may have applied it; only reads can tell "unreachable" apart.
+        if (result.kind === "lost" || plan.changesState) mayHaveApplied = true;
         failedHard.add(url);
         this.book.markDown(url, performance.now());
       }

@@ -15,7 +15,10 @@ export interface HttpRequest {
 export type Exchange =
   /** The node answered; `body` is the parsed JSON, undefined when the body was not JSON. */
   | { kind: "answer"; status: number; headers: Headers; body: unknown; text: string }
-  /** The connection could not be opened: the request certainly did not reach the node. */
+  /**
+   * The last connect failed. Not proof that the node never saw the request: Deno's HTTP client
+   * retries a request whose pooled connection died, and then reports only the failed connect.
+   */
   | { kind: "unreachable"; reason: string }
   /** The request left, and no complete answer came back: the node may have acted on it. */
   | { kind: "lost"; reason: string };

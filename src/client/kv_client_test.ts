@@ -238,19 +238,61 @@ Deno.test("gives up with UnknownOutcomeError when every reply is lost; retryUnkn
   });
 });
 
-Deno.test("no node reachable: a write that never left is UnavailableError, not an unknown outcome", async () => {
+Deno.test("no node reachable: a write is an unknown outcome (a refused connect proves nothing), a read is unavailable", async () => {
   await withClient({}, () => ({}), async (client, fake) => {
     for (const id of [1, 2, 3]) await fake.kill(id);
     const started = performance.now();
     await assert.rejects(client.put("k", "v"), (error) => {
-      assert.ok(error instanceof UnavailableError, String(error));
-      assert.equal(error.attempts.length, 3);
+      assert.ok(error instanceof UnknownOutcomeError, String(error));
       assert.match(error.message, /connection refused/);
       return true;
     });
     assert.ok(performance.now() - started < 10_000, "refused everywhere should not wait for the deadline");
     await assert.rejects(client.get("k"), UnavailableError);
   });
+});
+
+Deno.test("a write whose node died under it is an unknown outcome, even when Deno reports a refused connect", async () => {
+  // The node reads the request and vanishes before answering. Deno's HTTP client then retries the
+  // request on a new connection, which is refused, and reports only that: the request did arrive.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  let received = 0;
+  const server = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(8192);
+    await conn.read(buf);
+    received++;
+    const body = JSON.stringify({
+      id: 1,
+      clusterId: "c",
+      role: "leader",
+      leader: 1,
+      members: { 1: { peer: "x:1", client: url } },
+    });
+    await conn.write(new TextEncoder().encode(
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    ));
+    await conn.read(buf);
+    received++;
+    listener.close();
+    conn.close();
+  })();
+  const client = new KvClient({ endpoints: [url], oneAttempt: true });
+  try {
+    await client.status();
+    await assert.rejects(client.put("k", "v"), (error) => {
+      assert.ok(
+        error instanceof UnknownOutcomeError,
+        `the write reached the node, so its outcome is unknown: ${error}`,
+      );
+      return true;
+    });
+    assert.equal(received, 2, "the node did receive the write");
+  } finally {
+    await client.close();
+    await server;
+  }
 });
 
 Deno.test("oneAttempt: exactly one request, no retry, no failover", async (t) => {

@@ -32,7 +32,7 @@ import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
 import { decodeMembersContext, type MemberInfo } from "./members.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { LinearizableReads } from "./linearizable_reads.ts";
-import { NodeStoppedError, RetryableError } from "./errors.ts";
+import { NodeStoppedError, RetryableError, UnknownOutcomeError } from "./errors.ts";
 import { isAwaitingLearner, setAwaitingLearner } from "./identity.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -583,8 +583,13 @@ export class RaftKvNode {
     this.stopped = true;
     clearInterval(this.tickTimer);
     const error = this.fatal ?? new NodeStoppedError("node is shutting down");
-    this.proposals.failAll(error);
-    this.confWaiters.failAll(error);
+    // A proposal already in the log may still be committed by the next leader: its outcome is
+    // unknown, not "failed" (a client told "not applied" would be told a lie).
+    const unknown = new UnknownOutcomeError(
+      `node ${this.id} stopped before the write was applied here; it may still apply: retry with the same sequence number`,
+    );
+    this.proposals.failAll(unknown);
+    this.confWaiters.failAll(unknown);
     this.reads.failAll(error);
     await this.transport.close().catch(() => {});
     // Let an in-flight fsync finish before closing the files under it.

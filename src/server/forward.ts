@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
-import { unavailable } from "./http_errors.ts";
+import { HttpError, unavailable } from "./http_errors.ts";
 import { resolverFromEnv } from "../transport/mod.ts";
 
 /** Member addresses may be names only the cluster's DNS knows (LOCALKUBE_DNS under localkube). */
@@ -50,9 +50,21 @@ export async function forwardToLeader(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    throw unavailable(
-      "leader_unreachable",
-      `leader ${leader} at ${target} did not answer: ${(e as Error).message}`,
+    // Deno says "fetch failed" and puts the reason (e.g. "client error (Connect)") in `cause`.
+    const error = e as Error & { cause?: unknown };
+    const why = error.cause ? `${error.message}: ${String(error.cause)}` : error.message;
+    // A forwarded write may have been appended, replicated and committed even if the leader died
+    // at once, so the honest answer is "outcome unknown", never "not applied". Not even a refused
+    // connect proves otherwise: Deno's fetch retries a request whose pooled connection died and
+    // then reports only the failed connect.
+    if (c.req.method === "GET") {
+      throw unavailable("leader_unreachable", `leader ${leader} at ${target} could not be reached: ${why}`);
+    }
+    throw new HttpError(
+      504,
+      "timeout",
+      `leader ${leader} at ${target} did not answer (${why}); the request may have been applied: ` +
+        `retry with the same X-Request-Seq`,
     );
   }
   const out = new Headers({ [FORWARDED_HEADER]: String(node.id) });
