@@ -165,11 +165,19 @@ export class RaftLog {
     return i;
   }
 
+  private firstUnstable(): number {
+    return Math.max(this.persisted, this.snapshotIndex) + 1;
+  }
+
+  /** Whether some entries are not handed to storage yet (no copy: hasReady() asks it every loop). */
+  hasUnstableEntries(): boolean {
+    return this.firstUnstable() <= this.lastIndex();
+  }
+
   /** Entries not yet handed to storage. */
   unstableEntries(): Entry[] {
-    const from = Math.max(this.persisted, this.snapshotIndex) + 1;
-    if (from > this.lastIndex()) return [];
-    return this.entries.slice(from - this.snapshotIndex - 1);
+    if (!this.hasUnstableEntries()) return [];
+    return this.entries.slice(this.firstUnstable() - this.snapshotIndex - 1);
   }
 
   /** Storage made entries up to (index, term) durable; ignored if the log changed since. */
@@ -177,11 +185,15 @@ export class RaftLog {
     if (index > this.persisted && this.matchTerm(index, term)) this.persisted = index;
   }
 
+  /** Whether committed, durable entries wait to be handed to the state machine. */
+  hasEntriesToApply(): boolean {
+    return !this.pendingSnapshot && this.applying < Math.min(this.committed, this.persisted);
+  }
+
   /** Committed, durable entries the state machine has not been handed yet. */
   nextCommittedEntries(maxBytes = Infinity): Entry[] {
-    const hi = Math.min(this.committed, this.persisted);
-    if (this.applying >= hi || this.pendingSnapshot) return [];
-    return this.slice(this.applying + 1, hi + 1, maxBytes) ?? [];
+    if (!this.hasEntriesToApply()) return [];
+    return this.slice(this.applying + 1, Math.min(this.committed, this.persisted) + 1, maxBytes) ?? [];
   }
 
   appliedTo(index: number): void {

@@ -222,8 +222,8 @@ export class RaftNode {
     if (this.outstanding) return false;
     const r = this.raft;
     return r.msgs.length > 0 || r.readStates.length > 0 || r.droppedReads.length > 0 ||
-      r.log.unstableEntries().length > 0 || r.log.pendingSnapshot !== undefined ||
-      r.log.nextCommittedEntries(1).length > 0 || this.hardStateChanged() || this.softStateChanged();
+      r.log.hasUnstableEntries() || r.log.pendingSnapshot !== undefined || r.log.hasEntriesToApply() ||
+      this.hardStateChanged() || this.softStateChanged();
   }
 
   ready(): Ready {
