@@ -7,6 +7,7 @@ import { KvClient } from "../../client/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
+import { spawnLogged } from "../framework/testing/logged_process.ts";
 
 const decoder = new TextDecoder();
 
@@ -46,27 +47,9 @@ export class OperatorProcess {
   }
 
   static async start(logPath: string, args: string[]): Promise<OperatorProcess> {
-    const log = await Deno.open(logPath, { write: true, create: true, append: true });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys",
-        MAIN,
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const copying = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-      for await (const chunk of stream) await log.write(chunk);
-    })).finally(() => log.close());
-    return new OperatorProcess(child, Promise.all([child.status, copying]).then(([s]) => s), logPath);
+    const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+    const { child, exited } = await spawnLogged(["run", ...permissions, MAIN, ...args], logPath);
+    return new OperatorProcess(child, exited, logPath);
   }
 
   get pid(): number {

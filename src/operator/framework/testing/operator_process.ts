@@ -9,6 +9,8 @@ export interface OperatorProcess {
   tail(lines?: number): Promise<string>;
 }
 
+import { spawnLogged } from "./logged_process.ts";
+
 const SCRIPT = new URL("../testdata/widget_operator.ts", import.meta.url).pathname;
 
 export async function spawnOperator(
@@ -25,17 +27,7 @@ export async function spawnOperator(
   const args = ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", SCRIPT];
   for (const [key, value] of Object.entries(options)) if (value !== undefined) args.push(`--${key}`, value);
   const logPath = `${dir}/${options.identity}-${Date.now()}.log`;
-  const log = await Deno.open(logPath, { write: true, create: true, append: true });
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  // Both streams into one file; the file closes when both have ended.
-  const copying = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    for await (const chunk of stream) await log.write(chunk);
-  })).finally(() => log.close());
+  const { child, exited } = await spawnLogged(args, logPath);
   let status: Promise<Deno.CommandStatus> | undefined;
   return {
     identity: options.identity,
@@ -46,7 +38,7 @@ export async function spawnOperator(
         try {
           child.kill(signal);
         } catch { /* already exited */ }
-        status = Promise.all([child.status, copying]).then(([s]) => s);
+        status = exited;
       }
       return status;
     },
