@@ -70,8 +70,13 @@ function otherSideLeader(cluster: SimCluster, side: NodeId[]): NodeId | undefine
   return side.find((id) => cluster.nodes.get(id)?.alive && cluster.nodes.get(id)!.raft.role === "leader");
 }
 
-/** The common ending: let the {S,4,5} side try to lead and write, then heal and settle. */
-function splitAndFinish(cluster: SimCluster, rng: Rng, roles: Roles): boolean {
+/** The common ending: let the {S,4,5} side try to lead and write, then heal, settle and report. */
+function splitAndFinish(
+  bug: BugName,
+  seed: number,
+  mode: SafetyMode,
+  { cluster, rng, roles }: { cluster: SimCluster; rng: Rng; roles: Roles },
+): BugRunResult {
   const side = [roles.stale, 4, 5];
   cluster.net.heal();
   cluster.net.partition([[roles.leader, roles.partner], side]);
@@ -86,7 +91,14 @@ function splitAndFinish(cluster: SimCluster, rng: Rng, roles: Roles): boolean {
   cluster.trace("HEAL");
   cluster.runFor(2000);
   cluster.checkLogs();
-  return elected;
+  return {
+    bug,
+    seed,
+    mode,
+    violations: cluster.checker.violations,
+    splitBrainLeader: elected,
+    trace: cluster.traceLines,
+  };
 }
 
 export function runBug1(seed: number, mode: SafetyMode, trace = false): BugRunResult {
@@ -104,15 +116,7 @@ export function runBug1(seed: number, mode: SafetyMode, trace = false): BugRunRe
   cluster.net.isolate(roles.stale, [roles.leader]);
   proposeMany(cluster, roles.leader, "acked", rng.int(1, 6));
   cluster.runFor(rng.int(30, 120));
-  const elected = splitAndFinish(cluster, rng, roles);
-  return {
-    bug: "bug1",
-    seed,
-    mode,
-    violations: cluster.checker.violations,
-    splitBrainLeader: elected,
-    trace: cluster.traceLines,
-  };
+  return splitAndFinish("bug1", seed, mode, { cluster, rng, roles });
 }
 
 export function runBug2(seed: number, mode: SafetyMode, trace = false): BugRunResult {
@@ -138,15 +142,7 @@ export function runBug2(seed: number, mode: SafetyMode, trace = false): BugRunRe
     });
     cluster.runFor(rng.int(0, 30));
   }
-  const elected = splitAndFinish(cluster, rng, roles);
-  return {
-    bug: "bug2",
-    seed,
-    mode,
-    violations: cluster.checker.violations,
-    splitBrainLeader: elected,
-    trace: cluster.traceLines,
-  };
+  return splitAndFinish("bug2", seed, mode, { cluster, rng, roles });
 }
 
 export function runBug(bug: BugName, seed: number, mode: SafetyMode, trace = false): BugRunResult {
