@@ -255,13 +255,11 @@ export class SimCluster {
   }
 
   /** Delivers every in-flight message (and the messages they cause) without advancing ticks. */
-  deliverAll(maxMessages = 100_000): void {
-    for (let i = 0; i < maxMessages; i++) {
-      const next = this.nextMessage();
-      if (!next) return;
-      this.deliver(next);
+  deliverAll(maxRounds = 10_000): void {
+    for (let round = 0; round < maxRounds; round++) {
+      if (this.deliverRound() === 0) return;
     }
-    throw new Error(`network did not settle after ${maxMessages} messages`);
+    throw new Error(`network did not settle after ${maxRounds} rounds of messages`);
   }
 
   /** Delivers only the messages in flight now; what they cause waits for the next round. */
@@ -276,21 +274,6 @@ export class SimCluster {
     for (const ev of rest) this.events.push(ev.time, ev.item);
     for (const m of now) this.deliver(m);
     return now.length;
-  }
-
-  private nextMessage(): Message | undefined {
-    let found: Message | undefined;
-    const rest: Array<{ time: number; item: SimEvent }> = [];
-    while (this.events.size) {
-      const ev = this.events.pop()!;
-      if (ev.item.kind === "message") {
-        found = ev.item.message;
-        break;
-      }
-      rest.push(ev);
-    }
-    for (const ev of rest) this.events.push(ev.time, ev.item);
-    return found;
   }
 
   private deliver(m: Message): void {
