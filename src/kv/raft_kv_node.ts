@@ -22,6 +22,7 @@ import {
   RaftNode,
   type Ready,
   type SafetyMode,
+  skipsLearnerStage,
   type Snapshot,
 } from "../raft/mod.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
@@ -167,8 +168,7 @@ export class RaftKvNode {
       );
     } else {
       sm = recovered.snapshot ? KvStateMachine.decode(recovered.snapshot.data) : new KvStateMachine();
-      // unsafe-early-vote's deviation is exactly that a new member votes at once: no quarantine.
-      if (recovered.fresh && o.safetyMode !== "unsafe-early-vote") {
+      if (recovered.fresh && !skipsLearnerStage(o.safetyMode)) {
         await setAwaitingLearner(o.dataDir, true);
         log("info", "empty storage: waiting to be added to the cluster as a learner");
       }

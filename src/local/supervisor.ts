@@ -277,17 +277,6 @@ export class LocalSupervisor {
     });
   }
 
-  private async adminPost(url: string, path: string, body: unknown): Promise<void> {
-    const r = await fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${this.state.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`POST ${path} on ${url}: ${r.status} ${text}`);
-  }
-
   private nodeOf(member: Member): LocalNode {
     const node = this.state.nodes.find((n) => n.id === member.id);
     if (!node) throw new Error(`node ${member.id} is not running`);
@@ -334,26 +323,19 @@ export class LocalSupervisor {
         for (const m of action.members) await this.stopMember(m);
         return;
       case "changeVotersDirectly": {
+        await using admin = this.admin();
         const members = Object.fromEntries(
-          this.state.nodes.map((n) => [String(n.id), { peer: n.peerAddress, client: n.clientUrl }]),
+          this.state.nodes.map((n) => [n.id, { peer: n.peerAddress, client: n.clientUrl }]),
         );
-        const leader = await this.leaderUrl();
-        await this.adminPost(leader, "/admin/voters-direct", { voters: action.voters, members });
+        await admin.votersDirect(action.voters, members);
         return;
       }
-      case "adoptConfig":
-        await this.adminPost(this.nodeOf(action.member).clientUrl, "/admin/adopt-config", {
-          voters: action.voters,
-        });
+      case "adoptConfig": {
+        await using admin = this.admin();
+        await admin.adoptConfig(this.nodeOf(action.member).clientUrl, { voters: action.voters });
         return;
+      }
     }
-  }
-
-  private async leaderUrl(): Promise<string> {
-    const statuses = await this.fetchStatuses();
-    const leader = this.state.nodes.find((n) => statuses[String(n.slot)]?.role === "leader");
-    if (!leader) throw new Error("no leader answers yet");
-    return leader.clientUrl;
   }
 
   private async startMember(m: Member, bootstrap: boolean): Promise<void> {

@@ -11,4 +11,4 @@ export {
 export { NotLeaderError, ProposalDroppedError } from "./errors.ts";
 export { ConfChangeError, describeMembership, fromConfState, voterChangeOps } from "./membership.ts";
 export { isConfState, isWellFormedMessage } from "./message_check.ts";
-export { parseSafetyMode } from "./safety.ts";
+export { parseSafetyMode, skipsLearnerStage } from "./safety.ts";

@@ -27,6 +27,14 @@ export function countsNewVotersLate(mode: SafetyMode): boolean {
   return mode === "unsafe-early-vote";
 }
 
+/**
+ * A member that joins with empty storage may vote at once (no learner stage), so the shell's
+ * lost-storage quarantine, which waits for the learner stage, must not hold it back.
+ */
+export function skipsLearnerStage(mode: SafetyMode): boolean {
+  return mode === "unsafe-early-vote";
+}
+
 /** A node may replace its configuration from outside the log (`adoptConfigUnsafe`). */
 export function allowsOutOfLogConfig(mode: SafetyMode): boolean {
   return mode === "unsafe-no-joint";
