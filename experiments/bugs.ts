@@ -102,13 +102,19 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
       }
     }
 
-    // Clients on both sides of the coming split: 0-2 talk to node 1, 3-5 to node 3.
+    // Clients on both sides of the coming split: 0-2 talk to node 1, 3-5 to node 3. In bug1 node 1's
+    // side only writes and node 3's side only reads, so that any read node 3 serves from its stale
+    // log is a stale read of an acknowledged write (were node 3's side to write a key before reading
+    // it, the stale state would go unseen). In bug2 both sides write: they commit different entries.
+    const writes = { get: 0, put: 1, delete: 0, cas: 0 };
+    const reads = { get: 1, put: 0, delete: 0, cas: 0 };
+    const both = { get: 0.5, put: 0.5, delete: 0, cas: 0 };
     workload = new RecordedWorkload(recorder, {
       keys: 3,
       endpoints: () => cluster.endpoints(),
       requestTimeoutMs: 1000,
       pin: (client) => cluster.node(client < 3 ? 1 : 3).clientUrl,
-      mix: { get: 0.5, put: 0.5, delete: 0, cas: 0 },
+      mix: (client) => bug === "bug1" ? (client < 3 ? writes : reads) : both,
     });
     workload.start(6);
     await sleep(700);

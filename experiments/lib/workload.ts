@@ -14,18 +14,25 @@ import {
 } from "../../src/client/mod.ts";
 import { HistoryRecorder } from "../../src/check/history.ts";
 
+export interface OperationMix {
+  get: number;
+  put: number;
+  delete: number;
+  cas: number;
+}
+
 export interface WorkloadOptions {
   keys: number;
   /** Each client sends to one node (round robin over these), which forwards writes to the leader. */
   endpoints: () => string[];
   requestTimeoutMs: number;
-  /** Operation mix; weights need not sum to 1. */
-  mix?: { get: number; put: number; delete: number; cas: number };
+  /** Operation mix, for every client or per client index; weights need not sum to 1. */
+  mix?: OperationMix | ((client: number) => OperationMix);
   /** Fixed node per client (for the bug experiments); default: client i uses endpoints()[i % n]. */
   pin?: (client: number) => string;
 }
 
-const DEFAULT_MIX = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
+const DEFAULT_MIX: OperationMix = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
 
 export class RecordedWorkload {
   readonly counts = { ok: 0, fail: 0, unknown: 0 };
@@ -62,7 +69,7 @@ export class RecordedWorkload {
     let kv = this.client(endpoint, identity);
     let n = 0;
     while (this.running) {
-      const outcome = await this.operate(kv, identity, n++);
+      const outcome = await this.operate(kv, identity, n++, this.mixFor(i));
       if (outcome === "unknown") {
         await kv.close();
         identity = `c${i}.${++generation}`;
@@ -74,6 +81,11 @@ export class RecordedWorkload {
     await kv.close();
   }
 
+  private mixFor(i: number): OperationMix {
+    const mix = this.options.mix ?? DEFAULT_MIX;
+    return typeof mix === "function" ? mix(i) : mix;
+  }
+
   private endpointFor(i: number): string {
     if (this.options.pin) return this.options.pin(i);
     const all = this.options.endpoints();
@@ -81,8 +93,12 @@ export class RecordedWorkload {
   }
 
   /** One recorded operation. */
-  async operate(kv: KvClient, identity: string, n: number): Promise<"ok" | "fail" | "unknown"> {
-    const mix = this.options.mix ?? DEFAULT_MIX;
+  async operate(
+    kv: KvClient,
+    identity: string,
+    n: number,
+    mix: OperationMix = DEFAULT_MIX,
+  ): Promise<"ok" | "fail" | "unknown"> {
     const key = `k${Math.floor(Math.random() * this.options.keys)}`;
     const total = mix.get + mix.put + mix.delete + mix.cas;
     let r = Math.random() * total;
