@@ -68,7 +68,6 @@ export class NodeHolder {
     this.starting ??= RaftKvNode.start({
       nodeId: identity.nodeId,
       clusterId: identity.clusterId,
-      incarnation: identity.incarnation,
       dataDir: c.dataDir,
       peerToken: c.peerToken,
       listenPeer: c.listenPeer,

@@ -354,11 +354,12 @@ export class SimCluster {
   private apply(node: SimNode, rd: Ready): void {
     if (rd.snapshot) {
       node.sm = SimStateMachine.restore(rd.snapshot.data);
+      node.raft.applySnapshot(rd.snapshot);
       node.confIndex = rd.snapshot.meta.index;
     }
     for (const e of rd.committedEntries) {
       this.checker.onApply(node.id, e);
-      if (e.type === "conf") node.confIndex = e.index;
+      if (e.type === "conf" && node.raft.applyConfChange(e).applied) node.confIndex = e.index;
       if (e.type === "normal" && e.data) node.sm.apply(e.data);
     }
     for (const rs of rd.readStates) node.reads.push(rs);
