@@ -235,16 +235,9 @@ export function runScenario(source: string): ScenarioResult {
         case "restart":
           for (const id of ids(args)) cluster.restart(id);
           break;
-        case "compact": {
-          const n = node(int(args[0], "a node id"));
-          const applied = n.raft.appliedIndex;
-          const term = n.raft.termAt(applied)!;
-          const snap = { meta: { index: applied, term, conf: n.raft.confState() }, data: n.sm.snapshot() };
-          n.raft.compact(snap);
-          n.disk.snapshot = snap;
-          n.disk.entries = n.disk.entries.filter((e) => e.index > applied);
+        case "compact":
+          cluster.compact(int(args[0], "a node id"));
           break;
-        }
         case "expect":
           expect(cluster, args, lastError, node);
           break;
