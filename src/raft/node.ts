@@ -376,6 +376,11 @@ export class RaftNode {
     return this.raft.log.snapshotIndex;
   }
 
+  /** The newest snapshot this node holds (what it sends to followers behind its log). */
+  get latestSnapshot(): Snapshot | undefined {
+    return this.raft.snapshot;
+  }
+
   status(): NodeStatus {
     const r = this.raft;
     const s: NodeStatus = {

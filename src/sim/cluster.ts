@@ -498,6 +498,15 @@ export class SimCluster {
     node.driver!.kick();
   }
 
+  /** Node `from` sends its newest snapshot to `to` now, as a leader whose follower lags would. */
+  sendSnapshot(from: NodeId, to: NodeId): Error | undefined {
+    const node = this.mustGet(from);
+    const snapshot = node.running ? node.raft.latestSnapshot : undefined;
+    if (!snapshot) return new Error(`node ${from} has no snapshot to send`);
+    this.trace(`SEND-SNAPSHOT ${from} -> ${to} at ${snapshot.meta.index}`);
+    this.sendAll([{ type: "snap", from, to, term: node.raft.term, snapshot }]);
+  }
+
   /** The node takes a snapshot at its applied index now (and compacts its log). */
   compact(id: NodeId): void {
     const node = this.mustGet(id);
