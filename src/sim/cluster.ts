@@ -55,6 +55,11 @@ export class SimNode {
     return this.driver.sm;
   }
 
+  /** Index of the configuration in force, as the node reports it in /status. */
+  get confIndex(): number {
+    return this.sm.confIndex;
+  }
+
   get running(): boolean {
     return this.alive && this.driver !== undefined;
   }
@@ -147,6 +152,7 @@ export class SimCluster {
   bootstrap(ids: NodeId[]): void {
     const incarnations = new Map(ids.map((id) => [id, this.newIncarnation()]));
     const sm = new KvStateMachine();
+    sm.safetyMode = this.mode;
     for (const [id, inc] of incarnations) sm.members.set(id, memberInfo(id, inc));
     sm.confIndex = 1;
     const snapshot = bootstrapSnapshot(ids, sm.encode());
