@@ -39,6 +39,8 @@ export class SimNode {
   /** Commit index last seen, to report commit progress to the checker. */
   commitSeen = 0;
   wasLeader = false;
+  /** Applied index at which the configuration in force was last reported to the checker. */
+  configCheckedAt = -1;
   /** Bumped at every start: events of an earlier life are ignored. */
   generation = 0;
 
@@ -189,6 +191,7 @@ export class SimCluster {
     node.alive = true;
     node.driver = undefined;
     node.wasLeader = false;
+    node.configCheckedAt = -1;
     node.store = new SimStore(node.durable, {
       delay: () => maxDisk > 0 ? nodeRng.int(minDisk, maxDisk) : 0,
       after: (ms, complete) =>
@@ -423,7 +426,8 @@ export class SimCluster {
       this.checker.onLeader(raft.term, view);
     }
     node.wasLeader = isLeader;
-    if (this.mode !== "unsafe-no-joint") {
+    if (this.mode !== "unsafe-no-joint" && raft.appliedIndex !== node.configCheckedAt) {
+      node.configCheckedAt = raft.appliedIndex;
       // unsafe-no-joint hands configurations out of the log by design: no agreement to check.
       this.checker.onConfigInForce(node.id, raft.appliedIndex, raft.confState());
     }
