@@ -22,6 +22,10 @@ const benches: Record<
     about: "peer transport: one-way messages/s and round trips/s",
     load: () => import("./transport.ts"),
   },
+  snapshot: {
+    about: "snapshot of a large KV state (200k x 500 B): event-loop blocking of encode, save, decode",
+    load: () => import("./snapshot_stall.ts"),
+  },
   check: {
     about: "linearizability checker on 10k..1M-operation histories: time and memory",
     load: () => import("./check.ts"),
