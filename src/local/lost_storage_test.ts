@@ -33,6 +33,8 @@ function probeGets(url: string) {
     { method: string; ms: number; retryAfter: string | null; code: string; message: string }
   > = [];
   let running = true;
+  /** The slowest answer: what it was and when (to tell a slow node from a hung one). */
+  let slowest: { ms: number; status: string; at: string } | undefined;
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
@@ -64,7 +66,11 @@ function probeGets(url: string) {
         status = (e as Error).name === "TimeoutError" ? "timeout" : "refused";
       }
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (status !== "refused") times.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      if (status !== "refused") times.push(ms);
+      if (ms > (slowest?.ms ?? 0) && status !== "refused") {
+        slowest = { ms: Math.round(ms), status, at: new Date().toISOString() };
+      }
       await sleep(100);
     }
   })();
@@ -79,6 +85,7 @@ function probeGets(url: string) {
         samples: sorted.length,
         statuses,
         refusals,
+        slowest,
       };
     },
   };
@@ -126,7 +133,10 @@ Deno.test({
         });
         assert.ok(!usedIds.has(newId), `node id ${newId} was never used before`);
         usedIds.add(newId);
-        assert.ok(gets.max < 2000, `a GET on the wiped node took ${gets.max} ms`);
+        assert.ok(
+          gets.max < 2000,
+          `a GET on the wiped node took ${gets.max} ms: ${JSON.stringify(gets.slowest)}`,
+        );
         // What the wiped node says while it waits to be replaced: at once, the truth, Retry-After.
         for (const r of gets.refusals) {
           assert.ok(r.ms < 500, `${r.method} refused after ${r.ms} ms`);
