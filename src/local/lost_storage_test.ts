@@ -139,7 +139,8 @@ Deno.test({
         );
         // What the wiped node says while it waits to be replaced: at once, the truth, Retry-After.
         for (const r of gets.refusals) {
-          assert.ok(r.ms < 500, `${r.method} refused after ${r.ms} ms`);
+          // No wait inside: milliseconds on a quiet machine; the bound leaves room for a starved CPU.
+          assert.ok(r.ms < 2000, `${r.method} refused after ${r.ms} ms`);
           assert.ok(r.retryAfter, `${r.method} without Retry-After`);
           assert.match(
             r.message,
