@@ -12,7 +12,15 @@ import { checkHistory } from "../check/checker.ts";
 import { kvModel } from "../check/kv_model.ts";
 import { verdictLine } from "../check/summary.ts";
 import { RecordedWorkload } from "../../experiments/lib/workload.ts";
-import { isWhole, leaderId, sleep, until, wipeNode, withSupervisedCluster } from "./test_support.ts";
+import {
+  isWhole,
+  leaderId,
+  nodeStatus,
+  sleep,
+  until,
+  wipeNode,
+  withSupervisedCluster,
+} from "./test_support.ts";
 
 interface WipeRound {
   which: string;
@@ -157,6 +165,47 @@ Deno.test({
       console.log(JSON.stringify({ rounds, counts: workload.counts, verdict: verdictLine(result) }, null, 2));
       assert.equal(result.verdict, "linearizable", verdictLine(result));
       assert.ok(workload.counts.ok > 100, `only ${workload.counts.ok} operations succeeded`);
+    });
+  },
+});
+
+Deno.test({
+  name: "a wiped node left waiting answers at once and names the leader it learned from the peer handshake",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withSupervisedCluster({}, async (sup) => {
+      await sup.stopReconciling(); // no replacement: the wiped node waits as long as we look
+      const leader = await leaderId(sup);
+      const victim = sup.state.nodes.find((n) => n.id !== leader)!;
+      await wipeNode(victim);
+      const status = await until("the wiped node to know the leader", async () => {
+        const s = await nodeStatus(victim.clientUrl);
+        return s?.quarantined && s.leader === leader && s;
+      });
+      assert.ok(status.quarantined);
+      for (const method of ["GET", "PUT"]) {
+        const t0 = performance.now();
+        const r = await fetch(`${victim.clientUrl}/kv/a`, {
+          method,
+          body: method === "PUT" ? JSON.stringify({ value: "x" }) : undefined,
+        });
+        const ms = performance.now() - t0;
+        const body = await r.json();
+        assert.equal(r.status, 503);
+        assert.equal(r.headers.get("retry-after"), "2");
+        assert.equal(body.error.code, "lost_storage");
+        assert.equal(body.error.leader, leader);
+        assert.match(
+          body.error.message,
+          new RegExp(
+            `the leader is node ${leader} \\(peer address 127\\.0\\.0\\.1:\\d+, learned from the peer handshake\\)`,
+          ),
+        );
+        assert.ok(ms < 2000, `${method} answered after ${ms} ms`);
+      }
+      const metrics = await (await fetch(`${victim.clientUrl}/metrics`)).text();
+      assert.match(metrics, /^raftkv_quarantined 1$/m);
     });
   },
 });

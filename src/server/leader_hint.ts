@@ -40,13 +40,12 @@ export function describeLeader(hint: LeaderHint): string {
 export function notServingReason(node: RaftKvNode): string | undefined {
   if (node.isQuarantined) {
     return `node ${node.id} started with empty storage (its data was lost) and is not a member until it is ` +
-      `re-added under a new id; it cannot serve reads`;
+      `re-added under a new id`;
   }
   const conf = node.confState();
   const listed = [...conf.voters, ...conf.votersOutgoing, ...conf.learners, ...(conf.learnersNext ?? [])];
   if (node.confIndex > 0 && !listed.includes(node.id)) {
-    return `node ${node.id} is not a member of the cluster's configuration (voters [${conf.voters}]); ` +
-      `it cannot serve reads`;
+    return `node ${node.id} is not a member of the cluster's configuration (voters [${conf.voters}])`;
   }
   return undefined;
 }
