@@ -152,3 +152,28 @@ Deno.test("read index contexts of a restarted node never repeat its previous pro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("storage written by an older version keeps its incarnation from identity.json", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "legacy-" });
+  const o = options(1, dir, true);
+  try {
+    const first = await RaftKvNode.start(o);
+    await first.stop();
+    // What an older version left: no INCARNATION file; the incarnation lived in identity.json.
+    await Deno.remove(`${dir}/raft/INCARNATION`);
+    await Deno.writeTextFile(
+      `${dir}/identity.json`,
+      JSON.stringify({ nodeId: 1, clusterId: "quarantine-test", incarnation: "legacy-inc", createdAt: "" }),
+    );
+    const second = await RaftKvNode.start(o);
+    try {
+      assert.equal(second.incarnation, "legacy-inc");
+      assert.equal(second.isQuarantined, false);
+      assert.equal(await Deno.readTextFile(`${dir}/raft/INCARNATION`), "legacy-inc\n");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
