@@ -22,7 +22,7 @@ const benches: Record<
     about: "peer transport: one-way messages/s and round trips/s",
     load: () => import("./transport.ts"),
   },
-  snapshot: {
+  "snapshot-stall": {
     about: "snapshot of a large KV state (200k x 500 B): event-loop blocking of encode, save, decode",
     load: () => import("./snapshot_stall.ts"),
   },

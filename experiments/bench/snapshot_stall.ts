@@ -1,5 +1,5 @@
 /**
- * `deno task bench snapshot [--keys N] [--value-bytes B]`: how long taking a snapshot of a large
+ * `deno task bench snapshot-stall [--keys N] [--value-bytes B]`: how long taking a snapshot of a large
  * KV state blocks the event loop. Builds a KvStateMachine of N keys (default 200,000) of B-byte
  * values (default 500), then measures, each with the longest event-loop block seen meanwhile
  * (a 1 ms timer) and the process CPU time it cost:
