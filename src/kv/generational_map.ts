@@ -17,6 +17,21 @@ export class GenerationalMap<K, V extends NonNullable<unknown>> {
   private overlay: Map<K, V | typeof DELETED> | undefined;
   /** Size while frozen (the base map's size is the frozen generation's). */
   private liveSize = 0;
+  private liveWeight = 0;
+  private frozenWeight = 0;
+
+  /** `weigh` gives each entry a weight (for the KV state: its characters), summed in `weight`. */
+  constructor(private readonly weigh: (key: K, value: V) => number = () => 0) {}
+
+  /** Total weight of the current entries. */
+  get weight(): number {
+    return this.liveWeight;
+  }
+
+  /** Total weight of the frozen generation (0 when not frozen). */
+  get weightFrozen(): number {
+    return this.overlay ? this.frozenWeight : 0;
+  }
 
   get size(): number {
     return this.overlay ? this.liveSize : this.base.size;
@@ -39,18 +54,22 @@ export class GenerationalMap<K, V extends NonNullable<unknown>> {
   }
 
   set(key: K, value: V): this {
+    const old = this.get(key);
+    this.liveWeight += this.weigh(key, value) - (old === undefined ? 0 : this.weigh(key, old));
     if (!this.overlay) {
       this.base.set(key, value);
       return this;
     }
-    if (!this.has(key)) this.liveSize++;
+    if (old === undefined) this.liveSize++;
     this.overlay.set(key, value);
     return this;
   }
 
   delete(key: K): boolean {
+    const old = this.get(key);
+    if (old === undefined) return false;
+    this.liveWeight -= this.weigh(key, old);
     if (!this.overlay) return this.base.delete(key);
-    if (!this.has(key)) return false;
     this.overlay.set(key, DELETED);
     this.liveSize--;
     return true;
@@ -79,6 +98,7 @@ export class GenerationalMap<K, V extends NonNullable<unknown>> {
   freeze(): ReadonlyMap<K, V> {
     if (this.overlay) throw new Error("already frozen: one snapshot at a time");
     this.liveSize = this.base.size;
+    this.frozenWeight = this.liveWeight;
     this.overlay = new Map();
     return this.base;
   }

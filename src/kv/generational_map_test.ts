@@ -30,8 +30,10 @@ Deno.test("a frozen generation does not change while writes go on, and thaw keep
 Deno.test("a generational map behaves as a Map under random writes across freezes (model check)", () => {
   let seed = 7;
   const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
-  const m = new GenerationalMap<string, string>();
+  const m = new GenerationalMap<string, string>((k, v) => k.length + v.length);
   const model = new Map<string, string>();
+  const weight = (map: ReadonlyMap<string, string>) =>
+    [...map].reduce((n, [k, v]) => n + k.length + v.length, 0);
   let frozen: ReadonlyMap<string, string> | undefined;
   let frozenModel: Map<string, string> | undefined;
   for (let step = 0; step < 20_000; step++) {
@@ -44,6 +46,7 @@ Deno.test("a generational map behaves as a Map under random writes across freeze
     else if (op === 8 && !frozen) {
       frozen = m.freeze();
       frozenModel = new Map(model);
+      assert.equal(m.weightFrozen, weight(model));
     } else if (op === 9 && frozen) {
       assert.deepEqual(new Map(frozen), frozenModel);
       m.thaw();
@@ -51,6 +54,8 @@ Deno.test("a generational map behaves as a Map under random writes across freeze
     }
     assert.equal(m.get(k), model.get(k));
     assert.equal(m.size, model.size);
+    if (step % 500 === 0) assert.equal(m.weight, weight(model));
   }
+  assert.equal(m.weight, weight(model));
   assert.deepEqual(new Map(m.entries()), model);
 });

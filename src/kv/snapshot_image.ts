@@ -40,21 +40,34 @@ interface ImageV1 {
 
 /**
  * Encodes an image from a header and the pairs of a frozen generation, a slice of work per
- * `step()`. Holds the encoded frames (the image itself) and nothing else: the pairs are read from
- * the frozen map, never copied into an array.
+ * `step()`, straight into one buffer sized from the state's character count: the memory a
+ * snapshot in flight costs is the image itself (plus the keys written meanwhile, see
+ * generational_map.ts), never a second copy of it, nor an array of the pairs.
  */
 export class ImageEncoder {
-  private readonly frames: Uint8Array[] = [];
-  private frameBytes = 0;
+  private out: Uint8Array;
+  private at: number;
   private pairsSeen = 0;
   private done = false;
-
-  constructor(header: Omit<ImageHeader, "format">, private readonly pairs: Iterator<[string, string]>) {
-    this.push(kvPackr.pack({ format: 2, ...header }));
-    this.expectedPairs = header.pairs;
-  }
-
   private readonly expectedPairs: number;
+
+  /** `chars`: the characters of all keys and values (GenerationalMap.weight). */
+  constructor(
+    header: Omit<ImageHeader, "format">,
+    private readonly pairs: Iterator<[string, string]>,
+    chars: number,
+  ) {
+    const head = kvPackr.pack({ format: 2, ...header });
+    this.expectedPairs = header.pairs;
+    // One byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer once), a string
+    // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
+    // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
+    const frames = Math.ceil(chars / CHUNK_BYTES) + 2;
+    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 10 + frames * 9);
+    this.out.set(MAGIC, 0);
+    this.at = MAGIC.length;
+    this.push(head);
+  }
 
   /** Encodes frames until done or `budgetMs` passed; returns true when every pair is encoded. */
   step(budgetMs = Infinity): boolean {
@@ -82,44 +95,25 @@ export class ImageEncoder {
     return this.done;
   }
 
-  /** Size of the finished image. */
-  get byteLength(): number {
-    return MAGIC.length + this.frameBytes;
-  }
-
-  /**
-   * Copies the frames into one buffer, a slice of work per call; returns the image when done.
-   * (Raft's Snapshot carries one Uint8Array; the frames are dropped as they are copied.)
-   */
-  assembler(): (budgetMs?: number) => Uint8Array | undefined {
+  /** The finished image (a view of the encoder's buffer). */
+  image(): Uint8Array {
     if (!this.done) throw new Error("image not fully encoded");
-    const out = new Uint8Array(this.byteLength);
-    out.set(MAGIC, 0);
-    let at = MAGIC.length;
-    let i = 0;
-    return (budgetMs = Infinity) => {
-      const start = performance.now();
-      while (i < this.frames.length) {
-        const frame = this.frames[i];
-        this.frames[i++] = EMPTY;
-        out.set(frame, at);
-        at += frame.length;
-        if (performance.now() - start >= budgetMs) break;
-      }
-      return i === this.frames.length ? out : undefined;
-    };
+    return this.out.subarray(0, this.at);
   }
 
   private push(body: Uint8Array): void {
-    const frame = new Uint8Array(4 + body.length);
-    new DataView(frame.buffer).setUint32(0, body.length, true);
-    frame.set(body, 4);
-    this.frames.push(frame);
-    this.frameBytes += frame.length;
+    const end = this.at + 4 + body.length;
+    if (end > this.out.length) {
+      // Text beyond Latin-1 takes more than a byte per character: grow (rare, one copy).
+      const bigger = new Uint8Array(Math.max(end, Math.ceil(this.out.length * 1.5)));
+      bigger.set(this.out.subarray(0, this.at));
+      this.out = bigger;
+    }
+    new DataView(this.out.buffer, this.out.byteOffset + this.at, 4).setUint32(0, body.length, true);
+    this.out.set(body, this.at + 4);
+    this.at = end;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 export interface DecodedHeader {
   sessions: Array<[string, Session]>;

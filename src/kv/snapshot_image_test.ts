@@ -20,6 +20,13 @@ Deno.test("an image round-trips the data, members, conf index and safety mode", 
   assert.equal(KvStateMachine.decode(new Uint8Array()).data.size, 0);
 });
 
+Deno.test("an image of text beyond Latin-1 (more bytes than characters) is encoded whole", () => {
+  const sm = new KvStateMachine();
+  for (let i = 0; i < 3_000; i++) sm.data.set(`ключ-${i}`, "€😀ü".repeat(50 + (i % 7)));
+  const back = KvStateMachine.decode(sm.encode());
+  assert.deepEqual(new Map(back.data.entries()), new Map(sm.data.entries()));
+});
+
 Deno.test("a format 1 image (older versions) is still read; garbage is refused with a clear error", () => {
   const v1 = kvPackr.pack({
     format: 1,

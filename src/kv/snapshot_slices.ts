@@ -18,8 +18,8 @@ export interface Cancellable {
 
 /**
  * Encodes the state as it is now (a frozen generation, see generational_map.ts); the state keeps
- * changing meanwhile. Memory in flight: the image being built (its frames, then one buffer they
- * are copied into a frame at a time) plus the keys written while it runs.
+ * changing meanwhile. Memory in flight: the image being built (one buffer, sized from the
+ * state's character count) plus the keys written while it runs.
  */
 export function encodeInSlices(
   sm: KvStateMachine,
@@ -33,23 +33,18 @@ export function encodeInSlices(
     if (!released) sm.releaseImage();
     released = true;
   };
-  let assemble: ((budgetMs?: number) => Uint8Array | undefined) | undefined;
   const budget = yieldThen ? SLICE_MS : Infinity;
   const slice = (): void => {
     if (cancelled) return;
-    let image: Uint8Array | undefined;
+    let image: Uint8Array;
     try {
-      if (!assemble) {
-        if (!encoder.step(budget)) return yieldThen!(slice);
-        release();
-        assemble = encoder.assembler();
-      }
-      image = assemble(budget);
-      if (!image) return yieldThen!(slice);
+      if (!encoder.step(budget)) return yieldThen!(slice);
+      image = encoder.image();
     } catch (error) {
       release();
       return done(error as Error);
     }
+    release();
     done(undefined, image);
   };
   slice();

@@ -18,7 +18,7 @@ export type ApplyOutcome =
 
 export class KvStateMachine {
   /** Frozen while a snapshot image is being encoded (see generational_map.ts). */
-  readonly data = new GenerationalMap<string, string>();
+  readonly data = new GenerationalMap<string, string>((k, v) => k.length + v.length);
   sessions = new SessionTable();
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
@@ -89,13 +89,17 @@ export class KvStateMachine {
    */
   beginImage(): ImageEncoder {
     const frozen = this.data.freeze();
-    return new ImageEncoder({
-      sessions: this.sessions.entries(),
-      members: [...this.members],
-      confIndex: this.confIndex,
-      ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
-      pairs: frozen.size,
-    }, frozen.entries());
+    return new ImageEncoder(
+      {
+        sessions: this.sessions.entries(),
+        members: [...this.members],
+        confIndex: this.confIndex,
+        ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
+        pairs: frozen.size,
+      },
+      frozen.entries(),
+      this.data.weightFrozen,
+    );
   }
 
   /** Ends the image begun by beginImage(): folds the writes made meanwhile into the data. */
@@ -108,7 +112,7 @@ export class KvStateMachine {
     const encoder = this.beginImage();
     try {
       encoder.step();
-      return encoder.assembler()()!;
+      return encoder.image();
     } finally {
       this.releaseImage();
     }
