@@ -18,6 +18,7 @@ import { KvStateMachine } from "../../src/kv/state_machine.ts";
 import { decodeInSlices, encodeInSlices } from "../../src/kv/snapshot_slices.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 import { EventLoopStallMonitor } from "../../src/server/event_loop_stalls.ts";
+import { writeResults } from "../lib/results.ts";
 import type { Snapshot } from "../../src/raft/mod.ts";
 
 interface Stage {
@@ -127,12 +128,7 @@ export async function run(args: string[]): Promise<void> {
       } ${String(s.bytes ?? "").padStart(10)}`,
     );
   }
-  await Deno.mkdir("bench-results", { recursive: true });
-  await Deno.writeTextFile(
-    "bench-results/snapshot-stall.json",
-    JSON.stringify({ keys, valueBytes, loadAverage: load, stages }, null, 2) + "\n",
-  );
-  console.log("wrote bench-results/snapshot-stall.json");
+  await writeResults("snapshot-stall", { keys, valueBytes, loadAverage: load, stages });
 }
 
 if (import.meta.main) await run(Deno.args);

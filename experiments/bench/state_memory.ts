@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { KvStateMachine } from "../../src/kv/state_machine.ts";
 import { kvPackr } from "../../src/kv/codec.ts";
+import { writeResults } from "../lib/results.ts";
 
 interface Step {
   step: string;
@@ -106,12 +107,7 @@ export async function run(args: string[]): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 0));
   }
-  await Deno.mkdir("bench-results", { recursive: true });
-  await Deno.writeTextFile(
-    "bench-results/state-memory.json",
-    JSON.stringify({ valueBytes, loadAverage: Deno.loadavg(), results }, null, 2) + "\n",
-  );
-  console.log("wrote bench-results/state-memory.json");
+  await writeResults("state-memory", { valueBytes, loadAverage: Deno.loadavg(), results });
 }
 
 if (import.meta.main) await run(Deno.args);
