@@ -1,0 +1,216 @@
+/**
+ * The live view in a real browser: Debian's chromium, headless, driven by puppeteer-core, against
+ * a real local cluster (`deno task local up --auto-ports --fault-injection` in a temp state dir)
+ * and the real `deno task ui` server. It checks that the leader and terms are shown, kills the
+ * leader and sees a new one, partitions and heals, and steps through a simulator trace written
+ * by `deno task sim --trace-json`. Screenshots go to $RAFTKV_UI_SCREENSHOTS (or a temp dir).
+ * Every process started here is stopped, and checked dead by pid.
+ */
+import assert from "node:assert/strict";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { isAlive, readState } from "../local/state.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function deno(args: string[], what: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${what} failed (exit ${out.code}):\n${text}`);
+  return text;
+}
+
+/** Starts `deno task ui` on a free port; resolves once it prints its URL. */
+async function startUi(args: string[]): Promise<{ url: string; process: Deno.ChildProcess; output: () => string }> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/ui/main.ts", "--port", "0", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += decoder.decode(chunk);
+  };
+  void pump(process.stdout);
+  void pump(process.stderr);
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    const url = /live view on (http:\/\/\S+)/.exec(output)?.[1];
+    if (url) return { url, process, output: () => output };
+    await sleep(50);
+  }
+  process.kill("SIGKILL");
+  throw new Error(`deno task ui did not start:\n${output}`);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let last: unknown;
+  while (performance.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+}
+
+const leaderOf = (page: Page) =>
+  page.$eval("#leader", (el) => ({
+    id: Number(el.getAttribute("data-leader") || 0),
+    term: Number(el.getAttribute("data-term") || 0),
+    text: el.textContent ?? "",
+  }));
+
+Deno.test("the live view shows a real cluster, controls it, and replays a simulator trace", async (t) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "raftkv-ui-test-" });
+  const shots = Deno.env.get("RAFTKV_UI_SCREENSHOTS") ?? await Deno.makeTempDir({ prefix: "raftkv-ui-shots-" });
+  await Deno.mkdir(shots, { recursive: true });
+  const simTrace = `${stateDir}/bug1.json`;
+  const pids = new Set<number>();
+  let ui: Awaited<ReturnType<typeof startUi>> | undefined;
+  let browser: Browser | undefined;
+  try {
+    await deno(
+      ["task", "sim", "--scenario", "bug1", "--mode", "unsafe-early-vote", "--seed", "1", "--trace-json", simTrace],
+      "deno task sim --trace-json",
+    );
+    await deno(
+      ["task", "local", "up", "--auto-ports", "--fault-injection", "--state-dir", stateDir],
+      "deno task local up",
+    );
+    const state = (await readState(stateDir))!;
+    for (const pid of [state.supervisor?.pid, ...state.nodes.map((n) => n.pid)]) if (pid) pids.add(pid);
+
+    ui = await startUi(["--state-dir", stateDir, "--sim-trace", simTrace, "--results", stateDir]);
+    pids.add(ui.process.pid);
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+    pids.add(browser.process()!.pid!);
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push((e as Error).message));
+    await page.setViewport({ width: 1400, height: 1250 });
+    await page.goto(ui.url, { waitUntil: "domcontentloaded" });
+
+    let leader = { id: 0, term: 0, text: "" };
+    await t.step("the leader, every member's role and term, and messages are shown", async () => {
+      leader = await waitFor("a leader on the page", async () => {
+        const l = await leaderOf(page);
+        return l.id > 0 && l.term > 0 ? l : undefined;
+      }, 15_000);
+      assert.match(leader.text, new RegExp(`leader n${leader.id}, term ${leader.term}`));
+      const members = await page.$$eval(
+        "#live-members .member",
+        (els) => els.map((e) => ({ role: e.getAttribute("data-role"), term: e.getAttribute("data-term") })),
+      );
+      assert.equal(members.length, 3);
+      assert.equal(members.filter((m) => m.role === "leader").length, 1);
+      assert.ok(members.every((m) => Number(m.term) >= 1), `terms shown: ${JSON.stringify(members)}`);
+      // The nodes' /trace streams reach the page: messages are counted and some are in the air.
+      await waitFor("sampled messages", () =>
+        page.evaluate(() =>
+          (globalThis as unknown as { raftKvView: { live: { messagesReceived: number } } }).raftKvView.live
+            .messagesReceived > 10
+        ), 10_000);
+      // Log tails with configuration entries marked.
+      await waitFor("log tails with configuration entries", async () =>
+        (await page.$$eval(".member .entry.kind-conf", (els) => els.length)) >= 3, 10_000);
+      await page.screenshot({ path: `${shots}/live-view.png` });
+    });
+
+    await t.step("kill leader: a new leader within seconds", async () => {
+      const killedAt = performance.now();
+      await page.click("#kill-leader");
+      const next = await waitFor("a new leader", async () => {
+        const l = await leaderOf(page);
+        return l.id > 0 && l.id !== leader.id && l.term > leader.term ? l : undefined;
+      }, 15_000);
+      console.log(`  new leader n${next.id} (term ${next.term}) shown ${Math.round(performance.now() - killedAt)} ms after the click`);
+      assert.ok(await page.$eval("#action-log", (el) => /sent SIGKILL to node/.test(el.textContent ?? "")));
+      leader = next;
+      // The supervisor restarts the killed node: all three answer again.
+      await waitFor("three members answering", async () =>
+        (await page.$$eval("#live-members .member", (els) => els.filter((e) => e.getAttribute("data-role") !== "down").length)) === 3, 15_000);
+    });
+
+    await t.step("partition the leader away, see the cut and a new leader; heal", async () => {
+      const others = [1, 2, 3].filter((id) => id !== leader.id);
+      await page.type("#partition-groups", `${leader.id}|${others.join(",")}`);
+      await page.click("#partition");
+      await waitFor("cut links on the ring", async () => (await page.$$eval(".link.cut", (els) => els.length)) === 2, 10_000);
+      const majority = await waitFor("a leader on the majority side", async () => {
+        const l = await leaderOf(page);
+        return others.includes(l.id) ? l : undefined;
+      }, 15_000);
+      await page.screenshot({ path: `${shots}/live-partitioned.png` });
+      console.log(`  partitioned n${leader.id} away; n${majority.id} leads term ${majority.term}`);
+      await page.click("#heal");
+      await waitFor("no cut link", async () => (await page.$$eval(".link.cut", (els) => els.length)) === 0, 10_000);
+      await waitFor("one leader, all three members caught up", async () => {
+        const roles = await page.$$eval("#live-members .member", (els) => els.map((e) => e.getAttribute("data-role")));
+        return roles.filter((r) => r === "leader").length === 1 && roles.filter((r) => r === "follower").length === 2;
+      }, 15_000);
+    });
+
+    await t.step("write and read a key through the controls", async () => {
+      await page.click("#kv-write");
+      await waitFor("the write's answer", () => page.$eval("#action-log", (el) => /put greeting=hello: committed/.test(el.textContent ?? "")), 10_000);
+      await page.click("#kv-read");
+      await waitFor("the read's answer", () => page.$eval("#action-log", (el) => /get greeting \(linearizable\) = "hello"/.test(el.textContent ?? "")), 10_000);
+      await waitFor("a ReadIndex round on the page", async () => (await page.$$("#read-rounds tr")).length > 1, 10_000);
+    });
+
+    await t.step("replay a simulator trace step by step", async () => {
+      await page.click("#tab-button-sim");
+      const position = () => page.$eval("#sim-position", (el) => ({ step: Number(el.getAttribute("data-step")), text: el.textContent ?? "" }));
+      await waitFor("the trace to load", async () => (await position()).text.startsWith("event 1 of"), 10_000);
+      const total = Number(/of (\d+)/.exec((await position()).text)![1]);
+      assert.ok(total > 100, `events: ${total}`);
+      assert.equal(await page.$$eval("#sim-members .member", (els) => els.length), 3);
+      for (let i = 0; i < 3; i++) await page.click("#sim-forward");
+      assert.equal((await position()).step, 3);
+      await page.click("#sim-back");
+      assert.equal((await position()).step, 2);
+      const eventText = await page.$eval("#sim-event", (el) => el.textContent);
+      assert.match(eventText!, /preVote|vote|LEADER|campaign/);
+      // Jump along notable events until the partition, then to the end: nodes 4 and 5 exist by then.
+      for (let i = 0; i < 400 && !/^PARTITION/.test(await page.$eval("#sim-event", (el) => el.textContent ?? "")); i++) {
+        await page.click("#sim-next-notable");
+      }
+      assert.match(await page.$eval("#sim-event", (el) => el.textContent ?? ""), /^PARTITION/);
+      await page.screenshot({ path: `${shots}/sim-replay.png` });
+      await page.click("#sim-last");
+      assert.equal((await position()).step, total - 1);
+      assert.equal(await page.$$eval("#sim-members .member", (els) => els.length), 5);
+      assert.match(await page.$eval("#sim-violations", (el) => el.textContent ?? ""), /invariant violations/);
+    });
+    assert.deepEqual(pageErrors, [], "errors in the page");
+    console.log(`  screenshots in ${shots}`);
+  } finally {
+    await browser?.close().catch(() => {});
+    // Nodes restarted after the kill have new pids: the view knows them.
+    const snapshot = await fetch(`${ui?.url}api/snapshot`).then((r) => r.json()).catch(() => undefined);
+    for (const m of snapshot?.members ?? []) if (m.pid) pids.add(m.pid);
+    if (ui) {
+      ui.process.kill("SIGTERM");
+      const status = await Promise.race([ui.process.status, sleep(5000).then(() => undefined)]);
+      if (!status) ui.process.kill("SIGKILL");
+      await ui.process.status;
+    }
+    await deno(["task", "local", "down", "--state-dir", stateDir], "deno task local down").catch((e) => console.error(e));
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+  await sleep(300);
+  const left = [...pids].filter((pid) => isAlive(pid));
+  assert.deepEqual(left, [], `processes left running: ${left}`);
+});
