@@ -10,6 +10,10 @@ export async function refreshKube(): Promise<void> {
     return;
   }
   const status = (k.status ?? {}) as Record<string, unknown>;
+  const reconfig = status.reconfig as { phase: string; message: string } | undefined;
+  const history = (status.history ?? []) as Array<
+    { time: string; phases: string[]; action: string; message: string }
+  >;
   const conditions = (status.conditions ?? []) as Array<
     { type: string; status: string; reason?: string; message?: string }
   >;
@@ -26,6 +30,30 @@ export async function refreshKube(): Promise<void> {
         "ul",
         {},
         conditions.map((c) => h("li", {}, `${c.type}=${c.status} ${c.reason ?? ""} ${c.message ?? ""}`)),
+      )
+      : null,
+    h(
+      "div",
+      { id: "kube-planner" },
+      "operator step ",
+      h("b", {}, reconfig?.phase ?? "?"),
+      `: ${reconfig?.message ?? "no status yet"}`,
+    ),
+    history.length
+      ? h(
+        "table",
+        { class: "history" },
+        h("tr", {}, ["when", "phases", "action", "message"].map((c) => h("th", {}, c))),
+        history.slice().reverse().map((e) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, new Date(e.time).toLocaleTimeString()),
+            h("td", {}, e.phases.join(" → ")),
+            h("td", {}, e.action),
+            h("td", {}, e.message),
+          )
+        ),
       )
       : null,
     h("h3", {}, "Pods"),
