@@ -86,11 +86,15 @@ export class ExperimentRuns {
         notes: [],
         operations: [],
         omitted: 0,
-        missing: `its history (${name}.jsonl) is not in ${this.dir}: run "deno task experiment ${summary.bug}" again`,
+        missing:
+          `its history (${name}.jsonl) is not in ${this.dir}: run "deno task experiment ${summary.bug}" again`,
       };
     }
     const { history } = parseJsonlHistory(await Deno.readTextFile(historyPath), historyPath);
-    const start = Math.min(...history.operations.map((o) => o.call), ...history.annotations.map((a) => a.time));
+    const start = Math.min(
+      ...history.operations.map((o) => o.call),
+      ...history.annotations.map((a) => a.time),
+    );
     const badOp = /\(client [^,]+, op (\d+)\)/.exec(summary.verdictLine)?.[1];
     const operations = history.operations.slice(0, MAX_OPERATIONS).map((o) => ({
       id: o.id,

@@ -49,12 +49,15 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
     const k = (args: string[], stdin?: string) => kubectl(kube.kubectl, kube.kubeconfigPath, args, stdin);
     await k(["apply", "-f", `${ROOT}crds/raftcluster.yaml`]);
     await k(["wait", "--for=condition=Established", "crd/raftclusters.storage.sys", "--timeout=30s"]);
-    await k(["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "storage.sys/v1",
-      kind: "RaftCluster",
-      metadata: { name: "demo", namespace: "default" },
-      spec: { replicas: 3 },
-    }));
+    await k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "storage.sys/v1",
+        kind: "RaftCluster",
+        metadata: { name: "demo", namespace: "default" },
+        spec: { replicas: 3 },
+      }),
+    );
     const status = {
       leader: "demo-0",
       voters: 3,
@@ -70,30 +73,61 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
         message: "learners caught up, check 1/3",
       },
       history: [
-        { time: "2026-01-01T00:00:00Z", phases: ["Idle", "AddLearners"], action: "addLearners", confIndex: 3, message: "adding learners 2,3" },
-        { time: "2026-01-01T00:00:02Z", phases: ["AddLearners", "CatchUp"], action: "wait", confIndex: 4, message: "learners caught up, check 1/3" },
+        {
+          time: "2026-01-01T00:00:00Z",
+          phases: ["Idle", "AddLearners"],
+          action: "addLearners",
+          confIndex: 3,
+          message: "adding learners 2,3",
+        },
+        {
+          time: "2026-01-01T00:00:02Z",
+          phases: ["AddLearners", "CatchUp"],
+          action: "wait",
+          confIndex: 4,
+          message: "learners caught up, check 1/3",
+        },
       ],
     };
-    await k(["patch", "raftcluster", "demo", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
-    await k(["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "demo-0", namespace: "default", labels: { "app.kubernetes.io/instance": "demo" } },
-      spec: { containers: [{ name: "node", image: "raft-kv:test" }] },
-    }));
-    await k(["apply", "-f", "-"], JSON.stringify({
-      apiVersion: "v1",
-      kind: "Event",
-      metadata: { name: "demo.catchup", namespace: "default" },
-      involvedObject: { apiVersion: "storage.sys/v1", kind: "RaftCluster", name: "demo", namespace: "default" },
-      reason: "CatchUp",
-      message: "learners 2,3 are catching up",
-      type: "Normal",
-      count: 1,
-      firstTimestamp: "2026-01-01T00:00:02Z",
-      lastTimestamp: "2026-01-01T00:00:02Z",
-      source: { component: "raft-operator" },
-    }));
+    await k([
+      "patch",
+      "raftcluster",
+      "demo",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status }),
+    ]);
+    await k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "demo-0", namespace: "default", labels: { "app.kubernetes.io/instance": "demo" } },
+        spec: { containers: [{ name: "node", image: "raft-kv:test" }] },
+      }),
+    );
+    await k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "demo.catchup", namespace: "default" },
+        involvedObject: {
+          apiVersion: "storage.sys/v1",
+          kind: "RaftCluster",
+          name: "demo",
+          namespace: "default",
+        },
+        reason: "CatchUp",
+        message: "learners 2,3 are catching up",
+        type: "Normal",
+        count: 1,
+        firstTimestamp: "2026-01-01T00:00:02Z",
+        lastTimestamp: "2026-01-01T00:00:02Z",
+        source: { component: "raft-operator" },
+      }),
+    );
 
     config.loadFromFile(kube.kubeconfigPath);
     source = new KubeClusterSource("demo", "default", config);
@@ -112,7 +146,10 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
     // Ours, and whatever the real scheduler says about the pod (FailedScheduling: there is no node).
     const events = snapshot.events.map((e) => `${e.reason} ${e.object}`);
     assert.ok(events.includes("CatchUp RaftCluster/demo"), `events: ${events}`);
-    assert.ok(events.every((e) => e.endsWith("RaftCluster/demo") || e.endsWith("Pod/demo-0")), `events: ${events}`);
+    assert.ok(
+      events.every((e) => e.endsWith("RaftCluster/demo") || e.endsWith("Pod/demo-0")),
+      `events: ${events}`,
+    );
     const cluster = await feed.snapshot();
     assert.equal(cluster.planner?.phase, "CatchUp");
     assert.deepEqual(cluster.history?.steps.map((s) => s.phase), ["AddLearners", "CatchUp"]);
@@ -132,11 +169,19 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
     });
     try {
       const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/#kube`, { waitUntil: "domcontentloaded" });
+      await page.goto(`http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/#kube`, {
+        waitUntil: "domcontentloaded",
+      });
       await page.waitForSelector("#kube-pods td", { timeout: 10_000 });
       assert.match(await page.$eval("#kube-pods", (el) => el.textContent ?? ""), /demo-0\s*Pending/);
-      assert.match(await page.$eval("#kube-events", (el) => el.textContent ?? ""), /learners 2,3 are catching up/);
-      assert.match(await page.$eval("#kube-planner", (el) => el.textContent ?? ""), /CatchUp: learners caught up/);
+      assert.match(
+        await page.$eval("#kube-events", (el) => el.textContent ?? ""),
+        /learners 2,3 are catching up/,
+      );
+      assert.match(
+        await page.$eval("#kube-planner", (el) => el.textContent ?? ""),
+        /CatchUp: learners caught up/,
+      );
     } finally {
       await browser.close();
     }

@@ -4,7 +4,13 @@
  * GET /trace stream (sampled messages, vote, log tail, ReadIndex round). With no page open
  * nothing is polled and no node traces anything.
  */
-import type { ClusterSnapshot, MemberView, MessageBatch, NodeStatusView, TraceStateView } from "./view_types.ts";
+import type {
+  ClusterSnapshot,
+  MemberView,
+  MessageBatch,
+  NodeStatusView,
+  TraceStateView,
+} from "./view_types.ts";
 import { encodeSse, readSse } from "./sse.ts";
 
 /** Where the members are, and what else the source knows (planner, processes, errors). */
@@ -106,14 +112,17 @@ export class LiveFeed {
       this.#broadcast("cluster", snap);
       this.#syncTraces(snap.members.map((m) => m.clientUrl));
     } catch (e) {
-      this.#broadcast("cluster", {
-        at: Date.now(),
-        source: this.source.kind,
-        faultInjection: false,
-        members: [],
-        leaders: [],
-        error: (e as Error).message,
-      } satisfies ClusterSnapshot);
+      this.#broadcast(
+        "cluster",
+        {
+          at: Date.now(),
+          source: this.source.kind,
+          faultInjection: false,
+          members: [],
+          leaders: [],
+          error: (e as Error).message,
+        } satisfies ClusterSnapshot,
+      );
     } finally {
       this.#polling = false;
     }

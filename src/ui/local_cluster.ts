@@ -92,7 +92,9 @@ export class LocalClusterLink {
     try {
       await Promise.all(perNode.map(async ([id, fault]) => {
         const node = state.nodes.find((n) => n.id === id);
-        if (!node) throw new ActionError(`no node ${id}; nodes are ${state.nodes.map((n) => n.id).join(", ")}`);
+        if (!node) {
+          throw new ActionError(`no node ${id}; nodes are ${state.nodes.map((n) => n.id).join(", ")}`);
+        }
         try {
           await admin.injectFault(node.clientUrl, fault);
         } catch (e) {
@@ -131,7 +133,9 @@ export class LocalClusterLink {
 
   /** Delays every message to and from node `id` by `ms` (0 removes the delay). */
   async delay(id: number, ms: number): Promise<string> {
-    if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) throw new ActionError(`delay must be 0 to 10000 ms, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) {
+      throw new ActionError(`delay must be 0 to 10000 ms, got ${ms}`);
+    }
     const state = await this.state();
     const peers = state.nodes.map((n) => n.id).filter((p) => p !== id);
     if (!state.nodes.some((n) => n.id === id)) throw new ActionError(`no node ${id}`);

@@ -56,7 +56,9 @@ if (values.help) {
   Deno.exit(0);
 }
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be 0 to 65535, got ${values.port}`);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  fail(`--port must be 0 to 65535, got ${values.port}`);
+}
 const traceRate = Number(values["trace-rate"]);
 if (!Number.isInteger(traceRate) || traceRate < 0 || traceRate > 1000) {
   fail(`--trace-rate must be an integer from 0 to 1000, got ${values["trace-rate"]}`);
@@ -64,7 +66,10 @@ if (!Number.isInteger(traceRate) || traceRate < 0 || traceRate > 1000) {
 const simTraces = [];
 for (const path of values["sim-trace"] ?? []) {
   try {
-    simTraces.push({ name: path.split("/").at(-1)!, trace: checkSimTrace(JSON.parse(await Deno.readTextFile(path)), path) });
+    simTraces.push({
+      name: path.split("/").at(-1)!,
+      trace: checkSimTrace(JSON.parse(await Deno.readTextFile(path)), path),
+    });
   } catch (e) {
     fail(`cannot use --sim-trace ${path}: ${(e as Error).message}`);
   }
@@ -79,7 +84,9 @@ try {
   console.error(`error: ${(e as Error).message}`);
   Deno.exit(1);
 }
-console.log(`bundled ${(script.length / 1024).toFixed(0)} KiB in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+console.log(
+  `bundled ${(script.length / 1024).toFixed(0)} KiB in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+);
 
 let kube: KubeClusterSource | undefined;
 let local: LocalClusterLink | undefined;
@@ -108,7 +115,9 @@ try {
       console.log(
         kube
           ? `watching RaftCluster ${values.namespace}/${values.kube}`
-          : `watching the local cluster in ${local!.stateDir} (start one: deno task local up --fault-injection)`,
+          : `watching the local cluster in ${
+            local!.stateDir
+          } (start one: deno task local up --fault-injection)`,
       );
     },
   }, app.fetch);

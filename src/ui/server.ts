@@ -37,7 +37,9 @@ async function body(c: { req: { json(): Promise<unknown> } }): Promise<Record<st
 
 function id(value: unknown, field = "id"): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new BadRequest(`"${field}" must be a node id (a positive integer)`);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new BadRequest(`"${field}" must be a node id (a positive integer)`);
+  }
   return n;
 }
 
@@ -46,7 +48,9 @@ function optionalId(value: unknown, field: string): number | undefined {
 }
 
 function text(value: unknown, field: string): string {
-  if (typeof value !== "string" || value === "") throw new BadRequest(`"${field}" must be a non-empty string`);
+  if (typeof value !== "string" || value === "") {
+    throw new BadRequest(`"${field}" must be a non-empty string`);
+  }
   return value;
 }
 
@@ -91,23 +95,36 @@ export function createUiApp(deps: UiDependencies): Hono {
   app.get("/api/live", (c) => {
     const stream = deps.feed.subscribe();
     c.req.raw.signal.addEventListener("abort", () => stream.cancel().catch(() => {}));
-    return new Response(stream, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    });
   });
 
   const local = () => {
-    if (!deps.local) throw new BadRequest("this view watches a Kubernetes cluster: the local controls are off");
+    if (!deps.local) {
+      throw new BadRequest("this view watches a Kubernetes cluster: the local controls are off");
+    }
     return deps.local;
   };
   const done = (message: string) => ({ ok: true, message } satisfies ActionResult);
-  app.post("/api/local/nodes/:id/:command", async (c) =>
-    c.json(done(await local().command(id(c.req.param("id")), c.req.param("command") as NodeCommand))));
+  app.post(
+    "/api/local/nodes/:id/:command",
+    async (c) =>
+      c.json(done(await local().command(id(c.req.param("id")), c.req.param("command") as NodeCommand))),
+  );
   app.post("/api/local/kill-leader", async (c) => {
     const leader = (await deps.feed.snapshot()).leader;
     if (!leader) throw new ActionError("no leader answers right now: nothing to kill");
     return c.json(done(await local().command(leader, "kill")));
   });
-  app.post("/api/local/scale", async (c) => c.json(done(await local().scale(Number((await body(c)).replicas)))));
-  app.post("/api/local/partition", async (c) => c.json(done(await local().partition(groups((await body(c)).groups)))));
+  app.post(
+    "/api/local/scale",
+    async (c) => c.json(done(await local().scale(Number((await body(c)).replicas)))),
+  );
+  app.post(
+    "/api/local/partition",
+    async (c) => c.json(done(await local().partition(groups((await body(c)).groups)))),
+  );
   app.post("/api/local/isolate-leader", async (c) => {
     const leader = (await deps.feed.snapshot()).leader;
     if (!leader) throw new ActionError("no leader answers right now: nothing to isolate");
@@ -132,12 +149,18 @@ export function createUiApp(deps: UiDependencies): Hono {
   app.get("/api/experiments/:name", async (c) => c.json(await deps.experiments.load(c.req.param("name"))));
   app.get("/api/experiments/:name/report", async (c) => {
     const path = await deps.experiments.reportPath(c.req.param("name"));
-    if (!path) throw new ExperimentNotFound(`run "${c.req.param("name")}" has no HTML report in ${deps.experiments.dir}`);
+    if (!path) {
+      throw new ExperimentNotFound(
+        `run "${c.req.param("name")}" has no HTML report in ${deps.experiments.dir}`,
+      );
+    }
     return c.body(await Deno.readTextFile(path), 200, { "content-type": "text/html; charset=utf-8" });
   });
   app.get("/api/sim-traces/:index", (c) => {
     const trace = deps.simTraces[Number(c.req.param("index"))];
-    if (!trace) throw new ExperimentNotFound(`no simulator trace #${c.req.param("index")} was given with --sim-trace`);
+    if (!trace) {
+      throw new ExperimentNotFound(`no simulator trace #${c.req.param("index")} was given with --sim-trace`);
+    }
     return c.json(trace.trace);
   });
 

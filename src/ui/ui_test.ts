@@ -15,14 +15,17 @@ const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function deno(args: string[], what: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+    .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${what} failed (exit ${out.code}):\n${text}`);
   return text;
 }
 
 /** Starts `deno task ui` on a free port; resolves once it prints its URL. */
-async function startUi(args: string[]): Promise<{ url: string; process: Deno.ChildProcess; output: () => string }> {
+async function startUi(
+  args: string[],
+): Promise<{ url: string; process: Deno.ChildProcess; output: () => string }> {
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "src/ui/main.ts", "--port", "0", ...args],
     cwd: ROOT,
@@ -46,7 +49,11 @@ async function startUi(args: string[]): Promise<{ url: string; process: Deno.Chi
   throw new Error(`deno task ui did not start:\n${output}`);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
   while (performance.now() < deadline) {
@@ -58,7 +65,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
     }
     await sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
+  );
 }
 
 const leaderOf = (page: Page) =>
@@ -70,7 +79,8 @@ const leaderOf = (page: Page) =>
 
 Deno.test("the live view shows a real cluster, controls it, and replays a simulator trace", async (t) => {
   const stateDir = await Deno.makeTempDir({ prefix: "raftkv-ui-test-" });
-  const shots = Deno.env.get("RAFTKV_UI_SCREENSHOTS") ?? await Deno.makeTempDir({ prefix: "raftkv-ui-shots-" });
+  const shots = Deno.env.get("RAFTKV_UI_SCREENSHOTS") ??
+    await Deno.makeTempDir({ prefix: "raftkv-ui-shots-" });
   await Deno.mkdir(shots, { recursive: true });
   const simTrace = `${stateDir}/bug1.json`;
   const pids = new Set<number>();
@@ -78,7 +88,18 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
   let browser: Browser | undefined;
   try {
     await deno(
-      ["task", "sim", "--scenario", "bug1", "--mode", "unsafe-early-vote", "--seed", "1", "--trace-json", simTrace],
+      [
+        "task",
+        "sim",
+        "--scenario",
+        "bug1",
+        "--mode",
+        "unsafe-early-vote",
+        "--seed",
+        "1",
+        "--trace-json",
+        simTrace,
+      ],
       "deno task sim --trace-json",
     );
     await deno(
@@ -117,14 +138,21 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       assert.equal(members.filter((m) => m.role === "leader").length, 1);
       assert.ok(members.every((m) => Number(m.term) >= 1), `terms shown: ${JSON.stringify(members)}`);
       // The nodes' /trace streams reach the page: messages are counted and some are in the air.
-      await waitFor("sampled messages", () =>
-        page.evaluate(() =>
-          (globalThis as unknown as { raftKvView: { live: { messagesReceived: number } } }).raftKvView.live
-            .messagesReceived > 10
-        ), 10_000);
+      await waitFor(
+        "sampled messages",
+        () =>
+          page.evaluate(() =>
+            (globalThis as unknown as { raftKvView: { live: { messagesReceived: number } } }).raftKvView.live
+              .messagesReceived > 10
+          ),
+        10_000,
+      );
       // Log tails with configuration entries marked.
-      await waitFor("log tails with configuration entries", async () =>
-        (await page.$$eval(".member .entry.kind-conf", (els) => els.length)) >= 3, 10_000);
+      await waitFor(
+        "log tails with configuration entries",
+        async () => (await page.$$eval(".member .entry.kind-conf", (els) => els.length)) >= 3,
+        10_000,
+      );
       await page.screenshot({ path: `${shots}/live-view.png` });
     });
 
@@ -135,19 +163,34 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
         const l = await leaderOf(page);
         return l.id > 0 && l.id !== leader.id && l.term > leader.term ? l : undefined;
       }, 15_000);
-      console.log(`  new leader n${next.id} (term ${next.term}) shown ${Math.round(performance.now() - killedAt)} ms after the click`);
+      console.log(
+        `  new leader n${next.id} (term ${next.term}) shown ${
+          Math.round(performance.now() - killedAt)
+        } ms after the click`,
+      );
       assert.ok(await page.$eval("#action-log", (el) => /sent SIGKILL to node/.test(el.textContent ?? "")));
       leader = next;
       // The supervisor restarts the killed node: all three answer again.
-      await waitFor("three members answering", async () =>
-        (await page.$$eval("#live-members .member", (els) => els.filter((e) => e.getAttribute("data-role") !== "down").length)) === 3, 15_000);
+      await waitFor(
+        "three members answering",
+        async () =>
+          (await page.$$eval(
+            "#live-members .member",
+            (els) => els.filter((e) => e.getAttribute("data-role") !== "down").length,
+          )) === 3,
+        15_000,
+      );
     });
 
     await t.step("partition the leader away, see the cut and a new leader; heal", async () => {
       const others = [1, 2, 3].filter((id) => id !== leader.id);
       await page.type("#partition-groups", `${leader.id}|${others.join(",")}`);
       await page.click("#partition");
-      await waitFor("cut links on the ring", async () => (await page.$$eval(".link.cut", (els) => els.length)) === 2, 10_000);
+      await waitFor(
+        "cut links on the ring",
+        async () => (await page.$$eval(".link.cut", (els) => els.length)) === 2,
+        10_000,
+      );
       const majority = await waitFor("a leader on the majority side", async () => {
         const l = await leaderOf(page);
         return others.includes(l.id) ? l : undefined;
@@ -155,25 +198,57 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       await page.screenshot({ path: `${shots}/live-partitioned.png` });
       console.log(`  partitioned n${leader.id} away; n${majority.id} leads term ${majority.term}`);
       await page.click("#heal");
-      await waitFor("no cut link", async () => (await page.$$eval(".link.cut", (els) => els.length)) === 0, 10_000);
+      await waitFor(
+        "no cut link",
+        async () => (await page.$$eval(".link.cut", (els) => els.length)) === 0,
+        10_000,
+      );
       await waitFor("one leader, all three members caught up", async () => {
-        const roles = await page.$$eval("#live-members .member", (els) => els.map((e) => e.getAttribute("data-role")));
-        return roles.filter((r) => r === "leader").length === 1 && roles.filter((r) => r === "follower").length === 2;
+        const roles = await page.$$eval(
+          "#live-members .member",
+          (els) => els.map((e) => e.getAttribute("data-role")),
+        );
+        return roles.filter((r) => r === "leader").length === 1 &&
+          roles.filter((r) => r === "follower").length === 2;
       }, 15_000);
     });
 
     await t.step("write and read a key through the controls", async () => {
       await page.click("#kv-write");
-      await waitFor("the write's answer", () => page.$eval("#action-log", (el) => /put greeting=hello: committed/.test(el.textContent ?? "")), 10_000);
+      await waitFor(
+        "the write's answer",
+        () => page.$eval("#action-log", (el) => /put greeting=hello: committed/.test(el.textContent ?? "")),
+        10_000,
+      );
       await page.click("#kv-read");
-      await waitFor("the read's answer", () => page.$eval("#action-log", (el) => /get greeting \(linearizable\) = "hello"/.test(el.textContent ?? "")), 10_000);
-      await waitFor("a ReadIndex round on the page", async () => (await page.$$("#read-rounds tr")).length > 1, 10_000);
+      await waitFor(
+        "the read's answer",
+        () =>
+          page.$eval(
+            "#action-log",
+            (el) => /get greeting \(linearizable\) = "hello"/.test(el.textContent ?? ""),
+          ),
+        10_000,
+      );
+      await waitFor(
+        "a ReadIndex round on the page",
+        async () => (await page.$$("#read-rounds tr")).length > 1,
+        10_000,
+      );
     });
 
     await t.step("replay a simulator trace step by step", async () => {
       await page.click("#tab-button-sim");
-      const position = () => page.$eval("#sim-position", (el) => ({ step: Number(el.getAttribute("data-step")), text: el.textContent ?? "" }));
-      await waitFor("the trace to load", async () => (await position()).text.startsWith("event 1 of"), 10_000);
+      const position = () =>
+        page.$eval(
+          "#sim-position",
+          (el) => ({ step: Number(el.getAttribute("data-step")), text: el.textContent ?? "" }),
+        );
+      await waitFor(
+        "the trace to load",
+        async () => (await position()).text.startsWith("event 1 of"),
+        10_000,
+      );
       const total = Number(/of (\d+)/.exec((await position()).text)![1]);
       assert.ok(total > 100, `events: ${total}`);
       assert.equal(await page.$$eval("#sim-members .member", (els) => els.length), 3);
@@ -184,7 +259,11 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       const eventText = await page.$eval("#sim-event", (el) => el.textContent);
       assert.match(eventText!, /preVote|vote|LEADER|campaign/);
       // Jump along notable events until the partition, then to the end: nodes 4 and 5 exist by then.
-      for (let i = 0; i < 400 && !/^PARTITION/.test(await page.$eval("#sim-event", (el) => el.textContent ?? "")); i++) {
+      for (
+        let i = 0;
+        i < 400 && !/^PARTITION/.test(await page.$eval("#sim-event", (el) => el.textContent ?? ""));
+        i++
+      ) {
         await page.click("#sim-next-notable");
       }
       assert.match(await page.$eval("#sim-event", (el) => el.textContent ?? ""), /^PARTITION/);
@@ -207,7 +286,9 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       if (!status) ui.process.kill("SIGKILL");
       await ui.process.status;
     }
-    await deno(["task", "local", "down", "--state-dir", stateDir], "deno task local down").catch((e) => console.error(e));
+    await deno(["task", "local", "down", "--state-dir", stateDir], "deno task local down").catch((e) =>
+      console.error(e)
+    );
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
   }
   await sleep(300);
