@@ -47,6 +47,8 @@ export interface SimTraceEvent {
   message?: { from: NodeId; to: NodeId; type: string; term: number };
   /** Nodes whose state changed since the previous event, as they are when this event happens. */
   nodes?: Record<string, SimNodeState>;
+  /** The node pairs the network cuts (either way), when that changed with this event. */
+  cut?: Array<[NodeId, NodeId]>;
 }
 
 export interface SimTraceFile {
@@ -56,8 +58,9 @@ export interface SimTraceFile {
   mode: SafetyMode;
   seed: number;
   violations: Violation[];
-  /** Node states before the first event. */
+  /** Node states and cut links before the first event. */
   initial: Record<string, SimNodeState>;
+  initialCut: Array<[NodeId, NodeId]>;
   events: SimTraceEvent[];
   /** Events left out at the start of a run longer than MAX_EVENTS. */
   truncated: number;
@@ -99,7 +102,9 @@ function stateOf(node: SimNode): SimNodeState {
 class Recorder {
   readonly events: SimTraceEvent[] = [];
   readonly initial: Record<string, SimNodeState> = {};
+  initialCut: Array<[NodeId, NodeId]> = [];
   #last = new Map<NodeId, string>();
+  #lastCut = "";
   truncated = 0;
 
   onTrace(cluster: SimCluster, line: string): void {
@@ -113,13 +118,26 @@ class Recorder {
       this.#last.set(node.id, json);
       (event.nodes ??= {})[node.id] = state;
     }
+    const ids = [...cluster.nodes.keys()].sort((a, b) => a - b);
+    const cut = ids.flatMap((a) =>
+      ids.filter((b) => b > a && (cluster.net.isBlocked(a, b) || cluster.net.isBlocked(b, a)))
+        .map((b): [NodeId, NodeId] => [a, b])
+    );
+    const cutKey = JSON.stringify(cut);
+    if (cutKey !== this.#lastCut) {
+      this.#lastCut = cutKey;
+      event.cut = cut;
+    }
     this.events.push(event);
     if (this.events.length >= 2 * MAX_EVENTS) this.#fold(this.events.length - MAX_EVENTS);
   }
 
   /** Drops the first `n` events, keeping what they said about the nodes in `initial`. */
   #fold(n: number): void {
-    for (const event of this.events.splice(0, n)) Object.assign(this.initial, event.nodes ?? {});
+    for (const event of this.events.splice(0, n)) {
+      Object.assign(this.initial, event.nodes ?? {});
+      if (event.cut) this.initialCut = event.cut;
+    }
     this.truncated += n;
   }
 
@@ -157,6 +175,7 @@ export function recordSimTrace<T extends { violations: Violation[] }>(
       ...meta,
       violations: result.violations,
       initial: recorder.initial,
+      initialCut: recorder.initialCut,
       events: recorder.events,
       truncated: recorder.truncated,
     },

@@ -5,7 +5,7 @@
  * the view shows what the API server holds, not the operator's behaviour.
  */
 import assert from "node:assert/strict";
-import puppeteer from "puppeteer-core";
+import { launchChromium } from "./test_browser.ts";
 import { localKubeUnavailable, startLocalKube } from "../localkube/testing.ts";
 import { KubeConfigH1 } from "../operator/framework/mod.ts";
 import { KubeClusterSource } from "./kube_source.ts";
@@ -162,11 +162,7 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
     assert.match(missing.error!, /no RaftCluster "nope" in namespace "default"/);
 
     server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-    const browser = await puppeteer.launch({
-      executablePath: Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium",
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/#kube`, {

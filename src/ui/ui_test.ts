@@ -7,11 +7,13 @@
  * Every process started here is stopped, and checked dead by pid.
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { launchChromium } from "./test_browser.ts";
 import { isAlive, readState } from "../local/state.ts";
+import { HistoryRecorder } from "../check/history.ts";
+import { checkAndReport } from "../../experiments/lib/check_run.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function deno(args: string[], what: string): Promise<string> {
@@ -70,6 +72,43 @@ async function waitFor<T>(
   );
 }
 
+/**
+ * A small experiment run for the replay tab, through the real recorder and checker: a write
+ * acknowledged on one side of a partition, then a read on the other side that misses it.
+ */
+async function writeExperimentRun(dir: string): Promise<void> {
+  let now = 0;
+  const recorder = new HistoryRecorder({ model: "kv", now: () => now });
+  const step = (ms: number) => now += ms;
+  const put = recorder.call("c0", "put", "k1", "v1");
+  step(10);
+  recorder.ok(put);
+  recorder.note("partition {1,2} | {3,4,5}");
+  step(100);
+  const acked = recorder.call("c0", "put", "k1", "v2");
+  step(10);
+  recorder.ok(acked);
+  step(50);
+  const stale = recorder.call("c3", "get", "k1");
+  step(10);
+  recorder.ok(stale, "v1");
+  recorder.note("healed");
+  step(10);
+  const previous = Deno.env.get("RAFTKV_RESULTS_DIR");
+  Deno.env.set("RAFTKV_RESULTS_DIR", dir);
+  try {
+    await checkAndReport("bug1-unsafe-early-vote", recorder, {
+      bug: "bug1",
+      mode: "unsafe-early-vote",
+      operations: { total: 3 },
+      sideLeaderElected: true,
+    });
+  } finally {
+    if (previous === undefined) Deno.env.delete("RAFTKV_RESULTS_DIR");
+    else Deno.env.set("RAFTKV_RESULTS_DIR", previous);
+  }
+}
+
 const leaderOf = (page: Page) =>
   page.$eval("#leader", (el) => ({
     id: Number(el.getAttribute("data-leader") || 0),
@@ -82,7 +121,8 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
   const shots = Deno.env.get("RAFTKV_UI_SCREENSHOTS") ??
     await Deno.makeTempDir({ prefix: "raftkv-ui-shots-" });
   await Deno.mkdir(shots, { recursive: true });
-  const simTrace = `${stateDir}/bug1.json`;
+  const resultsDir = await Deno.makeTempDir({ prefix: "raftkv-ui-results-" });
+  const simTrace = `${resultsDir}/bug1.json`;
   const pids = new Set<number>();
   let ui: Awaited<ReturnType<typeof startUi>> | undefined;
   let browser: Browser | undefined;
@@ -109,13 +149,10 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
     const state = (await readState(stateDir))!;
     for (const pid of [state.supervisor?.pid, ...state.nodes.map((n) => n.pid)]) if (pid) pids.add(pid);
 
-    ui = await startUi(["--state-dir", stateDir, "--sim-trace", simTrace, "--results", stateDir]);
+    await writeExperimentRun(resultsDir);
+    ui = await startUi(["--state-dir", stateDir, "--sim-trace", simTrace, "--results", resultsDir]);
     pids.add(ui.process.pid);
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    browser = await launchChromium();
     pids.add(browser.process()!.pid!);
     const page = await browser.newPage();
     const pageErrors: string[] = [];
@@ -267,11 +304,34 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
         await page.click("#sim-next-notable");
       }
       assert.match(await page.$eval("#sim-event", (el) => el.textContent ?? ""), /^PARTITION/);
+      assert.equal(
+        await page.$$eval("#sim-ring .link.cut", (els) => els.length),
+        6,
+        "{A,B} | {S,4,5}: 2 x 3 links cut",
+      );
       await page.screenshot({ path: `${shots}/sim-replay.png` });
       await page.click("#sim-last");
       assert.equal((await position()).step, total - 1);
       assert.equal(await page.$$eval("#sim-members .member", (els) => els.length), 5);
       assert.match(await page.$eval("#sim-violations", (el) => el.textContent ?? ""), /invariant violations/);
+    });
+    await t.step("replay an experiment run: its faults, the checker's verdict, its report", async () => {
+      await page.click("#tab-button-exp");
+      await page.waitForSelector('[data-run="bug1-unsafe-early-vote"]', { timeout: 10_000 });
+      await page.click('[data-run="bug1-unsafe-early-vote"]');
+      await page.waitForSelector("#exp-verdict", { timeout: 10_000 });
+      assert.match(await page.$eval("#exp-verdict", (el) => el.textContent ?? ""), /NOT linearizable/);
+      const position = () => page.$eval("#exp-position", (el) => el.textContent ?? "");
+      assert.match(await position(), /partition \{1,2\} \| \{3,4,5\}/);
+      await page.click("#exp-next");
+      assert.match(await position(), /healed/);
+      await page.click("#exp-prev");
+      assert.match(await position(), /partition/);
+      assert.equal(await page.$$eval(".op.bad", (els) => els.length), 1, "the read the checker stopped at");
+      const report = await page.$eval("#exp-report", (el) => el.getAttribute("href"));
+      const html = await (await fetch(new URL(report!, ui!.url))).text();
+      assert.match(html, /<html/i);
+      await page.screenshot({ path: `${shots}/experiment-replay.png` });
     });
     assert.deepEqual(pageErrors, [], "errors in the page");
     console.log(`  screenshots in ${shots}`);
@@ -290,6 +350,7 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       console.error(e)
     );
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    await Deno.remove(resultsDir, { recursive: true }).catch(() => {});
   }
   await sleep(300);
   const left = [...pids].filter((pid) => isAlive(pid));

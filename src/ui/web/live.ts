@@ -296,7 +296,8 @@ export class LiveView {
       this.#trackRead(m);
       this.#log.push({ ...m, node: batch.node });
     }
-    if (this.#log.length > MESSAGE_LOG_LENGTH * 4) this.#log = this.#log.slice(-MESSAGE_LOG_LENGTH);
+    // Keep enough that the log is not empty once plain heartbeats are hidden.
+    if (this.#log.length > 2000) this.#log = this.#log.slice(-1000);
     this.#renderMessages();
   }
 

@@ -17,6 +17,8 @@ export class SimReplay {
   #trace: SimTraceFile | undefined;
   /** States after each event, computed on demand: states[i] is the world as event i happens. */
   #states: Array<Record<string, SimNodeState>> = [];
+  /** Cut links at each event, folded the same way. */
+  #cuts: Array<Array<[number, number]>> = [];
   #step = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -77,6 +79,7 @@ export class SimReplay {
       return;
     }
     this.#states = [];
+    this.#cuts = [];
     const t = this.#trace;
     (byId("sim-slider") as HTMLInputElement).max = String(t.events.length - 1);
     fill(
@@ -102,6 +105,7 @@ export class SimReplay {
     for (let k = this.#states.length; k <= i; k++) {
       const before = k === 0 ? t.initial : this.#states[k - 1];
       this.#states.push({ ...before, ...(t.events[k].nodes ?? {}) });
+      this.#cuts.push(t.events[k].cut ?? (k === 0 ? t.initialCut ?? [] : this.#cuts[k - 1]));
     }
     return this.#states[i];
   }
@@ -123,6 +127,7 @@ export class SimReplay {
     const event = t.events[this.#step];
     const states = this.#stateAt(this.#step);
     const nodes = Object.entries(states).map(([id, n]) => ({ id: Number(id), ...n }));
+    const cut = this.#cuts[this.#step];
     this.#ring.setNodes(nodes.map((n) => ({
       id: n.id,
       role: n.role,
@@ -131,6 +136,7 @@ export class SimReplay {
       down: !n.alive,
       learner: n.conf.learners.includes(n.id),
       note: n.alive ? n.role : "crashed",
+      cutFrom: cut.filter(([a, b]) => a === n.id || b === n.id).map(([a, b]) => a === n.id ? b : a),
     })));
     if (animate && event.message) this.#ring.fly(event.message);
     (byId("sim-slider") as HTMLInputElement).value = String(this.#step);
