@@ -59,27 +59,30 @@ export function summarize(m: Message, verdict: FaultVerdict, at: number): Traced
   return t;
 }
 
-/** Keeps every rare, meaningful message; lets routine traffic through at `ratePerSecond`. */
+/**
+ * Keeps every rare, meaningful message; lets routine traffic through at `ratePerSecond`. The
+ * bucket is refilled by the flush timer, so that keep() costs a set lookup and no clock read.
+ */
 export class MessageSampler {
   #tokens: number;
-  #last = performance.now();
+  readonly #burst: number;
 
-  constructor(private readonly ratePerSecond: number) {
-    this.#tokens = Math.min(ratePerSecond, 5);
+  constructor(ratePerSecond: number, refillEveryMs = FLUSH_MS) {
+    this.#burst = ratePerSecond * refillEveryMs / 1000;
+    this.#tokens = this.#burst;
   }
 
   keep(m: Message): boolean {
     const routine = ROUTINE.has(m.type) && !m.reject && !m.context;
     if (!routine) return true;
-    const now = performance.now();
-    this.#tokens = Math.min(
-      this.ratePerSecond,
-      this.#tokens + (now - this.#last) * this.ratePerSecond / 1000,
-    );
-    this.#last = now;
     if (this.#tokens < 1) return false;
     this.#tokens--;
     return true;
+  }
+
+  /** Called every `refillEveryMs`: a burst's worth of routine messages may pass again. */
+  refill(): void {
+    this.#tokens = Math.min(this.#burst + 1, this.#tokens + this.#burst);
   }
 }
 
@@ -139,6 +142,7 @@ export function messageTraceApi(holder: NodeHolder): Hono {
             skipped = 0;
           }
           batch = [];
+          sampler.refill();
           if (!slow && flushes++ % STATE_EVERY_FLUSHES === 0) send("state", stateOf(node, tail));
         };
         const timer = setInterval(flush, FLUSH_MS);

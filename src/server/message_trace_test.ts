@@ -86,11 +86,13 @@ Deno.test("GET /trace streams the node's state (vote, log tail) and ends when th
 });
 
 Deno.test("the sampler keeps every vote and rejection, and lets routine traffic through at its rate", () => {
-  const sampler = new MessageSampler(10);
+  const sampler = new MessageSampler(50, 100); // 5 routine messages per 100 ms
   const hb: Message = { type: "heartbeat", from: 1, to: 2, term: 3, commit: 5 };
-  let kept = 0;
-  for (let i = 0; i < 1000; i++) if (sampler.keep(hb)) kept++;
-  assert.ok(kept >= 1 && kept <= 10, `kept ${kept} of 1000 heartbeats sent at once`);
+  const keptOf = (n: number) => Array.from({ length: n }, () => sampler.keep(hb)).filter(Boolean).length;
+  assert.equal(keptOf(1000), 5, "a burst of 1000 heartbeats: 5 kept");
+  sampler.refill();
+  assert.equal(keptOf(1000), 5, "and 5 more after a refill");
+  assert.equal(keptOf(1000), 0);
   for (const type of ["vote", "preVote", "voteResp", "timeoutNow", "readIndex", "snap"] as const) {
     assert.ok(sampler.keep({ type, from: 1, to: 2, term: 3 }), type);
   }
