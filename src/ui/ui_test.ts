@@ -250,6 +250,74 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       }, 15_000);
     });
 
+    await t.step("pause and resume a follower; delay one", async () => {
+      const follower = await page.$eval(
+        '#live-members .member[data-role="follower"]',
+        (el) => Number(el.getAttribute("data-node")),
+      );
+      // Clicked in the page: a real click's press and release may straddle a redraw of the cards.
+      const press = (action: string) =>
+        page.$eval(`#live-members .member[data-node="${follower}"] [data-action="${action}"]`, (el) => {
+          (el as unknown as { click(): void }).click();
+        });
+      await press("pause");
+      await waitFor(
+        `n${follower} shown paused`,
+        async () =>
+          (await page.$eval(
+            `#live-members .member[data-node="${follower}"]`,
+            (el) => el.getAttribute("data-role"),
+          )) ===
+            "paused",
+        10_000,
+      );
+      await press("resume");
+      await waitFor(
+        `n${follower} back as a follower`,
+        async () =>
+          (await page.$eval(
+            `#live-members .member[data-node="${follower}"]`,
+            (el) => el.getAttribute("data-role"),
+          )) ===
+            "follower",
+        10_000,
+      );
+      await page.type("#delay-node", String(follower));
+      await page.click("#delay");
+      await waitFor(
+        "the delay's answer",
+        () =>
+          page.$eval(
+            "#action-log",
+            (el) => /every message to and from it waits 200 ms/.test(el.textContent ?? ""),
+          ),
+        10_000,
+      );
+      await waitFor("the delay on the follower's card", () =>
+        page.$eval(
+          `#live-members .member[data-node="${follower}"]`,
+          (el) => /faults: delay 200 ms to n/.test(el.textContent ?? ""),
+        ), 15_000);
+      await page.click("#heal");
+    });
+
+    await t.step("scale to 4: the planner's steps and the new member appear", async () => {
+      await page.$eval("#scale-to", (el) => el.setAttribute("value", "4"));
+      await page.click("#scale-to", { count: 3 });
+      await page.type("#scale-to", "4");
+      await page.click("#scale");
+      await waitFor("four members, the planner settled again", async () => {
+        const members = await page.$$eval("#live-members .member", (els) => els.length);
+        const step = await page.$eval("#planner-step", (el) => el.textContent ?? "");
+        return members === 4 && /steady: 4 voters/.test(step);
+      }, 45_000);
+      const history = await page.$eval("#live-planner table.history", (el) => el.textContent ?? "");
+      for (const phase of ["AddLearners", "CatchUp", "EnterJoint", "CommitNew"]) {
+        assert.match(history, new RegExp(phase));
+      }
+      assert.match(await page.$eval("#config-line", (el) => el.textContent ?? ""), /voters \{1,2,3,4\}/);
+    });
+
     await t.step("write and read a key through the controls", async () => {
       await page.click("#kv-write");
       await waitFor(

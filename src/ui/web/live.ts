@@ -40,6 +40,8 @@ export class LiveView {
   #received = 0;
   #skipped = 0;
   #source: EventSource | undefined;
+  /** Per-node buttons, kept across redraws: a click whose press and release straddle a redraw still lands. */
+  #actions = new Map<string, HTMLElement>();
 
   constructor(private readonly local: boolean) {
     this.#ring = new Ring(byId("live-ring"));
@@ -114,7 +116,7 @@ export class LiveView {
           conf: m.status?.conf,
           logTail: m.trace?.logTail,
           details: memberDetails(m, snap.at),
-          actions: this.local ? nodeActions(m.id, m.process) : undefined,
+          actions: this.local ? this.#actionsOf(m.id, m.process) : undefined,
         })
       ),
     );
@@ -122,6 +124,13 @@ export class LiveView {
     this.#renderProgress(leader);
     this.#renderPlanner(snap);
     this.#renderReads();
+  }
+
+  #actionsOf(id: number, process: string | undefined): HTMLElement {
+    const key = `${id}:${process === "paused"}`;
+    let el = this.#actions.get(key);
+    if (!el) this.#actions.set(key, el = nodeActions(id, process));
+    return el;
   }
 
   #renderSummary(snap: ClusterSnapshot): void {
@@ -409,6 +418,15 @@ function memberDetails(m: MemberView, now: number): string {
     m.restarts ? `${m.restarts} restart${m.restarts === 1 ? "" : "s"}` : "",
   ];
   if (!m.status) parts.push("does not answer /status");
+  const f = m.trace?.faults;
+  if (f?.isolated) parts.push("faults: isolated");
+  if (f?.partitioned.length) parts.push(`faults: cut from ${f.partitioned.map((p) => `n${p}`).join(",")}`);
+  if (f?.delay.length) {
+    parts.push(`faults: delay ${f.delay.map((d) => `${d.ms} ms to n${d.peer}`).join(", ")}`);
+  }
+  if (f?.drop.length) {
+    parts.push(`faults: drop ${f.drop.map((d) => `${d.probability} to n${d.peer}`).join(", ")}`);
+  }
   if (m.traceAt && now - m.traceAt > 2000) parts.push(`trace ${ago(now - m.traceAt)} old`);
   return parts.filter(Boolean).join(" · ");
 }

@@ -71,7 +71,7 @@ export function logStrip(tail: LogTailEntry[], commit = Infinity, applied = Infi
 }
 
 export function memberCard(m: MemberCardData): HTMLElement {
-  const role = m.down ? "down" : m.role;
+  const role = m.down && m.role !== "paused" ? "down" : m.role;
   return h(
     "div",
     { class: `member role-${role}`, "data-node": m.id, "data-role": role, "data-term": m.term ?? "" },

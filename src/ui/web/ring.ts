@@ -106,7 +106,7 @@ export class Ring {
 
   #drawNode(n: RingNode): SVGElement {
     const p = this.#positions.get(n.id)!;
-    const role = n.down ? "down" : n.role;
+    const role = n.down && n.role !== "paused" ? "down" : n.role;
     return s(
       "g",
       {
