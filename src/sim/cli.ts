@@ -120,7 +120,10 @@ async function main(): Promise<number> {
       console.log(
         `${scenario} ${mode} seed ${seed}: ${result.violations.length ? "VIOLATED" : "no violation"}`,
       );
-      console.log(`wrote ${trace.events.length} events to ${traceJson} (open it in deno task ui)`);
+      const left = trace.truncated
+        ? ` (${trace.truncated} more left out of the middle: the first and last ones are kept)`
+        : "";
+      console.log(`wrote ${trace.events.length} events to ${traceJson}${left}; open it in deno task ui`);
       return 0;
     }
     for (const scenario of scenarios) {

@@ -15,8 +15,12 @@ import { payloadOf, type Violation } from "./invariants.ts";
 export const SIM_TRACE_FORMAT = "raft-kv-sim-trace";
 /** Entries of each node's log tail. */
 const TAIL = 30;
-/** Events kept; a longer run keeps its last ones, with the state before them folded into `initial`. */
+/**
+ * Events kept. A longer run keeps its first and last halves; the middle is folded into one gap
+ * event that carries the state of the nodes as it was at the end of the gap.
+ */
 export const MAX_EVENTS = 20_000;
+const HEAD = MAX_EVENTS / 2;
 
 export interface SimTraceEntry {
   index: number;
@@ -58,11 +62,10 @@ export interface SimTraceFile {
   mode: SafetyMode;
   seed: number;
   violations: Violation[];
-  /** Node states and cut links before the first event. */
+  /** Node states before the first event. */
   initial: Record<string, SimNodeState>;
-  initialCut: Array<[NodeId, NodeId]>;
   events: SimTraceEvent[];
-  /** Events left out at the start of a run longer than MAX_EVENTS. */
+  /** Events left out of the middle of a run longer than MAX_EVENTS (see the gap event). */
   truncated: number;
 }
 
@@ -79,6 +82,19 @@ function describeEntry(e: Entry): SimTraceEntry {
   }
   if (!e.data?.length) return { ...base, kind: "noop", text: "no-op" };
   return { ...base, kind: "normal", text: payloadOf(e) };
+}
+
+/**
+ * What decides whether a node's state changed, read without building its log tail (that is
+ * built only on a change): the fields shown, and the last entry's term (a truncated and
+ * rewritten log may end at the same index).
+ */
+function changeKey(node: SimNode): string {
+  const raft = node.raft;
+  const s = raft.status();
+  const c = s.conf;
+  return `${node.alive}|${s.role}|${s.term}|${s.vote}|${s.lead}|${s.commit}|${s.applied}|${s.lastIndex}|` +
+    `${raft.termAt(s.lastIndex)}|${c.voters}|${c.votersOutgoing}|${c.learners}|${c.learnersNext}`;
 }
 
 function stateOf(node: SimNode): SimNodeState {
@@ -102,8 +118,8 @@ function stateOf(node: SimNode): SimNodeState {
 class Recorder {
   readonly events: SimTraceEvent[] = [];
   readonly initial: Record<string, SimNodeState> = {};
-  initialCut: Array<[NodeId, NodeId]> = [];
   #last = new Map<NodeId, string>();
+  #lastState = new Map<NodeId, SimNodeState>();
   #lastCut = "";
   truncated = 0;
 
@@ -112,10 +128,14 @@ class Recorder {
     const m = MESSAGE_LINE.exec(line);
     if (m) event.message = { from: Number(m[1]), to: Number(m[2]), type: m[3], term: Number(m[4]) };
     for (const node of cluster.nodes.values()) {
-      const state = stateOf(node);
-      const json = JSON.stringify(state);
-      if (this.#last.get(node.id) === json) continue;
-      this.#last.set(node.id, json);
+      // A node still opening its storage has no core to read: until then it is shown as it last was.
+      const known = this.#lastState.get(node.id);
+      const key = node.driver ? changeKey(node) : `${node.alive}|starting`;
+      if (this.#last.get(node.id) === key) continue;
+      const state = node.driver ? stateOf(node) : known && { ...known, alive: node.alive };
+      if (!state) continue;
+      this.#last.set(node.id, key);
+      this.#lastState.set(node.id, state);
       (event.nodes ??= {})[node.id] = state;
     }
     const ids = [...cluster.nodes.keys()].sort((a, b) => a - b);
@@ -129,20 +149,34 @@ class Recorder {
       event.cut = cut;
     }
     this.events.push(event);
-    if (this.events.length >= 2 * MAX_EVENTS) this.#fold(this.events.length - MAX_EVENTS);
+    if (this.events.length >= MAX_EVENTS + HEAD) this.#foldMiddle();
   }
 
-  /** Drops the first `n` events, keeping what they said about the nodes in `initial`. */
-  #fold(n: number): void {
-    for (const event of this.events.splice(0, n)) {
-      Object.assign(this.initial, event.nodes ?? {});
-      if (event.cut) this.initialCut = event.cut;
+  #gap: SimTraceEvent | undefined;
+
+  /** Folds the events after the first HEAD (and after the gap, once there is one) into the gap. */
+  #foldMiddle(): void {
+    const start = this.#gap ? HEAD + 1 : HEAD;
+    const keepTail = MAX_EVENTS - HEAD - 1;
+    const dropped = this.events.splice(start, this.events.length - keepTail - start);
+    if (!dropped.length) return;
+    const gap: SimTraceEvent = this.#gap ?? { time: dropped[0].time, text: "", nodes: {} };
+    for (const event of dropped) {
+      Object.assign(gap.nodes!, event.nodes ?? {});
+      if (event.cut) gap.cut = event.cut;
     }
-    this.truncated += n;
+    this.truncated += dropped.length;
+    gap.text =
+      `... ${this.truncated} events left out, up to ${dropped.at(-1)!.time} ms (the state shown is ` +
+      `as of their end) ...`;
+    if (!this.#gap) {
+      this.#gap = gap;
+      this.events.splice(HEAD, 0, gap);
+    }
   }
 
   finish(): void {
-    if (this.events.length > MAX_EVENTS) this.#fold(this.events.length - MAX_EVENTS);
+    if (this.events.length > MAX_EVENTS) this.#foldMiddle();
   }
 }
 
@@ -175,7 +209,6 @@ export function recordSimTrace<T extends { violations: Violation[] }>(
       ...meta,
       violations: result.violations,
       initial: recorder.initial,
-      initialCut: recorder.initialCut,
       events: recorder.events,
       truncated: recorder.truncated,
     },

@@ -86,7 +86,7 @@ export class SimReplay {
       byId("sim-header"),
       h("b", {}, `${t.scenario} · ${t.mode} · seed ${t.seed}`),
       ` · ${t.events.length} events`,
-      t.truncated ? ` (the first ${t.truncated} left out)` : "",
+      t.truncated ? ` (${t.truncated} more left out of the middle: look for the "left out" event)` : "",
       t.violations.length
         ? h(
           "div",
@@ -105,7 +105,7 @@ export class SimReplay {
     for (let k = this.#states.length; k <= i; k++) {
       const before = k === 0 ? t.initial : this.#states[k - 1];
       this.#states.push({ ...before, ...(t.events[k].nodes ?? {}) });
-      this.#cuts.push(t.events[k].cut ?? (k === 0 ? t.initialCut ?? [] : this.#cuts[k - 1]));
+      this.#cuts.push(t.events[k].cut ?? (k === 0 ? [] : this.#cuts[k - 1]));
     }
     return this.#states[i];
   }
