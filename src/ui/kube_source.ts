@@ -9,7 +9,9 @@ import * as k8s from "@kubernetes/client-node";
 import { KubeConfigH1 } from "../operator/framework/mod.ts";
 import { podUrl } from "../operator/raftcluster/names.ts";
 import type { ClusterSource } from "./live_feed.ts";
-import type { ClusterSnapshot, KubeSnapshot, PlannerView } from "./view_types.ts";
+import type { ClusterSnapshot, KubeSnapshot } from "./view_types.ts";
+import type { ReconfigStatus } from "../reconfig/types.ts";
+import { plannerView } from "./local_source.ts";
 import type { PlannerHistory } from "./planner_history.ts";
 
 const GROUP = "storage.sys", VERSION = "v1", PLURAL = "raftclusters";
@@ -18,15 +20,7 @@ interface RaftClusterObject {
   metadata?: { name?: string };
   spec?: Record<string, unknown>;
   status?: {
-    reconfig?: {
-      phase: string;
-      message: string;
-      adding: Array<{ slot: number; id: number }>;
-      removing: Array<{ slot: number; id: number }>;
-      targetVoters: number[];
-      catchUpStreak: number;
-      confIndex: number;
-    };
+    reconfig?: ReconfigStatus;
     members?: Array<{ pod: string; slot: number; id: number }>;
     history?: Array<{ time: string; phases: string[]; message: string }>;
   } & Record<string, unknown>;
@@ -121,18 +115,11 @@ export class KubeClusterSource implements ClusterSource {
     const status = kube.object?.status ?? {};
     const ids = new Map((status.members ?? []).map((m) => [m.pod, m]));
     const r = status.reconfig;
-    const planner: PlannerView | undefined = r && {
-      phase: r.phase,
-      message: r.message,
-      adding: r.adding,
-      removing: r.removing,
-      targetVoters: r.targetVoters,
-      catchUpStreak: r.catchUpStreak,
-      confIndex: r.confIndex,
+    const planner = r && plannerView(r, {
       desiredReplicas: Number(kube.spec?.replicas ?? 0),
       settled: r.phase === "Idle",
       supervisorUp: true,
-    };
+    });
     return {
       clusterId: `${this.namespace}/${this.name}`,
       safetyMode: String(kube.spec?.safetyMode ?? "safe"),

@@ -14,26 +14,9 @@ import { ExperimentRuns } from "./experiment_runs.ts";
 import { createUiApp } from "./server.ts";
 import { bundlePage } from "./bundle.ts";
 import type { KubeSnapshot } from "./view_types.ts";
+import { kubectl } from "../operator/raftcluster/e2e_support.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-async function kubectl(bin: string, kubeconfig: string, args: string[], stdin?: string): Promise<string> {
-  const child = new Deno.Command(bin, {
-    args: ["--kubeconfig", kubeconfig, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`kubectl ${args.join(" ")} failed: ${text}`);
-  return text;
-}
 
 Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Events", async () => {
   const why = await localKubeUnavailable();
