@@ -21,6 +21,8 @@ export interface NodeStatusView {
   lastIndex?: number;
   snapshotIndex?: number;
   quarantined?: boolean;
+  /** The NOSPACE alarm (writes refused while the disk is nearly full). */
+  diskAlarm?: { raised: boolean; since?: string };
   leadTransferee?: number;
   safetyMode?: string;
   conf?: {

@@ -113,6 +113,7 @@ export class LiveView {
           applied: m.status?.applied,
           lastIndex: m.status?.lastIndex,
           quarantined: m.status?.quarantined,
+          diskAlarm: m.status?.diskAlarm?.raised,
           conf: m.status?.conf,
           logTail: m.trace?.logTail,
           details: memberDetails(m, snap.at),

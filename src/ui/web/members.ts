@@ -26,6 +26,8 @@ export interface MemberCardData {
   applied?: number;
   lastIndex?: number;
   quarantined?: boolean;
+  /** NOSPACE: the node's disk is nearly full and writes are refused. */
+  diskAlarm?: boolean;
   conf?: ConfView;
   logTail?: LogTailEntry[];
   /** Under the title: process state, pid, restarts, a stale-data warning. */
@@ -85,6 +87,13 @@ export function memberCard(m: MemberCardData): HTMLElement {
           class: "badge quarantined",
           title: "joined with empty storage: may not vote until added as a learner",
         }, "quarantined")
+        : null,
+      m.diskAlarm
+        ? h(
+          "span",
+          { class: "badge quarantined", title: "NOSPACE: disk nearly full, writes refused" },
+          "disk full",
+        )
         : null,
       m.term !== undefined ? h("span", {}, `term ${m.term}`) : null,
       m.vote !== undefined ? h("span", {}, `vote ${m.vote || "-"}`) : null,
