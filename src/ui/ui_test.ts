@@ -340,6 +340,7 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
         async () => (await page.$$("#read-rounds tr")).length > 1,
         10_000,
       );
+      await page.screenshot({ path: `${shots}/live-read.png` });
     });
 
     await t.step("replay a simulator trace step by step", async () => {

@@ -314,7 +314,8 @@ export class LiveView {
   /** ReadIndex rounds as the messages show them: ask, heartbeat with the context, acks, answer. */
   #trackRead(m: TracedMessage): void {
     if (!m.context) return;
-    const origin = Number(m.context.split(":")[0]) || m.from;
+    // Contexts are "<node id>.<random>:<sequence>" (the node whose reads wait on the round).
+    const origin = Number(/^(\d+)/.exec(m.context)?.[1]) || m.from;
     let round = this.#rounds.get(m.context);
     if (!round) {
       round = { context: m.context, origin, startedAt: m.at, acks: new Set() };
@@ -363,7 +364,7 @@ export class LiveView {
             h(
               "tr",
               {},
-              h("td", {}, r.context),
+              h("td", { title: r.context }, `n${r.origin} #${r.context.split(":").at(-1)}`),
               h("td", {}, r.leader ? `n${r.leader}` : "?"),
               h("td", {}, [...r.acks].map((a) => `n${a}`).join(",")),
               h("td", {}, r.readIndex ?? ""),
