@@ -5,7 +5,7 @@
  * the view shows what the API server holds, not the operator's behaviour.
  */
 import assert from "node:assert/strict";
-import { launchChromium } from "./test_browser.ts";
+import { launchChromium } from "./test_support.ts";
 import { localKubeUnavailable, startLocalKube } from "../localkube/testing.ts";
 import { KubeConfigH1 } from "../operator/framework/mod.ts";
 import { KubeClusterSource } from "./kube_source.ts";

@@ -108,27 +108,45 @@ export class LocalClusterLink {
     return failed.length ? `${done}, except ${failed.join("; ")}` : done;
   }
 
-  /** Splits the cluster: each node stops talking to every node outside its group. */
+  /**
+   * Cuts every link between nodes of different groups ("1,2|3,4,5"); links of nodes named in no group
+   * are left alone ("1|4,5" cuts only 1-4 and 1-5). One group alone is cut off from everyone else.
+   * A group may name the next node ids, not started yet (as bug1 cuts the leader off from members
+   * about to join): the running nodes refuse their traffic from the moment they start.
+   */
   async partition(groups: number[][]): Promise<string> {
     const state = await this.state();
     const ids = state.nodes.map((n) => n.id);
+    const next = state.reconfig.nextNodeId;
+    const future = (id: number) => !ids.includes(id) && id >= next && id < next + 9;
     const listed = groups.flat();
-    const unknown = listed.filter((id) => !ids.includes(id));
-    if (groups.length < 2 || groups.some((g) => g.length === 0)) {
-      throw new ActionError('a partition needs at least two non-empty groups, e.g. "1,2|3"');
+    const unknown = listed.filter((id) => !ids.includes(id) && !future(id));
+    if (groups.length < 1 || groups.some((g) => g.length === 0)) {
+      throw new ActionError('a partition needs non-empty groups of node ids, e.g. "1,2|3"');
     }
-    if (unknown.length) throw new ActionError(`no node ${unknown.join(", ")}; nodes are ${ids.join(", ")}`);
+    if (unknown.length) {
+      throw new ActionError(
+        `no node ${unknown.join(", ")}; nodes are ${
+          ids.join(", ")
+        } (and ${next}.. for nodes not started yet)`,
+      );
+    }
     if (new Set(listed).size !== listed.length) throw new ActionError("a node may be in one group only");
-    // Nodes left out of every group form a group of their own.
-    const rest = ids.filter((id) => !listed.includes(id));
-    const all = rest.length ? [...groups, rest] : groups;
+    const all = groups.length === 1 ? [groups[0], ids.filter((id) => !listed.includes(id))] : groups;
+    if (all.some((g) => g.length === 0)) throw new ActionError("there is no other node to cut it off from");
+    const named = all.flat();
     const plan: Array<[number, FaultAction]> = all.flatMap((group) =>
-      group.map((id): [number, FaultAction] => [id, {
+      group.filter((id) => ids.includes(id)).map((id): [number, FaultAction] => [id, {
         action: "partition",
-        peers: ids.filter((other) => !group.includes(other)),
+        peers: named.filter((other) => !group.includes(other)),
       }])
     );
-    return await this.#faults(plan, `partitioned ${all.map((g) => `{${g.join(",")}}`).join(" | ")}`);
+    const later = listed.filter(future);
+    return await this.#faults(
+      plan,
+      `partitioned ${all.map((g) => `{${g.join(",")}}`).join(" | ")}` +
+        (later.length ? ` (${later.join(", ")} not started yet: cut off from the moment they start)` : ""),
+    );
   }
 
   /** Delays every message to and from node `id` by `ms` (0 removes the delay). */

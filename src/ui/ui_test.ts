@@ -8,69 +8,10 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import { launchChromium } from "./test_browser.ts";
+import { deno, launchChromium, sleep, startUi, waitFor } from "./test_support.ts";
 import { isAlive, readState } from "../local/state.ts";
 import { HistoryRecorder } from "../check/history.ts";
 import { checkAndReport } from "../../experiments/lib/check_run.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function deno(args: string[], what: string): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${what} failed (exit ${out.code}):\n${text}`);
-  return text;
-}
-
-/** Starts `deno task ui` on a free port; resolves once it prints its URL. */
-async function startUi(
-  args: string[],
-): Promise<{ url: string; process: Deno.ChildProcess; output: () => string }> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/ui/main.ts", "--port", "0", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) output += decoder.decode(chunk);
-  };
-  void pump(process.stdout);
-  void pump(process.stderr);
-  const deadline = performance.now() + 30_000;
-  while (performance.now() < deadline) {
-    const url = /live view on (http:\/\/\S+)/.exec(output)?.[1];
-    if (url) return { url, process, output: () => output };
-    await sleep(50);
-  }
-  process.kill("SIGKILL");
-  throw new Error(`deno task ui did not start:\n${output}`);
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`,
-  );
-}
 
 /**
  * A small experiment run for the replay tab, through the real recorder and checker: a write
@@ -234,6 +175,7 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
       }, 15_000);
       await page.screenshot({ path: `${shots}/live-partitioned.png` });
       console.log(`  partitioned n${leader.id} away; n${majority.id} leads term ${majority.term}`);
+      assert.equal(await page.$("#divergence"), null, "safe mode: committed logs never disagree");
       await page.click("#heal");
       await waitFor(
         "no cut link",

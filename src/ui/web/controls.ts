@@ -43,7 +43,8 @@ export function buildControls(): void {
   const partition = input("partition-groups", {
     placeholder: "1,2|3",
     size: 8,
-    title: "node ids; groups separated by |",
+    title:
+      "node ids, groups separated by |: links between groups are cut, nodes in no group keep theirs; one group alone is isolated",
   });
   const scale = input("scale-to", { type: "number", min: 1, max: 9, value: 5, style: "width:3.5em" });
   const delayNode = input("delay-node", { type: "number", min: 1, placeholder: "node", style: "width:4em" });

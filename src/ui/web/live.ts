@@ -137,6 +137,7 @@ export class LiveView {
   #renderSummary(snap: ClusterSnapshot): void {
     const leader = snap.members.find((m) => m.id === snap.leader);
     const split = snap.leaders.length > 1;
+    const diverged = committedDivergence(snap.members);
     fill(
       byId("live-summary"),
       snap.error ? h("div", { class: "error" }, snap.error) : null,
@@ -161,6 +162,16 @@ export class LiveView {
           snap.safetyMode === "safe"
             ? " — the older term's leader has not heard of the newer one yet"
             : " — in an unsafe mode two leaders can commit at once",
+        )
+        : null,
+      diverged
+        ? h(
+          "div",
+          { class: "split-brain", id: "divergence" },
+          `committed logs disagree at index ${diverged.index}: `,
+          diverged.sides.map((side) => `${side.ids.map((id) => `n${id}`).join(",")} have term ${side.term}`)
+            .join("; "),
+          " — State Machine Safety is broken",
         )
         : null,
     );
@@ -431,6 +442,28 @@ function memberDetails(m: MemberView, now: number): string {
   }
   if (m.traceAt && now - m.traceAt > 2000) parts.push(`trace ${ago(now - m.traceAt)} old`);
   return parts.filter(Boolean).join(" · ");
+}
+
+/**
+ * The lowest index that two members hold as committed (at or below their commit index, in the
+ * log tails they report) with different terms: Raft promises that never happens.
+ */
+export function committedDivergence(
+  members: MemberView[],
+): { index: number; sides: Array<{ term: number; ids: number[] }> } | undefined {
+  const byIndex = new Map<number, Map<number, number[]>>();
+  for (const m of members) {
+    const commit = m.status?.commit ?? 0;
+    for (const e of m.trace?.logTail ?? []) {
+      if (e.index > commit) continue;
+      const terms = byIndex.get(e.index) ?? new Map<number, number[]>();
+      terms.set(e.term, [...(terms.get(e.term) ?? []), m.id]);
+      byIndex.set(e.index, terms);
+    }
+  }
+  const index = [...byIndex.keys()].sort((a, b) => a - b).find((i) => byIndex.get(i)!.size > 1);
+  if (index === undefined) return undefined;
+  return { index, sides: [...byIndex.get(index)!].map(([term, ids]) => ({ term, ids })) };
 }
 
 /** With no leader, the member with the highest configuration index says the most. */
