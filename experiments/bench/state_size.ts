@@ -8,17 +8,19 @@
  * keys for `--seconds`, then as many linearizable readers for half as long. Reported per system
  * and size: ops/s, p50/p99/p99.9/max, peak RSS per member (ps, sampled every second from the start
  * of loading), and for raft-kv the snapshots taken during the run with their size and how long
- * encoding and saving took (from the node logs). Writes bench-results/state-size.{json,md}.
+ * encoding and saving took (from the node logs). Writes bench-results/state-size.{json,md,svg}
+ * (and -latency.svg, -rss.svg); `--render <json>` redraws them from a previous run's results.
  */
 import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
 import { EtcdCluster, etcdGet, etcdPut } from "../lib/etcd_cluster.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
+import { barChart } from "../lib/charts.ts";
 import { percentile, type SystemName } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 
-const USAGE =
-  "deno task bench state-size [--sizes 10000,200000] [--value-bytes 500] [--seconds 30] [--clients 64] [--compare etcd]";
+const USAGE = "deno task bench state-size [--sizes 10000,200000] [--value-bytes 500] [--seconds 30] " +
+  "[--clients 64] [--compare etcd] | --render bench-results/state-size.json";
 
 interface Target {
   system: SystemName;
@@ -220,9 +222,14 @@ export async function run(args: string[]): Promise<void> {
         seconds: { type: "string", default: "30" },
         clients: { type: "string", default: "64" },
         compare: { type: "string" },
+        render: { type: "string" },
         help: { type: "boolean" },
       },
     }));
+  if (values.render) {
+    // Charts and table again from a previous run's JSON (its measured rows), without measuring.
+    return await writeStateSize(JSON.parse(await Deno.readTextFile(values.render)) as StateSizeResult);
+  }
   const sizes = parseList("--sizes", values.sizes!);
   const valueBytes = parsePositive("--value-bytes", values["value-bytes"]!);
   const seconds = parsePositive("--seconds", values.seconds!);
@@ -260,6 +267,21 @@ export async function run(args: string[]): Promise<void> {
       await etcd.stop();
     }
   }
+  await writeStateSize({ valueBytes, seconds, clients, rows });
+}
+
+interface StateSizeResult {
+  /** The machine of the measuring run (kept when the results are rendered again). */
+  machine?: { date: string; loadAverage?: number[] };
+  valueBytes: number;
+  seconds: number;
+  clients: number;
+  rows: Row[];
+}
+
+/** JSON, markdown table and charts (bars per size, one colour per system). */
+async function writeStateSize(result: StateSizeResult): Promise<void> {
+  const { machine, valueBytes, seconds, clients, rows } = result;
   const table = markdownTable(
     [
       "system",
@@ -289,9 +311,46 @@ export async function run(args: string[]): Promise<void> {
     ]),
   );
   console.log(table);
-  await writeResults("state-size", { valueBytes, seconds, clients, rows }, {
+  const group = (r: Row) => `${r.keys.toLocaleString("en")} keys`;
+  const subtitle = `${valueBytes} B values, ${clients} closed-loop clients, 3 members on loopback, fsync on`;
+  const rendered = machine
+    ? `\n\n(Charts and table rendered again from the run measured ${machine.date}, load average ${
+      machine.loadAverage?.map((l) => l.toFixed(2)).join(", ")
+    }; the line above is the rendering machine.)`
+    : "";
+  await writeResults("state-size", { ...(machine ? { machine } : {}), valueBytes, seconds, clients, rows }, {
+    charts: {
+      "": await barChart({
+        title: "Writes/s as the state grows",
+        subtitle,
+        yLabel: "writes/s",
+        bars: rows.map((r) => ({ group: group(r), system: r.system, value: r.writes.opsPerSec })),
+      }),
+      latency: await barChart({
+        title: "Write latency as the state grows",
+        subtitle: `bars p99, whiskers max; ${subtitle}`,
+        yLabel: "milliseconds",
+        logY: true,
+        bars: rows.map((r) => ({
+          group: group(r),
+          system: r.system,
+          value: r.writes.p99Ms,
+          high: r.writes.maxMs,
+        })),
+      }),
+      rss: await barChart({
+        title: "Peak RSS per member as the state grows",
+        subtitle: `bars the largest member, ${subtitle}`,
+        yLabel: "MB",
+        bars: rows.map((r) => ({
+          group: group(r),
+          system: r.system,
+          value: Math.max(...r.peakRssMBPerMember),
+        })),
+      }),
+    },
     summary: `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
       seconds / 2
-    } s of linearizable reads per row; 3 members on loopback, fsync on.\n\n${table}`,
+    } s of linearizable reads per row; 3 members on loopback, fsync on.\n\n${table}${rendered}`,
   });
 }
