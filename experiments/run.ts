@@ -1,26 +1,34 @@
 /**
- * deno task experiment bug1|bug2|all [--mode unsafe|safe|both] [--seconds S]
+ * deno task experiment bug1|bug2|all [--safety-mode unsafe|safe|both] [--seconds S]
  *
  * Reproduces a membership bug on real processes and shows, with the linearizability checker,
  * that the unsafe mode breaks and `safe` does not. Exits 1 if an outcome is not the expected one
  * (a violation in safe mode, or no violation in the unsafe mode).
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError, usageErrorLines } from "../src/cli/args.ts";
 import { type BugName, type BugOutcome, runBugExperiment, UNSAFE_MODE_OF } from "./bugs.ts";
 import { writeResults } from "./lib/results.ts";
 
-const USAGE = "usage: deno task experiment bug1|bug2|all [--mode unsafe|safe|both] [--seconds S]";
+const USAGE = "usage: deno task experiment bug1|bug2|all [--safety-mode unsafe|safe|both] [--seconds S]";
+
+function usageError(message: string): never {
+  console.error(usageErrorLines("experiment", new UsageError(message)));
+  Deno.exit(2);
+}
 
 let values, positionals;
 try {
-  ({ values, positionals } = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: { mode: { type: "string", default: "both" }, seconds: { type: "string", default: "4" } },
-  }));
+  ({ values, positionals } = parseFlags(Deno.args, {
+    "safety-mode": { type: "string", default: "both" },
+    seconds: { type: "string", default: "4" },
+    help: { type: "boolean", short: "h" },
+  }, true));
 } catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
+  usageError((e as Error).message);
+}
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
 }
 const which = positionals[0];
 const bugs: BugName[] = which === "all"
@@ -29,16 +37,17 @@ const bugs: BugName[] = which === "all"
   ? [which]
   : [];
 const seconds = Number(values.seconds);
-if (!bugs.length || !["unsafe", "safe", "both"].includes(values.mode!) || !(seconds > 0)) {
-  console.error(USAGE);
-  Deno.exit(2);
+if (!bugs.length) usageError(`which experiment? bug1, bug2 or all, got "${which ?? ""}"`);
+if (!["unsafe", "safe", "both"].includes(values["safety-mode"]!)) {
+  usageError(`--safety-mode takes unsafe, safe or both, got "${values["safety-mode"]}"`);
 }
+if (!(seconds > 0)) usageError(`--seconds takes a positive number, got "${values.seconds}"`);
 
 const outcomes: Array<BugOutcome & { expected: string; asExpected: boolean }> = [];
 for (const bug of bugs) {
-  const modes = values.mode === "both"
+  const modes = values["safety-mode"] === "both"
     ? [UNSAFE_MODE_OF[bug], "safe" as const]
-    : values.mode === "safe"
+    : values["safety-mode"] === "safe"
     ? ["safe" as const]
     : [UNSAFE_MODE_OF[bug]];
   for (const mode of modes) {

@@ -8,7 +8,7 @@
  * 3.4 numbers measured on these machines (see issue 3), and writes
  * bench-results/throughput-vs-qps.json and .svg.
  */
-import { parseArgs } from "node:util";
+import { parseFlags, positiveIntegers, positiveNumber, UsageError } from "../../src/cli/args.ts";
 import { LocalSupervisor } from "../../src/local/supervisor.ts";
 import { lineChart } from "../lib/svg_chart.ts";
 import { writeResults } from "../lib/results.ts";
@@ -86,18 +86,15 @@ async function runLevel(
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      seconds: { type: "string", default: "5" },
-      levels: { type: "string", default: "1,8,64,256" },
-      mode: { type: "string", default: "both" },
-    },
+  const { values } = parseFlags(args, {
+    seconds: { type: "string", default: "5" },
+    levels: { type: "string", default: "1,8,64,256" },
+    mode: { type: "string", default: "both" },
   });
-  const seconds = Number(values.seconds);
-  const levels = values.levels!.split(",").map(Number);
-  if (!(seconds > 0) || levels.some((l) => !Number.isInteger(l) || l < 1)) {
-    throw new Error("--seconds must be positive and --levels a comma-separated list of client counts");
+  const seconds = positiveNumber("seconds", values.seconds!);
+  const levels = positiveIntegers("levels", values.levels!);
+  if (!["write", "read", "both"].includes(values.mode!)) {
+    throw new UsageError(`--mode takes write, read or both, got "${values.mode}"`);
   }
   const kinds: Array<"write" | "read"> = values.mode === "both"
     ? ["write", "read"]

@@ -32,7 +32,11 @@ function plainMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // "Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end
   // of the command after '--', as in '-- \"--bogus\"" is longer than it needs to be on one line.
-  return message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
+  const ambiguous = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    return `${ambiguous[1]} needs a value (one that starts with "-" is written ${ambiguous[1]}=-1)`;
+  }
+  return message.split("\n")[0].replace(/\. To specify a positional argument.*$/s, "").replace(/\.$/, "");
 }
 
 /** A positive number from a flag's text, or a UsageError naming the flag. */
