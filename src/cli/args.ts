@@ -28,7 +28,8 @@ export function parseFlags<O extends Options, P extends boolean = false>(
   }
 }
 
-function plainMessage(error: unknown): string {
+/** parseArgs' message, on one line. */
+export function plainMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // "Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end
   // of the command after '--', as in '-- \"--bogus\"" is longer than it needs to be on one line.

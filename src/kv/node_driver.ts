@@ -18,6 +18,7 @@
  * every committed configuration entry (the one place, like etcd's ApplyConfChange), and records
  * the members' addresses only if the core applied it.
  */
+import { probes } from "../metrics/probes.ts";
 import {
   bootstrapSnapshot,
   canSendBeforePersist,
@@ -298,6 +299,7 @@ export class NodeDriver {
       this.noticeOwnLearnerStageInDirectory();
       this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
       this.hooks.onSnapshotInstalled(rd.snapshot);
+      probes.snapshotInstalled(rd.snapshot.data.length);
     }
     for (const e of rd.committedEntries) {
       if (e.type === "conf") {
@@ -375,6 +377,7 @@ export class NodeDriver {
     const term = this.raft.termAt(applied);
     if (term === undefined) return false;
     // Encoded now, synchronously, so the image is exactly the state at `applied`.
+    const started = performance.now();
     const snapshot: Snapshot = {
       meta: { index: applied, term, conf: this.raft.confState() },
       data: this.sm.encode(),
@@ -390,6 +393,7 @@ export class NodeDriver {
       this.raft.compact(snapshot, this.opts.retainEntries);
       this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, applied);
       this.snapshotsTaken++;
+      probes.snapshotSaved(snapshot.data.length, (performance.now() - started) / 1000);
       this.opts.log("info", `snapshot at index ${applied} (${snapshot.data.length} bytes)`);
       done?.(undefined, applied);
     });

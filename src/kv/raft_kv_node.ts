@@ -5,6 +5,7 @@
  * Everything that decides *what* happens lives in the driver, which the simulator runs too; this
  * file only connects it to sockets, timers and promises.
  */
+import { probes } from "../metrics/probes.ts";
 import {
   type ConfChange,
   type ConfState,
@@ -213,6 +214,7 @@ export class RaftKvNode {
 
   private onSoftState(): void {
     this.metrics.leaderChanges++;
+    probes.softState(this.raft.role, this.raft.leader, this.raft.term);
     this.opts.log(
       "info",
       `role ${this.raft.role}, leader ${this.raft.leader || "unknown"}, term ${this.raft.term}`,
