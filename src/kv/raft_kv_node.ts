@@ -278,6 +278,11 @@ export class RaftKvNode {
     return this.driver.sm.get(key);
   }
 
+  /** The log index of the write that set the key's current value (read right after read()). */
+  modIndex(key: string): number | undefined {
+    return this.driver.sm.modIndexOf(key);
+  }
+
   /** Proposes a membership change (leader only) and resolves with its index once applied here. */
   async changeMembership(change: ConfChange): Promise<number> {
     this.assertRunning();

@@ -15,9 +15,13 @@ export type ApplyOutcome =
   | { kind: "stale"; lastSeq: number }
   | { kind: "invalid" };
 
+/**
+ * Format 2 keeps each key's modification index beside its value; format 1 (no index) is still read, its
+ * keys' indexes unknown (0) until they are written again.
+ */
 interface SnapshotImage {
-  format: 1;
-  data: Array<[string, string]>;
+  format: 1 | 2;
+  data: Array<[string, string] | [string, string, number]>;
   sessions: Array<[string, Session]>;
   members: Array<[NodeId, MemberInfo]>;
   confIndex: number;
@@ -27,6 +31,8 @@ interface SnapshotImage {
 
 export class KvStateMachine {
   readonly data = new Map<string, string>();
+  /** Log index of the write that set each key's value (etcd's mod_revision); 0: unknown (older snapshot). */
+  readonly modIndex = new Map<string, number>();
   sessions = new SessionTable();
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
@@ -36,6 +42,11 @@ export class KvStateMachine {
 
   get(key: string): string | undefined {
     return this.data.get(key);
+  }
+
+  /** The log index of the write that set the key's current value, or undefined if it is absent. */
+  modIndexOf(key: string): number | undefined {
+    return this.data.has(key) ? this.modIndex.get(key) ?? 0 : undefined;
   }
 
   applyCommand(entry: Entry): ApplyOutcome {
@@ -58,13 +69,16 @@ export class KvStateMachine {
     switch (c.op) {
       case "put":
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "put", index, prev: current };
       case "delete":
         this.data.delete(c.key);
+        this.modIndex.delete(c.key);
         return { op: "delete", index, deleted: current !== null };
       case "cas":
         if (current !== c.prev) return { op: "cas", index, ok: false, current };
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "cas", index, ok: true, current: c.value };
     }
   }
@@ -93,8 +107,8 @@ export class KvStateMachine {
   /** The serialized image for a snapshot. */
   encode(): Uint8Array {
     const image: SnapshotImage = {
-      format: 1,
-      data: [...this.data],
+      format: 2,
+      data: Array.from(this.data, ([key, value]) => [key, value, this.modIndex.get(key) ?? 0]),
       sessions: this.sessions.entries(),
       members: [...this.members],
       confIndex: this.confIndex,
@@ -107,10 +121,15 @@ export class KvStateMachine {
     const sm = new KvStateMachine();
     if (bytes.length === 0) return sm;
     const image = kvPackr.unpack(bytes) as SnapshotImage;
-    if (image?.format !== 1) {
-      throw new Error(`unsupported snapshot format ${String(image?.format)}: this raft-kv reads format 1`);
+    if (image?.format !== 1 && image?.format !== 2) {
+      throw new Error(
+        `unsupported snapshot format ${String(image?.format)}: this raft-kv reads formats 1 and 2`,
+      );
     }
-    for (const [k, v] of image.data) sm.data.set(k, v);
+    for (const [k, v, mod] of image.data) {
+      sm.data.set(k, v);
+      if (mod) sm.modIndex.set(k, mod);
+    }
     sm.sessions = SessionTable.from(image.sessions);
     for (const [id, info] of image.members) sm.members.set(Number(id), info);
     sm.confIndex = image.confIndex;

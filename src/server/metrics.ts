@@ -40,6 +40,17 @@ export class ServerMetrics {
     const node = () => holder.node;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's gauges of these counts end in _total, which promtool rightly rejects (a gauge); the
+    // per-type gauges beside them (nodejs_active_handles etc.) carry the same numbers.
+    for (
+      const name of [
+        "nodejs_active_handles_total",
+        "nodejs_active_requests_total",
+        "nodejs_active_resources_total",
+      ]
+    ) {
+      this.registry.removeSingleMetric(name);
+    }
     this.#requests = new Histogram({
       name: "raftkv_http_request_duration_seconds",
       help: "HTTP request latency by route, method and status code (the _count is the request count).",
