@@ -315,3 +315,36 @@ Deno.test("a violation on a cheap key cuts the whole check short: the hard keys 
   assert.match(hardKey.reason ?? "", /another key already shows a violation/);
   assert.ok(hardKey.steps <= 4_000, `the hard key ran ${hardKey.steps} steps after the answer was known`);
 });
+
+Deno.test("appends read back whole: a wrong order is cut at its first wrong append, not at the read", async () => {
+  // 20 clients appending to 4 keys and reading them back (the shape of Porcupine's c50 fixtures). Without
+  // the growth check (Model.extendsOnly/canExtend) the search tries every order of the concurrent appends
+  // until the read that rules it out is the first remaining return: millions of steps, past any budget.
+  const history = simulateKvHistory({
+    operations: 2000,
+    keys: 4,
+    clients: 20,
+    seed: 5,
+    unknownRate: 0,
+    mix: { get: 40, put: 2, append: 58, delete: 0, cas: 0 },
+  });
+  const steps = (r: { partitions: Array<{ steps: number }> }) =>
+    r.partitions.reduce((s, p) => s + p.steps, 0);
+  const withCheck = await checkHistory(history, { model: kvModel, workers: 0, timeoutMs: 30_000 });
+  assert.equal(withCheck.verdict, OK);
+  const plain = { ...kvModel, extendsOnly: undefined, canExtend: undefined };
+  const without = await checkHistory(history, { model: plain, workers: 0, timeoutMs: 1_000 });
+  assert.ok(
+    without.verdict === "unknown" || steps(without) > 5 * steps(withCheck),
+    `with the check ${steps(withCheck)} steps, without ${steps(without)} (${without.verdict})`,
+  );
+  // Still exhaustive: one stale read in the middle makes the same history fail.
+  const get = history.operations.find((o) =>
+    o.op === "get" && typeof o.output === "string" && o.output.length > 8
+  )!;
+  const broken = {
+    ...history,
+    operations: history.operations.map((o) => o === get ? { ...o, output: "zz" } : o),
+  };
+  assert.equal((await checkHistory(broken, { model: kvModel, workers: 0 })).verdict, BAD);
+});

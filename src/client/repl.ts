@@ -86,6 +86,10 @@ export function terminalLines(historyFile: string | undefined): {
   showPrompt: () => void;
   close: () => void;
 } {
+  // Never a permission prompt in the middle of the prompt: without write access, history is per session.
+  if (historyFile && Deno.permissions.querySync({ name: "write", path: historyFile }).state !== "granted") {
+    historyFile = undefined;
+  }
   const history = historyFile ? loadHistory(historyFile) : [];
   const rl = readline.createInterface({
     input: process.stdin,
