@@ -110,6 +110,7 @@ export class ServerMetrics {
         }
       },
     };
+    if (!procReadable()) replaceProcMetrics(this.registry);
     registerNodeGauges(registers, node);
     registerAlarmMetrics(registers, holder);
   }
@@ -295,4 +296,46 @@ function registerAlarmMetrics(registers: Registry[], holder: NodeHolder): void {
     if (type === "gauge") new Gauge(options);
     else new Counter(options);
   }
+}
+
+/** Deno opens /proc/self only with --allow-all: the server runs with less (deno.json's server task). */
+function procReadable(): boolean {
+  try {
+    Deno.readTextFileSync("/proc/self/status");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Without /proc, prom-client reports memory and file descriptors as 0, silently. Drop those, and take the
+ * memory figures from the runtime instead (open file descriptors have no other source: left out).
+ */
+function replaceProcMetrics(registry: Registry): void {
+  for (
+    const name of [
+      "process_resident_memory_bytes",
+      "process_virtual_memory_bytes",
+      "process_heap_bytes",
+      "process_open_fds",
+      "process_max_fds",
+    ]
+  ) registry.removeSingleMetric(name);
+  new Gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes.",
+    registers: [registry],
+    collect() {
+      this.set(Deno.memoryUsage().rss);
+    },
+  });
+  new Gauge({
+    name: "process_heap_bytes",
+    help: "Process heap size in bytes (the JavaScript heap).",
+    registers: [registry],
+    collect() {
+      this.set(Deno.memoryUsage().heapTotal);
+    },
+  });
 }

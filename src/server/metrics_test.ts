@@ -74,6 +74,8 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
     assert.ok(sample(text, "raftkv_snapshot_save_duration_seconds_count")! >= 1, "snapshots every 5 entries");
     assert.ok(sample(text, "raftkv_leader_changes_total")! >= 1, "it became the leader");
     assert.ok(sample(text, "raftkv_configuration_index")! >= 1);
+    // With the server task's permissions (no /proc), memory still comes from the runtime, never a fake 0.
+    assert.ok(sample(text, "process_resident_memory_bytes")! > 1e6, "resident memory is measured");
 
     const promtool = await promtoolPath();
     if (promtool) {
