@@ -386,3 +386,60 @@ Deno.test("CLI: an unknown write outcome says what to run, never a library call 
   assert.doesNotMatch(run.stderr, /KvClient|retryUnknown|sequence number|X-Request-Seq/i);
   assertNoStackTrace(run, "unknown outcome");
 });
+
+Deno.test("CLI: on a terminal the prompt edits lines and recalls history (arrows are not commands)", async () => {
+  const script = await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+  if (!script) {
+    console.error("!!! SKIPPED: script(1) (util-linux) is missing, so no terminal to test the prompt on");
+    return;
+  }
+  await using fake = await FakeCluster.start();
+  const dir = await Deno.makeTempDir({ prefix: "raftkv-cli-pty-" });
+  try {
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      CLI,
+      "--endpoints",
+      fake.urls.join(","),
+    ].map((w) => `'${w}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      env: { RAFTKV_HISTORY: `${dir}/history`, TERM: "xterm", NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const output = child.output();
+    const type = async (keys: string, waitMs = 1500) => {
+      await writer.write(new TextEncoder().encode(keys));
+      await new Promise((r) => setTimeout(r, waitMs));
+    };
+    await new Promise((r) => setTimeout(r, 3000)); // the client starts
+    await type("put k v1\r");
+    await type("put j other\r");
+    await type("\x1b[A\x1b[A\r"); // up, up: "put k v1" again
+    await type("put x y\x1b[D\x1b[DZ\r"); // left, left, insert: "put xZ y"
+    await type("exit\r", 500);
+    await writer.close();
+    const seen = new TextDecoder().decode((await output).stdout);
+    assert.doesNotMatch(seen, /unknown command/, seen);
+    assert.equal(seen.match(/OK \(index \d+\)/g)?.length, 4, seen);
+    assert.match(seen, /raft-kv> put k v1/, "the recalled line is shown");
+    assert.equal(fake.valueOf("xZ"), "y", "the edited line ran");
+    assert.deepEqual(
+      (await Deno.readTextFile(`${dir}/history`)).trim().split("\n"),
+      ["put k v1", "put j other", "put k v1", "put xZ y", "exit"],
+      "history is kept for the next session",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
