@@ -18,6 +18,7 @@
  * every committed configuration entry (the one place, like etcd's ApplyConfChange), and records
  * the members' addresses only if the core applied it.
  */
+import { probes } from "../metrics/probes.ts";
 import {
   bootstrapSnapshot,
   canSendBeforePersist,
@@ -336,6 +337,7 @@ export class NodeDriver {
       this.noticeOwnLearnerStageInDirectory();
       this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
       this.hooks.onSnapshotInstalled(rd.snapshot);
+      probes.snapshotInstalled(rd.snapshot.data.length);
     }
     for (const e of rd.committedEntries) {
       this.appliedBytes += e.data?.length ?? 0;
@@ -454,6 +456,7 @@ export class NodeDriver {
         this.lastImageBytes = snapshot.data.length;
         this.snapshotsTaken++;
         const saved = performance.now();
+        probes.snapshotSaved(snapshot.data.length, (saved - started) / 1000);
         this.lastSnapshot = {
           index: applied,
           bytes: snapshot.data.length,

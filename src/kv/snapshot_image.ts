@@ -4,7 +4,8 @@
  *
  *   magic (4 bytes: 0xc1 'K' 'V' 0x02)  then frames: u32 LE length | msgpack body
  *   frame 0: the header {format: 2, sessions, members, confIndex, safetyMode?, pairs}
- *   frames 1..: a flat array [key, value, key, value, ...] of about CHUNK_BYTES
+ *   frames 1..: a flat array [key, value, modIndex, key, value, modIndex, ...] of about CHUNK_BYTES
+ *   (modIndex: the log index of the write that set the value, 0 when unknown)
  *
  * 0xc1 is the one byte msgpack never uses, so a format 1 image (a single msgpack map, written by
  * older versions) is told apart by its first byte and still read.
@@ -54,7 +55,7 @@ export class ImageEncoder {
   /** `chars`: the characters of all keys and values (GenerationalMap.weight). */
   constructor(
     header: Omit<ImageHeader, "format">,
-    private readonly pairs: Iterator<[string, string]>,
+    private readonly pairs: Iterator<[string, string, number]>,
     chars: number,
   ) {
     const head = kvPackr.pack({ format: 2, ...header });
@@ -63,7 +64,7 @@ export class ImageEncoder {
     // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
     // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
     const frames = Math.ceil(chars / CHUNK_BYTES) + 2;
-    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 10 + frames * 9);
+    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frames * 9);
     this.out.set(MAGIC, 0);
     this.at = MAGIC.length;
     this.push(head);
@@ -73,7 +74,7 @@ export class ImageEncoder {
   step(budgetMs = Infinity): boolean {
     const start = performance.now();
     while (!this.done) {
-      const flat: string[] = [];
+      const flat: Array<string | number> = [];
       let bytes = 0;
       while (bytes < CHUNK_BYTES) {
         const next = this.pairs.next();
@@ -81,11 +82,11 @@ export class ImageEncoder {
           this.done = true;
           break;
         }
-        const [k, v] = next.value;
-        flat.push(k, v);
-        bytes += k.length + v.length + 8;
+        const [k, v, mod] = next.value;
+        flat.push(k, v, mod);
+        bytes += k.length + v.length + 17;
       }
-      this.pairsSeen += flat.length / 2;
+      this.pairsSeen += flat.length / 3;
       if (flat.length) this.push(kvPackr.pack(flat));
       if (performance.now() - start >= budgetMs) break;
     }
@@ -133,7 +134,10 @@ export class ImageDecoder {
   private readonly expectedPairs: number;
   private v1Pairs: Array<[string, string]> | undefined;
 
-  constructor(private readonly bytes: Uint8Array, private readonly onPair: (k: string, v: string) => void) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly onPair: (k: string, v: string, modIndex: number) => void,
+  ) {
     if (bytes[0] !== MAGIC[0]) {
       const image = kvPackr.unpack(bytes) as ImageV1;
       if (image?.format !== 1) throw unsupported(image?.format);
@@ -155,7 +159,7 @@ export class ImageDecoder {
   /** Decodes frames until done or `budgetMs` passed; returns true when every pair was handed over. */
   step(budgetMs = Infinity): boolean {
     if (this.v1Pairs) {
-      for (const [k, v] of this.v1Pairs) this.onPair(k, v);
+      for (const [k, v] of this.v1Pairs) this.onPair(k, v, 0);
       this.pairsSeen = this.v1Pairs.length;
       this.v1Pairs = undefined;
       return true;
@@ -163,11 +167,11 @@ export class ImageDecoder {
     const start = performance.now();
     while (this.at < this.bytes.length) {
       const flat = this.nextFrame();
-      if (!Array.isArray(flat) || flat.length % 2 !== 0) {
+      if (!Array.isArray(flat) || flat.length % 3 !== 0) {
         throw new Error("snapshot image: malformed data frame");
       }
-      for (let i = 0; i < flat.length; i += 2) this.onPair(flat[i], flat[i + 1]);
-      this.pairsSeen += flat.length / 2;
+      for (let i = 0; i < flat.length; i += 3) this.onPair(flat[i], flat[i + 1], flat[i + 2]);
+      this.pairsSeen += flat.length / 3;
       if (performance.now() - start >= budgetMs) break;
     }
     if (this.at < this.bytes.length) return false;

@@ -19,6 +19,11 @@ export type ApplyOutcome =
 export class KvStateMachine {
   /** Frozen while a snapshot image is being encoded (see generational_map.ts). */
   readonly data = new GenerationalMap<string, string>((k, v) => k.length + v.length);
+  /**
+   * Log index of the write that set each key's value (etcd's mod_revision); 0: unknown (a key
+   * restored from an image of an older version). Frozen together with `data`.
+   */
+  readonly modIndex = new GenerationalMap<string, number>();
   sessions = new SessionTable();
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
@@ -28,6 +33,11 @@ export class KvStateMachine {
 
   get(key: string): string | undefined {
     return this.data.get(key);
+  }
+
+  /** The log index of the write that set the key's current value, or undefined if it is absent. */
+  modIndexOf(key: string): number | undefined {
+    return this.data.has(key) ? this.modIndex.get(key) ?? 0 : undefined;
   }
 
   applyCommand(entry: Entry): ApplyOutcome {
@@ -50,13 +60,16 @@ export class KvStateMachine {
     switch (c.op) {
       case "put":
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "put", index, prev: current };
       case "delete":
         this.data.delete(c.key);
+        this.modIndex.delete(c.key);
         return { op: "delete", index, deleted: current !== null };
       case "cas":
         if (current !== c.prev) return { op: "cas", index, ok: false, current };
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "cas", index, ok: true, current: c.value };
     }
   }
@@ -89,6 +102,7 @@ export class KvStateMachine {
    */
   beginImage(): ImageEncoder {
     const frozen = this.data.freeze();
+    const frozenMods = this.modIndex.freeze();
     return new ImageEncoder(
       {
         sessions: this.sessions.entries(),
@@ -97,7 +111,7 @@ export class KvStateMachine {
         ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
         pairs: frozen.size,
       },
-      frozen.entries(),
+      withModIndex(frozen, frozenMods),
       this.data.weightFrozen,
     );
   }
@@ -105,6 +119,7 @@ export class KvStateMachine {
   /** Ends the image begun by beginImage(): folds the writes made meanwhile into the data. */
   releaseImage(): void {
     this.data.thaw();
+    this.modIndex.thaw();
   }
 
   /** The serialized image for a snapshot, in one synchronous call (small states, bootstrap, tests). */
@@ -125,7 +140,10 @@ export class KvStateMachine {
   static beginDecode(bytes: Uint8Array): { sm: KvStateMachine; decoder: ImageDecoder | undefined } {
     const sm = new KvStateMachine();
     if (bytes.length === 0) return { sm, decoder: undefined };
-    const decoder = new ImageDecoder(bytes, (k, v) => sm.data.set(k, v));
+    const decoder = new ImageDecoder(bytes, (k, v, mod) => {
+      sm.data.set(k, v);
+      if (mod) sm.modIndex.set(k, mod);
+    });
     const h = decoder.header;
     sm.sessions = SessionTable.from(h.sessions);
     for (const [id, info] of h.members) sm.members.set(Number(id), info);
@@ -139,4 +157,11 @@ export class KvStateMachine {
     decoder?.step();
     return sm;
   }
+}
+
+function* withModIndex(
+  data: ReadonlyMap<string, string>,
+  mods: ReadonlyMap<string, number>,
+): IterableIterator<[string, string, number]> {
+  for (const [k, v] of data) yield [k, v, mods.get(k) ?? 0];
 }

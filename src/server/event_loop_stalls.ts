@@ -30,6 +30,7 @@ export class EventLoopStallMonitor {
   private recentMax = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private expected = 0;
+  private readonly listeners = new Set<(seconds: number) => void>();
 
   constructor(
     private readonly intervalMs = 10,
@@ -62,6 +63,12 @@ export class EventLoopStallMonitor {
     this.recentMax = Math.max(this.recentMax, seconds);
     const i = STALL_BUCKETS_SECONDS.findIndex((le) => seconds <= le);
     this.counts[i === -1 ? STALL_BUCKETS_SECONDS.length : i]++;
+    for (const listener of this.listeners) listener(seconds);
+  }
+
+  /** Calls `listener` with every stall from now on (the /metrics histogram observes through it). */
+  onStall(listener: (seconds: number) => void): void {
+    this.listeners.add(listener);
   }
 
   read(): EventLoopStalls {
@@ -92,36 +99,9 @@ export class EventLoopStallMonitor {
 let processMonitor: EventLoopStallMonitor | undefined;
 
 /**
- * The process-wide monitor, started on first use: what /metrics reads
- * (`eventLoopStalls().read()` gives the histogram and the longest stall).
+ * The process-wide monitor, started on first use: /metrics observes its stalls (metrics.ts).
  */
 export function eventLoopStalls(): EventLoopStallMonitor {
   processMonitor ??= new EventLoopStallMonitor().start();
   return processMonitor;
-}
-
-/**
- * The process monitor's readings in Prometheus text format: a histogram
- * `raftkv_event_loop_stall_seconds` and a gauge `raftkv_event_loop_stall_max_seconds`.
- * (For a prom-client registry, read `eventLoopStalls().read()` in a collect() callback instead.)
- */
-export function eventLoopStallMetricLines(): string[] {
-  const s = eventLoopStalls().read();
-  const name = "raftkv_event_loop_stall_seconds";
-  const lines = [
-    `# HELP ${name} Times the event loop was blocked for 5 ms or more (timers, heartbeats and I/O waited).`,
-    `# TYPE ${name} histogram`,
-  ];
-  STALL_BUCKETS_SECONDS.forEach((le, i) => lines.push(`${name}_bucket{le="${le}"} ${s.bucketCounts[i]}`));
-  lines.push(
-    `${name}_bucket{le="+Inf"} ${s.count}`,
-    `${name}_sum ${s.sumSeconds}`,
-    `${name}_count ${s.count}`,
-  );
-  lines.push(
-    "# HELP raftkv_event_loop_stall_max_seconds Longest time the event loop was blocked since the process started.",
-    "# TYPE raftkv_event_loop_stall_max_seconds gauge",
-    `raftkv_event_loop_stall_max_seconds ${s.maxSeconds}`,
-  );
-  return lines;
 }
