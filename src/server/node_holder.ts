@@ -9,11 +9,13 @@ import { type NodeIdentity, readIdentity, writeIdentity } from "../kv/identity.t
 import { resolverFromEnv } from "../transport/mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { conflict, unavailable } from "./http_errors.ts";
+import { SnapshotTimer } from "./snapshot_timer.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
   identity: NodeIdentity | undefined;
   private starting: Promise<RaftKvNode> | undefined;
+  private snapshotTimer: SnapshotTimer | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -86,6 +88,7 @@ export class NodeHolder {
       onFatal: this.onFatal,
     });
     this.node = await this.starting;
+    this.snapshotTimer ??= new SnapshotTimer(this.node, c.snapshotIntervalMs, this.log).start();
     return this.node;
   }
 
