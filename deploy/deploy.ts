@@ -164,8 +164,8 @@ try {
     const body = await api.getCluster(namespace, name);
     if (!body) return undefined;
     const status = (body.status ?? {}) as RaftClusterStatus;
-    const line = status.reconfig
-      ? `  ${status.reconfig.phase}: ${status.reconfig.message}`
+    const line = status.phase
+      ? `  ${status.phase} (${status.step}): ${status.planner?.message ?? ""}`
       : "  (no status yet)";
     if (line !== lastLine) console.log(lastLine = line);
     const condition = findCondition(status.conditions, "Ready");

@@ -26,6 +26,12 @@ export interface SlotFacts {
   url?: string;
   report?: NodeReport;
   hasClaim: boolean;
+  /** The pod's Ready condition. */
+  ready?: boolean;
+  /** The pod is being deleted. */
+  terminating?: boolean;
+  /** The StatefulSet revision the pod was created from. */
+  revision?: string;
 }
 
 export interface ClusterView {
@@ -52,6 +58,9 @@ export function buildView(
     if (slot === undefined) continue;
     const facts = at(slot);
     facts.pod = pod.name;
+    facts.ready = pod.ready;
+    facts.terminating = pod.terminating;
+    if (pod.revision) facts.revision = pod.revision;
     if (pod.ip) facts.url = podUrl(pod.ip);
     const report = input.reports.get(pod.name);
     // An address reused by another cluster's pod is not this node.

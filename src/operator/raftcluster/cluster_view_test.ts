@@ -17,10 +17,10 @@ Deno.test("view: a slot is present while its pod or its claim exists; the leader
 Deno.test("view: pods and claims of other objects are not slots; another cluster's report is not used", () => {
   const v = buildView(ref, {
     pods: [
-      { name: "kv-0", ip: "127.9.0.1", terminating: false },
-      { name: "kvx-1", ip: "127.9.0.2", terminating: false },
-      { name: "kv-peers", ip: "127.9.0.3", terminating: false },
-      { name: "kv-2", ip: "127.9.0.4", terminating: false },
+      { name: "kv-0", ip: "127.9.0.1", terminating: false, ready: true },
+      { name: "kvx-1", ip: "127.9.0.2", terminating: false, ready: true },
+      { name: "kv-peers", ip: "127.9.0.3", terminating: false, ready: true },
+      { name: "kv-2", ip: "127.9.0.4", terminating: false, ready: true },
     ],
     claims: ["data-kv-0", "data-other-1", "logs-kv-2"],
     reports: new Map([

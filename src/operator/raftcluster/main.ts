@@ -17,6 +17,10 @@ const USAGE = `usage: raft-operator [options]
                            kubeconfig's namespace, else "default")
   --lease-name NAME        the Lease's name (default raft-operator)
   --identity ID            this replica's name in the Lease (default: POD_NAME, else <hostname>-<pid>)
+  --lease-duration-ms N    how long the Lease stays valid without renewal (default 15000)
+  --renew-deadline-ms N    stop acting when the Lease could not be renewed for this long (default 10000)
+  --retry-period-ms N      between renewals; also each renewal's timeout (default 2000)
+  --health-port N          serve GET /healthz and /readyz on this port (default: env HEALTH_PORT, else none)
   --log-level L            debug | info | warn | error (default info)`;
 
 function fail(message: string): never {
@@ -35,6 +39,10 @@ try {
       "lease-name": { type: "string" },
       identity: { type: "string" },
       "log-level": { type: "string" },
+      "health-port": { type: "string" },
+      "lease-duration-ms": { type: "string" },
+      "renew-deadline-ms": { type: "string" },
+      "retry-period-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -51,6 +59,26 @@ const logLevel = (values["log-level"] ?? "info") as LogLevel;
 if (!["debug", "info", "warn", "error"].includes(logLevel)) {
   fail(`--log-level must be debug, info, warn or error`);
 }
+
+const healthPortText = values["health-port"] ?? Deno.env.get("HEALTH_PORT");
+const healthPort = healthPortText === undefined ? undefined : Number(healthPortText);
+if (healthPort !== undefined && !(Number.isInteger(healthPort) && healthPort > 0 && healthPort < 65536)) {
+  fail(`--health-port must be a port number from 1 to 65535, got "${healthPortText}"`);
+}
+
+function positiveMs(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    fail(`--${flag} must be a positive integer (milliseconds), got "${text}"`);
+  }
+  return ms;
+}
+const leaseTimings = {
+  leaseDurationMs: positiveMs(values["lease-duration-ms"], "lease-duration-ms"),
+  renewDeadlineMs: positiveMs(values["renew-deadline-ms"], "renew-deadline-ms"),
+  retryPeriodMs: positiveMs(values["retry-period-ms"], "retry-period-ms"),
+};
 
 const kubeConfig = new KubeConfigH1();
 try {
@@ -73,8 +101,14 @@ const operator = new Operator({
   kubeConfig,
   ...(namespace ? { namespace } : {}),
   handlers: [new RaftClusterHandlers(new RaftClusterReconciler(new ClusterApi(kubeConfig)))],
-  leaderElection: { leaseName: values["lease-name"] ?? "raft-operator", namespace: leaseNamespace, identity },
+  leaderElection: {
+    leaseName: values["lease-name"] ?? "raft-operator",
+    namespace: leaseNamespace,
+    identity,
+    ...Object.fromEntries(Object.entries(leaseTimings).filter(([, v]) => v !== undefined)),
+  },
   logger,
+  ...(healthPort ? { health: { port: healthPort } } : {}),
   // A failing API call is retried within seconds, not the framework's default of up to 5 minutes.
   settings: { retryBackoff: { initialMs: 500, maxMs: 15_000 }, errorBackoff: { maxMs: 15_000 } },
 });

@@ -19,6 +19,7 @@ export type Operation =
   | { kind: "leaveJoint"; leaderUrl: string }
   | { kind: "removeLearner"; leaderUrl: string; id: number }
   | { kind: "deleteClaim"; claim: string }
+  | { kind: "deletePod"; pod: string }
   | { kind: "votersDirect"; leaderUrl: string; voters: number[]; members: Record<number, MemberAddress> }
   | { kind: "adoptConfig"; pod: string; url: string; voters: number[] };
 
@@ -134,6 +135,15 @@ export function operationsFor({ ref, view, status, action }: OperationsInput): O
       break;
 
     case "stopMembers": {
+      if (status.phase === "AbortLearners" && view.leaderSlot === undefined) {
+        // Without a leader nobody can say the learners are out of the configuration: deleting their
+        // claims now could leave a member in the configuration with no storage (a ghost).
+        throw new ActionError(
+          `stopMembers: no leader answers, so nothing shows that learners ${
+            action.members.map((m) => m.id).join(", ")
+          } left the configuration; their claims are kept until a leader says so`,
+        );
+      }
       const lowest = Math.min(...action.members.map((m) => m.slot));
       const stopping = new Set(action.members.map((m) => m.id));
       const blocking = status.members.filter((m) => !stopping.has(m.id) && m.slot >= lowest);
@@ -200,6 +210,8 @@ export function describeOperation(op: Operation): string {
       return `remove learner ${op.id}`;
     case "deleteClaim":
       return `delete claim ${op.claim}`;
+    case "deletePod":
+      return `delete pod ${op.pod} (the StatefulSet recreates it)`;
     case "votersDirect":
       return `UNSAFE: switch voters straight to [${op.voters}]`;
     case "adoptConfig":

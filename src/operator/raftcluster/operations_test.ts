@@ -161,3 +161,28 @@ Deno.test("every operation has a one-line description", () => {
     "pod kv-1 becomes node 2",
   ]);
 });
+
+Deno.test("an aborted scale-up with no leader answering keeps the learners' claims (no ghost members)", () => {
+  const members = [{ slot: 0, id: 1 }, { slot: 1, id: 2 }, { slot: 2, id: 3 }];
+  const learner = { slot: 3, id: 4 };
+  const aborting: ReconfigStatus = { ...status(members), phase: "AbortLearners", adding: [learner] };
+  const noLeader = view({ 0: report(0, 1), 1: report(1, 2), 2: report(2, 3), 3: report(3, 4) });
+  assert.throws(
+    () =>
+      operationsFor({
+        ref,
+        view: noLeader,
+        status: aborting,
+        action: { kind: "stopMembers", members: [learner] },
+      }),
+    (e: Error) => e instanceof ActionError && /their claims are kept until a leader says so/.test(e.message),
+  );
+  const withLeader = view({ 0: report(0, 1, "leader"), 1: report(1, 2), 2: report(2, 3), 3: report(3, 4) });
+  const ops = operationsFor({
+    ref,
+    view: withLeader,
+    status: aborting,
+    action: { kind: "stopMembers", members: [learner] },
+  });
+  assert.ok(ops.operations.some((o) => o.kind === "deleteClaim" && o.claim === "data-kv-3"));
+});
