@@ -37,6 +37,7 @@ try {
   Deno.exit(1);
 }
 
+holder.diskAlarm?.start();
 const app = createApp(holder);
 const server = Deno.serve({
   hostname: config.listenClient.hostname,
@@ -53,6 +54,7 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log("info", `${signal}: shutting down`);
+  holder.diskAlarm?.stop();
   await holder.node?.stop();
   await server.shutdown();
   Deno.exit(0);

@@ -9,17 +9,24 @@ import { type NodeIdentity, readIdentity, writeIdentity } from "../kv/identity.t
 import { resolverFromEnv } from "../transport/mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { conflict, unavailable } from "./http_errors.ts";
+import { DiskSpaceAlarm } from "./disk_alarm.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
   identity: NodeIdentity | undefined;
   private starting: Promise<RaftKvNode> | undefined;
+  /** Off (undefined) with --disk-reserve 0; main.ts starts its periodic check. */
+  readonly diskAlarm: DiskSpaceAlarm | undefined;
 
   constructor(
     readonly config: ServerConfig,
     private readonly log: Log,
     private readonly onFatal: (error: Error) => void,
-  ) {}
+  ) {
+    this.diskAlarm = config.diskReserveBytes > 0
+      ? new DiskSpaceAlarm(config.dataDir, config.diskReserveBytes, (level, line) => log(level, line))
+      : undefined;
+  }
 
   /** Loads the identity (creating it from --node-id if given) and starts the node if there is one. */
   async initialize(): Promise<void> {
