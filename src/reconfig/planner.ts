@@ -18,6 +18,9 @@
  *   removed members stopped and their storage deleted;
  * - a scale-up can be aborted (learners removed) until the joint configuration is entered.
  *
+ * A member that comes back with empty storage is replaced on the same paths: removed through
+ * joint consensus, then its slot re-added under a new id (replacement.ts).
+ *
  * Each phase either produces an action or moves to the next phase and plans again at once, so
  * a status persisted in any phase is resumed correctly whatever the live configuration shows.
  */
@@ -31,7 +34,6 @@ import {
 } from "./types.ts";
 import {
   addMissingLearners,
-  beginResize,
   bootstrap,
   caughtUp,
   createCluster,
@@ -46,6 +48,7 @@ import {
   wait,
 } from "./phase_steps.ts";
 import { planUnsafe } from "./unsafe_plans.ts";
+import { idleStep } from "./replacement.ts";
 
 function safeStep(ctx: PhaseContext): Step {
   const { status: s, leader, input } = ctx;
@@ -53,7 +56,7 @@ function safeStep(ctx: PhaseContext): Step {
   switch (s.phase) {
     case "Idle":
       if (s.members.length === 0) return createCluster(ctx);
-      return beginResize(ctx, "AddLearners", "EnterJoint");
+      return idleStep(ctx, "AddLearners", "EnterJoint");
 
     case "Bootstrap":
       return bootstrap(ctx);
