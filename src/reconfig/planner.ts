@@ -227,18 +227,23 @@ export function planNextStep(input: PlannerInput, tuning: PlannerTuning = DEFAUL
   if (leader) status.confIndex = Math.max(status.confIndex, leader.confIndex);
   const stepOf = input.mode === "safe" ? safeStep : planUnsafe;
   const trail: Phase[] = [status.phase];
+  const messages: string[] = [];
   // Phase moves happen in memory; a few in a row is normal (resuming), a loop is a bug.
   for (let hops = 0; hops < 12; hops++) {
     const step = stepOf({ input, status, leader, tuning });
-    if ("action" in step) return { status: { ...status, message: step.message }, action: step.action, trail };
+    messages.push(step.message);
+    if ("action" in step) {
+      return { status: { ...status, message: step.message }, action: step.action, trail, messages };
+    }
     const samePhase = step.next === status.phase;
     status = { ...status, ...step.patch, phase: step.next, message: step.message };
-    if (samePhase) return { status, action: { kind: "wait", afterMs: tuning.pollMs }, trail };
+    if (samePhase) return { status, action: { kind: "wait", afterMs: tuning.pollMs }, trail, messages };
     trail.push(step.next);
   }
   return {
     status: { ...status, message: `planner loop in phase ${status.phase}: please report this` },
     action: { kind: "wait", afterMs: tuning.pollMs },
     trail,
+    messages,
   };
 }

@@ -139,6 +139,8 @@ export interface PlannerDecision {
   action: Action;
   /** The phases this decision passed through, oldest first (for logs and Events). */
   trail: Phase[];
+  /** The message of every move along the trail, then the final one (for logs and Events). */
+  messages?: string[];
 }
 
 export interface PlannerTuning {
