@@ -37,8 +37,9 @@ export class LinearizableReads {
     private readonly appliedIndex: () => number,
     /** A round unanswered this long is abandoned (its answer may have been lost with a leader). */
     private readonly roundTimeoutMs: number,
-    /** The longest a read waits in all (read index, then apply); three rounds by default. */
-    private readonly readDeadlineMs: number = roundTimeoutMs * 3,
+    /** The longest a read waits in all (read index, then apply): two rounds by default, the
+     * same order as the 503 of a follower whose leader is gone. */
+    private readonly readDeadlineMs: number = roundTimeoutMs * 2,
   ) {}
 
   /** Resolves when a linearizable read may be served from local state; rejects at its deadline. */
