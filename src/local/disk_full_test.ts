@@ -1,0 +1,134 @@
+/**
+ * A full disk is an alarm, not a crash: a local cluster whose state directory sits on a small
+ * tmpfs volume is filled with 200 KB values until the NOSPACE alarm refuses writes (507, naming
+ * the cause) before the volume is full; reads of earlier keys and deletes are still served, the
+ * alarm shows in /status, /readyz, the metrics and `local status`; once the volume grows, writes
+ * are accepted again with no command typed, and every acknowledged write reads back. No node
+ * crashed on the way. Needs a tmpfs mount (root): elsewhere the test is skipped and says why.
+ */
+import assert from "node:assert/strict";
+import { KvClient, NotFoundError } from "../client/mod.ts";
+import { nodeStatus, until, withSupervisedCluster } from "./test_support.ts";
+
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+
+async function run(cmd: string, ...args: string[]): Promise<{ ok: boolean; out: string }> {
+  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output().catch((e) => ({
+    success: false,
+    stdout: new Uint8Array(),
+    stderr: new TextEncoder().encode((e as Error).message),
+  }));
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  return { ok: r.success, out: text };
+}
+
+/** A 40 MB tmpfs, or the reason there cannot be one here. */
+async function smallVolume(): Promise<{ dir: string; grow(): Promise<void>; remove(): Promise<void> } | string> {
+  const dir = await Deno.makeTempDir({ prefix: "raftkv-full-disk-" });
+  const mounted = await run("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", dir);
+  if (!mounted.ok) {
+    await Deno.remove(dir, { recursive: true });
+    return `cannot mount a tmpfs here (${mounted.out.trim()})`;
+  }
+  return {
+    dir,
+    async grow() {
+      const r = await run("mount", "-o", "remount,size=400m", dir);
+      assert.ok(r.ok, `remount failed: ${r.out}`);
+    },
+    async remove() {
+      await run("umount", dir);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether tmpfs volumes can be mounted here: probed with one that is unmounted at once. */
+async function cannotMount(): Promise<string | undefined> {
+  if (Deno.build.os !== "linux") return "tmpfs volumes need Linux";
+  const probe = await smallVolume();
+  if (typeof probe === "string") return probe;
+  await probe.remove();
+}
+const skip = await cannotMount();
+
+Deno.test({
+  name: "a full disk raises the NOSPACE alarm: writes refused, reads and deletes served, cleared by itself",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const volume = await smallVolume();
+    if (typeof volume === "string") throw new Error(volume);
+    const stateDir = `${volume.dir}/cluster`;
+    try {
+      await withSupervisedCluster({ stateDir, diskReserve: "12MiB" }, async (sup) => {
+        const urls = sup.state.nodes.map((n) => n.clientUrl);
+        const kv = new KvClient({ endpoints: urls });
+        const value = (i: number) => `${i}:`.padEnd(200_000, String.fromCharCode(97 + (i % 26)));
+        const acked: number[] = [];
+        let refused: { status: number; body: { error: { code: string; message: string } } } | undefined;
+        for (let i = 0; i < 200 && !refused; i++) {
+          const r = await fetch(`${urls[i % urls.length]}/kv/big${i}`, {
+            method: "PUT",
+            body: JSON.stringify({ value: value(i) }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          const body = await r.json();
+          if (r.ok) acked.push(i);
+          else if (r.status === 507) refused = { status: r.status, body };
+          else if (r.status !== 503) assert.fail(`write ${i}: ${r.status} ${JSON.stringify(body)}`);
+        }
+        assert.ok(refused, "the alarm never refused a write");
+        assert.equal(refused.body.error.code, "nospace");
+        assert.match(refused.body.error.message, /disk is \(nearly\) full: .* below the reserve of 12\.0 MiB/);
+        assert.ok(acked.length > 10, `only ${acked.length} writes before the alarm`);
+        console.log(`${acked.length} writes of 200 KB acknowledged before the alarm refused one`);
+
+        // While full: every node refuses writes, serves linearizable reads of earlier keys, and deletes.
+        await until("the alarm on every node", async () => {
+          const s = await Promise.all(urls.map(nodeStatus));
+          return s.every((x) => x?.diskAlarm?.raised);
+        });
+        for (const url of urls) {
+          const w = await fetch(`${url}/kv/more`, { method: "PUT", body: JSON.stringify({ value: "x" }) });
+          assert.equal(w.status, 507, `a write on ${url} while full`);
+          await w.body?.cancel();
+          const got = await kv.get(`big${acked[0]}`, { node: url });
+          assert.equal(got.value, value(acked[0]));
+          const ready = await (await fetch(`${url}/readyz`)).json();
+          assert.deepEqual(ready.alarms, ["NOSPACE"]);
+          const metrics = await (await fetch(`${url}/metrics`)).text();
+          assert.match(metrics, /raftkv_disk_alarm\{alarm="NOSPACE"\} 1/);
+        }
+        const deleted = acked.pop()!;
+        await kv.delete(`big${deleted}`);
+        const status = await run(Deno.execPath(), "run", "-A", CLI, "status", "--state-dir", stateDir);
+        assert.ok(!status.ok, "local status exits non-zero while the alarm is up");
+        assert.match(status.out, /NOSPACE alarm \(.* free, reserve 12\.0 MiB\): writes refused/);
+
+        // Space returns: writable again with no command typed.
+        const t0 = performance.now();
+        await volume.grow();
+        await until("the alarm to clear on every node by itself", async () => {
+          const s = await Promise.all(urls.map(nodeStatus));
+          return s.every((x) => x?.diskAlarm?.raised === false);
+        }, 60_000);
+        console.log(`alarm cleared on every node ${Math.round(performance.now() - t0)} ms after space returned`);
+        await until("writes accepted again", async () => {
+          await kv.put("after", "space returned", { node: urls[0] });
+          return true;
+        }, 60_000);
+        console.log(`writable again ${Math.round(performance.now() - t0)} ms after space returned`);
+        for (const i of acked) assert.equal((await kv.get(`big${i}`)).value, value(i), `acknowledged write ${i}`);
+        await assert.rejects(kv.get(`big${deleted}`), NotFoundError);
+        assert.deepEqual(sup.state.nodes.map((n) => n.restarts), [0, 0, 0], "no node crashed");
+        await kv.close();
+      });
+    } finally {
+      await volume.remove();
+    }
+  },
+});
+
+if (skip) console.log(`disk_full_test skipped: ${skip}`);
