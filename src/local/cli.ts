@@ -55,7 +55,9 @@ const stateDirOf = (state: LocalClusterState) => stateDirs.get(state) ?? "";
 async function control(state: LocalClusterState, method: string, path: string, body?: unknown) {
   const url = state.supervisor?.controlUrl;
   if (!url || !isOurProcess(state.supervisor?.pid, stateDirOf(state))) {
-    fail('the local supervisor is not running (stopped or crashed): "deno task local start" resumes the cluster');
+    fail(
+      'the local supervisor is not running (stopped or crashed): "deno task local start" resumes the cluster',
+    );
   }
   const r = await fetch(`${url}${path}`, {
     method,
@@ -138,7 +140,18 @@ async function printStatus(stateDir: string, state: LocalClusterState, json: boo
   console.log(
     `cluster "${state.clusterId}" (${state.safetyMode}), ${state.desiredReplicas} desired, phase ${state.reconfig.phase}, ${sup}`,
   );
-  const header = ["id", "slot", "role", "term", "commit", "applied", "pid", "process", "alarms", "client URL"];
+  const header = [
+    "id",
+    "slot",
+    "role",
+    "term",
+    "commit",
+    "applied",
+    "pid",
+    "process",
+    "alarms",
+    "client URL",
+  ];
   const table = health.nodes.map(({ node: n, process, status: s }) => [
     String(n.id),
     String(n.slot),
@@ -148,7 +161,8 @@ async function printStatus(stateDir: string, state: LocalClusterState, json: boo
     String(s?.applied ?? "-"),
     String(n.pid ?? "-"),
     process,
-    [s?.quarantined ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""].filter(Boolean).join(",") || "-",
+    [s?.quarantined ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""].filter(Boolean).join(",") ||
+    "-",
     n.clientUrl,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
@@ -200,7 +214,9 @@ async function start(stateDir: string): Promise<void> {
   const state = await readState(stateDir);
   if (!state) fail(`no local cluster in ${stateDir}: create one with "deno task local up"`);
   if (isOurProcess(state.supervisor?.pid, stateDir)) {
-    console.log(`the local cluster in ${stateDir} is already running (supervisor pid ${state.supervisor!.pid})`);
+    console.log(
+      `the local cluster in ${stateDir} is already running (supervisor pid ${state.supervisor!.pid})`,
+    );
     return;
   }
   const leftovers = state.nodes.filter((n) => isOurProcess(n.pid, n.dataDir)).length;
@@ -219,7 +235,9 @@ async function start(stateDir: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!health?.whole) {
-    fail(`the cluster is not whole after 90s: ${health?.problems.join("; ")} (see ${stateDir}/supervisor.log)`);
+    fail(
+      `the cluster is not whole after 90s: ${health?.problems.join("; ")} (see ${stateDir}/supervisor.log)`,
+    );
   }
   const resumed = await loadRunning(stateDir);
   console.log(`cluster back in ${((performance.now() - t0) / 1000).toFixed(1)}s:`);

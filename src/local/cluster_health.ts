@@ -58,7 +58,9 @@ export function assessHealth(
   }
   const r = state.reconfig;
   for (const x of r.replacing ?? []) {
-    problems.push(`replacing node ${x.lostId} (lost its storage) in slot ${x.slot}: ${r.phase}, ${r.message}`);
+    problems.push(
+      `replacing node ${x.lostId} (lost its storage) in slot ${x.slot}: ${r.phase}, ${r.message}`,
+    );
   }
   if (r.phase !== "Idle" && !(r.replacing ?? []).length) {
     problems.push(`reconfiguration in progress: ${r.phase}, ${r.message}`);
@@ -75,7 +77,9 @@ export function assessHealth(
     if (status?.diskAlarm?.raised) {
       const free = status.diskAlarm.freeBytes === undefined ? "?" : mib(status.diskAlarm.freeBytes);
       problems.push(
-        `node ${node.id}: NOSPACE alarm (${free} free, reserve ${mib(status.diskAlarm.reserveBytes)}): writes refused`,
+        `node ${node.id}: NOSPACE alarm (${free} free, reserve ${
+          mib(status.diskAlarm.reserveBytes)
+        }): writes refused`,
       );
     }
   }
@@ -84,7 +88,9 @@ export function assessHealth(
   else if (leader.conf) {
     if (leader.conf.joint) problems.push(`the configuration is joint (voters [${leader.conf.voters}])`);
     if (leader.conf.voters.length !== state.desiredReplicas) {
-      problems.push(`${leader.conf.voters.length} voters [${leader.conf.voters}], ${state.desiredReplicas} desired`);
+      problems.push(
+        `${leader.conf.voters.length} voters [${leader.conf.voters}], ${state.desiredReplicas} desired`,
+      );
     }
   }
   return { whole: problems.length === 0, supervisorRunning: supervisorUp, problems, nodes };

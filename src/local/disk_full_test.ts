@@ -23,7 +23,9 @@ async function run(cmd: string, ...args: string[]): Promise<{ ok: boolean; out: 
 }
 
 /** A 40 MB tmpfs, or the reason there cannot be one here. */
-async function smallVolume(): Promise<{ dir: string; grow(): Promise<void>; remove(): Promise<void> } | string> {
+async function smallVolume(): Promise<
+  { dir: string; grow(): Promise<void>; remove(): Promise<void> } | string
+> {
   const dir = await Deno.makeTempDir({ prefix: "raftkv-full-disk-" });
   const mounted = await run("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", dir);
   if (!mounted.ok) {
@@ -81,7 +83,10 @@ Deno.test({
         }
         assert.ok(refused, "the alarm never refused a write");
         assert.equal(refused.body.error.code, "nospace");
-        assert.match(refused.body.error.message, /disk is \(nearly\) full: .* below the reserve of 12\.0 MiB/);
+        assert.match(
+          refused.body.error.message,
+          /disk is \(nearly\) full: .* below the reserve of 12\.0 MiB/,
+        );
         assert.ok(acked.length > 10, `only ${acked.length} writes before the alarm`);
         console.log(`${acked.length} writes of 200 KB acknowledged before the alarm refused one`);
 
@@ -114,13 +119,17 @@ Deno.test({
           const s = await Promise.all(urls.map(nodeStatus));
           return s.every((x) => x?.diskAlarm?.raised === false);
         }, 60_000);
-        console.log(`alarm cleared on every node ${Math.round(performance.now() - t0)} ms after space returned`);
+        console.log(
+          `alarm cleared on every node ${Math.round(performance.now() - t0)} ms after space returned`,
+        );
         await until("writes accepted again", async () => {
           await kv.put("after", "space returned", { node: urls[0] });
           return true;
         }, 60_000);
         console.log(`writable again ${Math.round(performance.now() - t0)} ms after space returned`);
-        for (const i of acked) assert.equal((await kv.get(`big${i}`)).value, value(i), `acknowledged write ${i}`);
+        for (const i of acked) {
+          assert.equal((await kv.get(`big${i}`)).value, value(i), `acknowledged write ${i}`);
+        }
         await assert.rejects(kv.get(`big${deleted}`), NotFoundError);
         assert.deepEqual(sup.state.nodes.map((n) => n.restarts), [0, 0, 0], "no node crashed");
         await kv.close();

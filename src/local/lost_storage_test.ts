@@ -60,7 +60,8 @@ function probeGets(url: string) {
 }
 
 Deno.test({
-  name: "wiped followers and a wiped leader are replaced under new ids; reads on them never hang; linearizable",
+  name:
+    "wiped followers and a wiped leader are replaced under new ids; reads on them never hang; linearizable",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -1,5 +1,5 @@
 /** Helpers of the multi-process disk-fault tests: a supervised cluster, wiping a node, whole-ness. */
-import { LocalSupervisor, type CreateClusterOptions } from "./supervisor.ts";
+import { type CreateClusterOptions, LocalSupervisor } from "./supervisor.ts";
 import { isAlive, type LocalNode } from "./state.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
