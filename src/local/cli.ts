@@ -18,6 +18,7 @@ import { fetchNodeStatus } from "../client/mod.ts";
 import {
   assessHealth,
   type ClusterHealth,
+  joining,
   type NodeStatusView,
   processState,
   supervisorRunning,
@@ -155,13 +156,14 @@ async function printStatus(stateDir: string, state: LocalClusterState, json: boo
   const table = health.nodes.map(({ node: n, process, status: s }) => [
     String(n.id),
     String(n.slot),
-    s?.quarantined ? "quarantined" : s?.role ?? "down",
+    s?.quarantined ? (joining(state, n.id) ? "joining" : "quarantined") : s?.role ?? "down",
     String(s?.term ?? "-"),
     String(s?.commit ?? "-"),
     String(s?.applied ?? "-"),
     String(n.pid ?? "-"),
     process,
-    [s?.quarantined ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""].filter(Boolean).join(",") ||
+    [s?.quarantined && !joining(state, n.id) ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""]
+      .filter(Boolean).join(",") ||
     "-",
     n.clientUrl,
   ]);

@@ -45,6 +45,11 @@ export function processState(node: LocalNode): string {
   return isOurProcess(node.pid, node.dataDir) ? node.state : "dead";
 }
 
+/** A node the planner is adding: empty storage (quarantined) is expected until it is a learner. */
+export function joining(state: LocalClusterState, id: number): boolean {
+  return state.reconfig.adding.some((m) => m.id === id);
+}
+
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 export function assessHealth(
@@ -72,7 +77,11 @@ export function assessHealth(
       problems.push(`node ${node.id} does not answer at ${node.clientUrl} (process ${process})`);
     }
     if (status?.quarantined) {
-      problems.push(`node ${node.id} came back with empty storage (quarantined, it does not vote)`);
+      problems.push(
+        joining(state, node.id)
+          ? `node ${node.id} is new and waits to be added as a learner`
+          : `node ${node.id} came back with empty storage (quarantined, it does not vote)`,
+      );
     }
     if (status?.diskAlarm?.raised) {
       const free = status.diskAlarm.freeBytes === undefined ? "?" : mib(status.diskAlarm.freeBytes);

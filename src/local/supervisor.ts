@@ -43,6 +43,8 @@ export class LocalSupervisor {
   private lastReported = "";
   private saving: Promise<void> = Promise.resolve();
   private reconciling = false;
+  private lastFailure: string | undefined;
+  private stateWriteFailing = false;
 
   private constructor(
     readonly stateDir: string,
@@ -125,7 +127,16 @@ export class LocalSupervisor {
   /** Writes the state file; writes are chained so two never race on the temp file. */
   private persist(): Promise<void> {
     const write = this.saving.then(() => writeState(this.stateDir, this.state));
-    this.saving = write.catch((e) => this.log(`cannot write the state file: ${(e as Error).message}`));
+    this.saving = write.then(
+      () => {
+        if (this.stateWriteFailing) this.log("the state file is written again");
+        this.stateWriteFailing = false;
+      },
+      (e) => {
+        if (!this.stateWriteFailing) this.log(`cannot write the state file: ${(e as Error).message}`);
+        this.stateWriteFailing = true;
+      },
+    );
     return write;
   }
 
@@ -237,8 +248,12 @@ export class LocalSupervisor {
         await this.persist(); // before acting: a restarted supervisor resumes from here
         action = decision.action;
         await this.execute(action);
+        this.lastFailure = undefined;
       } catch (e) {
-        this.log(`step failed (${(e as Error).message}); retrying`);
+        // The same failure twice a second (a full disk) is logged once, not flooded.
+        const why = (e as Error).message;
+        if (why !== this.lastFailure) this.log(`step failed (${why}); retrying every 500 ms`);
+        this.lastFailure = why;
         action = { kind: "wait", afterMs: 500 };
       }
       if (action.kind === "wait") await this.sleep(action.afterMs);
