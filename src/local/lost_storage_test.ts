@@ -21,12 +21,17 @@ interface WipeRound {
   wholeAfterMs: number;
   okOpsPerSecond: number;
   wipedNodeGetMs: { max: number; median: number; samples: number; statuses: Record<string, number> };
+  refusals?: unknown[];
 }
 
 /** GETs the wiped node's URL every 100 ms until stopped: how long each answer took, and with what. */
 function probeGets(url: string) {
   const times: number[] = [];
   const statuses: Record<string, number> = {};
+  /** The first refusals of the wiped node itself (a GET and a PUT), to check what they say. */
+  const refusals: Array<
+    { method: string; ms: number; retryAfter: string | null; code: string; message: string }
+  > = [];
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -34,8 +39,27 @@ function probeGets(url: string) {
       let status: string;
       try {
         const r = await fetch(`${url}/kv/k0`, { signal: AbortSignal.timeout(10_000) });
-        await r.body?.cancel();
         status = String(r.status);
+        const body = await r.json();
+        if (r.status === 503 && body.error.code === "lost_storage" && !refusals.length) {
+          refusals.push({
+            method: "GET",
+            ms: performance.now() - t0,
+            retryAfter: r.headers.get("retry-after"),
+            ...body.error,
+          });
+          const t1 = performance.now();
+          const w = await fetch(`${url}/kv/k0`, { method: "PUT", body: JSON.stringify({ value: "probe" }) });
+          const wb = await w.json();
+          if (w.status === 503) {
+            refusals.push({
+              method: "PUT",
+              ms: performance.now() - t1,
+              retryAfter: w.headers.get("retry-after"),
+              ...wb.error,
+            });
+          }
+        }
       } catch (e) {
         status = (e as Error).name === "TimeoutError" ? "timeout" : "refused";
       }
@@ -54,6 +78,7 @@ function probeGets(url: string) {
         median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
         samples: sorted.length,
         statuses,
+        refusals,
       };
     },
   };
@@ -102,6 +127,16 @@ Deno.test({
         assert.ok(!usedIds.has(newId), `node id ${newId} was never used before`);
         usedIds.add(newId);
         assert.ok(gets.max < 2000, `a GET on the wiped node took ${gets.max} ms`);
+        // What the wiped node says while it waits to be replaced: at once, the truth, Retry-After.
+        for (const r of gets.refusals) {
+          assert.ok(r.ms < 500, `${r.method} refused after ${r.ms} ms`);
+          assert.ok(r.retryAfter, `${r.method} without Retry-After`);
+          assert.match(
+            r.message,
+            /started with empty storage .* (the leader is node \d+|this node knows no leader right now)/,
+          );
+          assert.doesNotMatch(r.message, /not known yet/);
+        }
         await sleep(1000);
       }
       await workload.stop();
