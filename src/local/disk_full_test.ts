@@ -24,11 +24,11 @@ async function run(cmd: string, ...args: string[]): Promise<{ ok: boolean; out: 
 }
 
 /** A 40 MB tmpfs, or the reason there cannot be one here. */
-async function smallVolume(): Promise<
+async function smallVolume(size = "40m"): Promise<
   { dir: string; grow(): Promise<void>; remove(): Promise<void> } | string
 > {
   const dir = await Deno.makeTempDir({ prefix: "raftkv-full-disk-" });
-  const mounted = await run("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", dir);
+  const mounted = await run("mount", "-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir);
   if (!mounted.ok) {
     await Deno.remove(dir, { recursive: true });
     return `cannot mount a tmpfs here (${mounted.out.trim()})`;
@@ -188,6 +188,63 @@ Deno.test({
     } finally {
       for (const pid of pids) if (isAlive(pid)) Deno.kill(pid, "SIGKILL");
       await volume.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "one member's full disk stops writes cluster-wide (the leader watches every member's alarm)",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const volume = await smallVolume("24m");
+    if (typeof volume === "string") throw new Error(volume);
+    const stateDir = await Deno.makeTempDir({ prefix: "raftkv-member-full-" });
+    try {
+      // Only node 3 keeps its data on the small volume; nodes 1 and 2 have plenty of space.
+      await Deno.symlink(volume.dir, `${stateDir}/node-3`);
+      await withSupervisedCluster({ stateDir, diskReserve: "8MiB" }, async (sup) => {
+        const urls = sup.state.nodes.map((n) => n.clientUrl);
+        const value = (i: number) => `${i}:`.padEnd(200_000, "z");
+        const acked: number[] = [];
+        let refusal: { error: { code: string; message: string; nodes?: number[] } } | undefined;
+        for (let i = 0; i < 300 && !refusal; i++) {
+          const r = await fetch(`${urls[0]}/kv/big${i}`, {
+            method: "PUT",
+            body: JSON.stringify({ value: value(i) }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          const body = await r.json();
+          if (r.ok) acked.push(i);
+          else if (r.status === 507) refusal = body;
+          else if (r.status !== 503) assert.fail(`write ${i}: ${r.status} ${JSON.stringify(body)}`);
+        }
+        assert.ok(refusal, "writes were never refused");
+        assert.match(refusal.error.message, /the disk of node 3 is \(nearly\) full .* cluster-wide/);
+        console.log(`${acked.length} writes acknowledged before node 3's alarm stopped writes cluster-wide`);
+        for (const url of urls) {
+          const w = await fetch(`${url}/kv/more`, { method: "PUT", body: JSON.stringify({ value: "x" }) });
+          assert.equal(w.status, 507, `a write through ${url}`);
+          await w.body?.cancel();
+          const got = await fetch(`${url}/kv/big${acked[0]}`);
+          assert.equal(got.status, 200, `a read on ${url}`);
+          await got.body?.cancel();
+        }
+        await volume.grow();
+        await until("writes accepted again", async () => {
+          const r = await fetch(`${urls[0]}/kv/after`, {
+            method: "PUT",
+            body: JSON.stringify({ value: "ok" }),
+          });
+          await r.body?.cancel();
+          return r.ok;
+        }, 60_000);
+        assert.deepEqual(sup.state.nodes.map((n) => n.restarts), [0, 0, 0], "no node crashed");
+      });
+    } finally {
+      await volume.remove();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -18,6 +18,12 @@ export function writeAlarmMetrics(holder: NodeHolder, metric: MetricWriter): voi
       [["", node.isQuarantined ? 1 : 0]],
     );
   }
+  metric(
+    "raftkv_member_disk_alarms",
+    "gauge",
+    "On the leader: other members with the NOSPACE alarm up (writes are refused cluster-wide).",
+    [["", holder.clusterAlarms.view().length]],
+  );
   const alarm = holder.diskAlarm?.view();
   if (!alarm) return;
   metric("raftkv_disk_alarm", "gauge", "1 while the NOSPACE alarm is raised (writes refused).", [[

@@ -111,6 +111,7 @@ export function clientApi(holder: NodeHolder): Hono {
       if (why && !leaderHint(node).clientUrl) throw notServing(node, why);
       return forwardToLeader(c, node, text, config.requestTimeoutMs + 1000);
     }
+    if (command.op !== "delete") holder.clusterAlarms.refuseWrites();
     const body = resultOf(await node.write(command), command.key);
     if (command.op !== "delete") body.value = command.value;
     return c.json(body);

@@ -38,6 +38,7 @@ try {
 }
 
 holder.diskAlarm?.start();
+holder.clusterAlarms.start();
 const app = createApp(holder);
 const server = Deno.serve({
   hostname: config.listenClient.hostname,
@@ -55,6 +56,7 @@ const stop = async (signal: string) => {
   stopping = true;
   log("info", `${signal}: shutting down`);
   holder.diskAlarm?.stop();
+  holder.clusterAlarms.stop();
   await holder.node?.stop();
   await server.shutdown();
   Deno.exit(0);

@@ -10,6 +10,7 @@ import { resolverFromEnv } from "../transport/mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { conflict, unavailable } from "./http_errors.ts";
 import { DiskSpaceAlarm } from "./disk_alarm.ts";
+import { ClusterAlarms } from "./cluster_alarms.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
@@ -17,6 +18,8 @@ export class NodeHolder {
   private starting: Promise<RaftKvNode> | undefined;
   /** Off (undefined) with --disk-reserve 0; main.ts starts its periodic check. */
   readonly diskAlarm: DiskSpaceAlarm | undefined;
+  /** The other members' NOSPACE alarms, watched while this node leads; main.ts starts it. */
+  readonly clusterAlarms = new ClusterAlarms(() => this.node);
 
   constructor(
     readonly config: ServerConfig,

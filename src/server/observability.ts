@@ -44,6 +44,7 @@ export function observabilityApi(holder: NodeHolder, http: HttpStats, started: n
       peer: holder.config.advertisePeer,
       client: holder.config.advertiseClient,
       diskAlarm: holder.diskAlarm?.view(),
+      memberAlarms: holder.clusterAlarms.view(),
     };
     if (!node) return c.json({ ...base, initialized: false });
     const s = node.status();
