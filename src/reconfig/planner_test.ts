@@ -33,16 +33,21 @@ class SimExecutor {
     for (const [slot, id] of this.slots) {
       const n = this.cluster.nodes.get(id);
       if (!n) continue;
+      if (!n.running) {
+        // Crashed, or still opening its storage: its /status would not answer.
+        nodes[String(slot)] = { reachable: false, initialized: false };
+        continue;
+      }
       const conf = n.raft.confState();
       nodes[String(slot)] = {
-        reachable: n.alive,
+        reachable: true,
         initialized: true,
         id,
         applied: n.raft.appliedIndex,
-        confIndex: n.confIndex,
+        confIndex: n.sm.confIndex,
         joint: conf.votersOutgoing.length > 0,
         voters: conf.voters,
-        quarantined: n.raft.status().quarantined,
+        quarantined: n.driver!.quarantined,
       };
     }
     const l = this.cluster.leader();
@@ -61,7 +66,7 @@ class SimExecutor {
         voters: s.conf.voters,
         votersOutgoing: s.conf.votersOutgoing,
         learners: s.conf.learners,
-        confIndex: l.confIndex,
+        confIndex: l.sm.confIndex,
         lastIndex: s.lastIndex,
         match,
         active,
@@ -176,15 +181,12 @@ class SimExecutor {
   }
 
   /**
-   * "A member came back empty": the process dies, its storage is lost, and it restarts under
-   * its old id with nothing, quarantined (it must not vote) until it is replaced.
+   * "A member came back empty" as the simulator models it (SimCluster.wipe): its storage is
+   * lost and it restarts under its old id with nothing, quarantined until it is replaced.
    */
   wipe(id: NodeId): void {
-    const node = this.cluster.mustGet(id);
-    this.cluster.crash(id);
-    node.disk = { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] };
-    this.cluster.restart(id);
-    node.raft.setQuarantined(true);
+    this.cluster.wipe(id);
+    this.cluster.runFor(50);
   }
 
   voters(): NodeId[] {
