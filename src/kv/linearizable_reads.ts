@@ -2,6 +2,10 @@
  * Linearizable reads through ReadIndex, batched: all reads that arrive while no round is in
  * flight share the next round, so a burst of N reads costs one heartbeat round trip, not N.
  * A read is answered once the local state machine has applied up to the round's read index.
+ *
+ * Every read has a deadline: a node that learns a read index it cannot reach (wiped storage, a
+ * learner far behind, a stalled apply) fails the read with a RetryableError saying how far it got,
+ * instead of holding the client until it gives up.
  */
 import type { ReadState } from "../raft/mod.ts";
 import { RetryableError } from "./errors.ts";
@@ -9,6 +13,8 @@ import { RetryableError } from "./errors.ts";
 interface PendingRead {
   resolve(): void;
   reject(error: Error): void;
+  /** performance.now() after which the read is failed (see expire()). */
+  deadline: number;
 }
 
 interface Round {
@@ -31,12 +37,15 @@ export class LinearizableReads {
     private readonly appliedIndex: () => number,
     /** A round unanswered this long is abandoned (its answer may have been lost with a leader). */
     private readonly roundTimeoutMs: number,
+    /** The longest a read waits in all (read index, then apply): two rounds by default, the
+     * same order as the 503 of a follower whose leader is gone. */
+    private readonly readDeadlineMs: number = roundTimeoutMs * 2,
   ) {}
 
-  /** Resolves when a linearizable read may be served from local state. */
+  /** Resolves when a linearizable read may be served from local state; rejects at its deadline. */
   wait(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ resolve, reject });
+      this.queued.push({ resolve, reject, deadline: performance.now() + this.readDeadlineMs });
       this.startRound();
     });
   }
@@ -89,9 +98,35 @@ export class LinearizableReads {
     this.readyAt = stillWaiting;
   }
 
-  /** Re-checks an abandoned round; the driver calls it on every tick. */
+  /** Re-checks an abandoned round and fails reads past their deadline; the driver calls it on every tick. */
   onTick(): void {
     if (this.round && performance.now() - this.round.startedAt >= this.roundTimeoutMs) this.startRound();
+    this.expire(performance.now());
+  }
+
+  private expire(now: number): void {
+    const late = (r: PendingRead) => r.deadline <= now;
+    const fail = (reads: PendingRead[], why: string) => {
+      for (const r of reads) if (late(r)) r.reject(new RetryableError(why));
+      return reads.filter((r) => !late(r));
+    };
+    const waited = `within ${this.readDeadlineMs} ms`;
+    this.queued = fail(this.queued, `no read index round could start ${waited}; retry`);
+    if (this.round) {
+      this.round.reads = fail(this.round.reads, `the leader did not confirm the read index ${waited}; retry`);
+    }
+    const applied = this.appliedIndex();
+    this.readyAt = this.readyAt
+      .map((g) => ({
+        index: g.index,
+        reads: fail(
+          g.reads,
+          `this node has applied index ${applied} but the read needs ${g.index}, and it did not get there ` +
+            `${waited} (catching up, or waiting to be re-added after losing its storage); retry, or read ` +
+            `from another node`,
+        ),
+      }))
+      .filter((g) => g.reads.length > 0);
   }
 
   failAll(error: Error): void {

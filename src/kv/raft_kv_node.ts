@@ -1,49 +1,35 @@
 /**
- * One raft-kv node: the Raft core driven over real storage (WAL + snapshots), the real peer
- * transport, and the key-value state machine. The Ready loop is the only place where the three
- * meet, in the order the core requires:
- *
- *   persist (snapshot, entries, hard state; fsynced)  ->  send messages  ->  apply  ->  advance
- *
- * The loop runs one Ready at a time; while it awaits fsync, new messages and proposals keep
- * stepping the core, and the next Ready carries all of them (that is the batching). Nothing
- * here blocks the event loop for long: snapshot encoding is the one synchronous bulk task.
+ * One raft-kv node as the server runs it: the node driver (node_driver.ts: the Ready loop,
+ * persistence policy, quarantine, snapshots) over the file store, the real peer transport, a
+ * clock, and the waiters that turn applied entries and read states into answers for clients.
+ * Everything that decides *what* happens lives in the driver, which the simulator runs too; this
+ * file only connects it to sockets, timers and promises.
  */
 import {
-  bootstrapSnapshot,
-  canSendBeforePersist,
   type ConfChange,
   type ConfState,
-  type HardState,
-  type InitialState,
+  type Entry,
   type NodeId,
   type NodeStatus,
   NotLeaderError,
-  RaftNode,
-  type Ready,
   type SafetyMode,
-  skipsLearnerStage,
-  type Snapshot,
 } from "../raft/mod.ts";
-import { RaftStorage } from "../storage/raft_storage.ts";
 import { PeerTransport, type ResolveHost, type TransportStats } from "../transport/mod.ts";
 import type { FaultInjector } from "../transport/mod.ts";
 import { encodeCommand, type KvCommand, type KvResult } from "./commands.ts";
-import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
-import { decodeMembersContext, type MemberInfo } from "./members.ts";
+import type { ApplyOutcome } from "./state_machine.ts";
+import type { MemberInfo } from "./members.ts";
 import { ProposalWaiters } from "./proposals.ts";
 import { LinearizableReads } from "./linearizable_reads.ts";
 import { NodeStoppedError, RetryableError, UnknownOutcomeError } from "./errors.ts";
-import { isAwaitingLearner, setAwaitingLearner } from "./identity.ts";
+import { type Log, NodeDriver } from "./node_driver.ts";
+import { FileNodeStore } from "./file_node_store.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type Log = (level: LogLevel, line: string) => void;
+export type { Log, LogLevel } from "./node_driver.ts";
 
 export interface RaftKvNodeOptions {
   nodeId: NodeId;
   clusterId: string;
-  /** This storage incarnation's nonce (see identity.ts). */
-  incarnation: string;
   dataDir: string;
   peerToken: string;
   listenPeer: { hostname: string; port: number };
@@ -100,38 +86,21 @@ export class RaftKvNode {
     snapshotsInstalled: 0,
     readyBatches: 0,
   };
-  private sm: KvStateMachine;
+  private driver!: NodeDriver;
   private readonly proposals: ProposalWaiters<ApplyOutcome>;
   private readonly confWaiters: ProposalWaiters<number>;
   private readonly reads: LinearizableReads;
   private readonly leaderWatchers = new Set<() => void>();
   private tickTimer: ReturnType<typeof setInterval> | undefined;
-  private loopRunning = false;
   private stopped = false;
   private fatal: Error | undefined;
-  private lastSnapshotIndex: number;
-  private snapshotInFlight = false;
-  private quarantined: boolean;
   private directoryPeers = new Set<NodeId>();
-  /** The newest hard state from the core, and the one last written to storage. */
-  private latestHardState: HardState | undefined;
-  private storedHardState: HardState | undefined;
+  private transport!: PeerTransport;
   private readonly opts: Required<Omit<RaftKvNodeOptions, "resolveHost" | "onFatal">> & RaftKvNodeOptions;
 
-  private constructor(
-    opts: RaftKvNodeOptions,
-    private readonly raft: RaftNode,
-    private readonly storage: RaftStorage,
-    private readonly transport: PeerTransport,
-    sm: KvStateMachine,
-    lastSnapshotIndex: number,
-    quarantined: boolean,
-  ) {
+  private constructor(opts: RaftKvNodeOptions, private readonly store: FileNodeStore) {
     this.opts = { ...DEFAULTS, faultInjection: false, log: () => {}, ...opts } as typeof this.opts;
     this.id = opts.nodeId;
-    this.sm = sm;
-    this.lastSnapshotIndex = lastSnapshotIndex;
-    this.quarantined = quarantined;
     this.proposals = new ProposalWaiters(this.opts.proposalTimeoutMs);
     this.confWaiters = new ProposalWaiters(this.opts.proposalTimeoutMs * 2);
     this.reads = new LinearizableReads(
@@ -142,231 +111,100 @@ export class RaftKvNode {
     );
   }
 
+  private get raft() {
+    return this.driver.raft;
+  }
+
   /** Opens storage (bootstrapping or joining if it is empty), starts the transport and the clock. */
   static async start(options: RaftKvNodeOptions): Promise<RaftKvNode> {
     const o = { ...DEFAULTS, ...options };
     const log: Log = o.log ?? (() => {});
-    const raftDir = `${o.dataDir}/raft`;
-    await Deno.mkdir(raftDir, { recursive: true });
-    // One save per Ready, never two at once: the Ready is the batch, so no coalescing delay.
-    const { storage, recovered } = await RaftStorage.open(raftDir, {
-      log: (line) => log("warn", `storage: ${line}`),
-      coalesce: false,
-    });
-    let initial: InitialState = recovered;
-    let sm: KvStateMachine;
-    if (recovered.fresh && o.bootstrap) {
-      sm = KvStateMachine.bootstrap(o.nodeId, { ...o.self, incarnation: o.incarnation });
-      const snapshot = bootstrapSnapshot([o.nodeId], sm.encode());
-      const hardState = { term: 1, vote: 0, commit: 1 };
-      await storage.saveSnapshot(snapshot);
-      await storage.save([], hardState);
-      initial = { hardState, snapshot, entries: [] };
-      log(
-        "info",
-        `bootstrapped a new cluster "${o.clusterId}" with this node (${o.nodeId}) as its only voter`,
-      );
-    } else {
-      sm = recovered.snapshot ? KvStateMachine.decode(recovered.snapshot.data) : new KvStateMachine();
-      if (recovered.fresh && !skipsLearnerStage(o.safetyMode)) {
-        await setAwaitingLearner(o.dataDir, true);
-        log("info", "empty storage: waiting to be added to the cluster as a learner");
-      }
-    }
-    const quarantined = await isAwaitingLearner(o.dataDir);
-    const raft = new RaftNode({
-      id: o.nodeId,
-      random: Math.random,
-      electionTick: o.electionTicks,
-      heartbeatTick: 1,
-      safetyMode: o.safetyMode,
-      logger: (line) => log("debug", line),
-    }, initial);
-    raft.setQuarantined(quarantined);
-
-    // The transport's callbacks need the node, which needs the transport: tie the knot late.
-    const ref: { node?: RaftKvNode } = {};
-    const transport = new PeerTransport({
+    const store = new FileNodeStore({ dataDir: o.dataDir, log: (line) => log("warn", `storage: ${line}`) });
+    const node = new RaftKvNode(options, store);
+    node.driver = await new Promise<NodeDriver>((resolve, reject) =>
+      NodeDriver.start(
+        {
+          nodeId: o.nodeId,
+          self: o.self,
+          bootstrap: o.bootstrap,
+          safetyMode: o.safetyMode,
+          electionTicks: o.electionTicks,
+          snapshotEntries: o.snapshotEntries,
+          retainEntries: o.retainEntries,
+          random: Math.random,
+          newIncarnation: () => crypto.randomUUID(),
+          log,
+          debug: (line) => log("debug", line),
+        },
+        store,
+        node.driverHooks(),
+        (error, driver) => error ? reject(error) : resolve(driver!),
+      )
+    );
+    Object.defineProperty(node.metrics, "snapshotsTaken", { get: () => node.driver.snapshotsTaken });
+    node.transport = new PeerTransport({
       nodeId: o.nodeId,
       clusterId: o.clusterId,
       token: o.peerToken,
       listen: o.listenPeer,
       advertise: o.self.peer,
-      onMessage: (m) => ref.node?.onMessage(m),
-      onSnapshotSent: (to, ok) => ref.node?.onSnapshotSent(to, ok),
-      onPeerUnreachable: (to) => ref.node?.onPeerUnreachable(to),
+      onMessage: (m) => node.driver.step(m),
+      onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
+      onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
       faultInjection: o.faultInjection,
       log: (level, line) => log(level, `transport: ${line}`),
     });
-    const node = ref.node = new RaftKvNode(
-      o,
-      raft,
-      storage,
-      transport,
-      sm,
-      recovered.snapshot?.meta.index ?? initial.snapshot?.meta.index ?? 0,
-      quarantined,
-    );
     try {
-      await transport.start();
+      await node.transport.start();
     } catch (e) {
-      await storage.close();
+      await new Promise((r) => store.close(r));
       throw new Error(
         `cannot listen for peers on ${o.listenPeer.hostname}:${o.listenPeer.port}: ${(e as Error).message}`,
       );
     }
-    node.storedHardState = node.latestHardState = initial.hardState;
     node.syncPeers();
     node.tickTimer = setInterval(() => node.onTick(), o.tickMs);
-    node.kick();
+    node.driver.kick();
     return node;
   }
 
-  // ---------------------------------------------------------------- inputs from the outside
-
-  private onMessage(m: unknown): void {
-    if (this.stopped) return;
-    this.raft.step(m);
-    this.kick();
-  }
-
-  private onSnapshotSent(to: NodeId, ok: boolean): void {
-    if (this.stopped) return;
-    this.raft.reportSnapshot(to, ok);
-    this.kick();
-  }
-
-  private onPeerUnreachable(to: NodeId): void {
-    if (this.stopped) return;
-    this.raft.reportUnreachable(to);
+  private driverHooks() {
+    return {
+      send: (messages: import("../raft/mod.ts").Message[]) => this.transport.send(messages),
+      onApplied: (e: Entry, outcome: ApplyOutcome) => {
+        this.metrics.appliedEntries++;
+        this.proposals.applied(e, () => outcome);
+      },
+      onConfApplied: (e: Entry) => {
+        this.metrics.appliedEntries++;
+        this.confWaiters.applied(e, () => e.index);
+      },
+      onSnapshotInstalled: (snapshot: import("../raft/mod.ts").Snapshot) => {
+        this.proposals.skippedTo(snapshot.meta.index);
+        this.metrics.snapshotsInstalled++;
+      },
+      onReadState: (rs: import("../raft/mod.ts").ReadState) => this.reads.onReadState(rs),
+      onDroppedRead: (ctx: string) => this.reads.onDropped(ctx),
+      onSoftState: () => this.onSoftState(),
+      onConfigurationChanged: () => this.syncPeers(),
+      onReadyProcessed: () => {
+        this.metrics.readyBatches++;
+        this.reads.onApplied();
+      },
+      onFatal: (error: Error) => this.die(error),
+    };
   }
 
   private onTick(): void {
     if (this.stopped) return;
-    this.raft.tick();
+    this.driver.tick();
     this.reads.onTick();
-    this.kick();
+    this.driver.kick();
   }
-
-  // ---------------------------------------------------------------- the Ready loop
 
   private kick(): void {
-    if (this.loopRunning || this.stopped) return;
-    this.loopRunning = true;
-    void this.readyLoop();
-  }
-
-  /**
-   * Runs until the core has nothing more to do. `loopRunning` is cleared in the same synchronous
-   * stretch as the last hasReady() check: clearing it later (in a promise callback) would let a
-   * message stepped in between find the loop "running" and wait for the next tick (~50 ms).
-   */
-  private async readyLoop(): Promise<void> {
-    try {
-      for (;;) {
-        if (this.stopped || !this.raft.hasReady()) {
-          this.loopRunning = false;
-          return;
-        }
-        await this.processOneReady();
-      }
-    } catch (e) {
-      this.loopRunning = false;
-      this.die(e as Error);
-    }
-  }
-
-  private async processOneReady(): Promise<void> {
-    const rd = this.raft.ready();
-    this.metrics.readyBatches++;
-    const early = rd.messages.filter(canSendBeforePersist);
-    if (early.length) this.transport.send(early);
-    await this.persist(rd);
-    if (this.stopped) return;
-    const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
-    if (late.length) this.transport.send(late);
-    const confChanged = this.apply(rd);
-    this.raft.advance(rd);
-    if (rd.softState) this.onSoftState();
-    if (confChanged) this.onConfigurationApplied();
-    this.reads.onApplied();
-    this.maybeSnapshot();
-  }
-
-  /**
-   * Makes a Ready durable. A hard state that differs from the stored one only in its commit
-   * index is not synced on its own: the commit index is recoverable (a restarted node relearns
-   * it from the leader), so it rides along with the next write instead of costing an fsync on
-   * every commit. Term and vote changes, entries and snapshots are always synced first.
-   */
-  private async persist(rd: Ready): Promise<void> {
-    if (rd.hardState) this.latestHardState = rd.hardState;
-    if (rd.snapshot) await this.storage.saveSnapshot(rd.snapshot);
-    const hs = this.latestHardState;
-    const stored = this.storedHardState;
-    const termOrVoteChanged = hs !== undefined && (hs.term !== stored?.term || hs.vote !== stored?.vote);
-    if (rd.entries.length || termOrVoteChanged || (rd.snapshot && hs)) {
-      await this.storage.save(rd.entries, hs);
-      this.storedHardState = hs;
-    }
-  }
-
-  /** Applies a Ready's snapshot and committed entries; returns whether the configuration changed. */
-  private apply(rd: Ready): boolean {
-    let confChanged = false;
-    if (rd.snapshot) {
-      this.sm = KvStateMachine.decode(rd.snapshot.data);
-      this.lastSnapshotIndex = rd.snapshot.meta.index;
-      this.proposals.skippedTo(rd.snapshot.meta.index);
-      this.metrics.snapshotsInstalled++;
-      confChanged = true;
-      this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
-    }
-    for (const e of rd.committedEntries) {
-      this.metrics.appliedEntries++;
-      if (e.type === "conf") {
-        this.sm.applyConfChange(e);
-        this.noticeOwnLearnerStage(e.change!);
-        this.confWaiters.applied(e, () => e.index);
-        confChanged = true;
-      } else if (e.data?.length) {
-        const outcome = this.sm.applyCommand(e);
-        this.proposals.applied(e, () => outcome);
-      } else {
-        this.proposals.applied(e, () => ({ kind: "invalid" }));
-      }
-    }
-    for (const rs of rd.readStates) this.reads.onReadState(rs);
-    for (const ctx of rd.droppedReads) this.reads.onDropped(ctx);
-    return confChanged;
-  }
-
-  /** Lifts the lost-storage quarantine when this incarnation is added as a learner. */
-  private noticeOwnLearnerStage(change: ConfChange): void {
-    if (!this.quarantined) return;
-    const addsMe = change.ops.some((op) => op.op === "addLearner" && op.node === this.id);
-    const announced = decodeMembersContext(change.context).get(this.id);
-    if (addsMe && announced?.incarnation === this.opts.incarnation) {
-      this.quarantined = false;
-      this.raft.setQuarantined(false);
-      setAwaitingLearner(this.opts.dataDir, false).catch((e) => this.die(e as Error));
-      this.opts.log("info", "added as a learner: this node may vote once it is promoted");
-    }
-  }
-
-  private onConfigurationApplied(): void {
-    const conf = this.raft.confState();
-    this.sm.retainMembers(conf);
-    this.syncPeers();
-    const listed = conf.voters.includes(this.id) || conf.votersOutgoing.includes(this.id);
-    if (this.quarantined && listed && this.raft.appliedIndex >= this.raft.commitIndex) {
-      this.opts.log(
-        "error",
-        `this node (${this.id}) is a voter in the configuration but started with empty storage: its disk was lost. ` +
-          `It will not vote. Remove it and add the member again under a new id.`,
-      );
-    }
+    this.driver.kick();
   }
 
   private onSoftState(): void {
@@ -383,39 +221,13 @@ export class RaftKvNode {
    * from a hello stay until the directory knows them (a joining node learns the leader that way).
    */
   private syncPeers(): void {
+    if (!this.transport) return;
     const wanted = new Map<NodeId, string>();
-    for (const [id, info] of this.sm.members) if (id !== this.id) wanted.set(id, info.peer);
+    for (const [id, info] of this.driver.sm.members) if (id !== this.id) wanted.set(id, info.peer);
     const current = this.transport.peerAddresses();
     for (const [id, address] of wanted) if (current.get(id) !== address) this.transport.setPeer(id, address);
     for (const id of this.directoryPeers) if (!wanted.has(id)) this.transport.removePeer(id);
     this.directoryPeers = new Set(wanted.keys());
-  }
-
-  private maybeSnapshot(force = false): Promise<number> | undefined {
-    const applied = this.raft.appliedIndex;
-    if (this.snapshotInFlight || applied <= this.lastSnapshotIndex) return undefined;
-    if (!force && applied - this.lastSnapshotIndex < this.opts.snapshotEntries) return undefined;
-    const term = this.raft.termAt(applied);
-    if (term === undefined) return undefined;
-    // Encoded now, synchronously, so the image is exactly the state at `applied`.
-    const snapshot: Snapshot = {
-      meta: { index: applied, term, conf: this.raft.confState() },
-      data: this.sm.encode(),
-    };
-    this.snapshotInFlight = true;
-    const done = this.storage.saveSnapshot(snapshot).then(() => {
-      this.raft.compact(snapshot, this.opts.retainEntries);
-      this.lastSnapshotIndex = applied;
-      this.metrics.snapshotsTaken++;
-      this.opts.log("info", `snapshot at index ${applied} (${snapshot.data.length} bytes)`);
-      return applied;
-    }).catch((e) => {
-      this.die(e as Error);
-      throw e;
-    }).finally(() => {
-      this.snapshotInFlight = false;
-    });
-    return done;
   }
 
   private die(error: Error): void {
@@ -457,7 +269,7 @@ export class RaftKvNode {
   /** A local read of the applied state (linearizable only after linearizableBarrier()). */
   read(key: string, stale = false): string | undefined {
     if (stale) this.metrics.staleReads++;
-    return this.sm.get(key);
+    return this.driver.sm.get(key);
   }
 
   /** Proposes a membership change (leader only) and resolves with its index once applied here. */
@@ -492,10 +304,16 @@ export class RaftKvNode {
     });
   }
 
-  /** Takes a snapshot now; resolves with its index. */
+  /** Takes a snapshot now; resolves with its index once durable. */
   async snapshotNow(): Promise<number> {
     this.assertRunning();
-    return await (this.maybeSnapshot(true) ?? Promise.resolve(this.lastSnapshotIndex));
+    return await new Promise<number>((resolve, reject) => {
+      const started = this.driver.maybeSnapshot(true, (error, index) => {
+        if (error) reject(error);
+        else resolve(index);
+      });
+      if (!started) resolve(this.driver.snapshotIndex);
+    });
   }
 
   /** unsafe-no-joint only: adopt a configuration from outside the log. */
@@ -522,7 +340,7 @@ export class RaftKvNode {
   }
 
   get isQuarantined(): boolean {
-    return this.quarantined;
+    return this.driver.quarantined;
   }
 
   get isStopped(): boolean {
@@ -534,7 +352,7 @@ export class RaftKvNode {
   }
 
   get confIndex(): number {
-    return this.sm.confIndex;
+    return this.driver.sm.confIndex;
   }
 
   confState(): ConfState {
@@ -542,11 +360,11 @@ export class RaftKvNode {
   }
 
   members(): Map<NodeId, MemberInfo> {
-    return new Map(this.sm.members);
+    return new Map(this.driver.sm.members);
   }
 
   memberInfo(id: NodeId): MemberInfo | undefined {
-    return this.sm.members.get(id);
+    return this.driver.sm.members.get(id);
   }
 
   status(): NodeStatus {
@@ -554,11 +372,11 @@ export class RaftKvNode {
   }
 
   get keyCount(): number {
-    return this.sm.data.size;
+    return this.driver.sm.data.size;
   }
 
   storageStats() {
-    return this.storage.stats();
+    return this.store.stats()!;
   }
 
   transportStats(): TransportStats {
@@ -573,14 +391,16 @@ export class RaftKvNode {
     return this.opts.safetyMode;
   }
 
+  /** This node's storage incarnation (see file_node_store.ts). */
   get incarnation(): string {
-    return this.opts.incarnation;
+    return this.driver.incarnation;
   }
 
   /** Stops the clock, the transport and storage; pending requests fail. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.driver.halt();
     clearInterval(this.tickTimer);
     const error = this.fatal ?? new NodeStoppedError("node is shutting down");
     // A proposal already in the log may still be committed by the next leader: its outcome is
@@ -593,8 +413,8 @@ export class RaftKvNode {
     this.reads.failAll(error);
     await this.transport.close().catch(() => {});
     // Let an in-flight fsync finish before closing the files under it.
-    for (let i = 0; i < 100 && this.loopRunning; i++) await new Promise((r) => setTimeout(r, 10));
-    await this.storage.close().catch(() => {});
+    for (let i = 0; i < 100 && this.driver.busy; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => this.store.close(r));
   }
 }
 

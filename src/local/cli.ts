@@ -1,29 +1,45 @@
 /**
  * deno task local up [--replicas 3] [--safety-mode safe] [--client-port 8080] [--peer-port 7080]
- *                    [--auto-ports] [--fault-injection]
- * deno task local status [--json] | scale N | kill ID | pause ID | resume ID | restart ID | down
+ *                    [--auto-ports] [--fault-injection] [--disk-reserve 64MiB]
+ * deno task local status [--json] | scale N | kill ID | pause ID | resume ID | restart ID
+ * deno task local start | stop | down
  *
  * A raft-kv cluster of local processes on 127.0.0.1, supervised in the background. State lives
- * in .data/local (or --state-dir), which `down` removes.
+ * in .data/local (or --state-dir): `stop` keeps it and `start` (or `up`) resumes from it, after
+ * a stop, a supervisor crash or a reboot; `down` removes it.
  */
 import { parseArgs } from "node:util";
 import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
 import { LocalSupervisor } from "./supervisor.ts";
-import { defaultStateDir, isAlive, type LocalClusterState, readState } from "./state.ts";
+import { defaultStateDir, isOurProcess, type LocalClusterState, readState } from "./state.ts";
 import { portInUse } from "./ports.ts";
+import { parseByteSize } from "../server/disk_alarm.ts";
 import { fetchNodeStatus } from "../client/mod.ts";
+import {
+  assessHealth,
+  type ClusterHealth,
+  joining,
+  type NodeStatusView,
+  processState,
+  supervisorRunning,
+} from "./cluster_health.ts";
 
 const SUPERVISOR = new URL("./supervisor_main.ts", import.meta.url).pathname;
 
 const USAGE = `usage: deno task local <command>
   up [--replicas N] [--safety-mode M] [--client-port P] [--peer-port P] [--auto-ports] [--fault-injection]
-                      start N nodes (default 3) on 127.0.0.1; returns once a leader is elected
-  status [--json]     every node: role, term, commit, applied, pid, URL
+     [--disk-reserve SIZE]
+                      start N nodes (default 3) on 127.0.0.1; returns once a leader is elected.
+                      A stopped cluster in the state directory is resumed instead (as "start")
+  start               resume a stopped cluster from its state directory (after stop, a crash, a reboot)
+  status [--json]     every node: role, term, commit, applied, pid, alarms; whether the cluster is
+                      whole (exit code 1 while it is not: a node down, quarantined, a replacement...)
   scale N             resize through learners, catch-up, joint consensus and leader transfer
   kill ID             SIGKILL a node (the supervisor restarts it; it recovers from its WAL)
   pause ID | resume ID   SIGSTOP / SIGCONT a node
   restart ID          stop and start a node
-  down                stop every process and remove the state directory
+  stop                stop the supervisor and every node; the data stays (start resumes it)
+  down                stop every process and DELETE the state directory with all data
 options: --state-dir DIR (default .data/local)`;
 
 class UsageError extends Error {}
@@ -33,10 +49,16 @@ function fail(message: string, code = 1): never {
   Deno.exit(code);
 }
 
+/** The state directory a state was read from (recorded by loadRunning). */
+const stateDirs = new WeakMap<LocalClusterState, string>();
+const stateDirOf = (state: LocalClusterState) => stateDirs.get(state) ?? "";
+
 async function control(state: LocalClusterState, method: string, path: string, body?: unknown) {
   const url = state.supervisor?.controlUrl;
-  if (!url || !isAlive(state.supervisor?.pid)) {
-    fail('the local supervisor is not running (crashed?). Run "deno task local down" and "up" again.');
+  if (!url || !isOurProcess(state.supervisor?.pid, stateDirOf(state))) {
+    fail(
+      'the local supervisor is not running (stopped or crashed): "deno task local start" resumes the cluster',
+    );
   }
   const r = await fetch(`${url}${path}`, {
     method,
@@ -51,6 +73,7 @@ async function control(state: LocalClusterState, method: string, path: string, b
 async function loadRunning(stateDir: string): Promise<LocalClusterState> {
   const state = await readState(stateDir);
   if (!state) fail(`no local cluster in ${stateDir}: start one with "deno task local up"`);
+  stateDirs.set(state, stateDir);
   return state;
 }
 
@@ -64,7 +87,7 @@ async function follow(
   let last = "";
   while (performance.now() < deadline) {
     const state = await loadRunning(stateDir);
-    if (!state.supervisor) {
+    if (!isOurProcess(state.supervisor?.pid, stateDir)) {
       // Just started: the supervisor registers its control API in the state file shortly.
       await new Promise((r) => setTimeout(r, 100));
       continue;
@@ -79,94 +102,93 @@ async function follow(
   fail(`timed out after ${timeoutMs / 1000}s; see ${stateDir}/supervisor.log and the node logs there`);
 }
 
-interface StatusRow {
-  id?: number;
-  role?: string;
-  term?: number;
-  leader?: number;
-  commit?: number;
-  applied?: number;
-  conf?: { voters: number[]; learners: number[]; joint: boolean };
+async function healthOf(stateDir: string, state: LocalClusterState): Promise<ClusterHealth> {
+  const nodes = await Promise.all(state.nodes.map(async (node) => {
+    const process = processState(node);
+    const status = process === "dead" || process === "stopped"
+      ? undefined
+      : await fetchNodeStatus<NodeStatusView>(node.clientUrl);
+    return { node, process, status };
+  }));
+  return assessHealth(state, supervisorRunning(state, stateDir), nodes);
 }
 
-function nodeStatus(url: string): Promise<StatusRow | undefined> {
-  return fetchNodeStatus<StatusRow>(url);
-}
-
-async function printStatus(state: LocalClusterState, json: boolean): Promise<void> {
-  const rows = await Promise.all(
-    state.nodes.map(async (n) => ({ node: n, status: await nodeStatus(n.clientUrl) })),
-  );
+/** Prints the cluster; returns whether it is whole. */
+async function printStatus(stateDir: string, state: LocalClusterState, json: boolean): Promise<boolean> {
+  const health = await healthOf(stateDir, state);
   if (json) {
     console.log(
       JSON.stringify(
-        { clusterId: state.clusterId, safetyMode: state.safetyMode, reconfig: state.reconfig, nodes: rows },
+        {
+          clusterId: state.clusterId,
+          safetyMode: state.safetyMode,
+          desiredReplicas: state.desiredReplicas,
+          whole: health.whole,
+          problems: health.problems,
+          supervisor: { running: health.supervisorRunning, pid: state.supervisor?.pid },
+          reconfig: state.reconfig,
+          nodes: health.nodes,
+        },
         null,
         2,
       ),
     );
-    return;
+    return health.whole;
   }
+  const sup = health.supervisorRunning
+    ? `supervisor pid ${state.supervisor!.pid}`
+    : `supervisor NOT running${state.supervisor?.pid ? ` (pid ${state.supervisor.pid} is gone)` : ""}`;
   console.log(
-    `cluster "${state.clusterId}" (${state.safetyMode}), ${state.desiredReplicas} desired, phase ${state.reconfig.phase}`,
+    `cluster "${state.clusterId}" (${state.safetyMode}), ${state.desiredReplicas} desired, phase ${state.reconfig.phase}, ${sup}`,
   );
-  const header = ["id", "slot", "role", "term", "commit", "applied", "pid", "process", "client URL"];
-  const table = rows.map(({ node: n, status: s }) => [
+  const header = [
+    "id",
+    "slot",
+    "role",
+    "term",
+    "commit",
+    "applied",
+    "pid",
+    "process",
+    "alarms",
+    "client URL",
+  ];
+  const table = health.nodes.map(({ node: n, process, status: s }) => [
     String(n.id),
     String(n.slot),
-    s?.role ?? "down",
+    s?.quarantined ? (joining(state, n.id) ? "joining" : "quarantined") : s?.role ?? "down",
     String(s?.term ?? "-"),
     String(s?.commit ?? "-"),
     String(s?.applied ?? "-"),
     String(n.pid ?? "-"),
-    n.state,
+    process,
+    [s?.quarantined && !joining(state, n.id) ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""]
+      .filter(Boolean).join(",") ||
+    "-",
     n.clientUrl,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
   console.log(line(header));
   for (const r of table) console.log(line(r));
-  const conf = rows.find((r) => r.status?.role === "leader")?.status?.conf;
+  const conf = health.nodes.find((r) => r.status?.role === "leader")?.status?.conf;
   if (conf) {
     console.log(
       `voters [${conf.voters}]${conf.learners.length ? `, learners [${conf.learners}]` : ""}${
         conf.joint ? " (joint)" : ""
       }`,
     );
-  } else console.log("no leader answers right now");
+  }
+  if (health.whole) console.log("whole: every node is a healthy voter");
+  else {
+    console.log("NOT WHOLE:");
+    for (const p of health.problems) console.log(`  - ${p}`);
+  }
+  return health.whole;
 }
 
-async function up(stateDir: string, o: Record<string, string | boolean | undefined>): Promise<void> {
-  const existing = await readState(stateDir);
-  if (existing) {
-    if (isAlive(existing.supervisor?.pid)) {
-      fail(`a local cluster is already up (deno task local status, or down to stop it)`);
-    }
-    fail(`${stateDir} holds a stopped cluster: run "deno task local down" to clear it first`);
-  }
-  const replicas = Number(o.replicas ?? 3);
-  const mode = String(o["safety-mode"] ?? "safe") as SafetyMode;
-  if (!SAFETY_MODES.includes(mode)) {
-    throw new UsageError(`--safety-mode must be one of ${SAFETY_MODES.join(", ")}`);
-  }
-  let ports: "auto" | { client: number; peer: number } = "auto";
-  if (!o["auto-ports"]) {
-    ports = { client: Number(o["client-port"] ?? 8080), peer: Number(o["peer-port"] ?? 7080) };
-    for (let slot = 0; slot < replicas; slot++) {
-      for (const port of [ports.client + slot, ports.peer + slot]) {
-        if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad port ${port}`);
-        if (portInUse(port)) {
-          fail(`port ${port} is in use: pick other bases with --client-port/--peer-port, or --auto-ports`);
-        }
-      }
-    }
-  }
-  await LocalSupervisor.initialize(stateDir, {
-    replicas,
-    safetyMode: mode,
-    ports,
-    faultInjection: o["fault-injection"] === true,
-  });
+/** Starts the background supervisor on an existing state directory. */
+function spawnSupervisor(stateDir: string): number {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -186,8 +208,119 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
     detached: true,
   }).spawn();
   child.unref();
+  return child.pid;
+}
+
+/** Resumes a stopped cluster: its nodes recover from their own storage. */
+async function start(stateDir: string): Promise<void> {
+  const state = await readState(stateDir);
+  if (!state) fail(`no local cluster in ${stateDir}: create one with "deno task local up"`);
+  if (isOurProcess(state.supervisor?.pid, stateDir)) {
+    console.log(
+      `the local cluster in ${stateDir} is already running (supervisor pid ${state.supervisor!.pid})`,
+    );
+    return;
+  }
+  const leftovers = state.nodes.filter((n) => isOurProcess(n.pid, n.dataDir)).length;
+  const pid = spawnSupervisor(stateDir);
   console.log(
-    `starting ${replicas} raft-kv nodes (${mode}); supervisor pid ${child.pid}, state in ${stateDir}`,
+    `resuming the local cluster in ${stateDir} (${state.nodes.length} nodes, data kept); supervisor pid ${pid}` +
+      (leftovers ? `; ${leftovers} node processes of the previous supervisor are restarted` : ""),
+  );
+  const t0 = performance.now();
+  await follow(stateDir, (s) => s.supervisor?.pid === pid, 30_000);
+  // The persisted status said "steady" before the stop: wait for the nodes themselves.
+  let health: ClusterHealth | undefined;
+  while (performance.now() - t0 < 90_000) {
+    health = await healthOf(stateDir, await loadRunning(stateDir));
+    if (health.whole) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!health?.whole) {
+    fail(
+      `the cluster is not whole after 90s: ${health?.problems.join("; ")} (see ${stateDir}/supervisor.log)`,
+    );
+  }
+  const resumed = await loadRunning(stateDir);
+  console.log(`cluster back in ${((performance.now() - t0) / 1000).toFixed(1)}s:`);
+  for (const n of resumed.nodes) console.log(`  node ${n.id}: ${n.clientUrl}`);
+}
+
+/** Stops the supervisor and every node; keeps the data. */
+async function stop(stateDir: string): Promise<number> {
+  const state = await readState(stateDir);
+  if (!state) {
+    console.log(`nothing to stop: no local cluster in ${stateDir}`);
+    return 0;
+  }
+  if (isOurProcess(state.supervisor?.pid, stateDir)) {
+    await fetch(`${state.supervisor!.controlUrl}/shutdown`, { method: "POST" }).then((r) => r.body?.cancel())
+      .catch(() => {});
+    for (let i = 0; i < 100 && isOurProcess(state.supervisor?.pid, stateDir); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  // Whatever is still alive (a crashed supervisor's orphans, or one that did not stop) goes by pid.
+  let killed = 0;
+  if (isOurProcess(state.supervisor?.pid, stateDir)) {
+    Deno.kill(state.supervisor!.pid, "SIGKILL");
+    killed++;
+  }
+  for (const n of state.nodes) {
+    if (isOurProcess(n.pid, n.dataDir)) {
+      Deno.kill(n.pid!, "SIGKILL");
+      killed++;
+    }
+  }
+  return killed;
+}
+
+async function up(stateDir: string, o: Record<string, string | boolean | undefined>): Promise<void> {
+  const existing = await readState(stateDir);
+  if (existing) {
+    if (isOurProcess(existing.supervisor?.pid, stateDir)) {
+      fail(`a local cluster is already up (deno task local status; stop or down to stop it)`);
+    }
+    if (o.replicas !== undefined || o["safety-mode"] !== undefined) {
+      console.log(`${stateDir} holds a stopped cluster: resuming it as it was (its options stay)`);
+    }
+    return await start(stateDir);
+  }
+  const replicas = Number(o.replicas ?? 3);
+  const mode = String(o["safety-mode"] ?? "safe") as SafetyMode;
+  if (!SAFETY_MODES.includes(mode)) {
+    throw new UsageError(`--safety-mode must be one of ${SAFETY_MODES.join(", ")}`);
+  }
+  let ports: "auto" | { client: number; peer: number } = "auto";
+  if (!o["auto-ports"]) {
+    ports = { client: Number(o["client-port"] ?? 8080), peer: Number(o["peer-port"] ?? 7080) };
+    for (let slot = 0; slot < replicas; slot++) {
+      for (const port of [ports.client + slot, ports.peer + slot]) {
+        if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad port ${port}`);
+        if (portInUse(port)) {
+          fail(`port ${port} is in use: pick other bases with --client-port/--peer-port, or --auto-ports`);
+        }
+      }
+    }
+  }
+  const diskReserve = o["disk-reserve"] === undefined ? undefined : String(o["disk-reserve"]);
+  if (diskReserve !== undefined) {
+    try {
+      parseByteSize(diskReserve);
+    } catch (e) {
+      throw new UsageError(`--disk-reserve: ${(e as Error).message}`);
+    }
+  }
+  await LocalSupervisor.initialize(stateDir, {
+    replicas,
+    safetyMode: mode,
+    ports,
+    faultInjection: o["fault-injection"] === true,
+    diskReserve,
+  });
+  const pid = spawnSupervisor(stateDir);
+  console.log(
+    `starting ${replicas} raft-kv nodes (${mode}); supervisor pid ${pid}, state in ${stateDir}`,
   );
   const t0 = performance.now();
   const state = await follow(stateDir, (_, settled) => settled, 90_000);
@@ -200,27 +333,14 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
 async function down(stateDir: string): Promise<void> {
   const state = await readState(stateDir);
   if (!state) {
-    console.log(`nothing to stop: no local cluster in ${stateDir}`);
+    console.log(`nothing to remove: no local cluster in ${stateDir}`);
     return;
   }
-  if (isAlive(state.supervisor?.pid)) {
-    await fetch(`${state.supervisor!.controlUrl}/shutdown`, { method: "POST" }).then((r) => r.body?.cancel())
-      .catch(() => {});
-    for (let i = 0; i < 100 && isAlive(state.supervisor?.pid); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  // Whatever is still alive (a crashed supervisor's orphans) goes by pid.
-  let killed = 0;
-  for (const pid of [state.supervisor?.pid, ...state.nodes.map((n) => n.pid)]) {
-    if (isAlive(pid)) {
-      Deno.kill(pid!, "SIGKILL");
-      killed++;
-    }
-  }
+  const killed = await stop(stateDir);
   await Deno.remove(stateDir, { recursive: true });
   console.log(
-    `local cluster stopped${killed ? ` (${killed} leftover processes killed)` : ""}; removed ${stateDir}`,
+    `local cluster stopped${killed ? ` (${killed} leftover processes killed)` : ""}; ` +
+      `removed ${stateDir} with all its data (use "stop" to keep it)`,
   );
 }
 
@@ -239,6 +359,7 @@ async function main(): Promise<void> {
         "auto-ports": { type: "boolean" },
         "fault-injection": { type: "boolean" },
         "state-dir": { type: "string" },
+        "disk-reserve": { type: "string" },
         json: { type: "boolean" },
       },
     });
@@ -258,8 +379,25 @@ async function main(): Promise<void> {
   switch (command) {
     case "up":
       return await up(stateDir, o);
-    case "status":
-      return await printStatus(await loadRunning(stateDir), o.json === true);
+    case "status": {
+      const whole = await printStatus(stateDir, await loadRunning(stateDir), o.json === true);
+      if (!whole) Deno.exit(1);
+      return;
+    }
+    case "start":
+      return await start(stateDir);
+    case "stop": {
+      if (!(await readState(stateDir))) {
+        console.log(`nothing to stop: no local cluster in ${stateDir}`);
+        return;
+      }
+      const killed = await stop(stateDir);
+      console.log(
+        `local cluster stopped${killed ? ` (${killed} leftover processes killed)` : ""}; its data stays in ` +
+          `${stateDir}: "deno task local start" resumes it, "deno task local down" deletes it`,
+      );
+      return;
+    }
     case "scale": {
       const n = Number(arg);
       if (!Number.isSafeInteger(n) || n < 1 || n > 9) {
@@ -271,7 +409,8 @@ async function main(): Promise<void> {
       console.log(`scaling to ${n}:`);
       await follow(stateDir, (s, settled) => settled && s.reconfig.members.length === n, 120_000);
       console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-      return await printStatus(await loadRunning(stateDir), false);
+      await printStatus(stateDir, await loadRunning(stateDir), false);
+      return;
     }
     case "kill":
     case "pause":

@@ -16,6 +16,7 @@ export interface NodeProcessSettings {
   tickMs: number;
   snapshotEntries: number;
   retainEntries: number;
+  diskReserve?: string;
 }
 
 export class NodeProcess {
@@ -32,6 +33,7 @@ export class NodeProcess {
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      "--allow-sys=statfs", // the NOSPACE alarm measures free space
       SERVER,
       "--data-dir",
       node.dataDir,
@@ -54,6 +56,7 @@ export class NodeProcess {
       "--retain-entries",
       String(settings.retainEntries),
     ];
+    if (settings.diskReserve !== undefined) args.push("--disk-reserve", settings.diskReserve);
     if (bootstrap) args.push("--bootstrap");
     if (settings.faultInjection) args.push("--fault-injection");
     this.child = new Deno.Command(Deno.execPath(), {

@@ -29,6 +29,8 @@ export interface LocalClusterState {
   tickMs: number;
   snapshotEntries: number;
   retainEntries: number;
+  /** --disk-reserve of every node (NOSPACE alarm); absent in state files written before it existed. */
+  diskReserve?: string;
   desiredReplicas: number;
   /** Slot n listens on base + n, or on free ports picked once per slot ("auto"). */
   ports: "auto" | { client: number; peer: number };
@@ -69,6 +71,30 @@ export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     Deno.kill(pid, "SIGCONT"); // harmless probe: errors if there is no such process
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `pid` is still the process this state file recorded, and not a stranger that reused
+ * the pid after a reboot: its command line must mention `marker` (a node's data directory, or
+ * the state directory for the supervisor). Where /proc is missing, a live pid has to do.
+ */
+export function isOurProcess(pid: number | undefined, marker: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ");
+    return cmdline.includes(marker);
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound) || !isProcMounted();
+  }
+}
+
+function isProcMounted(): boolean {
+  try {
+    Deno.statSync("/proc/self");
     return true;
   } catch {
     return false;

@@ -9,7 +9,7 @@ import { planNextStep } from "../reconfig/planner.ts";
 import { type NodeStatusDocument, observationFrom } from "../reconfig/observe.ts";
 import { type Action, initialStatus, type Member, type Phase } from "../reconfig/types.ts";
 import { AdminClient, fetchNodeStatus } from "../client/mod.ts";
-import { isAlive, type LocalClusterState, type LocalNode, readState, writeState } from "./state.ts";
+import { isOurProcess, type LocalClusterState, type LocalNode, readState, writeState } from "./state.ts";
 import { portsOf } from "./ports.ts";
 import { NodeProcess, type NodeProcessSettings } from "./node_process.ts";
 
@@ -23,6 +23,8 @@ export interface CreateClusterOptions {
   tickMs?: number;
   snapshotEntries?: number;
   retainEntries?: number;
+  /** Every node's --disk-reserve (NOSPACE alarm), e.g. "64MiB"; the server's default if absent. */
+  diskReserve?: string;
 }
 
 export type NodeCommand = "kill" | "pause" | "resume" | "restart";
@@ -41,6 +43,8 @@ export class LocalSupervisor {
   private lastReported = "";
   private saving: Promise<void> = Promise.resolve();
   private reconciling = false;
+  private lastFailure: string | undefined;
+  private stateWriteFailing = false;
 
   private constructor(
     readonly stateDir: string,
@@ -75,6 +79,7 @@ export class LocalSupervisor {
       tickMs: o.tickMs ?? 50,
       snapshotEntries: o.snapshotEntries ?? 10_000,
       retainEntries: o.retainEntries ?? 1_000,
+      ...(o.diskReserve !== undefined ? { diskReserve: o.diskReserve } : {}),
       desiredReplicas: o.replicas,
       ports: o.ports,
       slotPorts: {},
@@ -91,9 +96,10 @@ export class LocalSupervisor {
     if (!state) throw new Error(`no local cluster in ${stateDir}: start one with "deno task local up"`);
     const sup = new LocalSupervisor(stateDir, state, log);
     // Processes of a previous supervisor cannot be re-attached (their output pipes are gone):
-    // stop them by pid and start them afresh; they recover from their own storage.
+    // stop them by pid and start them afresh; they recover from their own storage. A pid that
+    // another program took over after a reboot is left alone.
     for (const node of state.nodes) {
-      if (isAlive(node.pid)) {
+      if (isOurProcess(node.pid, node.dataDir)) {
         try {
           Deno.kill(node.pid!, "SIGKILL");
         } catch { /* gone meanwhile */ }
@@ -114,13 +120,23 @@ export class LocalSupervisor {
       tickMs: s.tickMs,
       snapshotEntries: s.snapshotEntries,
       retainEntries: s.retainEntries,
+      diskReserve: s.diskReserve,
     };
   }
 
   /** Writes the state file; writes are chained so two never race on the temp file. */
   private persist(): Promise<void> {
     const write = this.saving.then(() => writeState(this.stateDir, this.state));
-    this.saving = write.catch((e) => this.log(`cannot write the state file: ${(e as Error).message}`));
+    this.saving = write.then(
+      () => {
+        if (this.stateWriteFailing) this.log("the state file is written again");
+        this.stateWriteFailing = false;
+      },
+      (e) => {
+        if (!this.stateWriteFailing) this.log(`cannot write the state file: ${(e as Error).message}`);
+        this.stateWriteFailing = true;
+      },
+    );
     return write;
   }
 
@@ -227,13 +243,17 @@ export class LocalSupervisor {
           status: this.state.reconfig,
           observed,
         });
-        this.report(decision.trail, decision.status.phase, decision.status.message);
+        this.report(decision.trail, decision.status.phase, decision.messages ?? [decision.status.message]);
         this.state.reconfig = decision.status;
         await this.persist(); // before acting: a restarted supervisor resumes from here
         action = decision.action;
         await this.execute(action);
+        this.lastFailure = undefined;
       } catch (e) {
-        this.log(`step failed (${(e as Error).message}); retrying`);
+        // The same failure twice a second (a full disk) is logged once, not flooded.
+        const why = (e as Error).message;
+        if (why !== this.lastFailure) this.log(`step failed (${why}); retrying every 500 ms`);
+        this.lastFailure = why;
         action = { kind: "wait", afterMs: 500 };
       }
       if (action.kind === "wait") await this.sleep(action.afterMs);
@@ -241,7 +261,10 @@ export class LocalSupervisor {
     }
   }
 
-  private report(trail: Phase[], phase: Phase, message: string): void {
+  /** Logs a decision once: the phases it moved through and why (every move's message, in order). */
+  private report(trail: Phase[], phase: Phase, messages: string[]): void {
+    // Moves that only record progress repeat their message; say each thing once.
+    const message = messages.filter((m, i) => messages.indexOf(m) === i).join("; ");
     const line = `[${phase}] ${message}`;
     if (line === this.lastReported) return;
     this.lastReported = line;

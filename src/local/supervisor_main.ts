@@ -16,11 +16,33 @@ if (!stateDir) {
 }
 const logFile = await Deno.open(`${stateDir}/supervisor.log`, { create: true, append: true });
 const encoder = new TextEncoder();
-const log = (line: string) => logFile.writeSync(encoder.encode(`${new Date().toISOString()} ${line}\n`));
-// Detached, this process has no terminal: anything fatal must reach the log.
-globalThis.addEventListener("error", (e) => log(`uncaught error: ${e.error?.stack ?? e.message}`));
+let lostLines = 0;
+/**
+ * A failing log write (a full disk) must not take the supervisor, and with it every node, down:
+ * the line is dropped and counted, and the count is logged once writing works again.
+ */
+const log = (line: string) => {
+  try {
+    const stamp = new Date().toISOString();
+    const lost = lostLines ? `${stamp} (${lostLines} log lines lost: the log could not be written)\n` : "";
+    writeAll(encoder.encode(`${lost}${stamp} ${line}\n`));
+    lostLines = 0;
+  } catch {
+    lostLines++;
+  }
+};
+function writeAll(bytes: Uint8Array) {
+  for (let done = 0; done < bytes.length;) done += logFile.writeSync(bytes.subarray(done));
+}
+// Detached, this process has no terminal: anything unexpected must reach the log, and must not
+// take every node down with the supervisor (the nodes and the reconcile loop carry on).
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  log(`uncaught error (carrying on): ${e.error?.stack ?? e.message}`);
+});
 globalThis.addEventListener("unhandledrejection", (e) => {
-  log(`unhandled rejection: ${(e.reason as Error)?.stack ?? e.reason}`);
+  e.preventDefault();
+  log(`unhandled rejection (carrying on): ${(e.reason as Error)?.stack ?? e.reason}`);
 });
 
 let sup: LocalSupervisor;
@@ -36,7 +58,7 @@ const shutdown = async () => {
   log("shutting down: stopping every node");
   await sup.stop();
   sup.state.supervisor = undefined;
-  await writeState(stateDir, sup.state);
+  await writeState(stateDir, sup.state).catch((e) => log(`cannot write the state file: ${e.message}`));
   await ref.server?.shutdown();
   log("stopped");
   Deno.exit(0);
@@ -49,7 +71,18 @@ sup.state.supervisor = {
   pid: Deno.pid,
   controlUrl: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`,
 };
-await writeState(stateDir, sup.state);
+// Without this entry the CLI cannot find the control API; keep retrying rather than die.
+for (let attempt = 1;; attempt++) {
+  try {
+    await writeState(stateDir, sup.state);
+    break;
+  } catch (e) {
+    if (attempt === 1 || attempt % 60 === 0) {
+      log(`cannot write the state file (${(e as Error).message}); retrying every second`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 log(`supervisor pid ${Deno.pid}, control API ${sup.state.supervisor.controlUrl}`);
 Deno.addSignalListener("SIGTERM", () => void shutdown());
 Deno.addSignalListener("SIGINT", () => void shutdown());

@@ -6,14 +6,18 @@
  *     const rd = node.ready();
  *     persist rd.snapshot, rd.entries, rd.hardState durably      (persist before you speak)
  *     send rd.messages
- *     restore rd.snapshot (if any), then apply rd.committedEntries in order
+ *     restore rd.snapshot (if any) and call node.applySnapshot(rd.snapshot),
+ *     then apply rd.committedEntries in order, calling node.applyConfChange(e) for each
+ *       configuration entry (it says whether the entry took effect)
  *     serve rd.readStates once applied >= their index
  *     node.advance(rd)
  *   }
  *
- * Exactly one Ready is outstanding at a time; inputs may keep arriving while it is processed.
- * Committed entries are handed out exactly once, in order. Configuration entries take effect in
- * advance(), i.e. when the shell has applied them.
+ * Exactly one Ready is outstanding at a time; inputs may keep arriving while it is processed,
+ * including a snapshot from the leader that covers entries of the outstanding Ready.
+ * Committed entries are handed out exactly once, in order. Membership changes take effect only
+ * through applyConfChange/applySnapshot, explicitly, in log order (etcd's ApplyConfChange);
+ * advance() refuses a Ready whose configuration entries or snapshot were not applied that way.
  */
 import type {
   ConfChange,
@@ -113,6 +117,9 @@ export class RaftNode {
   private prevHardState: HardState;
   private prevSoftState: SoftState;
   private outstanding: Ready | undefined;
+  /** Newest configuration entry (or snapshot) of the outstanding Ready the shell applied. */
+  private confHandledThrough = 0;
+  private snapshotHandled = false;
   private readonly maxApplyBytes: number;
 
   constructor(options: RaftNodeOptions, initial: InitialState) {
@@ -246,12 +253,51 @@ export class RaftNode {
     r.droppedReads = [];
     if (committedEntries.length) r.log.applying = committedEntries[committedEntries.length - 1].index;
     this.outstanding = rd;
+    this.confHandledThrough = 0;
+    this.snapshotHandled = false;
     return rd;
+  }
+
+  /**
+   * The shell restored `snapshot` (the outstanding Ready's) into its state machine: its
+   * configuration takes effect now.
+   */
+  applySnapshot(snapshot: Snapshot): void {
+    if (!this.outstanding || this.outstanding.snapshot !== snapshot) {
+      throw new Error("applySnapshot() must be given the snapshot of the outstanding Ready");
+    }
+    this.raft.applySnapshotConf(snapshot);
+    this.snapshotHandled = true;
+  }
+
+  /**
+   * The shell is applying configuration entry `entry` of the outstanding Ready (in log order):
+   * it takes effect now, if it is newer than the configuration in force and valid on it. When it
+   * does not (`applied: false`), the shell must not record anything for it either.
+   */
+  applyConfChange(entry: Entry): { applied: true; conf: ConfState } | { applied: false; reason: string } {
+    const rd = this.outstanding;
+    if (!rd || entry.type !== "conf" || !rd.committedEntries.includes(entry)) {
+      throw new Error("applyConfChange() must be given a configuration entry of the outstanding Ready");
+    }
+    if (entry.index <= this.confHandledThrough) {
+      throw new Error(`configuration entry ${entry.index} was already applied; apply entries once, in order`);
+    }
+    this.confHandledThrough = entry.index;
+    return this.raft.applyConfEntry(entry);
   }
 
   /** The shell has persisted, sent and applied everything in `rd`. */
   advance(rd: Ready): void {
     if (rd !== this.outstanding) throw new Error("advance() must be given the Ready returned by ready()");
+    if (rd.snapshot && !this.snapshotHandled) {
+      throw new Error("advance(): the Ready's snapshot was not applied (call applySnapshot first)");
+    }
+    for (const e of rd.committedEntries) {
+      if (e.type === "conf" && e.index > this.confHandledThrough) {
+        throw new Error(`advance(): configuration entry ${e.index} was not applied (call applyConfChange)`);
+      }
+    }
     this.outstanding = undefined;
     const r = this.raft;
     if (rd.softState) this.prevSoftState = rd.softState;
@@ -261,10 +307,7 @@ export class RaftNode {
       const last = rd.entries[rd.entries.length - 1];
       r.log.stableTo(last.index, last.term);
     }
-    for (const e of rd.committedEntries) {
-      if (e.type === "conf") r.applyConfEntry(e);
-      r.log.appliedTo(e.index);
-    }
+    for (const e of rd.committedEntries) r.log.appliedTo(e.index);
     if (r.role === "leader") {
       const self = r.tracker.progress.get(r.id);
       if (self && self.maybeUpdate(r.log.persisted) && r.maybeCommit()) r.bcastAppend();
@@ -315,6 +358,11 @@ export class RaftNode {
     return this.raft.confState();
   }
 
+  /** Log index of the configuration in force (its entry, or the snapshot that carried it). */
+  get confIndex(): number {
+    return this.raft.confIndex;
+  }
+
   /** Log entries currently held in memory, for the simulator's invariant checks and tests. */
   entries(lo: number, hi: number): Entry[] {
     return this.raft.log.slice(Math.max(lo, this.raft.log.firstIndex()), hi) ?? [];
@@ -326,6 +374,11 @@ export class RaftNode {
 
   get snapshotIndex(): number {
     return this.raft.log.snapshotIndex;
+  }
+
+  /** The newest snapshot this node holds (what it sends to followers behind its log). */
+  get latestSnapshot(): Snapshot | undefined {
+    return this.raft.snapshot;
   }
 
   status(): NodeStatus {

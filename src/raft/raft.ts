@@ -8,9 +8,9 @@
  * ignore vote requests), step-down on removal, and one pending configuration change at a time,
  * none before the leader has committed an entry of its own term.
  *
- * Membership changes take effect when their entry is applied (see RaftNode.advance): every
- * node then switches at the same point of the log, and a leader never counts a configuration
- * that might still be rolled back.
+ * Membership changes take effect when the shell applies them (RaftNode.applyConfChange and
+ * RaftNode.applySnapshot, called in log order while applying): every node then switches at the
+ * same point of the log, and a leader never counts a configuration that might still be rolled back.
  */
 import type {
   ConfChange,
@@ -88,6 +88,11 @@ export class Raft {
   leadTransferee: NodeId = 0;
   /** Index of the newest configuration entry the leader appended; one at a time. */
   pendingConfIndex = 0;
+  /**
+   * Log index of the configuration in force: of the last configuration entry applied, or of the
+   * snapshot that carried it. A configuration entry at or below it is never applied again.
+   */
+  confIndex = 0;
   /** Never vote or campaign (a member whose storage was lost; see RaftNode.setQuarantined). */
   quarantined = false;
   /** Malformed messages dropped by step(); exposed for metrics and the fuzz test. */
@@ -111,6 +116,7 @@ export class Raft {
     this.snapshot = snapshot;
     this.tracker = new ProgressTracker(cfg.maxInflight);
     this.tracker.setMembership(membership, log.lastIndex() + 1);
+    this.confIndex = snapshot?.meta.index ?? 0;
     this.resetRandomizedElectionTimeout();
   }
 
@@ -373,7 +379,13 @@ export class Raft {
         if (this.progressOf(m.from)) this.handleReadRequest(m.context!, m.from);
         return;
       case "transferLeader":
-        if (this.progressOf(m.from)) this.transferLeadership(m.index!);
+        if (!this.progressOf(m.from)) return;
+        // A peer's request: refusing it must not throw out of step() (the core never throws there).
+        if (!isVoter(this.membership, m.index!)) {
+          this.debug(`ignoring transfer of leadership to ${m.index} requested by ${m.from}: not a voter`);
+          return;
+        }
+        this.transferLeadership(m.index!);
         return;
       default:
         return;
@@ -495,11 +507,15 @@ export class Raft {
     }
   }
 
+  /**
+   * Takes a snapshot from the leader into the log. Its configuration does NOT take effect here:
+   * the shell may still be applying older committed entries (a Ready is outstanding), and those
+   * must be applied on the configuration they were written for. The snapshot's configuration
+   * takes effect when the shell applies the snapshot (applySnapshotConf), after those entries;
+   * until then the pending snapshot keeps this node from campaigning (promotable()).
+   */
   private restoreSnapshot(s: Snapshot): boolean {
     if (s.meta.index <= this.log.committed) return false;
-    // A node may restore a snapshot whose configuration does not list it yet: a member added
-    // after the snapshot was taken is added by the log entries that follow it.
-    const conf = fromConfState(s.meta.conf);
     if (this.log.matchTerm(s.meta.index, s.meta.term)) {
       // We already have the entry the snapshot ends with: just move commit forward.
       this.log.commitTo(s.meta.index);
@@ -507,7 +523,6 @@ export class Raft {
     }
     this.log.restoreSnapshot(s);
     this.snapshot = s;
-    this.switchMembership(conf);
     return true;
   }
 
@@ -746,17 +761,39 @@ export class Raft {
 
   // ---------------------------------------------------------------- membership
 
-  /** Applies a committed configuration entry. Invalid ones are skipped the same way on every node. */
-  applyConfEntry(entry: Entry): void {
+  /**
+   * THE place where a committed configuration entry takes effect (etcd's ApplyConfChange).
+   * Returns the configuration now in force, or why the entry changed nothing: it is at or below
+   * the configuration in force (a restored snapshot already covers it), or it is invalid on this
+   * configuration (skipped the same way on every node, since all apply the same log).
+   */
+  applyConfEntry(entry: Entry): { applied: true; conf: ConfState } | { applied: false; reason: string } {
+    if (entry.index <= this.confIndex) {
+      const reason =
+        `entry ${entry.index} is covered by the configuration in force (index ${this.confIndex})`;
+      this.debug(`not applying configuration: ${reason}`);
+      return { applied: false, reason };
+    }
+    this.confIndex = entry.index;
     let next: Membership;
     try {
       next = applyConfChange(this.membership, entry.change!, this.mode);
     } catch (e) {
-      this.debug(`skipping invalid configuration entry ${entry.index}: ${(e as Error).message}`);
-      return;
+      const reason = `invalid configuration entry ${entry.index}: ${(e as Error).message}`;
+      this.debug(`skipping ${reason}`);
+      return { applied: false, reason };
     }
     this.switchMembership(next);
     this.debug(`applied configuration ${entry.index}: ${describeMembership(next)}`);
+    return { applied: true, conf: toConfState(next) };
+  }
+
+  /** A snapshot from the leader is being applied: its configuration takes effect now. */
+  applySnapshotConf(snapshot: Snapshot): void {
+    if (snapshot.meta.index <= this.confIndex) return;
+    this.confIndex = snapshot.meta.index;
+    this.switchMembership(fromConfState(snapshot.meta.conf));
+    this.debug(`configuration from snapshot ${snapshot.meta.index}: ${describeMembership(this.membership)}`);
   }
 
   /** unsafe-no-joint only: take a configuration from outside the log, at once. */

@@ -116,7 +116,12 @@ Deno.test("step() survives random, malformed and adversarial messages", () => {
           node.propose([new Uint8Array([i & 255])]);
         } catch { /* not the leader: fine */ }
       }
-      while (node.hasReady()) node.advance(node.ready());
+      while (node.hasReady()) {
+        const rd = node.ready();
+        if (rd.snapshot) node.applySnapshot(rd.snapshot);
+        for (const e of rd.committedEntries) if (e.type === "conf") node.applyConfChange(e);
+        node.advance(rd);
+      }
 
       const s = node.status();
       assert.ok(s.term >= lastTerm, `seed ${seed}: term went back from ${lastTerm} to ${s.term}`);

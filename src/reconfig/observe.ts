@@ -16,6 +16,7 @@ export interface NodeStatusDocument {
   lastIndex?: number;
   conf?: { voters: NodeId[]; votersOutgoing: NodeId[]; learners: NodeId[]; joint: boolean; index: number };
   progress?: Record<string, { match: number; recentActive?: boolean }>;
+  quarantined?: boolean;
 }
 
 /** `statuses[slot]` is the node's /status, or undefined if it did not answer; absent slots have no process. */
@@ -36,6 +37,7 @@ export function observationFrom(statuses: Record<string, NodeStatusDocument | un
       confIndex: s.conf?.index,
       joint: s.conf?.joint,
       voters: s.conf?.voters,
+      quarantined: s.quarantined === true,
     };
     // The leader of the highest term wins if, briefly, two nodes both think they lead.
     if (s.role === "leader" && s.conf && s.id !== undefined && (s.term ?? 0) > leaderTerm) {

@@ -102,9 +102,10 @@ export function settle(ctx: PhaseContext, leader: LeaderObservation): Step {
   const s = ctx.status;
   const removingIds = ids(s.removing);
   const staying = [...s.members, ...s.adding].filter((m) => !removingIds.includes(m.id));
+  // A member that came back empty cannot apply anything until it is replaced: not a reason to wait.
   const lagging = staying.filter((m) => {
     const n = ctx.input.observed.nodes[String(m.slot)];
-    return n?.reachable && ((n.confIndex ?? 0) < leader.confIndex || n.joint);
+    return n?.reachable && !n.quarantined && ((n.confIndex ?? 0) < leader.confIndex || n.joint);
   });
   if (lagging.length) {
     return wait(

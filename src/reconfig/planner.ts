@@ -18,6 +18,9 @@
  *   removed members stopped and their storage deleted;
  * - a scale-up can be aborted (learners removed) until the joint configuration is entered.
  *
+ * A member that comes back with empty storage is replaced on the same paths: removed through
+ * joint consensus, then its slot re-added under a new id (replacement.ts).
+ *
  * Each phase either produces an action or moves to the next phase and plans again at once, so
  * a status persisted in any phase is resumed correctly whatever the live configuration shows.
  */
@@ -31,7 +34,6 @@ import {
 } from "./types.ts";
 import {
   addMissingLearners,
-  beginResize,
   bootstrap,
   caughtUp,
   createCluster,
@@ -46,6 +48,7 @@ import {
   wait,
 } from "./phase_steps.ts";
 import { planUnsafe } from "./unsafe_plans.ts";
+import { idleStep } from "./replacement.ts";
 
 function safeStep(ctx: PhaseContext): Step {
   const { status: s, leader, input } = ctx;
@@ -53,7 +56,7 @@ function safeStep(ctx: PhaseContext): Step {
   switch (s.phase) {
     case "Idle":
       if (s.members.length === 0) return createCluster(ctx);
-      return beginResize(ctx, "AddLearners", "EnterJoint");
+      return idleStep(ctx, "AddLearners", "EnterJoint");
 
     case "Bootstrap":
       return bootstrap(ctx);
@@ -224,18 +227,23 @@ export function planNextStep(input: PlannerInput, tuning: PlannerTuning = DEFAUL
   if (leader) status.confIndex = Math.max(status.confIndex, leader.confIndex);
   const stepOf = input.mode === "safe" ? safeStep : planUnsafe;
   const trail: Phase[] = [status.phase];
+  const messages: string[] = [];
   // Phase moves happen in memory; a few in a row is normal (resuming), a loop is a bug.
   for (let hops = 0; hops < 12; hops++) {
     const step = stepOf({ input, status, leader, tuning });
-    if ("action" in step) return { status: { ...status, message: step.message }, action: step.action, trail };
+    messages.push(step.message);
+    if ("action" in step) {
+      return { status: { ...status, message: step.message }, action: step.action, trail, messages };
+    }
     const samePhase = step.next === status.phase;
     status = { ...status, ...step.patch, phase: step.next, message: step.message };
-    if (samePhase) return { status, action: { kind: "wait", afterMs: tuning.pollMs }, trail };
+    if (samePhase) return { status, action: { kind: "wait", afterMs: tuning.pollMs }, trail, messages };
     trail.push(step.next);
   }
   return {
     status: { ...status, message: `planner loop in phase ${status.phase}: please report this` },
     action: { kind: "wait", afterMs: tuning.pollMs },
     trail,
+    messages,
   };
 }

@@ -33,15 +33,21 @@ class SimExecutor {
     for (const [slot, id] of this.slots) {
       const n = this.cluster.nodes.get(id);
       if (!n) continue;
+      if (!n.running) {
+        // Crashed, or still opening its storage: its /status would not answer.
+        nodes[String(slot)] = { reachable: false, initialized: false };
+        continue;
+      }
       const conf = n.raft.confState();
       nodes[String(slot)] = {
-        reachable: n.alive,
+        reachable: true,
         initialized: true,
         id,
         applied: n.raft.appliedIndex,
-        confIndex: n.confIndex,
+        confIndex: n.sm.confIndex,
         joint: conf.votersOutgoing.length > 0,
         voters: conf.voters,
+        quarantined: n.driver!.quarantined,
       };
     }
     const l = this.cluster.leader();
@@ -60,7 +66,7 @@ class SimExecutor {
         voters: s.conf.voters,
         votersOutgoing: s.conf.votersOutgoing,
         learners: s.conf.learners,
-        confIndex: l.confIndex,
+        confIndex: l.sm.confIndex,
         lastIndex: s.lastIndex,
         match,
         active,
@@ -174,6 +180,15 @@ class SimExecutor {
     throw new Error(`did not converge to ${desired}: stuck in ${this.status.phase} (${this.status.message})`);
   }
 
+  /**
+   * "A member came back empty" as the simulator models it (SimCluster.wipe): its storage is
+   * lost and it restarts under its old id with nothing, quarantined until it is replaced.
+   */
+  wipe(id: NodeId): void {
+    this.cluster.wipe(id);
+    this.cluster.runFor(50);
+  }
+
   voters(): NodeId[] {
     return this.cluster.leader()?.raft.confState().voters ?? [];
   }
@@ -207,6 +222,53 @@ Deno.test("safe plans grow and shrink through learners, joint consensus and an e
   const order = ["AddLearners", "CatchUp", "EnterJoint", "CommitNew", "LeaveJoint"];
   const seen = x.phases.filter((p) => order.includes(p));
   assert.deepEqual(seen.slice(0, 5), order, "a scale-up goes through every safe step in order");
+});
+
+Deno.test("a member that came back empty is removed through joint consensus and its slot re-added under a new id", async (t) => {
+  const x = new SimExecutor("safe", 7);
+  x.reconcile(3);
+  const usedIds = new Set(x.status.members.map((m) => m.id));
+  for (const slot of [1, 2, 0]) {
+    await t.step(`wipe the member in slot ${slot}`, () => {
+      const lost = x.status.members.find((m) => m.slot === slot)!;
+      if (x.cluster.leader()?.id === lost.id) {
+        // A wiped leader: its successor is elected while it is down.
+        x.cluster.crash(lost.id);
+        x.cluster.runUntil(() => !!x.cluster.leader() && x.cluster.leader()!.id !== lost.id, 5_000);
+      }
+      x.wipe(lost.id);
+      const phasesBefore = x.phases.length;
+      const first = x.step(3);
+      assert.deepEqual(first, { kind: "enterJoint", voters: x.status.targetVoters });
+      assert.deepEqual(x.status.replacing, [{ slot, lostId: lost.id }]);
+      x.reconcile(3);
+      const now = x.status.members.find((m) => m.slot === slot)!;
+      assert.notEqual(now.id, lost.id, "the slot is re-added under a new id");
+      assert.ok(!usedIds.has(now.id), `id ${now.id} was never used before`);
+      usedIds.add(now.id);
+      assert.deepEqual([...x.voters()].sort(), x.status.members.map((m) => m.id).sort());
+      assert.equal(x.voters().length, 3);
+      assert.ok(!x.voters().includes(lost.id));
+      assert.deepEqual(x.status.replacing, []);
+      const phases = x.phases.slice(phasesBefore);
+      const removal = ["EnterJoint", "CommitNew", "LeaveJoint", "RemoveMembers", "Idle"];
+      const readd = ["AddLearners", "CatchUp", "EnterJoint", "CommitNew", "LeaveJoint", "Idle"];
+      assert.deepEqual(phases.filter((p) => p !== "TransferLeader"), [...removal, ...readd]);
+      assert.equal(x.cluster.checker.violations.length, 0, JSON.stringify(x.cluster.checker.violations));
+    });
+  }
+});
+
+Deno.test("no majority left: the planner says the lost members cannot be replaced, and does nothing", () => {
+  const x = new SimExecutor("safe", 9);
+  x.reconcile(3);
+  const [a, b] = x.status.members.filter((m) => m.id !== x.cluster.leader()!.id);
+  x.wipe(a.id);
+  x.wipe(b.id);
+  const action = x.step(3);
+  assert.equal(action.kind, "wait");
+  assert.match(x.status.message, /no majority: the cluster cannot replace them/);
+  assert.equal(x.status.phase, "Idle");
 });
 
 Deno.test("removing the leader moves leadership first, inside the joint configuration", () => {

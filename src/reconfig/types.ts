@@ -30,6 +30,13 @@ export type Phase =
   | "RemoveVotersDirectly"
   | "AdoptConfigOneByOne";
 
+/** A member whose storage was lost, being replaced (see replacement.ts). */
+export interface Replacement {
+  slot: number;
+  /** The id that came back empty; it is removed and never used again. */
+  lostId: NodeId;
+}
+
 /** Persisted after every step (CR status.reconfig, or the local state file), so a restart resumes. */
 export interface ReconfigStatus {
   phase: Phase;
@@ -48,6 +55,9 @@ export interface ReconfigStatus {
   catchUpStreak: number;
   /** Human-readable: what the last decision was and why. */
   message: string;
+  /** Members that came back with empty storage and are being replaced under new ids (optional:
+   * statuses persisted before it existed, or by a schema that prunes it, simply lack it). */
+  replacing?: Replacement[];
 }
 
 export function initialStatus(): ReconfigStatus {
@@ -76,6 +86,8 @@ export interface NodeObservation {
   joint?: boolean;
   /** The voters this node's own configuration lists. */
   voters?: NodeId[];
+  /** Started with empty storage and waits to be re-added (see replacement.ts). */
+  quarantined?: boolean;
 }
 
 /** The leader's view (its /status), if a leader answered. */
@@ -127,6 +139,8 @@ export interface PlannerDecision {
   action: Action;
   /** The phases this decision passed through, oldest first (for logs and Events). */
   trail: Phase[];
+  /** The message of every move along the trail, then the final one (for logs and Events). */
+  messages?: string[];
 }
 
 export interface PlannerTuning {

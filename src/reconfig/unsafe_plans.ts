@@ -9,7 +9,6 @@
  */
 import {
   addMissingLearners,
-  beginResize,
   bootstrap,
   bySlot,
   caughtUp,
@@ -23,6 +22,7 @@ import {
   wait,
 } from "./phase_steps.ts";
 import type { Member } from "./types.ts";
+import { idleStep } from "./replacement.ts";
 
 export function planUnsafe(ctx: PhaseContext): Step {
   const { status: s, leader, input } = ctx;
@@ -31,8 +31,8 @@ export function planUnsafe(ctx: PhaseContext): Step {
     case "Idle":
       if (s.members.length === 0) return createCluster(ctx);
       return early
-        ? beginResize(ctx, "AddVotersDirectly", "RemoveVotersDirectly")
-        : beginResize(ctx, "AddLearners", "AdoptConfigOneByOne");
+        ? idleStep(ctx, "AddVotersDirectly", "RemoveVotersDirectly")
+        : idleStep(ctx, "AddLearners", "AdoptConfigOneByOne");
 
     case "Bootstrap":
       return bootstrap(ctx);

@@ -135,7 +135,7 @@ export function adminApi(holder: NodeHolder): Hono {
       throw badRequest('"clusterId" must be a non-empty string');
     }
     const { changed } = await holder.assign(id, body.clusterId, body.bootstrap === true);
-    return c.json({ id, clusterId: body.clusterId, incarnation: holder.identity!.incarnation, changed });
+    return c.json({ id, clusterId: body.clusterId, incarnation: holder.node?.incarnation, changed });
   });
 
   app.post("/learners", async (c) => {

@@ -10,6 +10,7 @@ import type { ApplyOutcome } from "../kv/state_machine.ts";
 import type { NodeHolder } from "./node_holder.ts";
 import { badRequest, conflict, HttpError, notFound } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
+import { leaderHint, notServing, notServingReason } from "./leader_hint.ts";
 
 const MAX_KEY_BYTES = 512;
 const encoder = new TextEncoder();
@@ -103,7 +104,14 @@ export function clientApi(holder: NodeHolder): Hono {
     }
     const text = c.req.method === "DELETE" ? undefined : await c.req.text();
     const command = makeCommand(text);
-    if (!node.isLeader) return forwardToLeader(c, node, text, config.requestTimeoutMs + 1000);
+    // Deletes free space, so a full disk refuses only what adds data (as etcd's NOSPACE alarm).
+    if (command.op !== "delete") holder.diskAlarm?.refuseWrites();
+    if (!node.isLeader) {
+      const why = notServingReason(node);
+      if (why && !leaderHint(node).clientUrl) throw notServing(node, why);
+      return forwardToLeader(c, node, text, config.requestTimeoutMs + 1000);
+    }
+    if (command.op !== "delete") holder.clusterAlarms.refuseWrites();
     const body = resultOf(await node.write(command), command.key);
     if (command.op !== "delete") body.value = command.value;
     return c.json(body);
@@ -135,6 +143,10 @@ export function clientApi(holder: NodeHolder): Hono {
     if (consistency !== "linearizable" && consistency !== "stale") {
       throw badRequest(`consistency must be "linearizable" (default) or "stale", got "${consistency}"`);
     }
+    // A node that lost its storage (or left the configuration) would wait for an index it may
+    // never apply: it says so at once instead.
+    const why = consistency === "linearizable" || node.isQuarantined ? notServingReason(node) : undefined;
+    if (why) throw notServing(node, why);
     if (consistency === "linearizable") await node.linearizableBarrier();
     const value = node.read(key, consistency === "stale");
     if (value === undefined) throw notFound(`key "${key}" does not exist`, { index: node.appliedIndex });

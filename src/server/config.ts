@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseSafetyMode, type SafetyMode } from "../raft/mod.ts";
+import { parseByteSize } from "./disk_alarm.ts";
 
 export interface ServerConfig {
   dataDir: string;
@@ -28,6 +29,8 @@ export interface ServerConfig {
   retainEntries: number;
   maxValueBytes: number;
   requestTimeoutMs: number;
+  /** Writes are refused (NOSPACE alarm) while the data directory's filesystem has less free. */
+  diskReserveBytes: number;
   faultInjection: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -56,6 +59,8 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --retain-entries N        log entries kept behind a snapshot for slow followers (default 1000)
   --max-value-bytes N       largest value accepted (default 1048576)
   --request-timeout-ms N    how long a request may wait for commit (default 5000)
+  --disk-reserve SIZE       refuse writes (507, NOSPACE alarm) while less than SIZE is free on the data
+                            directory's filesystem; reads and deletes go on (default 64MiB; 0 disables)
   --fault-injection         enable the admin fault-injection endpoints (tests and experiments only)
   --log-level L             debug | info | warn | error (default info)
 Every flag can also be set as RAFTKV_<FLAG> (e.g. RAFTKV_DATA_DIR).`;
@@ -131,6 +136,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "retain-entries": { type: "string" },
         "max-value-bytes": { type: "string" },
         "request-timeout-ms": { type: "string" },
+        "disk-reserve": { type: "string" },
         "fault-injection": { type: "boolean" },
         "log-level": { type: "string" },
       },
@@ -191,6 +197,12 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
       `--snapshot-interval-ms must be a non-negative integer (0: off), got "${get("snapshot-interval-ms")}"`,
     );
   }
+  let diskReserveBytes: number;
+  try {
+    diskReserveBytes = parseByteSize(get("disk-reserve") ?? "64MiB");
+  } catch (e) {
+    throw new ConfigError(`--disk-reserve: ${(e as Error).message}`);
+  }
   return {
     dataDir,
     nodeId: nodeIdText === undefined ? undefined : positiveInt("node-id", nodeIdText),
@@ -210,6 +222,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     retainEntries: retain,
     maxValueBytes: positiveInt("max-value-bytes", get("max-value-bytes") ?? String(1 << 20)),
     requestTimeoutMs: positiveInt("request-timeout-ms", get("request-timeout-ms") ?? "5000"),
+    diskReserveBytes,
     faultInjection: flag("fault-injection"),
     logLevel,
   };

@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
 import { HttpError, unavailable } from "./http_errors.ts";
 import { resolverFromEnv } from "../transport/mod.ts";
+import { describeLeader, leaderHint } from "./leader_hint.ts";
 
 /** Member addresses may be names only the cluster's DNS knows (LOCALKUBE_DNS under localkube). */
 const resolveHost = resolverFromEnv();
@@ -21,8 +22,11 @@ export async function forwardToLeader(
   body: string | undefined,
   timeoutMs: number,
 ) {
-  const leader = node.leader;
-  if (!leader) throw unavailable("no_leader", "no leader elected yet; retry");
+  const hint = leaderHint(node);
+  const leader = hint.id;
+  if (!leader) {
+    throw unavailable("no_leader", `${describeLeader(hint)} (an election may be under way); retry`);
+  }
   if (c.req.header(FORWARDED_HEADER)) {
     throw unavailable(
       "not_leader",
@@ -31,8 +35,13 @@ export async function forwardToLeader(
       }, but node ${node.id} is not the leader either`,
     );
   }
-  const target = node.memberInfo(leader)?.client;
-  if (!target) throw unavailable("no_leader", `the address of leader ${leader} is not known yet; retry`);
+  const target = hint.clientUrl;
+  if (!target) {
+    throw unavailable(
+      "leader_url_unknown",
+      `${describeLeader(hint)}, so it cannot forward: send the request to another node`,
+    );
+  }
   const url = new URL(c.req.url);
   const headers = new Headers({ [FORWARDED_HEADER]: String(node.id) });
   for (const name of PASSED_REQUEST_HEADERS) {

@@ -37,6 +37,8 @@ try {
   Deno.exit(1);
 }
 
+holder.diskAlarm?.start();
+holder.clusterAlarms.start();
 const app = createApp(holder);
 const server = Deno.serve({
   hostname: config.listenClient.hostname,
@@ -53,6 +55,8 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log("info", `${signal}: shutting down`);
+  holder.diskAlarm?.stop();
+  holder.clusterAlarms.stop();
   await holder.node?.stop();
   await server.shutdown();
   Deno.exit(0);

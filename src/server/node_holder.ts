@@ -10,18 +10,28 @@ import { resolverFromEnv } from "../transport/mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { conflict, unavailable } from "./http_errors.ts";
 import { SnapshotTimer } from "./snapshot_timer.ts";
+import { DiskSpaceAlarm } from "./disk_alarm.ts";
+import { ClusterAlarms } from "./cluster_alarms.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
   identity: NodeIdentity | undefined;
   private starting: Promise<RaftKvNode> | undefined;
   private snapshotTimer: SnapshotTimer | undefined;
+  /** Off (undefined) with --disk-reserve 0; main.ts starts its periodic check. */
+  readonly diskAlarm: DiskSpaceAlarm | undefined;
+  /** The other members' NOSPACE alarms, watched while this node leads; main.ts starts it. */
+  readonly clusterAlarms = new ClusterAlarms(() => this.node);
 
   constructor(
     readonly config: ServerConfig,
     private readonly log: Log,
     private readonly onFatal: (error: Error) => void,
-  ) {}
+  ) {
+    this.diskAlarm = config.diskReserveBytes > 0
+      ? new DiskSpaceAlarm(config.dataDir, config.diskReserveBytes, (level, line) => log(level, line))
+      : undefined;
+  }
 
   /** Loads the identity (creating it from --node-id if given) and starts the node if there is one. */
   async initialize(): Promise<void> {
@@ -70,7 +80,6 @@ export class NodeHolder {
     this.starting ??= RaftKvNode.start({
       nodeId: identity.nodeId,
       clusterId: identity.clusterId,
-      incarnation: identity.incarnation,
       dataDir: c.dataDir,
       peerToken: c.peerToken,
       listenPeer: c.listenPeer,

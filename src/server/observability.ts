@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { NodeHolder } from "./node_holder.ts";
 import { confView } from "./admin_api.ts";
 import type { HttpStats } from "./http_stats.ts";
+import { writeAlarmMetrics } from "./alarm_metrics.ts";
 
 /** A follower this far behind its known commit index is not ready to serve. */
 const READY_APPLY_LAG = 100;
@@ -26,7 +27,12 @@ export function observabilityApi(holder: NodeHolder, http: HttpStats, started: n
     else if (node.appliedIndex + READY_APPLY_LAG < node.commitIndex) {
       reason = `catching up: applied ${node.appliedIndex} of ${node.commitIndex}`;
     }
-    return c.json(reason ? { ready: false, reason } : { ready: true }, reason ? 503 : 200);
+    // Reads and deletes are still served under NOSPACE: the alarm is shown, not a reason to route away.
+    const alarms = holder.diskAlarm?.raised ? { alarms: ["NOSPACE"] } : {};
+    return c.json(
+      reason ? { ready: false, reason, ...alarms } : { ready: true, ...alarms },
+      reason ? 503 : 200,
+    );
   });
 
   app.get("/status", (c) => {
@@ -37,6 +43,8 @@ export function observabilityApi(holder: NodeHolder, http: HttpStats, started: n
       safetyMode: holder.config.safetyMode,
       peer: holder.config.advertisePeer,
       client: holder.config.advertiseClient,
+      diskAlarm: holder.diskAlarm?.view(),
+      memberAlarms: holder.clusterAlarms.view(),
     };
     if (!node) return c.json({ ...base, initialized: false });
     const s = node.status();
@@ -82,6 +90,7 @@ function metricsText(holder: NodeHolder, http: HttpStats): string {
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
   http.write(metric);
+  writeAlarmMetrics(holder, metric);
   const node = holder.node;
   if (!node) return lines.join("\n") + "\n";
   const s = node.status();

@@ -67,7 +67,7 @@ function proposeMany(cluster: SimCluster, on: NodeId, key: string, count: number
 }
 
 function otherSideLeader(cluster: SimCluster, side: NodeId[]): NodeId | undefined {
-  return side.find((id) => cluster.nodes.get(id)?.alive && cluster.nodes.get(id)!.raft.role === "leader");
+  return side.find((id) => cluster.nodes.get(id)?.running && cluster.nodes.get(id)!.raft.role === "leader");
 }
 
 /** The common ending: let the {S,4,5} side try to lead and write, then heal, settle and report. */

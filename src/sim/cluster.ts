@@ -1,7 +1,10 @@
 /**
- * A deterministic in-memory Raft cluster: real RaftNodes, a simulated disk per node (only what a
- * Ready persisted survives a crash), the seeded network, virtual time, and the invariant checker
- * watching every step. Used by the random simulator, the bug scenarios and the scenario scripts.
+ * A deterministic in-memory raft-kv cluster. Each node is the production node driver
+ * (src/kv/node_driver.ts: the Ready loop and its persistence policy, snapshot application,
+ * quarantine and incarnations, the key-value state machine) over a simulated disk
+ * (sim_store.ts: writes complete after a random delay, or when a scenario releases them; a crash
+ * loses what is not durable and may tear the last write), the seeded network, and virtual time.
+ * The invariant checker watches every step.
  *
  * Entries and messages are shared by reference between nodes (no copying, for speed); nothing in
  * the core mutates an entry after creating it.
@@ -10,43 +13,51 @@ import {
   bootstrapSnapshot,
   type ConfChange,
   type ConfState,
-  type Entry,
-  type HardState,
   type Message,
   type NodeId,
-  RaftNode,
+  type RaftNode,
   type ReadState,
-  type Ready,
   type SafetyMode,
-  type Snapshot,
 } from "../raft/mod.ts";
+import { NodeDriver } from "../kv/node_driver.ts";
+import { KvStateMachine } from "../kv/state_machine.ts";
+import { encodeMembersContext, type MemberInfo } from "../kv/members.ts";
 import { Rng } from "./rng.ts";
 import { EventQueue } from "./event_queue.ts";
 import { CALM_NETWORK, type NetworkConditions, SimNetwork } from "./network.ts";
-import { SimStateMachine } from "./state_machine.ts";
 import { InvariantChecker, type LogView } from "./invariants.ts";
 import { describeMessage } from "./trace.ts";
+import { emptyDurable, type SimDurable, SimStore } from "./sim_store.ts";
 
-export interface Disk {
-  hardState: HardState;
-  snapshot?: Snapshot;
-  entries: Entry[];
-}
-
-export interface SimNode {
-  id: NodeId;
-  raft: RaftNode;
-  disk: Disk;
-  sm: SimStateMachine;
-  alive: boolean;
+export class SimNode {
+  driver: NodeDriver | undefined;
+  store!: SimStore;
+  /** Alive: started (possibly still opening its storage) and not crashed. */
+  alive = false;
   /** Read states delivered to this node, in order. */
-  reads: ReadState[];
-  /** Commit index last seen in a Ready, to report commit progress to the checker. */
-  commitSeen: number;
-  wasLeader: boolean;
-  lastSnapshotIndex: number;
-  /** Index of the newest configuration entry (or snapshot) applied. */
-  confIndex: number;
+  reads: ReadState[] = [];
+  /** Commit index last seen, to report commit progress to the checker. */
+  commitSeen = 0;
+  wasLeader = false;
+  /** Bumped at every start: events of an earlier life are ignored. */
+  generation = 0;
+
+  constructor(readonly id: NodeId, public durable: SimDurable) {}
+
+  /** The core of a started node (throws for a node still opening its storage). */
+  get raft(): RaftNode {
+    if (!this.driver) throw new Error(`node ${this.id} has not finished starting`);
+    return this.driver.raft;
+  }
+
+  get sm(): KvStateMachine {
+    if (!this.driver) throw new Error(`node ${this.id} has not finished starting`);
+    return this.driver.sm;
+  }
+
+  get running(): boolean {
+    return this.alive && this.driver !== undefined;
+  }
 }
 
 export interface SimOptions {
@@ -61,6 +72,8 @@ export interface SimOptions {
   snapshotEvery?: number;
   retainEntries?: number;
   maxInflight?: number;
+  /** Virtual ms a disk write takes, drawn per write ([0, 0]: at once, in the same step). */
+  diskDelay?: [number, number];
   /** Keep a readable trace of the last `traceLimit` events (costly; used for replays). */
   trace?: boolean;
   traceLimit?: number;
@@ -68,8 +81,14 @@ export interface SimOptions {
 
 type SimEvent =
   | { kind: "message"; message: Message }
-  | { kind: "tick"; node: NodeId; incarnation: number }
+  | { kind: "tick"; node: NodeId; generation: number }
   | { kind: "action"; run: () => void };
+
+const memberInfo = (id: NodeId, incarnation: string): MemberInfo => ({
+  peer: `sim-${id}:7000`,
+  client: `http://sim-${id}:8080`,
+  incarnation,
+});
 
 export class SimCluster {
   readonly rng: Rng;
@@ -81,7 +100,6 @@ export class SimCluster {
   steps = 0;
   readonly traceLines: string[] = [];
   private readonly events = new EventQueue<SimEvent>();
-  private readonly incarnations = new Map<NodeId, number>();
   private readonly opts: Required<Omit<SimOptions, "network">>;
 
   constructor(options: SimOptions) {
@@ -93,6 +111,7 @@ export class SimCluster {
       snapshotEvery: 0,
       retainEntries: 0,
       maxInflight: 64,
+      diskDelay: [0, 0],
       trace: false,
       traceLimit: 400,
       ...options,
@@ -117,78 +136,145 @@ export class SimCluster {
 
   // ------------------------------------------------------------------ membership of the simulation
 
-  /** Creates the initial members, all starting from the same bootstrap snapshot. */
+  private newIncarnation(): string {
+    return `inc-${this.rng.int(0, 2 ** 31).toString(36)}`;
+  }
+
+  /**
+   * Creates the initial members of a formed cluster: each one's storage holds the same snapshot
+   * (the voters, and a member directory naming each one's incarnation).
+   */
   bootstrap(ids: NodeId[]): void {
-    const snap = bootstrapSnapshot(ids, new SimStateMachine().snapshot());
+    const incarnations = new Map(ids.map((id) => [id, this.newIncarnation()]));
+    const sm = new KvStateMachine();
+    for (const [id, inc] of incarnations) sm.members.set(id, memberInfo(id, inc));
+    sm.confIndex = 1;
+    const snapshot = bootstrapSnapshot(ids, sm.encode());
     for (const id of ids) {
-      this.createNode(id, { hardState: { term: 1, vote: 0, commit: 1 }, snapshot: snap, entries: [] });
+      const durable: SimDurable = {
+        created: true,
+        incarnation: incarnations.get(id)!,
+        awaitingLearner: false,
+        hardState: { term: 1, vote: 0, commit: 1 },
+        snapshot,
+        entries: [],
+      };
+      this.createNode(id, durable);
     }
   }
 
-  /** Starts a brand-new, empty node (to be added as a learner or, unsafely, as a voter). */
+  /** Starts a brand-new node with empty storage (to be added as a learner or, unsafely, as a voter). */
   addNode(id: NodeId): SimNode {
     if (this.nodes.has(id)) throw new Error(`node ${id} already exists: node ids are never reused`);
-    return this.createNode(id, { hardState: { term: 0, vote: 0, commit: 0 }, entries: [] });
+    return this.createNode(id, emptyDurable());
   }
 
-  private createNode(id: NodeId, disk: Disk): SimNode {
-    const node = {
-      id,
-      disk,
-      alive: false,
-      reads: [],
-      commitSeen: 0,
-      wasLeader: false,
-      lastSnapshotIndex: 0,
-    } as unknown as SimNode;
+  private createNode(id: NodeId, durable: SimDurable): SimNode {
+    const node = new SimNode(id, durable);
     this.nodes.set(id, node);
     this.start(node);
     return node;
   }
 
   private start(node: SimNode): void {
-    const { disk } = node;
+    const generation = ++node.generation;
     const nodeRng = this.rng.fork();
-    node.raft = new RaftNode({
-      id: node.id,
-      random: () => nodeRng.next(),
-      electionTick: this.opts.electionTick,
-      heartbeatTick: this.opts.heartbeatTick,
-      safetyMode: this.mode,
-      maxInflight: this.opts.maxInflight,
-      logger: this.opts.trace ? (line) => this.trace(line) : undefined,
-    }, { hardState: disk.hardState, snapshot: disk.snapshot, entries: disk.entries.slice() });
-    node.sm = disk.snapshot ? SimStateMachine.restore(disk.snapshot.data) : new SimStateMachine();
+    const [minDisk, maxDisk] = this.opts.diskDelay;
     node.alive = true;
-    node.commitSeen = node.raft.commitIndex;
+    node.driver = undefined;
     node.wasLeader = false;
-    node.lastSnapshotIndex = disk.snapshot?.meta.index ?? 0;
-    node.confIndex = node.lastSnapshotIndex;
-    const incarnation = (this.incarnations.get(node.id) ?? 0) + 1;
-    this.incarnations.set(node.id, incarnation);
-    // Random tick phase so nodes do not move in lockstep.
-    this.events.push(this.now + this.rng.int(1, this.opts.tickInterval), {
-      kind: "tick",
-      node: node.id,
-      incarnation,
+    node.store = new SimStore(node.durable, {
+      delay: () => maxDisk > 0 ? nodeRng.int(minDisk, maxDisk) : 0,
+      after: (ms, complete) =>
+        this.at(ms, () => {
+          if (node.alive && node.generation === generation) complete();
+        }),
+      onPersist: (entries) => this.checker.onPersist(node.id, entries),
     });
-    this.processReady(node);
+    const current = () => node.alive && node.generation === generation;
+    NodeDriver.start(
+      {
+        nodeId: node.id,
+        self: memberInfo(node.id, ""),
+        bootstrap: false,
+        safetyMode: this.mode,
+        electionTicks: this.opts.electionTick,
+        snapshotEntries: this.opts.snapshotEvery,
+        retainEntries: this.opts.retainEntries,
+        maxInflight: this.opts.maxInflight,
+        random: () => nodeRng.next(),
+        newIncarnation: () => this.newIncarnation(),
+        log: (_level, line) => this.trace(`node ${node.id}: ${line}`),
+        debug: this.opts.trace ? (line) => this.trace(line) : undefined,
+      },
+      node.store,
+      {
+        send: (messages) => current() && this.sendAll(messages),
+        onApplied: (e) => this.checker.onApply(node.id, e),
+        onConfApplied: (e) => this.checker.onApply(node.id, e),
+        onSnapshotInstalled: (s) => this.trace(`node ${node.id} installed snapshot ${s.meta.index}`),
+        onReadState: (rs) => node.reads.push(rs),
+        onDroppedRead: () => {},
+        onSoftState: () => {},
+        onConfigurationChanged: () => {},
+        onReadyProcessed: () => current() && this.observe(node),
+        onFatal: (error) => {
+          throw new Error(`node ${node.id} stopped on a simulated storage failure: ${error.message}`);
+        },
+      },
+      (error, driver) => {
+        if (error) throw error;
+        if (!current()) return;
+        node.driver = driver;
+        node.commitSeen = driver!.raft.commitIndex;
+        this.trace(
+          `START node ${node.id} (term ${node.durable.hardState.term}, ${node.durable.entries.length} entries on disk` +
+            `${driver!.quarantined ? ", quarantined" : ""})`,
+        );
+        // Random tick phase so nodes do not move in lockstep.
+        this.events.push(this.now + this.rng.int(1, this.opts.tickInterval), {
+          kind: "tick",
+          node: node.id,
+          generation,
+        });
+        driver!.kick();
+      },
+    );
   }
 
-  /** Kills a node: everything not persisted by a Ready is lost. */
-  crash(id: NodeId): void {
+  /** Kills a node: every write not completed is lost, and with `tear` the oldest may be torn. */
+  crash(id: NodeId, tear = false): void {
     const node = this.mustGet(id);
     if (!node.alive) return;
     node.alive = false;
-    this.trace(`CRASH node ${id}`);
+    node.driver?.halt();
+    const pending = node.store.pendingWrites;
+    const torn = node.store.crash(tear);
+    this.trace(
+      `CRASH node ${id}${pending.length ? ` losing [${pending.join("; ")}]` : ""}${
+        torn ? ` (torn: ${torn})` : ""
+      }`,
+    );
   }
 
   restart(id: NodeId): void {
     const node = this.mustGet(id);
     if (node.alive) return;
     this.trace(
-      `RESTART node ${id} (term ${node.disk.hardState.term}, ${node.disk.entries.length} entries on disk)`,
+      `RESTART node ${id} (term ${node.durable.hardState.term}, ${node.durable.entries.length} entries on disk)`,
     );
+    this.start(node);
+  }
+
+  /**
+   * The node's disk is lost: it restarts under its old id with empty storage (its identity file
+   * survived). It must come back quarantined and never vote until re-added as a learner.
+   */
+  wipe(id: NodeId): void {
+    const node = this.mustGet(id);
+    this.crash(id);
+    node.durable = emptyDurable();
+    this.trace(`WIPE node ${id}`);
     this.start(node);
   }
 
@@ -198,15 +284,16 @@ export class SimCluster {
     return node;
   }
 
+  /** Nodes that are running (started, not crashed). */
   alive(): SimNode[] {
-    return [...this.nodes.values()].filter((n) => n.alive);
+    return [...this.nodes.values()].filter((n) => n.running);
   }
 
-  /** The alive leader of the highest term, if any. */
+  /** The running leader of the highest term, if any. */
   leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
-      if (n.alive && n.raft.role === "leader" && (!best || n.raft.term > best.raft.term)) best = n;
+      if (n.running && n.raft.role === "leader" && (!best || n.raft.term > best.raft.term)) best = n;
     }
     return best;
   }
@@ -247,9 +334,8 @@ export class SimCluster {
     if (e.kind === "message") this.deliver(e.message);
     else if (e.kind === "tick") {
       const node = this.nodes.get(e.node);
-      if (!node || !node.alive || this.incarnations.get(e.node) !== e.incarnation) return;
-      node.raft.tick();
-      this.processReady(node);
+      if (!node?.running || node.generation !== e.generation) return;
+      node.driver!.tick();
       this.events.push(this.now + this.opts.tickInterval, e);
     } else e.run();
   }
@@ -278,28 +364,20 @@ export class SimCluster {
 
   private deliver(m: Message): void {
     const node = this.nodes.get(m.to);
-    if (!node || !node.alive || this.net.isBlocked(m.from, m.to)) {
+    if (!node?.running || this.net.isBlocked(m.from, m.to)) {
       this.dropped(m);
       return;
     }
     this.net.delivered++;
     if (this.opts.trace) this.trace(`${m.from}->${m.to} ${describeMessage(m)}`);
-    node.raft.step(m);
-    this.processReady(node);
+    node.driver!.step(m);
     // The real transport tells a snapshot's sender once the receiver has taken it.
-    if (m.type === "snap") {
-      const sender = this.nodes.get(m.from);
-      if (sender?.alive) {
-        sender.raft.reportSnapshot(m.to, true);
-        this.processReady(sender);
-      }
-    }
+    if (m.type === "snap") this.nodes.get(m.from)?.driver?.reportSnapshot(m.to, true);
   }
 
   private sendAll(messages: Message[]): void {
     for (const m of messages) {
-      const sender = this.nodes.get(m.from);
-      if (!sender?.alive) continue;
+      if (m.type === "voteResp" && !m.reject) this.checker.onVoteGranted(m.from, m.term, m.to);
       const c = this.net.conditions;
       if (this.net.isBlocked(m.from, m.to) || (c.dropRate > 0 && this.rng.chance(c.dropRate))) {
         this.dropped(m);
@@ -315,56 +393,15 @@ export class SimCluster {
   /** A lost snapshot is reported back to its sender, as the real transport does. */
   private dropped(m: Message): void {
     this.net.dropped++;
-    if (m.type !== "snap") return;
-    const sender = this.nodes.get(m.from);
-    if (!sender?.alive) return;
-    sender.raft.reportSnapshot(m.to, false);
-    this.processReady(sender);
+    if (m.type === "snap") this.nodes.get(m.from)?.driver?.reportSnapshot(m.to, false);
   }
 
-  /** Runs the node's Ready loop until it has nothing more to do. */
+  /** Runs the node's Ready loop (after a direct input from a scenario). */
   processReady(node: SimNode): void {
-    while (node.alive && node.raft.hasReady()) {
-      const rd = node.raft.ready();
-      this.persist(node, rd);
-      this.sendAll(rd.messages);
-      this.apply(node, rd);
-      node.raft.advance(rd);
-      this.observe(node);
-      this.maybeSnapshot(node);
-    }
+    if (node.running) node.driver!.kick();
   }
 
-  private persist(node: SimNode, rd: Ready): void {
-    const disk = node.disk;
-    if (rd.snapshot) {
-      disk.snapshot = rd.snapshot;
-      disk.entries = [];
-    }
-    if (rd.entries.length) {
-      this.checker.onPersist(node.id, rd.entries);
-      const first = rd.entries[0].index;
-      const keep = disk.entries.length ? Math.max(0, first - disk.entries[0].index) : 0;
-      disk.entries.length = Math.min(disk.entries.length, keep);
-      for (const e of rd.entries) disk.entries.push(e);
-    }
-    if (rd.hardState) disk.hardState = rd.hardState;
-  }
-
-  private apply(node: SimNode, rd: Ready): void {
-    if (rd.snapshot) {
-      node.sm = SimStateMachine.restore(rd.snapshot.data);
-      node.confIndex = rd.snapshot.meta.index;
-    }
-    for (const e of rd.committedEntries) {
-      this.checker.onApply(node.id, e);
-      if (e.type === "conf") node.confIndex = e.index;
-      if (e.type === "normal" && e.data) node.sm.apply(e.data);
-    }
-    for (const rs of rd.readStates) node.reads.push(rs);
-  }
-
-  /** Reports commit progress and leadership to the invariant checker. */
+  /** After each Ready: commit progress, leadership and the configuration in force. */
   private observe(node: SimNode): void {
     const raft = node.raft;
     const view = this.logView(node);
@@ -380,6 +417,10 @@ export class SimCluster {
       this.checker.onLeader(raft.term, view);
     }
     node.wasLeader = isLeader;
+    if (this.mode !== "unsafe-no-joint") {
+      // unsafe-no-joint hands configurations out of the log by design: no agreement to check.
+      this.checker.onConfigInForce(node.id, raft.appliedIndex, raft.confState());
+    }
   }
 
   logView(node: SimNode): LogView {
@@ -392,43 +433,46 @@ export class SimCluster {
     };
   }
 
-  private maybeSnapshot(node: SimNode): void {
-    const every = this.opts.snapshotEvery;
-    const applied = node.raft.appliedIndex;
-    if (!every || applied - node.lastSnapshotIndex < every) return;
-    const term = node.raft.termAt(applied);
-    if (term === undefined) return;
-    const snap: Snapshot = {
-      meta: { index: applied, term, conf: node.raft.confState() },
-      data: node.sm.snapshot(),
-    };
-    node.raft.compact(snap, this.opts.retainEntries);
-    node.disk.snapshot = snap;
-    node.disk.entries = node.disk.entries.filter((e) => e.index > applied);
-    node.lastSnapshotIndex = applied;
-    this.trace(`SNAPSHOT node ${node.id} at ${applied}`);
-  }
-
   // ------------------------------------------------------------------ client-side helpers
 
   /** Proposes a command on node `id` (its leader status is the caller's business). */
   propose(id: NodeId, command: Uint8Array): number | Error {
     const node = this.mustGet(id);
+    if (!node.running) return new Error(`node ${id} is not running`);
     try {
       const index = node.raft.propose([command]);
-      this.processReady(node);
+      node.driver!.kick();
       return index;
     } catch (e) {
       return e as Error;
     }
   }
 
+  /**
+   * Proposes a membership change. As the admin API does, a change that adds a node announces
+   * the node's current storage incarnation (asked from the node itself) unless it carries a
+   * context already; a node still opening its storage cannot be added yet.
+   */
   proposeConfChange(id: NodeId, change: ConfChange): number | Error {
     const node = this.mustGet(id);
+    if (!node.running) return new Error(`node ${id} is not running`);
+    let context = change.context;
+    if (context === undefined) {
+      const members: Record<NodeId, MemberInfo> = {};
+      for (const op of change.ops) {
+        if (op.op === "remove") continue;
+        const joining = this.nodes.get(op.node);
+        if (!joining?.running) return new Error(`node ${op.node} is still starting: add it once it runs`);
+        members[op.node] = memberInfo(op.node, joining.driver!.incarnation);
+      }
+      if (Object.keys(members).length) context = encodeMembersContext(members);
+    }
     try {
-      const index = node.raft.proposeConfChange(change);
-      this.trace(`PROPOSE-CONF on ${id} at ${index}: ${JSON.stringify(change)}`);
-      this.processReady(node);
+      const index = node.raft.proposeConfChange({ ...change, context });
+      this.trace(
+        `PROPOSE-CONF on ${id} at ${index}: ${JSON.stringify(change.ops)}${change.joint ? " joint" : ""}`,
+      );
+      node.driver!.kick();
       return index;
     } catch (e) {
       return e as Error;
@@ -437,10 +481,11 @@ export class SimCluster {
 
   transferLeadership(id: NodeId, target: NodeId): Error | undefined {
     const node = this.mustGet(id);
+    if (!node.running) return new Error(`node ${id} is not running`);
     try {
       node.raft.transferLeadership(target);
       this.trace(`TRANSFER on ${id} to ${target}`);
-      this.processReady(node);
+      node.driver!.kick();
     } catch (e) {
       return e as Error;
     }
@@ -448,11 +493,27 @@ export class SimCluster {
 
   adoptConfigUnsafe(id: NodeId, conf: ConfState): void {
     const node = this.mustGet(id);
+    if (!node.running) return;
     node.raft.adoptConfigUnsafe(conf);
-    this.processReady(node);
+    node.driver!.kick();
   }
 
-  /** Full pairwise Log Matching check over every alive node. */
+  /** Node `from` sends its newest snapshot to `to` now, as a leader whose follower lags would. */
+  sendSnapshot(from: NodeId, to: NodeId): Error | undefined {
+    const node = this.mustGet(from);
+    const snapshot = node.running ? node.raft.latestSnapshot : undefined;
+    if (!snapshot) return new Error(`node ${from} has no snapshot to send`);
+    this.trace(`SEND-SNAPSHOT ${from} -> ${to} at ${snapshot.meta.index}`);
+    this.sendAll([{ type: "snap", from, to, term: node.raft.term, snapshot }]);
+  }
+
+  /** The node takes a snapshot at its applied index now (and compacts its log). */
+  compact(id: NodeId): void {
+    const node = this.mustGet(id);
+    if (node.running) node.driver!.maybeSnapshot(true);
+  }
+
+  /** Full pairwise Log Matching check over every running node. */
   checkLogs(): void {
     this.checker.checkLogPrefixes(this.alive().map((n) => this.logView(n)));
   }

@@ -4,12 +4,23 @@
  * - Log Matching: entries with the same index and term are the same entry (and, checked
  *   pairwise at the end, identical prefixes);
  * - Leader Completeness: a new leader holds every entry committed before it;
- * - State Machine Safety: no two different entries are committed or applied at one index.
+ * - State Machine Safety: no two different entries are committed or applied at one index;
+ * - Configuration Agreement: every node that has applied up to index i has the same
+ *   configuration in force there (the one its log, or the snapshot covering i, prescribes);
+ * - One Vote Per Term: a node grants its vote to one candidate per term, across restarts and
+ *   lost disks (a wiped voter that voted again would break Election Safety).
  * An entry's identity is its term plus its payload.
  */
-import type { Entry, NodeId } from "../raft/mod.ts";
+import type { ConfState, Entry, NodeId } from "../raft/mod.ts";
+import { decodeCommand } from "../kv/commands.ts";
 
-export type InvariantName = "ElectionSafety" | "LogMatching" | "LeaderCompleteness" | "StateMachineSafety";
+export type InvariantName =
+  | "ElectionSafety"
+  | "LogMatching"
+  | "LeaderCompleteness"
+  | "StateMachineSafety"
+  | "ConfigurationAgreement"
+  | "OneVotePerTerm";
 
 export interface Violation {
   invariant: InvariantName;
@@ -20,8 +31,11 @@ export interface Violation {
 const decoder = new TextDecoder();
 
 export function payloadOf(e: Entry): string {
-  if (e.type === "conf") return `conf${JSON.stringify(e.change)}`;
-  return e.data && e.data.length ? decoder.decode(e.data) : "(no-op)";
+  if (e.type === "conf") return `conf${JSON.stringify(e.change?.ops)}${e.change?.joint ? "joint" : ""}`;
+  if (!e.data || !e.data.length) return "(no-op)";
+  const c = decodeCommand(e.data);
+  if (!c) return decoder.decode(e.data);
+  return c.op === "delete" ? `delete ${c.key}` : `${c.key}=${c.value}`;
 }
 
 export function entryIdentity(e: Entry): string {
@@ -42,6 +56,8 @@ export class InvariantChecker {
   private readonly entryAtIndexTerm = new Map<string, string>();
   private readonly committed = new Map<number, string>();
   private readonly applied = new Map<number, { node: NodeId; identity: string }>();
+  private readonly configAt = new Map<number, { node: NodeId; conf: string }>();
+  private readonly votes = new Map<string, NodeId>();
   maxCommitted = 0;
 
   constructor(private readonly clock: () => number) {}
@@ -120,6 +136,29 @@ export class InvariantChecker {
     }
   }
 
+  /** After a Ready: `node` has applied up to `applied`, with configuration `conf` in force. */
+  onConfigInForce(node: NodeId, applied: number, conf: ConfState): void {
+    const text = describeConf(conf);
+    const seen = this.configAt.get(applied);
+    if (seen === undefined) this.configAt.set(applied, { node, conf: text });
+    else if (seen.conf !== text) {
+      this.fail(
+        "ConfigurationAgreement",
+        `at applied index ${applied} node ${seen.node} has ${seen.conf} but node ${node} has ${text}`,
+      );
+    }
+  }
+
+  /** `voter` granted its vote in `term` to `candidate`. */
+  onVoteGranted(voter: NodeId, term: number, candidate: NodeId): void {
+    const key = `${voter}:${term}`;
+    const earlier = this.votes.get(key);
+    if (earlier === undefined) this.votes.set(key, candidate);
+    else if (earlier !== candidate) {
+      this.fail("OneVotePerTerm", `node ${voter} voted for ${earlier} and for ${candidate} in term ${term}`);
+    }
+  }
+
   /** Full Log Matching: if two logs agree at (index, term), they agree on everything before it. */
   checkLogPrefixes(views: LogView[]): void {
     for (let a = 0; a < views.length; a++) {
@@ -145,4 +184,13 @@ export class InvariantChecker {
       }
     }
   }
+}
+
+function describeConf(c: ConfState): string {
+  const list = (ids: number[]) => [...ids].sort((a, b) => a - b).join(",");
+  let text = `voters [${list(c.voters)}]`;
+  if (c.votersOutgoing.length) text += ` outgoing [${list(c.votersOutgoing)}]`;
+  if (c.learners.length) text += ` learners [${list(c.learners)}]`;
+  if (c.learnersNext.length) text += ` next [${list(c.learnersNext)}]`;
+  return text;
 }

@@ -5,6 +5,8 @@
  * - unsafe-early-vote: add new members directly as voters;
  * - unsafe-no-joint: add learners, then hand C_new to the nodes one by one, out of the log.
  * New members get fresh ids (ids are never reused); removed members are eventually shut down.
+ * A member that came back with empty storage (quarantined: it may not vote) is replaced: removed
+ * through a joint configuration, with fresh members added later under new ids.
  */
 import type { ConfState, NodeId } from "../raft/mod.ts";
 import type { SimCluster } from "./cluster.ts";
@@ -13,6 +15,8 @@ const MAX_MEMBERS = 7;
 
 export class MembershipDriver {
   private nextId: number;
+  /** Nodes started for the next addition but still opening their storage. */
+  private starting: NodeId[] = [];
   changes = 0;
 
   constructor(private readonly cluster: SimCluster) {
@@ -31,6 +35,13 @@ export class MembershipDriver {
     }
     const members = new Set([...cs.voters, ...cs.learners]);
     this.retireRemoved(members);
+    if (this.replaceLost(leader.id, cs)) return;
+    const waiting = this.starting.find((id) => c.nodes.get(id)?.running);
+    if (waiting !== undefined) {
+      this.starting = this.starting.filter((id) => id !== waiting);
+      this.proposeAdd(leader.id, waiting);
+      return;
+    }
     const r = c.rng.next();
     if (r < 0.25 && members.size < MAX_MEMBERS) this.addMember(leader.id);
     else if (r < 0.5 && cs.learners.length) this.promote(leader.id, cs);
@@ -49,11 +60,28 @@ export class MembershipDriver {
     return result;
   }
 
+  /**
+   * Removes a member whose storage was lost (it runs quarantined under its old id): through a
+   * joint configuration when it is a voter. Returns whether a change was proposed. Also called
+   * once the faults stop, so that the cluster becomes whole again.
+   */
+  replaceLost(leader: NodeId, cs: ConfState): boolean {
+    const lost = [...cs.voters, ...cs.learners].find((id) => this.cluster.nodes.get(id)?.driver?.quarantined);
+    if (lost === undefined || (cs.voters.includes(lost) && cs.voters.length <= 1)) return false;
+    this.cluster.trace(`REPLACE lost member ${lost}`);
+    this.propose(leader, { ops: [{ op: "remove", node: lost }], joint: cs.voters.includes(lost) });
+    return true;
+  }
+
   private addMember(leader: NodeId): void {
-    const c = this.cluster;
     const id = this.nextId++;
-    c.addNode(id);
-    const op = c.mode === "unsafe-early-vote" ? "addVoter" : "addLearner";
+    const node = this.cluster.addNode(id);
+    if (node.running) this.proposeAdd(leader, id);
+    else this.starting.push(id);
+  }
+
+  private proposeAdd(leader: NodeId, id: NodeId): void {
+    const op = this.cluster.mode === "unsafe-early-vote" ? "addVoter" : "addLearner";
     this.propose(leader, { ops: [{ op, node: id }], joint: false });
   }
 
@@ -115,7 +143,7 @@ export class MembershipDriver {
   private retireRemoved(members: Set<NodeId>): void {
     const c = this.cluster;
     for (const n of c.nodes.values()) {
-      if (n.alive && !members.has(n.id) && n.raft.confState().voters.length && c.rng.chance(0.3)) {
+      if (n.running && !members.has(n.id) && n.raft.confState().voters.length && c.rng.chance(0.3)) {
         const self = n.raft.confState();
         const stillListed = self.voters.includes(n.id) || self.votersOutgoing.includes(n.id) ||
           self.learners.includes(n.id);

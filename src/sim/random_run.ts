@@ -1,7 +1,9 @@
 /**
- * One randomized simulation, fully determined by its seed: 3 or 5 initial voters, a seeded
- * network (delay, drop, duplicate, reorder), client proposals, crashes that lose unpersisted
- * state, restarts, partitions (random splits, leader isolation, a bridge node), snapshots and
+ * One randomized simulation, fully determined by its seed: 3 or 5 initial voters running the
+ * production node driver, a seeded network (delay, drop, duplicate, reorder), a disk whose writes
+ * take time (so messages, snapshots and ticks arrive while a Ready is being persisted), client
+ * proposals, crashes that lose unsynced writes and may tear the last one, restarts, wiped disks
+ * under an old id, partitions (random splits, leader isolation, a bridge node), snapshots and
  * compaction, and membership changes driven as each safety mode's operator would.
  */
 import type { NodeId, SafetyMode } from "../raft/mod.ts";
@@ -17,6 +19,8 @@ export interface RunOptions {
   /** Virtual milliseconds to simulate. */
   durationMs?: number;
   trace?: boolean;
+  /** Trace lines kept (the last ones); default 300. */
+  traceLimit?: number;
 }
 
 export interface RunResult {
@@ -32,6 +36,8 @@ export interface RunResult {
   committed: number;
   confChanges: number;
   faults: number;
+  /** Disks lost (a node restarted empty under its old id). */
+  wipes: number;
   trace: string[];
 }
 
@@ -52,7 +58,7 @@ function checkLiveness(cluster: SimCluster): string[] {
     const members = new Set([...conf.voters, ...conf.votersOutgoing, ...conf.learners, ...conf.learnersNext]);
     return [...members].filter((id) => {
       const n = cluster.nodes.get(id);
-      return n?.alive && n.raft.appliedIndex < leader.raft.commitIndex;
+      return n?.running && n.raft.appliedIndex < leader.raft.commitIndex;
     });
   };
   if (cluster.runUntil(() => behind().length === 0, 5000)) return [];
@@ -80,11 +86,12 @@ export function randomRun(options: RunOptions): RunResult {
       dropRate: setup.chance(0.5) ? setup.next() * 0.05 : 0,
       duplicateRate: setup.chance(0.3) ? setup.next() * 0.03 : 0,
     },
-    snapshotEvery: setup.chance(0.5) ? setup.int(15, 80) : 0,
+    snapshotEvery: setup.chance(0.6) ? setup.int(5, 60) : 0,
     retainEntries: setup.int(0, 10),
     maxInflight: setup.int(2, 64),
+    diskDelay: setup.chance(0.75) ? [0, setup.int(1, 30)] : [0, 0],
     trace: options.trace,
-    traceLimit: 300,
+    traceLimit: options.traceLimit ?? 300,
   });
   const initial: NodeId[] = setup.chance(0.7) ? [1, 2, 3] : [1, 2, 3, 4, 5];
   cluster.bootstrap(initial);
@@ -93,6 +100,7 @@ export function randomRun(options: RunOptions): RunResult {
   const duration = options.durationMs ?? 6000;
   const crashed = new Set<NodeId>();
   let faults = 0;
+  let wipes = 0;
   let counter = 0;
 
   // The workload, faults and membership changes reschedule themselves until the run ends.
@@ -108,6 +116,15 @@ export function randomRun(options: RunOptions): RunResult {
     cluster.at(rng.int(5, 30), propose);
   };
 
+  // A lost disk is a permanent failure: only one lost member at a time, and never one whose
+  // configuration (or either half of a joint one) has fewer than 3 voters, which cannot lose any.
+  const canLoseADisk = () => !cluster.alive().some((n) => n.driver?.quarantined);
+  const survivesLosing = (id: NodeId) => {
+    const conf = cluster.leader()?.raft.confState();
+    if (!conf) return false;
+    return [conf.voters, conf.votersOutgoing].every((group) => !group.includes(id) || group.length >= 3);
+  };
+
   const fault = () => {
     if (!running) return;
     faults++;
@@ -116,8 +133,15 @@ export function randomRun(options: RunOptions): RunResult {
     const r = rng.next();
     if (r < 0.2 && alive.length > 1) {
       const victim = rng.pick(alive);
-      cluster.crash(victim);
+      cluster.crash(victim, rng.chance(0.5));
       crashed.add(victim);
+    } else if (r < 0.24 && canLoseADisk()) {
+      // A lost disk: the node restarts empty under its old id.
+      const victim = rng.pick(alive);
+      if (survivesLosing(victim)) {
+        cluster.wipe(victim);
+        wipes++;
+      }
     } else if (r < 0.35 && crashed.size) {
       const back = rng.pick([...crashed]);
       crashed.delete(back);
@@ -170,6 +194,16 @@ export function randomRun(options: RunOptions): RunResult {
   cluster.net.heal();
   cluster.net.conditions = { ...cluster.net.conditions, dropRate: 0, duplicateRate: 0 };
   for (const id of crashed) cluster.restart(id);
+  // Members whose disk was lost are replaced, as the operator and the supervisor do.
+  for (let i = 0; i < 20 && cluster.checker.ok; i++) {
+    const leader = cluster.leader();
+    if (leader) {
+      const cs = leader.raft.confState();
+      if (cs.votersOutgoing.length) cluster.proposeConfChange(leader.id, { ops: [], joint: false });
+      else if (!driver.replaceLost(leader.id, cs)) break;
+    }
+    cluster.runFor(200);
+  }
   if (cluster.checker.ok) cluster.runFor(1000);
   cluster.checkLogs();
   const stalls = cluster.checker.ok ? checkLiveness(cluster) : [];
@@ -183,6 +217,7 @@ export function randomRun(options: RunOptions): RunResult {
     committed: cluster.checker.maxCommitted,
     confChanges: driver.changes,
     faults,
+    wipes,
     trace: cluster.traceLines,
   };
 }

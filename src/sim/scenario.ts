@@ -22,7 +22,11 @@
  *   tick 1 [N]                         tick node 1 (N times)
  *   partition 1 2 | 3 4 5              cut links between the groups
  *   isolate 3 / heal                   cut node 3 off / restore every link
- *   crash 2 / restart 2
+ *   crash 2 / restart 2 / crash-torn 2  crash-torn also tears the oldest unfinished disk write
+ *   wipe 2                             node 2's disk is lost: it restarts empty under its old id
+ *   hold-disk 3                        node 3's disk writes stop completing (a Ready stays outstanding)
+ *   release-disk 3 [N]                 complete node 3's held writes (the first N), in order
+ *   send-snapshot 1 3                  node 1 sends its newest snapshot to node 3 now
  *   compact 1                          node 1 snapshots at its applied index and compacts
  *   expect leader 1 | expect leader-among 2 3 | expect no-leader
  *   expect role 4 follower
@@ -31,6 +35,8 @@
  *   expect value key=value on 1 2 3    (value "-" means the key is absent)
  *   expect conf 4 voters 1 2 3 | outgoing 1 2 | learners 4 | next
  *   expect read ctx index 5 on 1       node 1 got read state ctx at index 5
+ *   expect quarantined 4 yes|no        whether node 4 may not vote (lost or new storage)
+ *   expect pending-writes 3 N          node 3 has N disk writes not yet durable
  *   expect error <text>                the previous command failed with a message containing text
  *   expect violations 0 | expect violation StateMachineSafety
  *   print status | print trace         (debugging aid)
@@ -232,19 +238,27 @@ export function runScenario(source: string): ScenarioResult {
         case "crash":
           for (const id of ids(args)) cluster.crash(id);
           break;
+        case "crash-torn":
+          for (const id of ids(args)) cluster.crash(id, true);
+          break;
+        case "wipe":
+          for (const id of ids(args)) cluster.wipe(id);
+          break;
+        case "hold-disk":
+          for (const id of ids(args)) node(id).store.hold();
+          break;
+        case "release-disk":
+          node(int(args[0], "a node id")).store.release(args[1] ? int(args[1], "a write count") : Infinity);
+          break;
+        case "send-snapshot":
+          result(cluster.sendSnapshot(int(args[0], "a node id"), int(args[1], "a target id")));
+          break;
         case "restart":
           for (const id of ids(args)) cluster.restart(id);
           break;
-        case "compact": {
-          const n = node(int(args[0], "a node id"));
-          const applied = n.raft.appliedIndex;
-          const term = n.raft.termAt(applied)!;
-          const snap = { meta: { index: applied, term, conf: n.raft.confState() }, data: n.sm.snapshot() };
-          n.raft.compact(snap);
-          n.disk.snapshot = snap;
-          n.disk.entries = n.disk.entries.filter((e) => e.index > applied);
+        case "compact":
+          cluster.compact(int(args[0], "a node id"));
           break;
-        }
         case "expect":
           expect(cluster, args, lastError, node);
           break;
@@ -338,6 +352,24 @@ function expect(
         if ((value === "-" ? undefined : value) !== got) {
           fail(`node ${id} has ${key}=${got ?? "-"}, expected ${value}`);
         }
+      }
+      return;
+    }
+    case "quarantined": {
+      const n = node(int(rest[0], "a node id"));
+      if (rest[1] !== "yes" && rest[1] !== "no") {
+        throw new ScenarioError("usage: expect quarantined N yes|no");
+      }
+      const got = n.driver?.quarantined ? "yes" : "no";
+      if (got !== rest[1]) fail(`node ${n.id} quarantined: ${got}, expected ${rest[1]}`);
+      return;
+    }
+    case "pending-writes": {
+      const n = node(int(rest[0], "a node id"));
+      const want = int(rest[1], "a write count");
+      const got = n.store.pendingWrites;
+      if (got.length !== want) {
+        fail(`node ${n.id} has ${got.length} pending writes [${got.join("; ")}], expected ${want}`);
       }
       return;
     }

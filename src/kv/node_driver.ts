@@ -1,0 +1,396 @@
+/**
+ * The node driver: runs the Raft core's Ready loop over a NodeStore and the key-value state
+ * machine. This is the code between the pure core and the world, and the simulator runs exactly
+ * this class (with a simulated store, network and clock), so a random seed exercises what runs in
+ * production: the persistence policy, snapshot application, quarantine and incarnation.
+ *
+ * One Ready at a time, in the order the core requires:
+ *
+ *   early messages (a leader's appends)  ->  persist (snapshot, entries, hard state)  ->
+ *   other messages  ->  apply (snapshot, then entries; membership explicitly)  ->  advance
+ *
+ * While a Ready is being persisted, messages keep stepping the core (that is the batching), and
+ * a snapshot from the leader may arrive that covers the Ready's own committed entries: the core
+ * keeps such a snapshot pending until this Ready is applied, so entries are always applied on the
+ * configuration they were written for, and never again once a snapshot covers them.
+ *
+ * Where a membership change takes effect: `applyEntries` calls `raft.applyConfChange(entry)` for
+ * every committed configuration entry (the one place, like etcd's ApplyConfChange), and records
+ * the members' addresses only if the core applied it.
+ */
+import {
+  bootstrapSnapshot,
+  canSendBeforePersist,
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  RaftNode,
+  type ReadState,
+  type Ready,
+  type SafetyMode,
+  skipsLearnerStage,
+  type Snapshot,
+} from "../raft/mod.ts";
+import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
+import { decodeMembersContext, type MemberInfo } from "./members.ts";
+import type { NodeStore, RecoveredNode } from "./node_store.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Log = (level: LogLevel, line: string) => void;
+
+export interface NodeDriverOptions {
+  nodeId: NodeId;
+  /** How other nodes and clients reach this one; announced when bootstrapping. */
+  self: MemberInfo;
+  /** With empty storage: create a new single-member cluster (true) or wait to be added (false). */
+  bootstrap: boolean;
+  safetyMode: SafetyMode;
+  electionTicks: number;
+  /** Take a snapshot after this many applied entries (0: never automatically). */
+  snapshotEntries: number;
+  /** Log entries kept behind a snapshot, so slightly slow followers catch up without one. */
+  retainEntries: number;
+  maxInflight?: number;
+  /** Randomness in [0, 1): election jitter and new incarnation nonces (seeded in the simulator). */
+  random: () => number;
+  /** A new storage incarnation's nonce. */
+  newIncarnation: () => string;
+  log: Log;
+  /** Core debug lines (elections, configuration changes); off when undefined. */
+  debug?: (line: string) => void;
+}
+
+/** What the driver tells its shell (the server's node, or the simulator). */
+export interface DriverHooks {
+  send(messages: Message[]): void;
+  /** A normal entry was applied, with its outcome (invalid for no-ops and garbage). */
+  onApplied(entry: Entry, outcome: ApplyOutcome): void;
+  /** A configuration entry was applied (or skipped: `applied` false). */
+  onConfApplied(entry: Entry, applied: boolean): void;
+  onSnapshotInstalled(snapshot: Snapshot): void;
+  onReadState(rs: ReadState): void;
+  onDroppedRead(context: string): void;
+  /** Leader or role changed. */
+  onSoftState(): void;
+  /** The configuration in force changed (directory of peers to dial may have changed). */
+  onConfigurationChanged(): void;
+  /** A Ready was fully processed (reads waiting for an applied index may now be served). */
+  onReadyProcessed(rd: Ready): void;
+  /** A storage failure: the node must stop (fail-stop; nothing acknowledged is lost). */
+  onFatal(error: Error): void;
+}
+
+export class NodeDriver {
+  readonly id: NodeId;
+  readonly raft: RaftNode;
+  sm: KvStateMachine;
+  readonly incarnation: string;
+  private quarantinedNow: boolean;
+  private loopRunning = false;
+  private stopped = false;
+  private lastSnapshotIndex: number;
+  private snapshotInFlight = false;
+  /** Snapshots taken locally (not received from a leader). */
+  snapshotsTaken = 0;
+  /** The hard state last written to the store (commit-only changes are not written on their own). */
+  private storedHardState: HardState;
+  private latestHardState: HardState;
+
+  private constructor(
+    private readonly opts: NodeDriverOptions,
+    private readonly store: NodeStore,
+    private readonly hooks: DriverHooks,
+    recovered: RecoveredNode,
+  ) {
+    this.id = opts.nodeId;
+    this.incarnation = recovered.incarnation;
+    this.sm = recovered.snapshot ? KvStateMachine.decode(recovered.snapshot.data) : new KvStateMachine();
+    this.lastSnapshotIndex = recovered.snapshot?.meta.index ?? 0;
+    this.storedHardState = this.latestHardState = recovered.hardState;
+    this.quarantinedNow = recovered.awaitingLearner;
+    this.raft = new RaftNode({
+      id: opts.nodeId,
+      random: opts.random,
+      electionTick: opts.electionTicks,
+      heartbeatTick: 1,
+      safetyMode: opts.safetyMode,
+      maxInflight: opts.maxInflight,
+      logger: opts.debug,
+    }, { hardState: recovered.hardState, snapshot: recovered.snapshot, entries: recovered.entries });
+    this.raft.setQuarantined(this.quarantinedNow);
+  }
+
+  /**
+   * Opens (or creates) the node's storage and builds the driver. A fresh storage is a new
+   * incarnation: bootstrapped as a one-member cluster, or quarantined until added as a learner
+   * in this incarnation (unless the mode skips the learner stage).
+   */
+  static start(
+    opts: NodeDriverOptions,
+    store: NodeStore,
+    hooks: DriverHooks,
+    done: (error: Error | undefined, driver?: NodeDriver) => void,
+  ): void {
+    store.open(() => {
+      const incarnation = opts.newIncarnation();
+      if (!opts.bootstrap) return { incarnation, awaitingLearner: !skipsLearnerStage(opts.safetyMode) };
+      const sm = KvStateMachine.bootstrap(opts.nodeId, { ...opts.self, incarnation });
+      return {
+        incarnation,
+        awaitingLearner: false,
+        snapshot: bootstrapSnapshot([opts.nodeId], sm.encode()),
+        hardState: { term: 1, vote: 0, commit: 1 },
+      };
+    }, (error, recovered) => {
+      if (error || !recovered) return done(error ?? new Error("storage recovered nothing"));
+      const driver = new NodeDriver(opts, store, hooks, recovered);
+      if (recovered.fresh && opts.bootstrap) {
+        opts.log("info", `bootstrapped a new cluster with this node (${opts.nodeId}) as its only voter`);
+      } else if (recovered.fresh && recovered.awaitingLearner) {
+        opts.log("info", "empty storage: waiting to be added to the cluster as a learner");
+      }
+      done(undefined, driver);
+    });
+  }
+
+  get quarantined(): boolean {
+    return this.quarantinedNow;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  get snapshotIndex(): number {
+    return this.lastSnapshotIndex;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  step(message: unknown): void {
+    if (this.stopped) return;
+    this.raft.step(message);
+    this.kick();
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    this.raft.tick();
+    this.kick();
+  }
+
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    if (this.stopped) return;
+    this.raft.reportSnapshot(to, ok);
+    this.kick();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    if (!this.stopped) this.raft.reportUnreachable(to);
+  }
+
+  /** Stops processing: nothing more is persisted, sent or applied (a crash, or a shutdown). */
+  halt(): void {
+    this.stopped = true;
+  }
+
+  /** Whether a Ready is being processed (persisting, typically). */
+  get busy(): boolean {
+    return this.loopRunning;
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  /** Runs the Ready loop if it is not running. Call after any input to the core. */
+  kick(): void {
+    if (this.loopRunning || this.stopped) return;
+    this.loopRunning = true;
+    this.runLoop();
+  }
+
+  /**
+   * Processes Readies until the core has none. A store may complete at once (the simulator's
+   * instant disk) or later: the loop continues in the callback then, and `loopRunning` is cleared
+   * in the same synchronous stretch as the last hasReady() check, so no input is left waiting.
+   */
+  private runLoop(): void {
+    for (;;) {
+      if (this.stopped || !this.raft.hasReady()) {
+        this.loopRunning = false;
+        return;
+      }
+      let sync = true;
+      let finished = false;
+      this.processOneReady(() => {
+        finished = true;
+        if (!sync) this.runLoop();
+      });
+      sync = false;
+      if (!finished) return;
+    }
+  }
+
+  private processOneReady(next: () => void): void {
+    const rd = this.raft.ready();
+    const early = rd.messages.filter(canSendBeforePersist);
+    if (early.length) this.hooks.send(early);
+    this.persist(rd, (error) => {
+      if (this.stopped) {
+        this.loopRunning = false;
+        return;
+      }
+      if (error) return this.fail(error);
+      const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
+      if (late.length) this.hooks.send(late);
+      const softChanged = rd.softState !== undefined;
+      const confChanged = this.applyReady(rd);
+      this.raft.advance(rd);
+      if (softChanged) this.hooks.onSoftState();
+      if (confChanged) this.onConfigurationApplied();
+      this.hooks.onReadyProcessed(rd);
+      this.maybeSnapshot();
+      next();
+    });
+  }
+
+  /**
+   * Makes a Ready durable. A hard state that differs from the stored one only in its commit
+   * index is not written on its own: the commit index is recoverable (a restarted node relearns
+   * it from the leader), so it rides along with the next write instead of costing an fsync on
+   * every commit. Term and vote changes, entries and snapshots are always made durable first.
+   */
+  private persist(rd: Ready, done: (error?: Error) => void): void {
+    if (rd.hardState) this.latestHardState = rd.hardState;
+    const hs = this.latestHardState;
+    const stored = this.storedHardState;
+    const termOrVoteChanged = hs.term !== stored.term || hs.vote !== stored.vote;
+    const writeLog = () => {
+      if (!(rd.entries.length || termOrVoteChanged || rd.snapshot)) return done();
+      this.store.save(rd.entries, hs, (error) => {
+        if (!error) this.storedHardState = hs;
+        done(error);
+      });
+    };
+    if (rd.snapshot) {
+      this.store.saveSnapshot(rd.snapshot, (error) => error ? done(error) : writeLog());
+    } else writeLog();
+  }
+
+  /** Applies a Ready's snapshot and committed entries; returns whether the configuration changed. */
+  private applyReady(rd: Ready): boolean {
+    let confChanged = false;
+    if (rd.snapshot) {
+      this.sm = KvStateMachine.decode(rd.snapshot.data);
+      this.raft.applySnapshot(rd.snapshot);
+      this.lastSnapshotIndex = rd.snapshot.meta.index;
+      confChanged = true;
+      this.noticeOwnLearnerStageInDirectory();
+      this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
+      this.hooks.onSnapshotInstalled(rd.snapshot);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.type === "conf") {
+        const result = this.raft.applyConfChange(e);
+        if (result.applied) {
+          this.sm.applyConfChange(e);
+          this.noticeOwnLearnerStage(e.change!);
+          confChanged = true;
+        }
+        this.hooks.onConfApplied(e, result.applied);
+      } else if (e.data?.length) {
+        this.hooks.onApplied(e, this.sm.applyCommand(e));
+      } else {
+        this.hooks.onApplied(e, { kind: "invalid" });
+      }
+    }
+    for (const rs of rd.readStates) this.hooks.onReadState(rs);
+    for (const ctx of rd.droppedReads) this.hooks.onDroppedRead(ctx);
+    return confChanged;
+  }
+
+  /** Lifts the lost-storage quarantine when this incarnation is added as a learner. */
+  private noticeOwnLearnerStage(change: ConfChange): void {
+    if (!this.quarantinedNow) return;
+    const addsMe = change.ops.some((op) => op.op === "addLearner" && op.node === this.id);
+    if (addsMe && decodeMembersContext(change.context).get(this.id)?.incarnation === this.incarnation) {
+      this.liftQuarantine("added as a learner");
+    }
+  }
+
+  /**
+   * A snapshot may cover the entry that added this incarnation as a learner: its member
+   * directory then lists this node with this incarnation (the directory only keeps members of
+   * the configuration in force), which is the same proof.
+   */
+  private noticeOwnLearnerStageInDirectory(): void {
+    if (!this.quarantinedNow) return;
+    if (this.sm.members.get(this.id)?.incarnation === this.incarnation) {
+      this.liftQuarantine("a snapshot lists this storage incarnation as a member");
+    }
+  }
+
+  private liftQuarantine(why: string): void {
+    this.quarantinedNow = false;
+    this.raft.setQuarantined(false);
+    this.store.clearAwaitingLearner((error) => error && this.fail(error));
+    this.opts.log("info", `${why}: this node may vote once it is a voter`);
+  }
+
+  private onConfigurationApplied(): void {
+    const conf = this.raft.confState();
+    this.sm.retainMembers(conf);
+    this.hooks.onConfigurationChanged();
+    const listed = conf.voters.includes(this.id) || conf.votersOutgoing.includes(this.id);
+    if (this.quarantinedNow && listed && this.raft.appliedIndex >= this.raft.commitIndex) {
+      this.opts.log(
+        "error",
+        `this node (${this.id}) is a voter in the configuration but its storage is a new incarnation: ` +
+          `its disk was lost. It will not vote. Remove it and add the member again under a new id.`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * Takes a snapshot of the applied state when enough entries were applied since the last one
+   * (or when forced). Calls back with its index once durable and the log is compacted.
+   */
+  maybeSnapshot(force = false, done?: (error: Error | undefined, index: number) => void): boolean {
+    const applied = this.raft.appliedIndex;
+    const due = force ||
+      (this.opts.snapshotEntries > 0 && applied - this.lastSnapshotIndex >= this.opts.snapshotEntries);
+    if (this.stopped || this.snapshotInFlight || applied <= this.lastSnapshotIndex || !due) return false;
+    const term = this.raft.termAt(applied);
+    if (term === undefined) return false;
+    // Encoded now, synchronously, so the image is exactly the state at `applied`.
+    const snapshot: Snapshot = {
+      meta: { index: applied, term, conf: this.raft.confState() },
+      data: this.sm.encode(),
+    };
+    this.snapshotInFlight = true;
+    this.store.saveSnapshot(snapshot, (error) => {
+      this.snapshotInFlight = false;
+      if (this.stopped) return done?.(new Error("node stopped"), applied);
+      if (error) {
+        this.fail(error);
+        return done?.(error, applied);
+      }
+      this.raft.compact(snapshot, this.opts.retainEntries);
+      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, applied);
+      this.snapshotsTaken++;
+      this.opts.log("info", `snapshot at index ${applied} (${snapshot.data.length} bytes)`);
+      done?.(undefined, applied);
+    });
+    return true;
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.loopRunning = false;
+    this.hooks.onFatal(error);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Everything durable a node has, as its driver sees it. Each call completes through a callback
+ * (never a promise): the production store (file_node_store.ts) calls back when the file system
+ * has made the write durable, and the simulator's store (src/sim/sim_store.ts) calls back when
+ * its virtual disk decides, possibly much later, or never if the node crashes first. Callbacks
+ * keep the driver deterministic under the simulator: no microtask ordering is involved.
+ *
+ * A store holds one *incarnation* of a node's Raft storage: a random nonce created together with
+ * the storage, atomically, and never again. Lost storage means a new incarnation, whatever the
+ * node's id file says; the add-learner change names the incarnation it admits (see node_driver.ts).
+ */
+import type { Entry, HardState, Snapshot } from "../raft/mod.ts";
+
+export type Done = (error?: Error) => void;
+
+/** What a new storage incarnation starts with; created atomically with it. */
+export interface FreshStorage {
+  incarnation: string;
+  /** Joined with empty storage: must not vote until added as a learner in this incarnation. */
+  awaitingLearner: boolean;
+  /** A bootstrapping node's initial snapshot and hard state. */
+  snapshot?: Snapshot;
+  hardState?: HardState;
+}
+
+export interface RecoveredNode {
+  /** The storage was created by this open (it did not exist, or its creation never finished). */
+  fresh: boolean;
+  incarnation: string;
+  awaitingLearner: boolean;
+  hardState: HardState;
+  snapshot?: Snapshot;
+  entries: Entry[];
+}
+
+export interface NodeStore {
+  /**
+   * Recovers the storage, or creates it from `fresh()` if there is none. Creation is atomic: a
+   * crash leaves either no storage (the next open creates it again) or all of it, incarnation
+   * and awaiting-learner marker included.
+   */
+  open(fresh: () => FreshStorage, done: (error: Error | undefined, recovered?: RecoveredNode) => void): void;
+  /** Durably appends entries (replacing stored ones from entries[0].index on) and/or a hard state. */
+  save(entries: Entry[], hardState: HardState | undefined, done: Done): void;
+  /** Durably stores a snapshot (from the leader, or taken locally). */
+  saveSnapshot(snapshot: Snapshot, done: Done): void;
+  /** Durably records that this incarnation was added as a learner (it may vote once promoted). */
+  clearAwaitingLearner(done: Done): void;
+  close(done: Done): void;
+}
