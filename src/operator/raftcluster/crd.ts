@@ -55,6 +55,17 @@ const plannerSchema = {
     nextNodeId: integer("Next node id to hand out."),
     catchUpStreak: integer("Consecutive checks in which every learner was caught up."),
     message: string("What the last decision was and why."),
+    replacing: {
+      type: "array",
+      description: "Members that came back with empty storage, being replaced under new ids.",
+      items: {
+        type: "object",
+        properties: {
+          slot: integer("StatefulSet ordinal."),
+          lostId: integer("The id that was lost (never reused)."),
+        },
+      },
+    },
   },
 };
 

@@ -107,6 +107,32 @@ Deno.test({
       timings[what] = `${((performance.now() - started) / 1000).toFixed(1)} s`;
       return result;
     };
+    /**
+     * One operator after the other, each exiting (as if SIGKILLed) right after persisting a decision
+     * that passed through the next step; then a normal one. `start` triggers the change.
+     */
+    let generation = 0;
+    const crashAtEachStep = async (steps: string[], start: () => Promise<unknown>) => {
+      await operator.stop("SIGTERM");
+      for (const [i, step] of steps.entries()) {
+        const crashing = await OperatorProcess.start(`${dir}/operator-crash-${step}-${++generation}.log`, [
+          ...operatorArgs("operator-a"),
+          `--crash-after-step=${step}`,
+        ]);
+        if (i === 0) await start();
+        const exit = await crashing.exited(60_000);
+        if (!exit) {
+          await crashing.stop("SIGKILL");
+          throw new Error(`the operator never reached step ${step}:\n${(await crashing.log()).slice(-3000)}`);
+        }
+        assert.equal(exit.code, 137, `crashed after persisting ${step}`);
+        assert.match(await crashing.log(), new RegExp(`--crash-after-step ${step}: exiting`));
+      }
+      operator = await OperatorProcess.start(
+        `${dir}/operator-a-${++generation}.log`,
+        operatorArgs("operator-a"),
+      );
+    };
     const events = async (reason?: string) =>
       (await core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.name=demo" })).items
         .filter((e) => !reason || e.reason === reason);
@@ -170,9 +196,24 @@ Deno.test({
             requestTimeoutMs: 2_000,
           });
           workload.start(3);
-          await run(["scale", "raftcluster", "demo", "--replicas=5"]);
+          // A window longer than this step can take even on a loaded machine (the seed's 1/min is
+          // counted from the start of the change, which the crashes below stretch).
+          await run([
+            "patch",
+            "raftcluster",
+            "demo",
+            "--type=merge",
+            "-p",
+            '{"spec":{"reconfig":{"rateLimit":"1/10m"}}}',
+          ]);
+          // 3 -> 4 with the operator crashing right after each workflow step it persists.
+          await timed("3 -> 4 (operator crashed after each step)", () =>
+            crashAtEachStep(
+              ["AddLearners", "CatchUp", "EnterJoint", "CommitNew", "LeaveJoint"],
+              () => run(["scale", "raftcluster", "demo", "--replicas=5"]),
+            ));
           const held = await timed(
-            "3 -> 4",
+            "then held",
             async () =>
               await until(
                 "4 voters, the next change held back",
@@ -213,7 +254,10 @@ Deno.test({
           assert.equal((await operator.stop("SIGKILL")).signal, "SIGKILL");
           const persisted = status(await get()).reconfig;
           assert.ok(persisted, `killed in ${killedIn}; the change in flight is persisted`);
-          operator = await OperatorProcess.start(`${dir}/operator-a2.log`, operatorArgs("operator-a"));
+          operator = await OperatorProcess.start(
+            `${dir}/operator-a-${++generation}.log`,
+            operatorArgs("operator-a"),
+          );
           await timed(
             "4 -> 5 (operator killed and restarted)",
             () => until("Running with 5 voters", running(5)),
@@ -254,12 +298,27 @@ Deno.test({
           assert.deepEqual(after.voters, before.voters);
           assert.equal(after.history!.length, before.history!.length, "no membership change");
           assert.ok((await events("DriftRepaired")).length > 0, "a DriftRepaired Event");
+          // snapshotInterval 30s: well over 30 s of writes since demo-0 started, far fewer than the
+          // 10000 entries of the count-based policy, so a local snapshot here was taken by the timer.
+          const first = (await nodesOf(api, ref)).find((n) => n.slot === 0)!;
+          const metrics = await (await fetch(`${first.url}/metrics`)).text();
+          const taken = Number(/^raftkv_snapshots_taken_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+          const applied = first.report.applied ?? 0;
+          assert.ok(
+            taken >= 1 && applied < 10_000,
+            `timed snapshots: ${taken} taken at ${applied} applied entries`,
+          );
         },
       );
 
       await t.step("kubectl patch back to 3: 5 -> 4 -> 3, claims of removed members deleted", async () => {
-        await run(["patch", "raftcluster", "demo", "--type=merge", "-p", '{"spec":{"replicas":3}}']);
-        await timed("5 -> 3", () => until("Running with 3 voters", running(3)));
+        await timed("5 -> 4 (operator crashed after RemoveMembers)", () =>
+          crashAtEachStep(
+            // The other steps were crashed through on the way up.
+            ["RemoveMembers"],
+            () => run(["patch", "raftcluster", "demo", "--type=merge", "-p", '{"spec":{"replicas":3}}']),
+          ));
+        await timed("4 -> 3", () => until("Running with 3 voters", running(3)));
         const s = status(await get());
         assert.deepEqual(s.history!.slice(-2).map((h) => [h.from, h.to]), [[5, 4], [4, 3]]);
         await waitFor(
@@ -276,7 +335,7 @@ Deno.test({
       });
 
       await t.step(
-        "a new image rolls one member at a time, the leader last; the history is linearizable",
+        "a new image rolls one member at a time, the leader last, never two down",
         async () => {
           const leaderBefore = (await leaderOf(api, ref))!;
           let minReady = 3;
@@ -323,6 +382,38 @@ Deno.test({
           assert.equal(unique.length, 3, `each member restarted once: ${restarts}`);
           assert.equal(unique.at(-1), `demo-${leaderBefore.slot}`, "the old leader goes last");
           assert.match(log, /moving leadership from node \d to node \d before restarting it/);
+        },
+      );
+
+      await t.step(
+        "a pod deleted with its claim is replaced under a new id, under writes; the history is linearizable",
+        async () => {
+          const before = status(await get());
+          const lostId = before.members!.find((m) => m.slot === 1)!.id;
+          await run(["delete", "pvc", "data-demo-1", "--wait=false"]);
+          await run(["delete", "pod", "demo-1", "--wait=false"]);
+          await timed("lost claim replaced", async () => {
+            await waitFor(
+              "the replacement to start",
+              async () => (await events("MemberStorageLost")).length > 0,
+              60_000,
+              250,
+            );
+            await until(
+              "Running with 3 voters again, none of them the lost one",
+              (s, body) =>
+                running(3)(s, body) && !s.voters!.includes(lostId) && !s.planner?.replacing?.length,
+              120_000,
+            );
+          });
+          const after = status(await get());
+          const newId = after.members!.find((m) => m.slot === 1)!.id;
+          assert.ok(
+            newId >= before.planner!.nextNodeId,
+            `slot 1 is node ${newId}, a new id (lost ${lostId})`,
+          );
+          assert.deepEqual(after.history!.slice(-2).map((h) => [h.from, h.to]), [[3, 2], [2, 3]]);
+          assert.ok((await events("MemberReplaced")).length > 0, "a MemberReplaced Event");
 
           await workload!.stop();
           const parsed = parseJsonlHistory(recorder.toJsonl());
@@ -436,6 +527,27 @@ Deno.test({
             ),
             /spec.snapshotInterval must be a duration such as "30s"/,
           );
+          // What only the operator can judge (2 ticks of 50 ms) sets a condition and phase Failed.
+          await run(
+            ["apply", "-f", "-"],
+            "apiVersion: storage.sys/v1\nkind: RaftCluster\nmetadata: {name: strict}\nspec: {replicas: 1, electionTimeoutMs: 120}\n",
+          );
+          const failed = await waitFor(
+            "strict to be Failed",
+            async () => {
+              const body = await api.getCluster(namespace, "strict");
+              const s = status(body ?? ({} as KubeObject));
+              return s.phase === "Failed" && s;
+            },
+            30_000,
+            200,
+          );
+          const specValid = failed.conditions!.find((c) => c.type === "SpecValid")!;
+          assert.equal(specValid.status, "False");
+          assert.equal(specValid.reason, "InvalidSpec");
+          assert.match(specValid.message, /spec\.electionTimeoutMs 120 is less than 3 ticks of 50 ms/);
+          assert.equal(await run(["get", "statefulset", "strict", "--ignore-not-found", "-o", "name"]), "");
+          await run(["delete", "raftcluster", "strict"]);
         },
       );
       console.log(`e2e timings ${JSON.stringify(timings)}`);

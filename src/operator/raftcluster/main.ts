@@ -9,6 +9,7 @@ import { consoleLogger, KubeConfigH1, type LogLevel, Operator } from "../framewo
 import { ClusterApi } from "./cluster_api.ts";
 import { RaftClusterHandlers } from "./handlers.ts";
 import { RaftClusterReconciler } from "./reconciler.ts";
+import { DEFAULT_TUNING } from "../../reconfig/types.ts";
 
 const USAGE = `usage: raft-operator [options]
   --kubeconfig FILE        cluster credentials (default: KUBECONFIG, ~/.kube/config, or the pod's service account)
@@ -20,6 +21,8 @@ const USAGE = `usage: raft-operator [options]
   --lease-duration-ms N    how long the Lease stays valid without renewal (default 15000)
   --renew-deadline-ms N    stop acting when the Lease could not be renewed for this long (default 10000)
   --retry-period-ms N      between renewals; also each renewal's timeout (default 2000)
+  --crash-after-step S     TESTS ONLY: exit at once (code 137, as if SIGKILLed) right after persisting a
+                           decision that passed through workflow step S (AddLearners, EnterJoint, ...)
   --health-port N          serve GET /healthz and /readyz on this port (default: env HEALTH_PORT, else none)
   --log-level L            debug | info | warn | error (default info)`;
 
@@ -40,6 +43,7 @@ try {
       identity: { type: "string" },
       "log-level": { type: "string" },
       "health-port": { type: "string" },
+      "crash-after-step": { type: "string" },
       "lease-duration-ms": { type: "string" },
       "renew-deadline-ms": { type: "string" },
       "retry-period-ms": { type: "string" },
@@ -80,6 +84,8 @@ const leaseTimings = {
   retryPeriodMs: positiveMs(values["retry-period-ms"], "retry-period-ms"),
 };
 
+const crashAfterStep = values["crash-after-step"];
+
 const kubeConfig = new KubeConfigH1();
 try {
   if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
@@ -100,7 +106,16 @@ const logger = consoleLogger(logLevel);
 const operator = new Operator({
   kubeConfig,
   ...(namespace ? { namespace } : {}),
-  handlers: [new RaftClusterHandlers(new RaftClusterReconciler(new ClusterApi(kubeConfig)))],
+  handlers: [
+    new RaftClusterHandlers(
+      new RaftClusterReconciler(new ClusterApi(kubeConfig), DEFAULT_TUNING, (steps) => {
+        if (crashAfterStep && steps.includes(crashAfterStep)) {
+          console.error(`raft-operator: --crash-after-step ${crashAfterStep}: exiting after persisting it`);
+          Deno.exit(137);
+        }
+      }),
+    ),
+  ],
   leaderElection: {
     leaseName: values["lease-name"] ?? "raft-operator",
     namespace: leaseNamespace,
@@ -108,7 +123,8 @@ const operator = new Operator({
     ...Object.fromEntries(Object.entries(leaseTimings).filter(([, v]) => v !== undefined)),
   },
   logger,
-  ...(healthPort ? { health: { port: healthPort } } : {}),
+  // At the pod IP when known (under localkube pods share the host's network; the kubelet probes the pod IP).
+  ...(healthPort ? { health: { port: healthPort, hostname: Deno.env.get("POD_IP") ?? "0.0.0.0" } } : {}),
   // A failing API call is retried within seconds, not the framework's default of up to 5 minutes.
   settings: { retryBackoff: { initialMs: 500, maxMs: 15_000 }, errorBackoff: { maxMs: 15_000 } },
 });

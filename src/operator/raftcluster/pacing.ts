@@ -5,6 +5,7 @@
  * first growth to the size it was created with is not held back). The planner is handed the size of
  * the next change as its desired size; while a change is in flight it is handed that change's own
  * target, so a spec change made meanwhile is queued, never interleaved (nor does it abort the change).
+ * The re-add that completes the replacement of a member that lost its storage is not rate limited.
  */
 import type { ReconfigStatus } from "../../reconfig/types.ts";
 import type { ResolvedSpec } from "./spec.ts";
@@ -40,7 +41,9 @@ export function pace({ spec, planner, history, formedAt, now }: PacingInput): Pa
   }
   if (current === 0 || spec.replicas === current) return { desired: spec.replicas };
   const limit = spec.reconfig.rateLimit;
-  if (limit && formedAt) {
+  // Re-adding a member that lost its storage restores the size the user asked for: not held back.
+  const replacing = (planner.replacing?.length ?? 0) > 0;
+  if (limit && formedAt && !replacing) {
     const windowStart = now.getTime() - limit.periodMs;
     const formed = Date.parse(formedAt);
     const starts = history.map((r) => Date.parse(r.startedAt)).filter((t) => t > windowStart && t >= formed);

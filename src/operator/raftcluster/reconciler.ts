@@ -45,6 +45,7 @@ import {
   statefulSet,
   tokenSecret,
 } from "./resources.ts";
+import { withoutEmptiedHoles } from "./replacement_view.ts";
 import { planUpgrade } from "./rolling_upgrade.ts";
 import { recordedNextNodeId, statefulSetRepair } from "./statefulset_sync.ts";
 import { hasInitializedMember, rebuildPlannerState } from "./status_recovery.ts";
@@ -87,6 +88,11 @@ export class RaftClusterReconciler {
   constructor(
     private readonly baseApi: ClusterApi,
     private readonly tuning: PlannerTuning = DEFAULT_TUNING,
+    /**
+     * Called after each status write with the workflow steps the decision passed through, before the
+     * action: the crash tests' failpoint (main.ts --crash-after-step) exits the process here.
+     */
+    private readonly afterPersist: (steps: readonly string[]) => void = () => {},
   ) {}
 
   async step(ctx: StepContext): Promise<StepOutcome> {
@@ -162,6 +168,8 @@ export class RaftClusterReconciler {
       observed = { nodes: observed.nodes };
       view.leaderSlot = undefined;
     }
+
+    observed = withoutEmptiedHoles(planner, view, observed);
 
     // Owned objects, at every step: created if missing, repaired if changed, never adopted.
     const owned = await reconcileOwned(api, ref, [
@@ -255,6 +263,7 @@ export class RaftClusterReconciler {
       resourceVersion = written.metadata.resourceVersion;
     }
     await this.#announce(ctx, planner, decision, tracked, rebuilt);
+    if (patch) this.afterPersist([...decision.trail, decision.status.phase]);
 
     // The StatefulSet: template, replicas and the next node id, repaired toward the persisted plan.
     const idle = decision.status.phase === "Idle" && decision.action.kind === "none";
@@ -323,6 +332,19 @@ export class RaftClusterReconciler {
       }: ${after.message}`;
       ctx.logger.info(message);
       await ctx.postEvent("Normal", after.phase, after.message);
+    }
+    const lost = (after.replacing ?? []).filter((r) =>
+      !(before.replacing ?? []).some((b) => b.lostId === r.lostId)
+    );
+    if (lost.length) {
+      // The first move's message says which member came back empty and what happens next.
+      const message = decision.messages?.[0] ?? after.message;
+      ctx.logger.warn(message);
+      await ctx.postEvent("Warning", "MemberStorageLost", message);
+    }
+    if ((before.replacing?.length ?? 0) > 0 && !(after.replacing?.length)) {
+      ctx.logger.info(after.message);
+      await ctx.postEvent("Normal", "MemberReplaced", after.message);
     }
     if (tracked.finished) {
       const f = tracked.finished;

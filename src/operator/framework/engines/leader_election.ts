@@ -105,10 +105,13 @@ export class LeaderElector {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
       const startedAt = Date.now();
-      // A renewal that hangs (a stalled connection) must not keep us "leading": each attempt gets a
-      // retry period, well inside the renew deadline and the lease.
+      // A renewal that hangs (a stalled connection) must not keep us "leading": a leader's attempt
+      // times out when its renew deadline comes (well inside the lease), a candidate's after one.
       this.#lastAttemptAt = startedAt;
-      const attempt = await this.#withTimeout(this.#tryAcquireOrRenew(), this.#retryPeriodMs);
+      const timeoutMs = this.#leading
+        ? Math.max(0, this.#lastRenewal + this.#renewDeadlineMs - startedAt)
+        : this.#renewDeadlineMs;
+      const attempt = await this.#withTimeout(this.#tryAcquireOrRenew(), timeoutMs);
       if (attempt !== "unknown") this.#lastAnswerAt = Date.now();
       if (signal.aborted) return;
       if (attempt === "held") {

@@ -177,7 +177,11 @@ Deno.test("holdsFreshLease reads the clock: false once the renew deadline passed
   const fake = new FakeApiServer();
   const kubeConfig = fake.kubeConfig();
   const client = new KubeClient(kubeConfig);
-  const elector = candidate(client, "a", [], { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 1000 });
+  const elector = candidate(client, "a", [], {
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 1000,
+  });
   try {
     await waitFor("a to lead", () => elector.isLeader);
     assert.equal(elector.holdsFreshLease(), true);
