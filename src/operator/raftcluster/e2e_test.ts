@@ -92,11 +92,31 @@ Deno.test({
     // Member pod URLs for the workload; refreshed in the background (pods come and go).
     let endpoints: string[] = [];
     let polling = true;
+    // Configuration indexes seen, per node id and in the status: they may only grow (until the
+    // ownership step recreates the cluster and its ids start over).
+    let checkingIndexes = true;
+    const confIndexes = new Map<number, number>();
+    let statusConfIndex = 0;
+    const regressions: string[] = [];
     const poller = (async () => {
       while (polling) {
         const nodes = await nodesOf(api, ref).catch(() => []);
         const members = nodes.filter((n) => n.report.initialized).map((n) => n.url);
         if (members.length) endpoints = members;
+        if (checkingIndexes) {
+          for (const { report } of nodes) {
+            if (report.id === undefined || !report.conf) continue;
+            const seen = confIndexes.get(report.id) ?? 0;
+            if (report.conf.index < seen) {
+              regressions.push(`node ${report.id}: ${seen} -> ${report.conf.index}`);
+            }
+            confIndexes.set(report.id, Math.max(seen, report.conf.index));
+          }
+          const body = await api.getCluster(namespace, "demo").catch(() => undefined);
+          const index = body ? status(body).configIndex ?? 0 : 0;
+          if (index < statusConfIndex) regressions.push(`status.configIndex ${statusConfIndex} -> ${index}`);
+          statusConfIndex = Math.max(statusConfIndex, index);
+        }
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
@@ -270,23 +290,28 @@ Deno.test({
       );
 
       await t.step(
-        "drift is repaired with no membership change: StatefulSet scaled to 1, Services and PDB deleted",
+        "drift is repaired with no membership change: StatefulSet scaled to 1; Services, PDB, NetworkPolicy, Secret deleted",
         async () => {
           const before = status(await get());
+          const secretBefore = await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data}"]);
           await run(["scale", "statefulset", "demo", "--replicas=1"]);
           await run(["delete", "service", "demo-peers", "--wait=false"]);
           await run(["delete", "service", "demo", "--wait=false"]);
           await run(["delete", "pdb", "demo", "--wait=false"]);
+          await run(["delete", "networkpolicy", "demo", "--wait=false"]);
+          await run(["delete", "secret", "demo-tokens", "--wait=false"]);
           await timed("drift repaired", async () => {
             await waitFor(
-              "StatefulSet back at 5, Services and PDB back",
+              "StatefulSet back at 5; Services, PDB, NetworkPolicy and Secret back",
               async () => {
                 const set = await api.readStatefulSet(namespace, "demo");
                 const ok = set?.spec?.replicas === 5 &&
                   await run(["get", "service", "demo-peers", "demo", "-o", "name"]).then(
                     (out) => out.trim().split("\n").length === 2,
                     () => false,
-                  ) && await run(["get", "pdb", "demo", "-o", "name"]).then(() => true, () => false);
+                  ) && await run(["get", "pdb", "demo", "-o", "name"]).then(() => true, () => false) &&
+                  await run(["get", "networkpolicy", "demo", "-o", "name"]).then(() => true, () => false) &&
+                  await run(["get", "secret", "demo-tokens", "-o", "name"]).then(() => true, () => false);
                 return ok;
               },
               60_000,
@@ -298,6 +323,11 @@ Deno.test({
           assert.deepEqual(after.voters, before.voters);
           assert.equal(after.history!.length, before.history!.length, "no membership change");
           assert.ok((await events("DriftRepaired")).length > 0, "a DriftRepaired Event");
+          assert.equal(
+            await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data}"]),
+            secretBefore,
+            "the Secret comes back with the tokens the running nodes hold",
+          );
           // snapshotInterval 30s: well over 30 s of writes since demo-0 started, far fewer than the
           // 10000 entries of the count-based policy, so a local snapshot here was taken by the timer.
           const first = (await nodesOf(api, ref)).find((n) => n.slot === 0)!;
@@ -489,6 +519,16 @@ Deno.test({
           const s = status(await get());
           assert.deepEqual(s.history!.at(-1)!.to, 4);
           assert.deepEqual(s.voters!.length, 4);
+          checkingIndexes = false;
+          assert.deepEqual(
+            regressions,
+            [],
+            "configuration indexes only grow, on every node and in the status",
+          );
+          assert.ok(
+            statusConfIndex > 0 && confIndexes.size >= 5,
+            `indexes watched: ${JSON.stringify([...confIndexes])}`,
+          );
         },
       );
 

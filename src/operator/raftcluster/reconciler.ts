@@ -22,11 +22,19 @@ import {
   type ReconfigStatus,
 } from "../../reconfig/types.ts";
 import type { ClusterApi } from "./cluster_api.ts";
-import { buildView, type ClusterView, fetchReport, type NodeReport, statusesBySlot } from "./cluster_view.ts";
+import {
+  buildView,
+  type ClusterView,
+  fetchReport,
+  type NodeReport,
+  statusesBySlot,
+  withoutDeposedLeader,
+} from "./cluster_view.ts";
 import {
   ADMIN_TOKEN_KEY,
   type ClusterRef,
   labelSelector,
+  PEER_TOKEN_KEY,
   podUrl,
   secretName,
   statefulSetName,
@@ -78,7 +86,8 @@ export interface StepOutcome {
 
 /** Per RaftCluster, in memory: the admin token once read, and the last failure reported. */
 interface ClusterMemory {
-  adminToken?: string;
+  /** The Secret's tokens once read: a deleted Secret is recreated with the same ones. */
+  tokens?: { peer: string; admin: string };
   lastWarning?: string;
 }
 
@@ -159,26 +168,25 @@ export class RaftClusterReconciler {
     } else {
       planner = { ...initialStatus(), nextNodeId: Math.max(1, recordedNextNodeId(set)) };
     }
-    // A leader whose configuration is older than one already seen was deposed: its view is ignored.
-    if (observed.leader && observed.leader.confIndex < planner.confIndex) {
-      ctx.logger.warn(
-        `node ${observed.leader.id} answers as leader with configuration ${observed.leader.confIndex}, ` +
-          `older than ${planner.confIndex}: ignoring a deposed leader`,
-      );
-      observed = { nodes: observed.nodes };
-      view.leaderSlot = undefined;
-    }
+    const deposed = withoutDeposedLeader(view, observed, planner.confIndex);
+    if (deposed.ignored) ctx.logger.warn(deposed.ignored);
+    observed = deposed.observed;
 
     observed = withoutEmptiedHoles(planner, view, observed);
 
-    // Owned objects, at every step: created if missing, repaired if changed, never adopted.
+    // Owned objects, at every step: created if missing, repaired if changed, never adopted. The
+    // Secret is recreated only with the tokens the running nodes already hold (or for a new cluster).
+    const known = await this.#tokens(api, ref);
     const owned = await reconcileOwned(api, ref, [
-      tokenSecret(ref, randomTokens()),
+      tokenSecret(ref, known ?? randomTokens()),
       peerService(ref),
       clientService(ref),
       disruptionBudget(ref, Math.max(planner.members.length, 1)),
       networkPolicy(ref),
-    ], { mayCreateSecret: !initialized && planner.members.length === 0 && planner.adding.length === 0 });
+    ], {
+      mayCreateSecret: known !== undefined ||
+        (!initialized && planner.members.length === 0 && planner.adding.length === 0),
+    });
     for (const [what, list] of [["created", owned.created], ["repaired", owned.repaired]] as const) {
       if (!list.length) continue;
       ctx.logger.info(`${what} ${list.join(", ")}`);
@@ -278,7 +286,7 @@ export class RaftClusterReconciler {
       }
     }
 
-    const adminToken = await this.#adminToken(api, ref);
+    const adminToken = (await this.#tokens(api, ref))?.admin;
     if (!adminToken) {
       await this.#warn(ctx, "SecretMissing", missingSecretMessage(ref));
       return { settled: false };
@@ -429,15 +437,17 @@ export class RaftClusterReconciler {
     await ctx.postEvent("Warning", reason, message);
   }
 
-  async #adminToken(api: ClusterApi, ref: ClusterRef): Promise<string | undefined> {
+  /** The cluster's tokens, read once from its own Secret and then remembered. */
+  async #tokens(api: ClusterApi, ref: ClusterRef): Promise<{ peer: string; admin: string } | undefined> {
     const memory = this.#remember(ref.uid);
-    if (!memory.adminToken) {
+    if (!memory.tokens) {
       const secret = await api.readSecret(ref.namespace, secretName(ref));
-      if (secret && controllerUid(secret) !== ref.uid) return undefined;
-      const encoded = secret?.data?.[ADMIN_TOKEN_KEY];
-      if (encoded) memory.adminToken = atob(encoded);
+      if (!secret || controllerUid(secret) !== ref.uid) return undefined;
+      const admin = secret.data?.[ADMIN_TOKEN_KEY];
+      const peer = secret.data?.[PEER_TOKEN_KEY];
+      if (admin && peer) memory.tokens = { admin: atob(admin), peer: atob(peer) };
     }
-    return memory.adminToken;
+    return memory.tokens;
   }
 
   #remember(uid: string): ClusterMemory {

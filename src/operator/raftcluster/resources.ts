@@ -189,6 +189,7 @@ function statefulSetWithoutHash(c: ClusterRef, spec: ResolvedSpec): k8s.V1Statef
               fieldEnv("POD_IP", "status.podIP"),
               secretEnv(c, "RAFTKV_PEER_TOKEN", PEER_TOKEN_KEY),
               secretEnv(c, "RAFTKV_ADMIN_TOKEN", ADMIN_TOKEN_KEY),
+              { name: "TMPDIR", value: "/var/tmp" },
             ],
             ports: [
               { name: "client", containerPort: CLIENT_PORT },
@@ -202,11 +203,12 @@ function statefulSetWithoutHash(c: ClusterRef, spec: ResolvedSpec): k8s.V1Statef
             },
             volumeMounts: [
               { name: DATA_VOLUME, mountPath: DATA_PATH },
-              // The root filesystem is read-only; the runtime may still want a scratch directory.
-              { name: "tmp", mountPath: "/tmp" },
+              // The root filesystem is read-only: a scratch directory (TMPDIR) for whatever wants one.
+              // Not /tmp: localkube maps a volume's paths on its host, whose /tmp holds its own state.
+              { name: "scratch", mountPath: "/var/tmp" },
             ],
           }],
-          volumes: [{ name: "tmp", emptyDir: {} }],
+          volumes: [{ name: "scratch", emptyDir: {} }],
         },
       },
       volumeClaimTemplates: [{

@@ -102,7 +102,8 @@ Deno.test("pods run under the restricted Pod Security profile with a read-only r
   assert.equal(container.allowPrivilegeEscalation, false);
   assert.equal(container.readOnlyRootFilesystem, true);
   assert.deepEqual(container.capabilities, { drop: ["ALL"] });
-  assert.ok(pod.volumes!.some((v) => v.name === "tmp" && v.emptyDir), "a writable /tmp");
+  assert.ok(pod.volumes!.some((v) => v.name === "scratch" && v.emptyDir), "a writable scratch directory");
+  assert.equal(pod.containers[0].env!.find((e) => e.name === "TMPDIR")?.value, "/var/tmp");
 });
 
 Deno.test("pods carry app=raft-kv and the app.kubernetes.io set; the selector stays the old two labels", () => {
