@@ -157,7 +157,13 @@ export class FileNodeStore implements NodeStore {
       return undefined;
     }
     const identity = await readIdentity(this.opts.dataDir);
-    if (!identity) throw new Error(`${this.raftDir} has data but ${this.opts.dataDir} has no identity.json`);
+    if (!identity?.incarnation) {
+      throw new Error(
+        `${this.raftDir} has data but no INCARNATION file, and ${this.opts.dataDir}/identity.json names no ` +
+          "incarnation: this storage cannot prove it may vote; remove the data directory and add the node again " +
+          "under a new id",
+      );
+    }
     this.legacyMarker = await legacyAwaitingLearner(this.opts.dataDir);
     await atomicWriteFile(
       this.raftDir,

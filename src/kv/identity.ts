@@ -3,12 +3,10 @@
  * durably. A directory without one is an uninitialized node, waiting to be given an identity
  * (by flags or by the admin API). Ids are never reused: a wiped directory gets a new id.
  *
- * The "awaiting-learner" marker guards against lost storage: a node that starts with empty
- * storage and joins an existing cluster must not vote or campaign until it has been added as a
- * learner *in this incarnation*: each identity carries a random incarnation nonce, and the
- * add-learner change names it. A voter whose disk was wiped and restarted under its old id gets a
- * new nonce; replaying the log it sees only its old incarnation's learner stage, so it stays out
- * of elections (instead of voting twice in a term) until it is re-added under a new id.
+ * The identity says who a node is, not what it remembers: whether it may vote is decided by its
+ * Raft storage's own incarnation (file_node_store.ts), so that a lost `raft/` directory is a new
+ * incarnation even when this file survives. Older versions kept the incarnation here, with an
+ * `awaiting-learner` marker beside it; those are read only to adopt storage written by them.
  */
 import { atomicWriteFile, syncDir } from "../storage/atomic_write.ts";
 import type { NodeId } from "../raft/mod.ts";
@@ -16,8 +14,8 @@ import type { NodeId } from "../raft/mod.ts";
 export interface NodeIdentity {
   nodeId: NodeId;
   clusterId: string;
-  /** Random, new for every data directory that receives an identity. */
-  incarnation: string;
+  /** Only in identities written by older versions: their storage's incarnation. */
+  incarnation?: string;
   createdAt: string;
 }
 
@@ -35,7 +33,7 @@ export async function readIdentity(dataDir: string): Promise<NodeIdentity | unde
   const id = JSON.parse(text) as NodeIdentity;
   if (
     !Number.isSafeInteger(id.nodeId) || id.nodeId <= 0 || typeof id.clusterId !== "string" ||
-    typeof id.incarnation !== "string"
+    (id.incarnation !== undefined && typeof id.incarnation !== "string")
   ) {
     throw new Error(
       `${dataDir}/${IDENTITY_FILE} is damaged (${
@@ -51,12 +49,7 @@ export async function writeIdentity(
   nodeId: NodeId,
   clusterId: string,
 ): Promise<NodeIdentity> {
-  const identity: NodeIdentity = {
-    nodeId,
-    clusterId,
-    incarnation: crypto.randomUUID(),
-    createdAt: new Date().toISOString(),
-  };
+  const identity: NodeIdentity = { nodeId, clusterId, createdAt: new Date().toISOString() };
   await Deno.mkdir(dataDir, { recursive: true });
   await atomicWriteFile(
     dataDir,
@@ -66,6 +59,7 @@ export async function writeIdentity(
   return identity;
 }
 
+/** The marker of storage written by older versions (see file_node_store.ts). */
 export async function isAwaitingLearner(dataDir: string): Promise<boolean> {
   try {
     await Deno.stat(`${dataDir}/${AWAITING_LEARNER_FILE}`);

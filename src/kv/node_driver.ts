@@ -136,7 +136,7 @@ export class NodeDriver {
     store.open(() => {
       const incarnation = opts.newIncarnation();
       if (!opts.bootstrap) return { incarnation, awaitingLearner: !skipsLearnerStage(opts.safetyMode) };
-      const sm = KvStateMachine.bootstrap(opts.nodeId, { ...opts.self, incarnation });
+      const sm = KvStateMachine.bootstrap(opts.nodeId, { ...opts.self, incarnation }, opts.safetyMode);
       return {
         incarnation,
         awaitingLearner: false,
@@ -145,6 +145,11 @@ export class NodeDriver {
       };
     }, (error, recovered) => {
       if (error || !recovered) return done(error ?? new Error("storage recovered nothing"));
+      const mismatch = modeMismatch(
+        recovered.snapshot && KvStateMachine.decode(recovered.snapshot.data),
+        opts,
+      );
+      if (mismatch) return done(mismatch);
       const driver = new NodeDriver(opts, store, hooks, recovered);
       if (recovered.fresh && opts.bootstrap) {
         opts.log("info", `bootstrapped a new cluster with this node (${opts.nodeId}) as its only voter`);
@@ -234,6 +239,10 @@ export class NodeDriver {
 
   private processOneReady(next: () => void): void {
     const rd = this.raft.ready();
+    // A snapshot from a cluster bootstrapped in another safety mode is refused, never stored.
+    const restored = rd.snapshot ? KvStateMachine.decode(rd.snapshot.data) : undefined;
+    const mismatch = modeMismatch(restored, this.opts);
+    if (mismatch) return this.fail(mismatch);
     const early = rd.messages.filter(canSendBeforePersist);
     if (early.length) this.hooks.send(early);
     this.persist(rd, (error) => {
@@ -245,7 +254,7 @@ export class NodeDriver {
       const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
       if (late.length) this.hooks.send(late);
       const softChanged = rd.softState !== undefined;
-      const confChanged = this.applyReady(rd);
+      const confChanged = this.applyReady(rd, restored);
       this.raft.advance(rd);
       if (softChanged) this.hooks.onSoftState();
       if (confChanged) this.onConfigurationApplied();
@@ -279,10 +288,10 @@ export class NodeDriver {
   }
 
   /** Applies a Ready's snapshot and committed entries; returns whether the configuration changed. */
-  private applyReady(rd: Ready): boolean {
+  private applyReady(rd: Ready, restored: KvStateMachine | undefined): boolean {
     let confChanged = false;
     if (rd.snapshot) {
-      this.sm = KvStateMachine.decode(rd.snapshot.data);
+      this.sm = restored!;
       this.raft.applySnapshot(rd.snapshot);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
       confChanged = true;
@@ -393,4 +402,14 @@ export class NodeDriver {
     this.loopRunning = false;
     this.hooks.onFatal(error);
   }
+}
+
+/** A state machine bootstrapped in another safety mode than this node runs: refuse to join it. */
+function modeMismatch(sm: KvStateMachine | undefined, opts: NodeDriverOptions): Error | undefined {
+  if (!sm?.safetyMode || sm.safetyMode === opts.safetyMode) return undefined;
+  return new Error(
+    `this cluster was bootstrapped in safety mode "${sm.safetyMode}" but node ${opts.nodeId} runs ` +
+      `"${opts.safetyMode}": every member of a cluster must run the same mode (restart it with ` +
+      `--safety-mode ${sm.safetyMode})`,
+  );
 }

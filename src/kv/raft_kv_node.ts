@@ -96,6 +96,8 @@ export class RaftKvNode {
   private fatal: Error | undefined;
   private directoryPeers = new Set<NodeId>();
   private transport!: PeerTransport;
+  /** Starts every ReadIndex context this process sends; new for every process (see below). */
+  readonly readContextPrefix: string;
   private readonly opts: Required<Omit<RaftKvNodeOptions, "resolveHost" | "onFatal">> & RaftKvNodeOptions;
 
   private constructor(opts: RaftKvNodeOptions, private readonly store: FileNodeStore) {
@@ -103,8 +105,9 @@ export class RaftKvNode {
     this.id = opts.nodeId;
     this.proposals = new ProposalWaiters(this.opts.proposalTimeoutMs);
     this.confWaiters = new ProposalWaiters(this.opts.proposalTimeoutMs * 2);
+    this.readContextPrefix = newReadContextPrefix(this.id);
     this.reads = new LinearizableReads(
-      `${this.id}`,
+      this.readContextPrefix,
       (ctx) => this.raft.readIndex(ctx),
       () => this.raft.appliedIndex,
       this.opts.tickMs * this.opts.electionTicks,
@@ -146,6 +149,7 @@ export class RaftKvNode {
       nodeId: o.nodeId,
       clusterId: o.clusterId,
       token: o.peerToken,
+      safetyMode: o.safetyMode,
       listen: o.listenPeer,
       advertise: o.self.peer,
       onMessage: (m) => node.driver.step(m),
@@ -416,6 +420,16 @@ export class RaftKvNode {
     for (let i = 0; i < 100 && this.driver.busy; i++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => this.store.close(r));
   }
+}
+
+/**
+ * ReadIndex contexts are `<prefix>:<sequence>`, and the sequence restarts at 1 with the process.
+ * A random part in the prefix keeps a restarted node from taking an answer to a round its previous
+ * process started (a leader may still be answering it) for one of its own.
+ */
+export function newReadContextPrefix(nodeId: NodeId): string {
+  const random = crypto.getRandomValues(new Uint32Array(2));
+  return `${nodeId}.${random[0].toString(36)}${random[1].toString(36)}`;
 }
 
 export type { KvResult };

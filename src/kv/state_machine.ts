@@ -3,7 +3,7 @@
  * exactly-once, the member directory, and the index of the configuration in force. Everything
  * here is deterministic and changes only through apply*, in log order, on every node alike.
  */
-import type { ConfState, Entry, NodeId } from "../raft/mod.ts";
+import type { ConfState, Entry, NodeId, SafetyMode } from "../raft/mod.ts";
 import { decodeCommand, type KvCommand, type KvResult } from "./commands.ts";
 import { type Session, SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
@@ -21,6 +21,8 @@ interface SnapshotImage {
   sessions: Array<[string, Session]>;
   members: Array<[NodeId, MemberInfo]>;
   confIndex: number;
+  /** The safety mode the cluster was bootstrapped in (absent in images of older versions). */
+  safetyMode?: SafetyMode;
 }
 
 export class KvStateMachine {
@@ -29,6 +31,8 @@ export class KvStateMachine {
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
   confIndex = 0;
+  /** The safety mode the cluster was bootstrapped in: every member must run it. */
+  safetyMode: SafetyMode | undefined;
 
   get(key: string): string | undefined {
     return this.data.get(key);
@@ -78,10 +82,11 @@ export class KvStateMachine {
   }
 
   /** The state of a brand-new cluster whose only member is `id`. */
-  static bootstrap(id: NodeId, info: MemberInfo): KvStateMachine {
+  static bootstrap(id: NodeId, info: MemberInfo, safetyMode: SafetyMode): KvStateMachine {
     const sm = new KvStateMachine();
     sm.members.set(id, info);
     sm.confIndex = 1;
+    sm.safetyMode = safetyMode;
     return sm;
   }
 
@@ -94,6 +99,7 @@ export class KvStateMachine {
       members: [...this.members],
       confIndex: this.confIndex,
     };
+    if (this.safetyMode) image.safetyMode = this.safetyMode;
     return kvPackr.pack(image);
   }
 
@@ -108,6 +114,7 @@ export class KvStateMachine {
     sm.sessions = SessionTable.from(image.sessions);
     for (const [id, info] of image.members) sm.members.set(Number(id), info);
     sm.confIndex = image.confIndex;
+    sm.safetyMode = image.safetyMode;
     return sm;
   }
 }

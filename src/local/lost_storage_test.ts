@@ -12,7 +12,15 @@ import { checkHistory } from "../check/checker.ts";
 import { kvModel } from "../check/kv_model.ts";
 import { verdictLine } from "../check/summary.ts";
 import { RecordedWorkload } from "../../experiments/lib/workload.ts";
-import { isWhole, leaderId, sleep, until, wipeNode, withSupervisedCluster } from "./test_support.ts";
+import {
+  isWhole,
+  leaderId,
+  nodeStatus,
+  sleep,
+  until,
+  wipeNode,
+  withSupervisedCluster,
+} from "./test_support.ts";
 
 interface WipeRound {
   which: string;
@@ -33,6 +41,8 @@ function probeGets(url: string) {
     { method: string; ms: number; retryAfter: string | null; code: string; message: string }
   > = [];
   let running = true;
+  /** The slowest answer: what it was and when (to tell a slow node from a hung one). */
+  let slowest: { ms: number; status: string; at: string } | undefined;
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
@@ -64,7 +74,11 @@ function probeGets(url: string) {
         status = (e as Error).name === "TimeoutError" ? "timeout" : "refused";
       }
       statuses[status] = (statuses[status] ?? 0) + 1;
-      if (status !== "refused") times.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      if (status !== "refused") times.push(ms);
+      if (ms > (slowest?.ms ?? 0) && status !== "refused") {
+        slowest = { ms: Math.round(ms), status, at: new Date().toISOString() };
+      }
       await sleep(100);
     }
   })();
@@ -79,6 +93,7 @@ function probeGets(url: string) {
         samples: sorted.length,
         statuses,
         refusals,
+        slowest,
       };
     },
   };
@@ -126,10 +141,14 @@ Deno.test({
         });
         assert.ok(!usedIds.has(newId), `node id ${newId} was never used before`);
         usedIds.add(newId);
-        assert.ok(gets.max < 2000, `a GET on the wiped node took ${gets.max} ms`);
+        assert.ok(
+          gets.max < 2000,
+          `a GET on the wiped node took ${gets.max} ms: ${JSON.stringify(gets.slowest)}`,
+        );
         // What the wiped node says while it waits to be replaced: at once, the truth, Retry-After.
         for (const r of gets.refusals) {
-          assert.ok(r.ms < 500, `${r.method} refused after ${r.ms} ms`);
+          // No wait inside: milliseconds on a quiet machine; the bound leaves room for a starved CPU.
+          assert.ok(r.ms < 2000, `${r.method} refused after ${r.ms} ms`);
           assert.ok(r.retryAfter, `${r.method} without Retry-After`);
           assert.match(
             r.message,
@@ -146,6 +165,47 @@ Deno.test({
       console.log(JSON.stringify({ rounds, counts: workload.counts, verdict: verdictLine(result) }, null, 2));
       assert.equal(result.verdict, "linearizable", verdictLine(result));
       assert.ok(workload.counts.ok > 100, `only ${workload.counts.ok} operations succeeded`);
+    });
+  },
+});
+
+Deno.test({
+  name: "a wiped node left waiting answers at once and names the leader it learned from the peer handshake",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withSupervisedCluster({}, async (sup) => {
+      await sup.stopReconciling(); // no replacement: the wiped node waits as long as we look
+      const leader = await leaderId(sup);
+      const victim = sup.state.nodes.find((n) => n.id !== leader)!;
+      await wipeNode(victim);
+      const status = await until("the wiped node to know the leader", async () => {
+        const s = await nodeStatus(victim.clientUrl);
+        return s?.quarantined && s.leader === leader && s;
+      });
+      assert.ok(status.quarantined);
+      for (const method of ["GET", "PUT"]) {
+        const t0 = performance.now();
+        const r = await fetch(`${victim.clientUrl}/kv/a`, {
+          method,
+          body: method === "PUT" ? JSON.stringify({ value: "x" }) : undefined,
+        });
+        const ms = performance.now() - t0;
+        const body = await r.json();
+        assert.equal(r.status, 503);
+        assert.equal(r.headers.get("retry-after"), "2");
+        assert.equal(body.error.code, "lost_storage");
+        assert.equal(body.error.leader, leader);
+        assert.match(
+          body.error.message,
+          new RegExp(
+            `the leader is node ${leader} \\(peer address 127\\.0\\.0\\.1:\\d+, learned from the peer handshake\\)`,
+          ),
+        );
+        assert.ok(ms < 2000, `${method} answered after ${ms} ms`);
+      }
+      const metrics = await (await fetch(`${victim.clientUrl}/metrics`)).text();
+      assert.match(metrics, /^raftkv_quarantined 1$/m);
     });
   },
 });

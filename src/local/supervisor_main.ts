@@ -32,7 +32,11 @@ const log = (line: string) => {
   }
 };
 function writeAll(bytes: Uint8Array) {
-  for (let done = 0; done < bytes.length;) done += logFile.writeSync(bytes.subarray(done));
+  for (let done = 0; done < bytes.length;) {
+    const n = logFile.writeSync(bytes.subarray(done));
+    if (n === 0) throw new Error("the log takes no more bytes");
+    done += n;
+  }
 }
 // Detached, this process has no terminal: anything unexpected must reach the log, and must not
 // take every node down with the supervisor (the nodes and the reconcile loop carry on).

@@ -25,6 +25,7 @@ export async function until<T>(
 export interface NodeStatusDoc {
   id: number;
   role: string;
+  leader?: number;
   quarantined?: boolean;
   conf: { voters: number[]; learners: number[]; joint: boolean };
   diskAlarm?: { raised: boolean };

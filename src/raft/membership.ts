@@ -4,7 +4,7 @@
  * ConfChangeError that says what was wrong, so a bad change never half-applies.
  */
 import type { ConfChange, ConfChangeOp, ConfState, NodeId, SafetyMode } from "./types.ts";
-import { allowsDirectMultiVoterChange } from "./safety.ts";
+import { allowsDirectMultiVoterChange, allowsVoterWithoutLearnerStage } from "./safety.ts";
 
 export class ConfChangeError extends Error {
   override name = "ConfChangeError";
@@ -114,6 +114,12 @@ export function applyConfChange(m: Membership, change: ConfChange, mode: SafetyM
     if (!isValidId(node)) throw new ConfChangeError(`invalid node id ${String(node)}`);
     switch (op) {
       case "addVoter":
+        if (!m.voters.has(node) && !m.learners.has(node) && !allowsVoterWithoutLearnerStage(mode)) {
+          throw new ConfChangeError(
+            `node ${node} is not a learner: in ${mode} mode a new member is added as a learner first, ` +
+              "catches up, and is then promoted",
+          );
+        }
         learners.delete(node);
         learnersNext.delete(node);
         voters.add(node);

@@ -11,13 +11,13 @@ const conf = (voters: number[], learners: number[] = []) =>
   fromConfState({ voters, votersOutgoing: [], learners, learnersNext: [] });
 
 Deno.test("simple changes alter at most one voter in safe mode", () => {
-  const m = conf([1, 2, 3]);
+  const m = conf([1, 2, 3], [4, 5]);
   assert.deepEqual(
     toConfState(applyConfChange(m, { ops: [{ op: "addLearner", node: 4 }], joint: false }, "safe")),
     {
       voters: [1, 2, 3],
       votersOutgoing: [],
-      learners: [4],
+      learners: [4, 5],
       learnersNext: [],
     },
   );
@@ -41,6 +41,22 @@ Deno.test("simple changes alter at most one voter in safe mode", () => {
       joint: false,
     }, mode);
     assert.deepEqual(next.voters, new Set([1, 2, 3, 4, 5]));
+  }
+});
+
+Deno.test("safe mode refuses a voter that skipped the learner stage, the unsafe modes take it", () => {
+  const m = conf([1, 2, 3]);
+  for (const joint of [false, true]) {
+    assert.throws(
+      () => applyConfChange(m, { ops: [{ op: "addVoter", node: 4 }], joint }, "safe"),
+      /node 4 is not a learner: in safe mode a new member is added as a learner first/,
+    );
+  }
+  for (const mode of ["unsafe-early-vote", "unsafe-no-joint"] as const) {
+    assert.deepEqual(
+      applyConfChange(m, { ops: [{ op: "addVoter", node: 4 }], joint: false }, mode).voters,
+      new Set([1, 2, 3, 4]),
+    );
   }
 });
 

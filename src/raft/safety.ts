@@ -22,6 +22,15 @@ export function allowsDirectMultiVoterChange(mode: SafetyMode): boolean {
   return mode === "unsafe-early-vote" || mode === "unsafe-no-joint";
 }
 
+/**
+ * A node may become a voter without having been a learner first. In `safe` mode a new member
+ * always goes through the learner stage (it catches up without counting), so adding a voter that
+ * is not a learner is refused.
+ */
+export function allowsVoterWithoutLearnerStage(mode: SafetyMode): boolean {
+  return mode === "unsafe-early-vote" || mode === "unsafe-no-joint";
+}
+
 /** Voters added by a simple change do not count toward commits until they catch up. */
 export function countsNewVotersLate(mode: SafetyMode): boolean {
   return mode === "unsafe-early-vote";

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { SimCluster } from "../sim/cluster.ts";
 import { type NodeId, type SafetyMode, voterChangeOps } from "../raft/mod.ts";
 import { planNextStep } from "./planner.ts";
+import { cameBackEmpty } from "./replacement.ts";
 import { type Action, initialStatus, type Observation, type Phase, type ReconfigStatus } from "./types.ts";
 
 class SimExecutor {
@@ -424,4 +425,55 @@ Deno.test("bad desired sizes change nothing", () => {
   });
   assert.equal(d.action.kind, "none");
   assert.match(d.status.message, /positive integer/);
+});
+
+Deno.test("came back empty: quarantined under the old id, or no identity at all; not a member still starting", () => {
+  const m = { slot: 1, id: 2 };
+  assert.equal(cameBackEmpty(m, { reachable: true, initialized: true, id: 2, quarantined: true }), true);
+  assert.equal(
+    cameBackEmpty(m, { reachable: true, initialized: false }),
+    true,
+    "its identity went with the data",
+  );
+  assert.equal(cameBackEmpty(m, { reachable: false, initialized: false }), false, "down is not empty");
+  assert.equal(cameBackEmpty(m, { reachable: true, initialized: true, id: 2, quarantined: false }), false);
+  assert.equal(cameBackEmpty(m, undefined), false);
+
+  // Planned from Idle: the member whose pod came back with no identity is removed first.
+  const settled: ReconfigStatus = {
+    ...initialStatus(),
+    members: [{ slot: 0, id: 1 }, { slot: 1, id: 2 }, { slot: 2, id: 3 }],
+    confIndex: 6,
+    nextNodeId: 4,
+  };
+  const d = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status: settled,
+    observed: {
+      leader: leaderView({ voters: [1, 2, 3], learners: [], confIndex: 6, active: { 2: true, 3: true } }),
+      nodes: { 0: running(1, 6), 1: { reachable: true, initialized: false }, 2: running(3, 6) },
+    },
+  });
+  assert.deepEqual(d.action, { kind: "enterJoint", voters: [1, 3] });
+  assert.deepEqual(d.status.replacing, [{ slot: 1, lostId: 2 }]);
+  assert.deepEqual(d.status.removing, [{ slot: 1, id: 2 }]);
+  assert.match(d.messages!.join("; "), /node 2 \(slot 1\) came back with empty storage/);
+});
+
+Deno.test("a quarantined member does not hold up LeaveJoint (it cannot apply anything until it is replaced)", () => {
+  const status: ReconfigStatus = { ...growing, phase: "LeaveJoint" };
+  const d = planNextStep({
+    desiredReplicas: 3,
+    mode: "safe",
+    status,
+    observed: {
+      leader: leaderView({ voters: [1, 2, 3], learners: [], confIndex: 6 }),
+      nodes: { 0: running(1, 6), 1: running(2, 6), 2: { ...running(3, 0), quarantined: true } },
+    },
+  });
+  // Settled at once, and then the replacement of node 3 starts in the same decision.
+  assert.deepEqual(d.trail, ["LeaveJoint", "Idle", "EnterJoint"]);
+  assert.deepEqual(d.status.replacing, [{ slot: 2, lostId: 3 }]);
+  assert.deepEqual(d.action, { kind: "enterJoint", voters: [1, 2] });
 });

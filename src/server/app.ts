@@ -4,11 +4,12 @@
  */
 import { Hono } from "hono";
 import { routePath } from "hono/route";
+import { bodyLimit } from "hono/body-limit";
 import type { NodeHolder } from "./node_holder.ts";
 import { clientApi } from "./client_api.ts";
 import { adminApi } from "./admin_api.ts";
 import { observabilityApi } from "./observability.ts";
-import { errorResponse } from "./http_errors.ts";
+import { errorResponse, HttpError } from "./http_errors.ts";
 import { HttpStats } from "./http_stats.ts";
 
 export function createApp(holder: NodeHolder): Hono {
@@ -33,6 +34,21 @@ export function createApp(holder: NodeHolder): Hono {
       },
     }, 404)
   );
+
+  // Bodies are read only up to a limit, with or without Content-Length: a chunked upload past it
+  // is answered 413 as soon as it crosses the limit, never buffered whole.
+  const limit = (maxSize: number, what: string) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new HttpError(413, "body_too_large", `the request body is over ${maxSize} bytes (${what})`),
+        ),
+    });
+  const valueBytes = holder.config.maxValueBytes;
+  app.use("/kv/*", limit(valueBytes * 2 + 4096, `values are limited to ${valueBytes} bytes`));
+  app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));
 
   app.route("/", observabilityApi(holder, http, started));
   app.route("/", clientApi(holder));

@@ -26,10 +26,25 @@ export interface DiskAlarmView {
   refusedWrites: number;
 }
 
-/** Free space of the filesystem holding `dir`, as an unprivileged process sees it (f_bavail). */
+/**
+ * Free space of the filesystem holding `dir`, as an unprivileged process sees it (f_bavail). A
+ * data directory not created yet (a node waiting for its identity) is measured at its nearest
+ * existing parent, where it will be created.
+ */
 export function measureDiskSpace(dir: string): DiskSpace {
-  const s = statfsSync(dir);
-  return { freeBytes: Number(s.bavail) * Number(s.bsize), totalBytes: Number(s.blocks) * Number(s.bsize) };
+  for (let path = dir;;) {
+    try {
+      const s = statfsSync(path);
+      return {
+        freeBytes: Number(s.bavail) * Number(s.bsize),
+        totalBytes: Number(s.blocks) * Number(s.bsize),
+      };
+    } catch (e) {
+      const parent = path.replace(/\/+[^/]*\/*$/, "") || "/";
+      if ((e as { code?: string }).code !== "ENOENT" || parent === path) throw e;
+      path = parent;
+    }
+  }
 }
 
 /** "64MiB", "512KiB", "1GiB", "10MB" or plain bytes. */

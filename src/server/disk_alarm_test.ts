@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DiskSpaceAlarm, parseByteSize } from "./disk_alarm.ts";
+import { DiskSpaceAlarm, measureDiskSpace, parseByteSize } from "./disk_alarm.ts";
 import { HttpError } from "./http_errors.ts";
 import { parseConfig } from "./config.ts";
 
@@ -54,4 +54,15 @@ Deno.test("--disk-reserve takes sizes with units, defaults to 64MiB and rejects 
     () => parseConfig([...base, "--disk-reserve", "lots"], () => undefined),
     /--disk-reserve: "lots"/,
   );
+});
+
+Deno.test("free space of a data directory not created yet is that of its nearest existing parent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const here = measureDiskSpace(dir);
+    const later = measureDiskSpace(`${dir}/node-4/raft`);
+    assert.ok(later.totalBytes === here.totalBytes && later.freeBytes > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

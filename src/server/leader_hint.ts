@@ -39,14 +39,14 @@ export function describeLeader(hint: LeaderHint): string {
  */
 export function notServingReason(node: RaftKvNode): string | undefined {
   if (node.isQuarantined) {
-    return `node ${node.id} started with empty storage (its data was lost) and is not a member until it is ` +
-      `re-added under a new id; it cannot serve reads`;
+    // It cannot tell a brand-new member from one whose data was lost: both start empty.
+    return `node ${node.id} started with empty storage (a new member, or one whose data was lost) and ` +
+      `serves nothing until it is added as a learner (a lost member is replaced under a new id)`;
   }
   const conf = node.confState();
   const listed = [...conf.voters, ...conf.votersOutgoing, ...conf.learners, ...(conf.learnersNext ?? [])];
   if (node.confIndex > 0 && !listed.includes(node.id)) {
-    return `node ${node.id} is not a member of the cluster's configuration (voters [${conf.voters}]); ` +
-      `it cannot serve reads`;
+    return `node ${node.id} is not a member of the cluster's configuration (voters [${conf.voters}])`;
   }
   return undefined;
 }

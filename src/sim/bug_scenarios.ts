@@ -28,6 +28,7 @@ export interface BugRunResult {
   violations: Violation[];
   /** Whether the minority-with-new-members side {S,4,5} ever elected a leader. */
   splitBrainLeader: boolean;
+  steps: number;
   trace: string[];
 }
 
@@ -97,6 +98,7 @@ function splitAndFinish(
     mode,
     violations: cluster.checker.violations,
     splitBrainLeader: elected,
+    steps: cluster.steps,
     trace: cluster.traceLines,
   };
 }

@@ -8,6 +8,7 @@
  * Exits 1 if `safe` mode violated anything or stalled (that is a bug in raft-kv).
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
 import { parseSafetyMode } from "../raft/mod.ts";
 import { randomRun } from "./random_run.ts";
@@ -19,6 +20,8 @@ const SCENARIOS: ScenarioName[] = ["random", "bug1", "bug2"];
 
 interface Outcome {
   violations: Violation[];
+  /** Simulator events processed. */
+  steps: number;
   /** Liveness failures after healing (random runs only). */
   stalls?: string[];
   trace: string[];
@@ -127,17 +130,24 @@ async function main(): Promise<number> {
       stalled: number;
       firstSeed?: number;
       ms: number;
+      /** CPU time of this process (the machine may be shared; wall time then overstates). */
+      cpuMs: number;
+      steps: number;
+      seedsPerCpuSecond: number;
+      stepsPerCpuSecond: number;
     }
   > = [];
   let safeBroken = false;
   for (const scenario of scenarios) {
     for (const mode of modes) {
       const t0 = performance.now();
-      let violated = 0, stalled = 0;
+      const cpu0 = cpuMs();
+      let violated = 0, stalled = 0, steps = 0;
       let firstSeed: number | undefined;
       let lastReport = t0;
       for (let seed = first; seed < first + seeds; seed++) {
         const out = runOne(scenario, seed, mode, false, duration);
+        steps += out.steps;
         if (out.stalls?.length) {
           stalled++;
           if (mode === "safe") {
@@ -170,12 +180,28 @@ async function main(): Promise<number> {
         }
       }
       const ms = performance.now() - t0;
-      rows.push({ scenario, mode, seeds, violated, stalled, firstSeed, ms });
+      const cpu = cpuMs() - cpu0;
+      rows.push({
+        scenario,
+        mode,
+        seeds,
+        violated,
+        stalled,
+        firstSeed,
+        ms,
+        cpuMs: cpu,
+        steps,
+        seedsPerCpuSecond: seeds / (cpu / 1000),
+        stepsPerCpuSecond: steps / (cpu / 1000),
+      });
       const rate = ((violated / seeds) * 100).toFixed(1);
       console.log(
         `${scenario.padEnd(7)} ${mode.padEnd(18)} violations in ${
           String(violated).padStart(5)
-        } of ${seeds} seeds (${rate.padStart(5)}%), stalls ${stalled}  ${(ms / 1000).toFixed(1)}s` +
+        } of ${seeds} seeds (${rate.padStart(5)}%), stalls ${stalled}  ${(ms / 1000).toFixed(1)}s, ` +
+          `${(seeds / (cpu / 1000)).toFixed(0)} seeds/s, ${
+            (steps / (cpu / 1000) / 1000).toFixed(0)
+          }k steps/s (CPU)` +
           (firstSeed !== undefined ? `  first: ${replayCommand(scenario, mode, firstSeed)}` : ""),
       );
     }
@@ -183,12 +209,27 @@ async function main(): Promise<number> {
   if (args.json) {
     await Deno.writeTextFile(
       args.json,
-      JSON.stringify({ date: new Date().toISOString(), duration, rows }, null, 2),
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          duration,
+          loadAverage: Deno.loadavg(),
+          note: "nodes run the production driver over a simulated disk (delays, torn writes, wipes)",
+          rows,
+        },
+        null,
+        2,
+      ),
     );
     console.log(`wrote ${args.json}`);
   }
   if (safeBroken) console.log("FAILED: safe mode violated a Raft invariant or stalled (see above)");
   return safeBroken ? 1 : 0;
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 Deno.exit(await main());

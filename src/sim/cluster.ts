@@ -39,6 +39,8 @@ export class SimNode {
   /** Commit index last seen, to report commit progress to the checker. */
   commitSeen = 0;
   wasLeader = false;
+  /** Applied index at which the configuration in force was last reported to the checker. */
+  configCheckedAt = -1;
   /** Bumped at every start: events of an earlier life are ignored. */
   generation = 0;
 
@@ -53,6 +55,11 @@ export class SimNode {
   get sm(): KvStateMachine {
     if (!this.driver) throw new Error(`node ${this.id} has not finished starting`);
     return this.driver.sm;
+  }
+
+  /** Index of the configuration in force, as the node reports it in /status. */
+  get confIndex(): number {
+    return this.sm.confIndex;
   }
 
   get running(): boolean {
@@ -147,6 +154,7 @@ export class SimCluster {
   bootstrap(ids: NodeId[]): void {
     const incarnations = new Map(ids.map((id) => [id, this.newIncarnation()]));
     const sm = new KvStateMachine();
+    sm.safetyMode = this.mode;
     for (const [id, inc] of incarnations) sm.members.set(id, memberInfo(id, inc));
     sm.confIndex = 1;
     const snapshot = bootstrapSnapshot(ids, sm.encode());
@@ -183,6 +191,7 @@ export class SimCluster {
     node.alive = true;
     node.driver = undefined;
     node.wasLeader = false;
+    node.configCheckedAt = -1;
     node.store = new SimStore(node.durable, {
       delay: () => maxDisk > 0 ? nodeRng.int(minDisk, maxDisk) : 0,
       after: (ms, complete) =>
@@ -417,7 +426,8 @@ export class SimCluster {
       this.checker.onLeader(raft.term, view);
     }
     node.wasLeader = isLeader;
-    if (this.mode !== "unsafe-no-joint") {
+    if (this.mode !== "unsafe-no-joint" && raft.appliedIndex !== node.configCheckedAt) {
+      node.configCheckedAt = raft.appliedIndex;
       // unsafe-no-joint hands configurations out of the log by design: no agreement to check.
       this.checker.onConfigInForce(node.id, raft.appliedIndex, raft.confState());
     }

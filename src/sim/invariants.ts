@@ -38,8 +38,16 @@ export function payloadOf(e: Entry): string {
   return c.op === "delete" ? `delete ${c.key}` : `${c.key}=${c.value}`;
 }
 
+/** Entries are shared by reference between nodes: each one's identity is computed once. */
+const identities = new WeakMap<Entry, string>();
+
 export function entryIdentity(e: Entry): string {
-  return `t${e.term} ${payloadOf(e)}`;
+  let identity = identities.get(e);
+  if (identity === undefined) {
+    identity = `t${e.term} ${payloadOf(e)}`;
+    identities.set(e, identity);
+  }
+  return identity;
 }
 
 /** The parts of a node the checker needs to look at. */
@@ -94,7 +102,7 @@ export class InvariantChecker {
   onPersist(node: NodeId, entries: readonly Entry[]): void {
     for (const e of entries) {
       const key = `${e.index}:${e.term}`;
-      const payload = payloadOf(e);
+      const payload = entryIdentity(e);
       const seen = this.entryAtIndexTerm.get(key);
       if (seen === undefined) this.entryAtIndexTerm.set(key, payload);
       else if (seen !== payload) {

@@ -10,6 +10,7 @@ export interface DialIdentity {
   nodeId: NodeId;
   clusterId: string;
   token: string;
+  safetyMode: string;
   maxFrameBytes: number;
   resolveHost: ResolveHost;
   /** For connect and for the handshake answer each: an unreachable IP can otherwise hang for minutes. */
@@ -38,6 +39,7 @@ export async function dialPeer(
       to: peer,
       token: identity.token,
       channel,
+      safetyMode: identity.safetyMode,
     };
     if (identity.advertise) hello.address = identity.advertise;
     await conn.write(encodeFrames([hello]), identity.timeoutMs);

@@ -6,7 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { NodeId } from "../raft/types.ts";
 
 /** Bumped on any change to frames or their meaning; peers with another version are refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** "messages" carries small Raft messages in order; "snapshot" carries one chunked snapshot. */
 export type Channel = "messages" | "snapshot";
@@ -20,6 +20,8 @@ export interface Hello {
   to: NodeId;
   token: string;
   channel: Channel;
+  /** The dialer's safety mode: members of one cluster must all run the same one. */
+  safetyMode: string;
   /**
    * Where the dialer listens for peers. A node that has no address for the dialer yet (a new
    * member that has not applied the member directory) learns it from here, so it can answer.
@@ -43,6 +45,7 @@ export interface HandshakeExpectations {
   clusterId: string;
   nodeId: NodeId;
   token: string;
+  safetyMode: string;
 }
 
 const encoder = new TextEncoder();
@@ -90,6 +93,13 @@ export function acceptHello(value: unknown, expected: HandshakeExpectations): He
   }
   if (hello.channel !== "messages" && hello.channel !== "snapshot") {
     throw new HandshakeError(`unknown channel ${String(hello.channel)}`);
+  }
+  if (hello.safetyMode !== expected.safetyMode) {
+    // A cluster whose members run different modes is neither safe nor a faithful unsafe baseline.
+    throw new HandshakeError(
+      `node ${String(hello.from)} runs safety mode "${String(hello.safetyMode)}" but node ` +
+        `${expected.nodeId} runs "${expected.safetyMode}": every member of a cluster must run the same mode`,
+    );
   }
   return hello as unknown as Hello;
 }

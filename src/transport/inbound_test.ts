@@ -13,6 +13,7 @@ function hello(overrides: Partial<Hello> = {}): Hello {
     to: 1,
     token: TOKEN,
     channel: "messages",
+    safetyMode: "safe",
     ...overrides,
   };
 }
@@ -53,14 +54,15 @@ async function stillServes(node: TestNode, peer: TestNode): Promise<void> {
   await waitFor(() => node.received.length === before + 1, () => "a message from the good peer");
 }
 
-Deno.test("handshake: wrong token, cluster, version or addressee is refused and logged", async (t) => {
+Deno.test("handshake: wrong token, cluster, mode, version or addressee is refused and logged", async (t) => {
   const a = await startNode(1);
   const good = await startNode(2);
   const badToken = await startNode(3, { token: "not-the-token" });
   const badCluster = await startNode(4, { clusterId: "other-cluster" });
+  const badMode = await startNode(5, { safetyMode: "unsafe-no-joint" });
   try {
     good.transport.setPeer(1, a.address);
-    for (const node of [badToken, badCluster]) node.transport.setPeer(1, a.address);
+    for (const node of [badToken, badCluster, badMode]) node.transport.setPeer(1, a.address);
 
     await t.step("wrong token: both sides log why, nothing is delivered", async () => {
       badToken.transport.send([heartbeat(3, 1, 1)]);
@@ -80,10 +82,17 @@ Deno.test("handshake: wrong token, cluster, version or addressee is refused and 
       );
     });
 
+    await t.step("another safety mode: both sides name both modes, nothing is delivered", async () => {
+      badMode.transport.send([heartbeat(5, 1, 1)]);
+      const why = /node 5 runs safety mode "unsafe-no-joint" but node 1 runs "safe"/;
+      await waitFor(() => a.logs.some((l) => why.test(l)), () => a.logs.join("\n"));
+      await waitFor(() => badMode.logs.some((l) => why.test(l)), () => badMode.logs.join("\n"));
+    });
+
     await t.step("wrong version and wrong addressee get a refusal that says why", async () => {
       const [versionReply] = await sendRaw(a.port, encodeFrames([hello({ version: 99 })]));
       assert.deepEqual((versionReply as { ok: boolean }).ok, false);
-      assert.match((versionReply as { error: string }).error, /protocol version 99 is not 1/);
+      assert.match((versionReply as { error: string }).error, /protocol version 99 is not 2/);
       const [addresseeReply] = await sendRaw(a.port, encodeFrames([hello({ to: 5 })]));
       assert.match((addresseeReply as { error: string }).error, /dialed node 5 but reached node 1/);
     });
@@ -91,10 +100,10 @@ Deno.test("handshake: wrong token, cluster, version or addressee is refused and 
     await t.step("the listener keeps accepting good peers", async () => {
       await stillServes(a, good);
       assert.equal(a.received.filter((m) => m.from !== 2).length, 0);
-      assert.ok(a.transport.stats().totals.rejectedConnections >= 4);
+      assert.ok(a.transport.stats().totals.rejectedConnections >= 5);
     });
   } finally {
-    await Promise.all([a, good, badToken, badCluster].map((n) => n.transport.close()));
+    await Promise.all([a, good, badToken, badCluster, badMode].map((n) => n.transport.close()));
   }
 });
 

@@ -12,6 +12,8 @@ export interface PeerTransportOptions {
   clusterId: string;
   /** Shared by all nodes of the cluster; a dialer without it is refused. */
   token: string;
+  /** This node's safety mode; a peer running another one is refused at the handshake. Default "safe". */
+  safetyMode?: string;
   /** Port 0 picks a free port; start() returns it. */
   listen: { hostname: string; port: number };
   /** "host:port" per peer; the host may be a name (see resolveHost). */
@@ -65,6 +67,7 @@ export function resolveOptions(options: PeerTransportOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
     ...options,
     peers: new Map(options.peers ?? []),
+    safetyMode: options.safetyMode ?? "safe",
     resolveHost: options.resolveHost ?? ((host) => Promise.resolve(host)),
     faultInjection: options.faultInjection ?? false,
     maxQueuedMessages: options.maxQueuedMessages ?? 4096,

@@ -93,6 +93,7 @@ async function rawSnapshotStream(port: number, frames: unknown[]): Promise<{ ok:
     to: 2,
     token: TOKEN,
     channel: "snapshot",
+    safetyMode: "safe",
   };
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {

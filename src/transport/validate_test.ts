@@ -126,7 +126,10 @@ Deno.test("fuzz: random bytes and mutated frames give errors from decoder, valid
           assert.ok(error instanceof InvalidMessageError, `validator threw ${error}`);
           invalid++;
         }
-        assert.throws(() => acceptHello(value, { clusterId: "c", nodeId: 2, token: "t" }), HandshakeError);
+        assert.throws(
+          () => acceptHello(value, { clusterId: "c", nodeId: 2, token: "t", safetyMode: "safe" }),
+          HandshakeError,
+        );
         try {
           new SnapshotAssembler().accept(value);
         } catch (error) {

@@ -1,8 +1,9 @@
 /**
- * The lost-storage quarantine on the real driver, file store and transport (issue 8, bugs 2-4):
- * freshness and quarantine are decided atomically, the incarnation belongs to the Raft storage
- * (not to identity.json), and a snapshot that covers a learner's own add-learner entry lifts its
- * quarantine. In-process nodes on loopback; every node is stopped.
+ * Safety across restarts and lost disks, on the real driver, file store and transport (issue 8,
+ * bugs 2-4 and 6): freshness and quarantine are decided atomically, the incarnation belongs to the
+ * Raft storage (not to identity.json), a snapshot that covers a learner's own add-learner entry
+ * lifts its quarantine, and read contexts never repeat across restarts. In-process nodes on
+ * loopback; every node is stopped.
  */
 import assert from "node:assert/strict";
 import { RaftKvNode, type RaftKvNodeOptions } from "./raft_kv_node.ts";
@@ -132,5 +133,47 @@ Deno.test("a learner whose add-learner entry is covered by its first snapshot ma
     await learner.stop();
     await leader.stop();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("read index contexts of a restarted node never repeat its previous process's (bug 6)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "read-context-" });
+  const o = options(1, dir, true);
+  try {
+    const first = await RaftKvNode.start(o);
+    const before = (first as unknown as { readContextPrefix?: string }).readContextPrefix ?? String(first.id);
+    await first.stop();
+    const second = await RaftKvNode.start(o);
+    const after = (second as unknown as { readContextPrefix?: string }).readContextPrefix ??
+      String(second.id);
+    await second.stop();
+    assert.notEqual(after, before, "a restarted node numbers its read rounds from the same context prefix");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("storage written by an older version keeps its incarnation from identity.json", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "legacy-" });
+  const o = options(1, dir, true);
+  try {
+    const first = await RaftKvNode.start(o);
+    await first.stop();
+    // What an older version left: no INCARNATION file; the incarnation lived in identity.json.
+    await Deno.remove(`${dir}/raft/INCARNATION`);
+    await Deno.writeTextFile(
+      `${dir}/identity.json`,
+      JSON.stringify({ nodeId: 1, clusterId: "quarantine-test", incarnation: "legacy-inc", createdAt: "" }),
+    );
+    const second = await RaftKvNode.start(o);
+    try {
+      assert.equal(second.incarnation, "legacy-inc");
+      assert.equal(second.isQuarantined, false);
+      assert.equal(await Deno.readTextFile(`${dir}/raft/INCARNATION`), "legacy-inc\n");
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

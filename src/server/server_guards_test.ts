@@ -1,0 +1,116 @@
+/**
+ * The server refuses what would break a cluster or the node (issue 8, bugs 5 and 8): a voter
+ * without a learner stage in safe mode, a node restarted in another safety mode than its cluster,
+ * and request bodies past the limit, with or without Content-Length. In-process, on loopback.
+ */
+import assert from "node:assert/strict";
+import { parseConfig } from "./config.ts";
+import { NodeHolder } from "./node_holder.ts";
+import { createApp } from "./app.ts";
+import { freePort } from "../local/ports.ts";
+
+async function startServer(dataDir: string, extra: string[] = []) {
+  const peer = freePort();
+  const config = parseConfig([
+    "--data-dir",
+    dataDir,
+    "--node-id",
+    "1",
+    "--bootstrap",
+    "--cluster-id",
+    "guards",
+    "--listen-peer",
+    `127.0.0.1:${peer}`,
+    "--advertise-peer",
+    `127.0.0.1:${peer}`,
+    "--advertise-client",
+    "http://127.0.0.1:1",
+    "--peer-token",
+    "p",
+    "--admin-token",
+    "a",
+    "--tick-ms",
+    "10",
+    "--max-value-bytes",
+    "1024",
+    ...extra,
+  ], () => undefined);
+  const holder = new NodeHolder(config, () => {}, () => {});
+  await holder.initialize();
+  const app = createApp(holder);
+  const deadline = Date.now() + 10_000;
+  while (!(holder.node!.isLeader && holder.node!.appliedIndex >= 2)) {
+    if (Date.now() > deadline) throw new Error("the single node did not become leader");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { holder, app, node: holder.node! };
+}
+
+const admin = { authorization: "Bearer a", "content-type": "application/json" };
+
+Deno.test("safe mode refuses voters-direct for a node that never was a learner, and changes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  const { app, node } = await startServer(dir);
+  try {
+    const before = { conf: node.confState(), index: node.confIndex };
+    const res = await app.request("/admin/voters-direct", {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({
+        voters: [1, 4],
+        members: { "4": { peer: "127.0.0.1:9", client: "http://127.0.0.1:9" } },
+      }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 409, JSON.stringify(body));
+    assert.match(
+      body.error.message,
+      /node 4 is not a learner: in safe mode a new member is added as a learner first/,
+    );
+    assert.deepEqual({ conf: node.confState(), index: node.confIndex }, before);
+    assert.equal(node.memberInfo(4), undefined, "the member directory recorded node 4");
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a node restarted in another safety mode than its cluster refuses to start, naming both", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  try {
+    const { node } = await startServer(dir);
+    await node.stop();
+    await assert.rejects(
+      () => startServer(dir, ["--safety-mode", "unsafe-no-joint"]),
+      /bootstrapped in safety mode "safe" but node 1 runs "unsafe-no-joint": every member of a cluster must run the same mode/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a chunked body past the limit is answered 413 without being read whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  const { app, node } = await startServer(dir);
+  try {
+    let sent = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 50 * 1024 * 1024) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    // No Content-Length: the stream is chunked, 50 MB if read to the end.
+    const res = await app.request("/kv/big", { method: "POST", body, duplex: "half" } as RequestInit);
+    const answer = await res.json();
+    assert.equal(res.status, 413, JSON.stringify(answer));
+    assert.equal(answer.error.code, "body_too_large");
+    assert.ok(sent < 1024 * 1024, `the server read ${sent} bytes of a body limited to ~6 KB`);
+    assert.equal(node.read("big", true), undefined);
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
