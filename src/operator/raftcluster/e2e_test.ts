@@ -17,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { KvClient } from "../../client/mod.ts";
+import { AdminClient, KvClient } from "../../client/mod.ts";
 import { checkHistory } from "../../check/checker.ts";
 import { HistoryRecorder, parseJsonlHistory } from "../../check/history.ts";
 import { modelByName } from "../../check/models.ts";
@@ -348,28 +348,51 @@ Deno.test({
         },
       );
 
-      await t.step("kubectl patch back to 3: 5 -> 4 -> 3, claims of removed members deleted", async () => {
-        await timed("5 -> 4 (operator crashed after RemoveMembers)", () =>
-          crashAtEachStep(
-            // The other steps were crashed through on the way up.
-            ["RemoveMembers"],
-            () => run(["patch", "raftcluster", "demo", "--type=merge", "-p", '{"spec":{"replicas":3}}']),
-          ));
-        await timed("4 -> 3", () => until("Running with 3 voters", running(3)));
-        const s = status(await get());
-        assert.deepEqual(s.history!.slice(-2).map((h) => [h.from, h.to]), [[5, 4], [4, 3]]);
-        await waitFor(
-          "the removed members' claims to be gone",
-          async () => {
-            const claims = await api.listClaimNames(namespace, "app.kubernetes.io/instance=demo");
-            return claims.sort().join() === "data-demo-0,data-demo-1,data-demo-2";
-          },
-          30_000,
-          200,
-        );
-        const pdb = JSON.parse(await run(["get", "pdb", "demo", "-o", "json"])) as k8s.V1PodDisruptionBudget;
-        assert.equal(pdb.spec!.minAvailable, 2);
-      });
+      await t.step(
+        "kubectl patch back to 3: 5 -> 4 -> 3, the leader on the leaving node, claims deleted",
+        async () => {
+          // Leadership on slot 4, which the first change removes: the change passes TransferLeader.
+          const token = await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data.admin-token}"]);
+          const leader = (await leaderOf(api, ref))!;
+          const leaving = (await nodesOf(api, ref)).find((n) => n.slot === 4)!;
+          await using admin = new AdminClient({ endpoints: [leader.url], token: atob(token) });
+          if (leader.slot !== 4) await admin.transferLeader(leaving.report.id!, { node: leader.url });
+          await waitFor("slot 4 to lead", async () => (await leaderOf(api, ref))?.slot === 4, 10_000, 100);
+          await timed(
+            "5 -> 4 (crashes after TransferLeader, RemoveMembers)",
+            () =>
+              crashAtEachStep(
+                // The other steps were crashed through on the way up.
+                ["TransferLeader", "RemoveMembers"],
+                () => run(["patch", "raftcluster", "demo", "--type=merge", "-p", '{"spec":{"replicas":3}}']),
+              ),
+          );
+          await timed("4 -> 3", () => until("Running with 3 voters", running(3)));
+          const s = status(await get());
+          assert.deepEqual(s.history!.slice(-2).map((h) => [h.from, h.to]), [[5, 4], [4, 3]]);
+          assertInOrder(s.history!.at(-2)!.steps.map((x) => x.step), [
+            "EnterJoint",
+            "TransferLeader",
+            "CommitNew",
+            "LeaveJoint",
+            "RemoveMembers",
+          ]);
+          assert.ok(["demo-0", "demo-1", "demo-2", "demo-3"].includes(s.leader!), `leader ${s.leader} stays`);
+          await waitFor(
+            "the removed members' claims to be gone",
+            async () => {
+              const claims = await api.listClaimNames(namespace, "app.kubernetes.io/instance=demo");
+              return claims.sort().join() === "data-demo-0,data-demo-1,data-demo-2";
+            },
+            30_000,
+            200,
+          );
+          const pdb = JSON.parse(
+            await run(["get", "pdb", "demo", "-o", "json"]),
+          ) as k8s.V1PodDisruptionBudget;
+          assert.equal(pdb.spec!.minAvailable, 2);
+        },
+      );
 
       await t.step(
         "a new image rolls one member at a time, the leader last, never two down",
