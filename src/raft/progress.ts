@@ -138,6 +138,15 @@ export class Progress {
    * matching index. Returns false if the rejection is stale (already superseded).
    */
   maybeDecrTo(rejected: number, hint: number): boolean {
+    if (rejected === this.match && hint < this.match) {
+      // The follower rejects the very entry it acknowledged: it lost its log (a wiped disk
+      // restarted under its old id). Its old acknowledgements were counted already, and a lower
+      // match can only lower what a quorum holds, never the commit index. Catch it up from where
+      // its log really ends; probing match + 1 forever would be a ping-pong at network speed.
+      this.match = hint;
+      this.becomeProbe();
+      return true;
+    }
     if (this.state === "replicate") {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;

@@ -493,7 +493,21 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     // The leader sends min(our match, its commit), which our log is known to agree with.
-    this.log.commitTo(m.commit ?? 0);
+    const commit = m.commit ?? 0;
+    if (commit > this.log.lastIndex()) {
+      // The leader believes we hold entries we do not: we lost what we had acknowledged (a wiped
+      // disk). Tell it where our log really ends, or an idle leader would never send them again.
+      const hint = this.log.lastIndex();
+      this.send({
+        type: "appResp",
+        to: m.from,
+        index: commit,
+        reject: true,
+        rejectHint: hint,
+        logTerm: this.log.term(hint) ?? 0,
+      });
+    }
+    this.log.commitTo(commit);
     this.send({ type: "heartbeatResp", to: m.from, context: m.context });
   }
 

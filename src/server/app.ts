@@ -9,6 +9,7 @@ import type { NodeHolder } from "./node_holder.ts";
 import { clientApi } from "./client_api.ts";
 import { adminApi } from "./admin_api.ts";
 import { observabilityApi } from "./observability.ts";
+import { messageTraceApi } from "./message_trace.ts";
 import { errorResponse, HttpError } from "./http_errors.ts";
 import { HttpStats } from "./http_stats.ts";
 
@@ -51,6 +52,7 @@ export function createApp(holder: NodeHolder): Hono {
   app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));
 
   app.route("/", observabilityApi(holder, http, started));
+  app.route("/", messageTraceApi(holder));
   app.route("/", clientApi(holder));
   app.route("/admin", adminApi(holder));
   return app;

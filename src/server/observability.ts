@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { NodeHolder } from "./node_holder.ts";
 import { confView } from "./admin_api.ts";
 import type { HttpStats } from "./http_stats.ts";
+import { eventLoopStallMetricLines, eventLoopStalls } from "./event_loop_stalls.ts";
 import { writeAlarmMetrics } from "./alarm_metrics.ts";
 
 /** A follower this far behind its known commit index is not ready to serve. */
@@ -14,6 +15,8 @@ const READY_APPLY_LAG = 100;
 
 export function observabilityApi(holder: NodeHolder, http: HttpStats, started: number): Hono {
   const app = new Hono();
+  // Measure from the start, not from the first scrape.
+  eventLoopStalls();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -90,6 +93,7 @@ function metricsText(holder: NodeHolder, http: HttpStats): string {
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
   };
   http.write(metric);
+  lines.push(...eventLoopStallMetricLines());
   writeAlarmMetrics(holder, metric);
   const node = holder.node;
   if (!node) return lines.join("\n") + "\n";

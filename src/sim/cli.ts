@@ -2,6 +2,7 @@
  * deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]
  *               [--seeds N] [--first S] [--duration MS] [--json FILE]
  * deno task sim --scenario S --mode M --seed N [--trace]      replay one seed with a readable trace
+ * deno task sim --scenario S --mode M --seed N --trace-json F  ... and write it as JSON (deno task ui)
  *
  * Runs seeded simulations and prints, per scenario and mode, in how many seeds an invariant was
  * violated, and in how many the cluster did not recover once the faults stopped (a stall).
@@ -14,6 +15,7 @@ import { parseSafetyMode } from "../raft/mod.ts";
 import { randomRun } from "./random_run.ts";
 import { type BugName, runBug } from "./bug_scenarios.ts";
 import type { Violation } from "./invariants.ts";
+import { recordSimTrace } from "./trace_json.ts";
 
 type ScenarioName = "random" | BugName;
 const SCENARIOS: ScenarioName[] = ["random", "bug1", "bug2"];
@@ -42,7 +44,7 @@ function runOne(
 const USAGE =
   "usage: deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
   "                     [--seeds N] [--first S] [--duration MS] [--json FILE]\n" +
-  "       deno task sim --scenario NAME --mode MODE --seed N [--trace]";
+  "       deno task sim --scenario NAME --mode MODE --seed N [--trace] [--trace-json FILE]";
 
 function usage(message: string): never {
   console.error(`error: ${message}\n${USAGE}`);
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
         seed: { type: "string" },
         duration: { type: "string", default: "6000" },
         trace: { type: "boolean", default: false },
+        "trace-json": { type: "string" },
         json: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -100,9 +103,29 @@ async function main(): Promise<number> {
     usage(`--duration must be a positive integer, got ${args.duration}`);
   }
 
+  const traceJson = args["trace-json"];
+  if (traceJson !== undefined && (args.seed === undefined || scenarios.length > 1 || modes.length > 1)) {
+    usage("--trace-json needs one --scenario, one --mode and a --seed");
+  }
   if (args.seed !== undefined) {
     const seed = Number(args.seed);
     if (!Number.isInteger(seed)) usage(`--seed must be an integer, got ${args.seed}`);
+    if (traceJson !== undefined) {
+      const [scenario, mode] = [scenarios[0], modes[0]];
+      const { result, trace } = recordSimTrace(
+        { scenario, mode, seed },
+        () => runOne(scenario, seed, mode, true, duration),
+      );
+      await Deno.writeTextFile(traceJson, JSON.stringify(trace));
+      console.log(
+        `${scenario} ${mode} seed ${seed}: ${result.violations.length ? "VIOLATED" : "no violation"}`,
+      );
+      const left = trace.truncated
+        ? ` (${trace.truncated} more left out of the middle: the first and last ones are kept)`
+        : "";
+      console.log(`wrote ${trace.events.length} events to ${traceJson}${left}; open it in deno task ui`);
+      return 0;
+    }
     for (const scenario of scenarios) {
       for (const mode of modes) {
         const out = runOne(scenario, seed, mode, args.trace!, duration);

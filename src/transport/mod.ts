@@ -1,7 +1,7 @@
 /** Public surface of the peer transport. */
-export { PeerTransport, type TransportStats } from "./peer_transport.ts";
+export { type MessageObserver, PeerTransport, type TransportStats } from "./peer_transport.ts";
 export type { LogLevel, PeerTransportOptions, TransportLog } from "./options.ts";
 export type { PeerStats } from "./peer_link.ts";
-export { type FaultDescription, FaultInjector } from "./faults.ts";
+export { type FaultDescription, FaultInjector, type FaultVerdict } from "./faults.ts";
 export { dnsResolver, type ResolveHost, resolverFromEnv } from "./resolver.ts";
 export { PROTOCOL_VERSION } from "./handshake.ts";

@@ -5,7 +5,7 @@
  */
 import type { Message, NodeId } from "../raft/types.ts";
 import type { DialIdentity } from "./dial.ts";
-import { FaultInjector } from "./faults.ts";
+import { FaultInjector, type FaultVerdict } from "./faults.ts";
 import { emptyInboundCounters, type InboundCounters, InboundServer } from "./inbound.ts";
 import { checkPeer, type PeerTransportOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { PeerLink, type PeerLinkSettings, type PeerStats } from "./peer_link.ts";
@@ -19,6 +19,9 @@ export interface TransportStats {
   };
 }
 
+/** Sees each message Raft hands the transport to send, with what injected faults do to it. */
+export type MessageObserver = (message: Message, verdict: FaultVerdict) => void;
+
 export class PeerTransport {
   /** Drop, delay, partition; every control throws unless built with `faultInjection: true`. */
   readonly faults: FaultInjector;
@@ -31,6 +34,7 @@ export class PeerTransport {
   #unroutableMessages = 0;
   #warnedUnroutable = new Set<NodeId>();
   #closed = false;
+  #observers = new Set<MessageObserver>();
 
   constructor(options: PeerTransportOptions) {
     const resolved = resolveOptions(options);
@@ -105,10 +109,17 @@ export class PeerTransport {
     for (const message of messages) {
       if (this.#closed) return;
       const verdict = this.faults.judge(message.to);
+      if (this.#observers.size) this.#notify(message, verdict);
       if (verdict.drop) this.#lose(message);
       else if (verdict.delayMs > 0) this.#later(verdict.delayMs, () => this.#dispatch(message));
       else this.#dispatch(message);
     }
+  }
+
+  /** Watches outgoing messages until the returned function is called (the live view's trace). */
+  observe(observer: MessageObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
   }
 
   /** Adds a peer, or moves it to a new address (its current connection is dropped). */
@@ -226,6 +237,18 @@ export class PeerTransport {
       this.#options.onMessage(message);
     } catch (error) {
       this.#options.log("error", `onMessage threw on a ${message.type} from ${message.from}: ${error}`);
+    }
+  }
+
+  /** An observer that throws must not take the transport down with it. */
+  #notify(message: Message, verdict: FaultVerdict): void {
+    for (const observer of this.#observers) {
+      try {
+        observer(message, verdict);
+      } catch (error) {
+        this.#observers.delete(observer);
+        this.#options.log("error", `a message observer threw and was removed: ${error}`);
+      }
     }
   }
 
