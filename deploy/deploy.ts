@@ -164,8 +164,8 @@ try {
     const body = await api.getCluster(namespace, name);
     if (!body) return undefined;
     const status = (body.status ?? {}) as RaftClusterStatus;
-    const line = status.reconfig
-      ? `  ${status.reconfig.phase}: ${status.reconfig.message}`
+    const line = status.phase
+      ? `  ${status.phase} (${status.step}): ${status.planner?.message ?? ""}`
       : "  (no status yet)";
     if (line !== lastLine) console.log(lastLine = line);
     const condition = findCondition(status.conditions, "Ready");
@@ -184,11 +184,12 @@ const pods = await api.listPods(namespace, labelSelector({ name, namespace, uid:
 const endpoints = pods.filter((p) => p.ip).map((p) => `http://${p.ip}:8080`);
 const loopback = pods.every((p) => p.ip?.startsWith("127."));
 console.log(`
-RaftCluster ${namespace}/${name} is Ready: ${status.voters} voters, leader ${status.leader}.
+RaftCluster ${namespace}/${name} is Ready: ${status.voters?.length} voters, leader ${status.leader}.
 
-  kubectl -n ${namespace} get raftclusters                 # replicas, voters, leader, phase
-  kubectl -n ${namespace} patch raftcluster ${name} --type=merge -p '{"spec":{"replicas":5}}'
-  kubectl -n ${namespace} get raftcluster ${name} -o jsonpath='{.status.history}'   # the steps taken
+  kubectl -n ${namespace} get raftclusters                 # replicas, ready, voters, leader, phase, step
+  kubectl -n ${namespace} scale raftcluster ${name} --replicas=5
+  kubectl -n ${namespace} get raftcluster ${name} -o jsonpath='{.status.history}'   # the changes made
+  kubectl -n ${namespace} logs -l app=raft-operator        # the operator's replicas
   kubectl -n ${namespace} get events --field-selector involvedObject.name=${name}
 `);
 if (loopback) {

@@ -31,6 +31,18 @@ Deno.test("the installation: CRD, namespace, RBAC, operator Deployment, then the
   assert.equal(pod.serviceAccountName, "raft-operator");
   assert.equal(deployment.spec!.replicas, 2, "a standby waits on the Lease");
   assert.equal(pod.securityContext!.runAsNonRoot, true);
+  assert.equal(pod.securityContext!.seccompProfile!.type, "RuntimeDefault");
+  const container = pod.containers[0];
+  assert.equal(container.securityContext!.readOnlyRootFilesystem, true);
+  assert.deepEqual(container.securityContext!.capabilities!.drop, ["ALL"]);
+  assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
+  assert.equal(container.readinessProbe!.httpGet!.path, "/readyz");
+  assert.ok(container.args!.includes("--health-port=8081"));
+  assert.equal(
+    deployment.spec!.template.metadata!.labels!.app,
+    "raft-operator",
+    "kubectl logs -l app=raft-operator",
+  );
   const demo = manifests.at(-1)!.object as k8s.KubernetesObject & { spec: { replicas: number } };
   assert.equal(demo.metadata!.name, "demo");
   assert.equal(demo.spec.replicas, 3);

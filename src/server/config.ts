@@ -26,6 +26,8 @@ export interface ServerConfig {
   tickMs: number;
   electionTicks: number;
   snapshotEntries: number;
+  /** Also snapshot on a timer, every this many ms (0: only by entry count). */
+  snapshotIntervalMs: number;
   retainEntries: number;
   maxValueBytes: number;
   requestTimeoutMs: number;
@@ -54,7 +56,9 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --safety-mode M           safe | unsafe-early-vote | unsafe-no-joint (default safe)
   --tick-ms N               Raft tick (default 50; heartbeat = 1 tick, election = 10..20 ticks)
   --election-ticks N        (default 10)
+  --election-timeout-ms N   election timeout in ms instead of ticks: ticks = round(N / tick-ms), at least 3
   --snapshot-entries N      snapshot after this many applied entries (default 10000)
+  --snapshot-interval-ms N  also snapshot every N ms when entries were applied since the last one (default 0: off)
   --retain-entries N        log entries kept behind a snapshot for slow followers (default 1000)
   --max-value-bytes N       largest value accepted (default 1048576)
   --request-timeout-ms N    how long a request may wait for commit (default 5000)
@@ -87,6 +91,30 @@ function positiveInt(flag: string, value: string): number {
   return n;
 }
 
+/** The smallest election timeout, in ticks, that still leaves room for a heartbeat (1 tick) or two. */
+export const MIN_ELECTION_TICKS = 3;
+
+/** --election-ticks, or --election-timeout-ms converted to ticks of --tick-ms (one or the other). */
+function electionTicks(
+  ticksText: string | undefined,
+  timeoutText: string | undefined,
+  tickMs: number,
+): number {
+  if (ticksText !== undefined && timeoutText !== undefined) {
+    throw new ConfigError("give --election-ticks or --election-timeout-ms, not both");
+  }
+  if (timeoutText === undefined) return positiveInt("election-ticks", ticksText ?? "10");
+  const timeoutMs = positiveInt("election-timeout-ms", timeoutText);
+  const ticks = Math.round(timeoutMs / tickMs);
+  if (ticks < MIN_ELECTION_TICKS) {
+    throw new ConfigError(
+      `--election-timeout-ms ${timeoutMs} is only ${ticks} tick(s) of ${tickMs} ms: ` +
+        `use at least ${MIN_ELECTION_TICKS * tickMs} ms, or a smaller --tick-ms`,
+    );
+  }
+  return ticks;
+}
+
 export function parseConfig(args: string[], env: (name: string) => string | undefined): ServerConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -106,7 +134,9 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "safety-mode": { type: "string" },
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
+        "election-timeout-ms": { type: "string" },
         "snapshot-entries": { type: "string" },
+        "snapshot-interval-ms": { type: "string" },
         "retain-entries": { type: "string" },
         "max-value-bytes": { type: "string" },
         "request-timeout-ms": { type: "string" },
@@ -171,6 +201,13 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   if (!Number.isSafeInteger(retain) || retain < 0) {
     throw new ConfigError(`--retain-entries must be a non-negative integer, got "${get("retain-entries")}"`);
   }
+  const tickMs = positiveInt("tick-ms", get("tick-ms") ?? "50");
+  const snapshotIntervalMs = Number(get("snapshot-interval-ms") ?? "0");
+  if (!Number.isSafeInteger(snapshotIntervalMs) || snapshotIntervalMs < 0) {
+    throw new ConfigError(
+      `--snapshot-interval-ms must be a non-negative integer (0: off), got "${get("snapshot-interval-ms")}"`,
+    );
+  }
   let diskReserveBytes: number;
   try {
     diskReserveBytes = parseByteSize(get("disk-reserve") ?? "64MiB");
@@ -189,9 +226,10 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     peerToken,
     adminToken,
     safetyMode,
-    tickMs: positiveInt("tick-ms", get("tick-ms") ?? "50"),
-    electionTicks: positiveInt("election-ticks", get("election-ticks") ?? "10"),
+    tickMs,
+    electionTicks: electionTicks(get("election-ticks"), get("election-timeout-ms"), tickMs),
     snapshotEntries: positiveInt("snapshot-entries", get("snapshot-entries") ?? "10000"),
+    snapshotIntervalMs,
     retainEntries: retain,
     maxValueBytes: positiveInt("max-value-bytes", get("max-value-bytes") ?? String(1 << 20)),
     requestTimeoutMs: positiveInt("request-timeout-ms", get("request-timeout-ms") ?? "5000"),

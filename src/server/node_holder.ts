@@ -9,6 +9,7 @@ import { type NodeIdentity, readIdentity, writeIdentity } from "../kv/identity.t
 import { resolverFromEnv } from "../transport/mod.ts";
 import type { ServerConfig } from "./config.ts";
 import { conflict, unavailable } from "./http_errors.ts";
+import { SnapshotTimer } from "./snapshot_timer.ts";
 import { DiskSpaceAlarm } from "./disk_alarm.ts";
 import { ClusterAlarms } from "./cluster_alarms.ts";
 
@@ -16,6 +17,7 @@ export class NodeHolder {
   node: RaftKvNode | undefined;
   identity: NodeIdentity | undefined;
   private starting: Promise<RaftKvNode> | undefined;
+  private snapshotTimer: SnapshotTimer | undefined;
   /** Off (undefined) with --disk-reserve 0; main.ts starts its periodic check. */
   readonly diskAlarm: DiskSpaceAlarm | undefined;
   /** The other members' NOSPACE alarms, watched while this node leads; main.ts starts it. */
@@ -95,6 +97,7 @@ export class NodeHolder {
       onFatal: this.onFatal,
     });
     this.node = await this.starting;
+    this.snapshotTimer ??= new SnapshotTimer(this.node, c.snapshotIntervalMs, this.log).start();
     return this.node;
   }
 

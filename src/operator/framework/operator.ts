@@ -3,6 +3,7 @@ import { KubeClient } from "./client/kube_client.ts";
 import type { Backoff } from "./actions/invocation.ts";
 import { EventPoster } from "./engines/events.ts";
 import { type LeaderElectionOptions, LeaderElector } from "./engines/leader_election.ts";
+import { type HealthOptions, type HealthState, serveHealth } from "./engines/health.ts";
 import { consoleLogger, type Logger } from "./engines/logging.ts";
 import { newStats, type OperatorStats } from "./engines/stats.ts";
 import { readRegistry, type RegisteredHandler } from "./intents/registry.ts";
@@ -50,6 +51,8 @@ export interface OperatorOptions {
   /** How many objects are handled at the same time (each object is always handled alone). Default 4. */
   concurrency?: number;
   logger?: Logger;
+  /** Serve /healthz and /readyz for the Deployment's probes (see engines/health.ts). */
+  health?: HealthOptions;
   /** Overrides, merged one level deep: `{ watch: { inactivityMs: 5000 } }` keeps the other watch settings. */
   settings?: { [K in keyof OperatorSettings]?: Partial<OperatorSettings[K]> };
 }
@@ -74,8 +77,12 @@ export class Operator {
   readonly #resources: ResourceHandlers[];
   readonly #concurrency: number;
   #reactors: Reactor[] = [];
+  /** Reactors stopped while a handler still ran: no new one starts before they are done. */
+  #draining: Reactor[] = [];
   #elector?: LeaderElector;
   #started = false;
+  #stopped = false;
+  #health?: Deno.HttpServer;
   #transition: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: OperatorOptions) {
@@ -102,17 +109,53 @@ export class Operator {
     return this.#reactors.length > 0;
   }
 
+  /**
+   * True while this replica may act: without leader election always (once started), with it only while
+   * the Lease was renewed within the renew deadline. It reads the clock, so it is right even the moment
+   * a stopped (SIGSTOP) process resumes, before any timer has fired: check it before every action.
+   */
+  holdsLease(): boolean {
+    return this.#elector ? this.#elector.holdsFreshLease() : this.#started;
+  }
+
   async start(): Promise<void> {
     if (this.#started) throw new Error("Operator.start() was called twice");
     this.#started = true;
     const what = this.#resources.map((r) => `${r.resource.plural}.${r.resource.group}`).join(", ");
     this.#logger.info(`operator starting for ${what}${this.#elector ? " (waiting for the Lease)" : ""}`);
+    if (this.options.health) {
+      this.#health = serveHealth(this.options.health, () => this.health(), this.#logger);
+    }
     if (this.#elector) this.#elector.start();
     else await this.#startReactors();
   }
 
   /** Stops handling (graceful, see OperatorSettings.stopGraceMs) and releases the Lease. */
+  /** What the health probes report. */
+  health(): HealthState {
+    const running = this.#started && !this.#stopped;
+    if (!this.#elector) {
+      return { live: running, ready: running, detail: { leading: running, acting: this.isActive } };
+    }
+    const h = this.#elector.health();
+    // A loop that has not turned for a few lease durations is wedged: restart the replica.
+    const live = running && h.loopAgeMs < 3 * h.leaseDurationMs;
+    const ready = live && h.answerAgeMs < h.leaseDurationMs;
+    return {
+      live,
+      ready,
+      detail: {
+        leading: this.#elector.holdsFreshLease(),
+        acting: this.isActive,
+        electionLoopAgeMs: h.loopAgeMs,
+        apiServerAnswerAgeMs: h.answerAgeMs,
+      },
+    };
+  }
+
   async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#health?.shutdown();
     if (this.#elector) await this.#elector.stop();
     else await this.#stopReactors();
     await this.#transition;
@@ -120,8 +163,14 @@ export class Operator {
   }
 
   #startReactors(): Promise<void> {
-    return this.#transition = this.#transition.then(() => {
+    return this.#transition = this.#transition.then(async () => {
       if (this.#reactors.length > 0) return;
+      if (this.#draining.length) {
+        // Two steps of one object must never overlap, not even across a lost and regained Lease.
+        this.#logger.warn("waiting for the handlers of the previous leadership to finish before acting");
+        await Promise.all(this.#draining.map((r) => r.drained));
+        this.#draining = [];
+      }
       this.#reactors = this.#resources.map(({ resource, handlers }) =>
         new Reactor(this.#client, {
           client: this.#client,
@@ -132,6 +181,7 @@ export class Operator {
           logger: this.#logger,
           events: this.#events,
           retryBackoff: this.settings.retryBackoff,
+          leading: () => this.holdsLease(),
         }, {
           watch: this.settings.watch,
           concurrency: this.#concurrency,
@@ -148,6 +198,7 @@ export class Operator {
       const reactors = this.#reactors;
       this.#reactors = [];
       await Promise.all(reactors.map((r) => r.stop(this.settings.stopGraceMs)));
+      this.#draining.push(...reactors);
     });
   }
 }

@@ -5,6 +5,7 @@
  * new member can never be started on a removed member's claim.
  */
 import type { NodeStatusDocument } from "../../reconfig/observe.ts";
+import type { Observation } from "../../reconfig/types.ts";
 import { fetchNodeStatus } from "../../client/mod.ts";
 import type { PodFacts } from "./cluster_api.ts";
 import { clusterId, type ClusterRef, podUrl, slotOfClaim, slotOfPod } from "./names.ts";
@@ -26,6 +27,12 @@ export interface SlotFacts {
   url?: string;
   report?: NodeReport;
   hasClaim: boolean;
+  /** The pod's Ready condition. */
+  ready?: boolean;
+  /** The pod is being deleted. */
+  terminating?: boolean;
+  /** The StatefulSet revision the pod was created from. */
+  revision?: string;
 }
 
 export interface ClusterView {
@@ -52,6 +59,9 @@ export function buildView(
     if (slot === undefined) continue;
     const facts = at(slot);
     facts.pod = pod.name;
+    facts.ready = pod.ready;
+    facts.terminating = pod.terminating;
+    if (pod.revision) facts.revision = pod.revision;
     if (pod.ip) facts.url = podUrl(pod.ip);
     const report = input.reports.get(pod.name);
     // An address reused by another cluster's pod is not this node.
@@ -83,4 +93,24 @@ export function statusesBySlot(view: ClusterView): Record<string, NodeStatusDocu
 /** GET /status of one node, or undefined if it does not answer within the timeout. */
 export function fetchReport(url: string, timeoutMs = 1_000): Promise<NodeReport | undefined> {
   return fetchNodeStatus<NodeReport>(url, timeoutMs);
+}
+
+/**
+ * A node that answers as leader with a configuration older than one already produced or seen was
+ * deposed (it has not heard yet): planning from its view could undo a newer change, so the step
+ * plans as if no leader answered (and waits). Clears `view.leaderSlot` too.
+ */
+export function withoutDeposedLeader(
+  view: ClusterView,
+  observed: Observation,
+  knownConfIndex: number,
+): { observed: Observation; ignored?: string } {
+  const leader = observed.leader;
+  if (!leader || leader.confIndex >= knownConfIndex) return { observed };
+  view.leaderSlot = undefined;
+  return {
+    observed: { nodes: observed.nodes },
+    ignored: `node ${leader.id} answers as leader with configuration ${leader.confIndex}, older than ` +
+      `${knownConfIndex}: ignoring a deposed leader`,
+  };
 }

@@ -6,10 +6,35 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { conditionsSchema, operatorStatusSchema } from "../framework/mod.ts";
-import { MAX_REPLICAS, MIN_REPLICAS, RAFT_CLUSTER, SAFETY_MODES, SPEC_DEFAULTS } from "./types.ts";
+import { MAX_CLUSTER_NAME_LENGTH, PEER_SERVICE_SUFFIX } from "./names.ts";
+import {
+  DURATION_PATTERN,
+  MAX_ELECTION_TIMEOUT_MS,
+  MAX_RATE_COUNT,
+  MAX_REPLICAS,
+  MIN_ELECTION_TIMEOUT_MS,
+  MIN_REPLICAS,
+  PULL_POLICIES,
+  QUANTITY_PATTERN,
+  RATE_LIMIT_PATTERN,
+  SAFETY_MODES,
+  SPEC_DEFAULTS,
+} from "./spec.ts";
+import { CLUSTER_PHASES, RAFT_CLUSTER } from "./types.ts";
 
 const integer = (description: string) => ({ type: "integer", description });
 const string = (description: string) => ({ type: "string", description });
+const time = (description: string) => ({ type: "string", format: "date-time", description });
+/** A CEL rule with the message `kubectl apply` prints when it fails. */
+const rule = (rule: string, message: string) => ({ rule, message });
+/** A string field checked by a regular expression, refused with a readable message (not the regex). */
+const checkedString = (description: string, pattern: string, message: string, extra = {}) => ({
+  type: "string",
+  description,
+  maxLength: 64,
+  ...extra,
+  "x-kubernetes-validations": [rule(`self.matches('${pattern.replaceAll("\\", "\\\\")}')`, message)],
+});
 
 const memberSchema = {
   type: "object",
@@ -17,7 +42,7 @@ const memberSchema = {
 };
 
 /** `ReconfigStatus` of src/reconfig/types.ts. */
-const reconfigSchema = {
+const plannerSchema = {
   type: "object",
   description: "The reconfiguration planner's state, persisted before every action.",
   properties: {
@@ -30,6 +55,61 @@ const reconfigSchema = {
     nextNodeId: integer("Next node id to hand out."),
     catchUpStreak: integer("Consecutive checks in which every learner was caught up."),
     message: string("What the last decision was and why."),
+    replacing: {
+      type: "array",
+      description: "Members that came back with empty storage, being replaced under new ids.",
+      items: {
+        type: "object",
+        properties: {
+          slot: integer("StatefulSet ordinal."),
+          lostId: integer("The id that was lost (never reused)."),
+        },
+      },
+    },
+  },
+};
+
+const stepsSchema = {
+  type: "array",
+  description: "The workflow steps, oldest first, with how long each took.",
+  items: {
+    type: "object",
+    properties: {
+      step: { type: "string" },
+      startedAt: { type: "string", format: "date-time" },
+      durationSeconds: { type: "number" },
+    },
+  },
+};
+
+const reconfigSchema = {
+  type: "object",
+  description: "The membership change in flight.",
+  properties: {
+    from: integer("Voters before."),
+    to: integer("Voters after."),
+    step: string("The workflow step it is in."),
+    startedAt: time("When it started."),
+    attempts: integer("Actions issued in the current step."),
+    lastError: string("The last failed action of the current step."),
+    steps: stepsSchema,
+  },
+};
+
+const historySchema = {
+  type: "array",
+  description: "The last few membership changes, oldest first.",
+  items: {
+    type: "object",
+    properties: {
+      from: { type: "integer" },
+      to: { type: "integer" },
+      startedAt: { type: "string", format: "date-time" },
+      finishedAt: { type: "string", format: "date-time" },
+      durationSeconds: { type: "number" },
+      result: { type: "string", enum: ["Succeeded", "Aborted"] },
+      steps: stepsSchema,
+    },
   },
 };
 
@@ -44,39 +124,29 @@ const memberViewSchema = {
   },
 };
 
-const historySchema = {
-  type: "array",
-  description: "The latest reconfiguration steps, oldest first.",
-  items: {
-    type: "object",
-    properties: {
-      time: { type: "string", format: "date-time" },
-      phases: { type: "array", items: { type: "string" } },
-      action: { type: "string" },
-      confIndex: { type: "integer" },
-      message: { type: "string" },
-    },
+const resourceListSchema = (what: string) => ({
+  type: "object",
+  description: what,
+  properties: {
+    cpu: checkedString("CPU, e.g. 250m.", QUANTITY_PATTERN, 'must be a quantity such as "250m" or "1"'),
+    memory: checkedString("Memory, e.g. 256Mi.", QUANTITY_PATTERN, 'must be a quantity such as "256Mi"'),
   },
-};
+});
 
-/** Changing these would need a rolling restart of every node, which the operator does not do (yet). */
+/** Changing these would need resized claims or a restart into another protocol. */
 const immutableFields = [
-  {
-    rule: "self.safetyMode == oldSelf.safetyMode",
-    message: "spec.safetyMode cannot change after creation: create a new RaftCluster instead",
-  },
-  {
-    rule: "self.image == oldSelf.image",
-    message: "spec.image cannot change after creation (no rolling upgrade yet): create a new RaftCluster",
-  },
-  {
-    rule: "self.storage.size == oldSelf.storage.size",
-    message: "spec.storage.size cannot change after creation: claims are not resized",
-  },
-  {
-    rule: "has(self.tickMs) == has(oldSelf.tickMs) && (!has(self.tickMs) || self.tickMs == oldSelf.tickMs)",
-    message: "spec.tickMs cannot change after creation: create a new RaftCluster instead",
-  },
+  rule(
+    "self.safetyMode == oldSelf.safetyMode",
+    "spec.safetyMode cannot change after creation: create a new RaftCluster instead",
+  ),
+  rule(
+    "has(self.storageSize) == has(oldSelf.storageSize) && (!has(self.storageSize) || self.storageSize == oldSelf.storageSize)",
+    "spec.storageSize cannot change after creation: claims are not resized",
+  ),
+  rule(
+    "!has(self.storage) || !has(self.storage.size) || !has(self.storageSize) || self.storage.size == self.storageSize",
+    "spec.storage.size is the old name of spec.storageSize: keep storageSize only",
+  ),
 ];
 
 export function raftClusterCrd(): Record<string, unknown> {
@@ -93,12 +163,22 @@ export function raftClusterCrd(): Record<string, unknown> {
         name: version,
         served: true,
         storage: true,
-        subresources: { status: {} },
+        subresources: {
+          status: {},
+          scale: {
+            specReplicasPath: ".spec.replicas",
+            statusReplicasPath: ".status.replicas",
+            labelSelectorPath: ".status.labelSelector",
+          },
+        },
         additionalPrinterColumns: [
           { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
-          { name: "Voters", type: "integer", jsonPath: ".status.voters" },
+          { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
+          { name: "Voters", type: "string", jsonPath: ".status.voters" },
           { name: "Leader", type: "string", jsonPath: ".status.leader" },
-          { name: "Phase", type: "string", jsonPath: ".status.reconfig.phase" },
+          { name: "Phase", type: "string", jsonPath: ".status.phase" },
+          { name: "Step", type: "string", jsonPath: ".status.step" },
+          { name: "ConfIndex", type: "integer", jsonPath: ".status.configIndex" },
           { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
         ],
         schema: {
@@ -106,6 +186,18 @@ export function raftClusterCrd(): Record<string, unknown> {
             type: "object",
             description:
               "A replicated key-value store on Raft, resized only through safe membership changes.",
+            "x-kubernetes-validations": [
+              rule(
+                `size(self.metadata.name) <= ${MAX_CLUSTER_NAME_LENGTH} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
+                `a RaftCluster's name must be at most ${MAX_CLUSTER_NAME_LENGTH} lowercase letters, digits and '-', ` +
+                  "starting with a letter (it names a StatefulSet and Services)",
+              ),
+              rule(
+                `!self.metadata.name.endsWith('${PEER_SERVICE_SUFFIX}')`,
+                `a RaftCluster's name may not end in "${PEER_SERVICE_SUFFIX}": ` +
+                  `cluster X's peer Service is named X${PEER_SERVICE_SUFFIX}`,
+              ),
+            ],
             properties: {
               spec: {
                 type: "object",
@@ -118,32 +210,76 @@ export function raftClusterCrd(): Record<string, unknown> {
                     maximum: MAX_REPLICAS,
                     description: "Desired number of voters.",
                   },
+                  image: {
+                    type: "string",
+                    default: SPEC_DEFAULTS.image,
+                    minLength: 1,
+                    description: "The raft-kv server image; changing it rolls the members one at a time.",
+                  },
+                  imagePullPolicy: {
+                    type: "string",
+                    enum: [...PULL_POLICIES],
+                    default: SPEC_DEFAULTS.imagePullPolicy,
+                    description: "The pods' image pull policy.",
+                  },
+                  storageSize: checkedString(
+                    "Size of each member's claim, e.g. 1Gi (default 1Gi).",
+                    QUANTITY_PATTERN,
+                    'spec.storageSize must be a quantity such as "1Gi" or "500Mi"',
+                  ),
+                  snapshotInterval: checkedString(
+                    'Each server also snapshots this often, e.g. "30s", "5m" ("0s" or absent: by entry count only).',
+                    DURATION_PATTERN,
+                    'spec.snapshotInterval must be a duration such as "30s", "5m" or "1h"',
+                  ),
+                  electionTimeoutMs: {
+                    type: "integer",
+                    minimum: MIN_ELECTION_TIMEOUT_MS,
+                    maximum: MAX_ELECTION_TIMEOUT_MS,
+                    description: "The servers' Raft election timeout in ms (converted to ticks of tickMs).",
+                  },
                   safetyMode: {
                     type: "string",
                     enum: [...SAFETY_MODES],
                     default: SPEC_DEFAULTS.safetyMode,
                     description: "safe, or a deliberately broken baseline for experiments.",
                   },
-                  image: {
-                    type: "string",
-                    default: SPEC_DEFAULTS.image,
-                    description: "The raft-kv server image.",
-                  },
-                  storage: {
+                  reconfig: {
                     type: "object",
-                    default: {},
+                    description: "How membership changes are paced.",
                     properties: {
-                      size: {
-                        type: "string",
-                        default: SPEC_DEFAULTS.storageSize,
-                        description: "Size of each member's claim.",
+                      rateLimit: checkedString(
+                        `At most COUNT membership changes started per PERIOD, e.g. "1/min", "2/hour", "1/30s" (COUNT <= ${MAX_RATE_COUNT}).`,
+                        RATE_LIMIT_PATTERN,
+                        'spec.reconfig.rateLimit must read COUNT/PERIOD, such as "1/min", "2/hour" or "1/30s"',
+                      ),
+                      maxParallel: {
+                        type: "integer",
+                        minimum: 1,
+                        maximum: MAX_REPLICAS,
+                        default: SPEC_DEFAULTS.maxParallel,
+                        description:
+                          "Members added or removed per membership change (1: 3 -> 5 goes 3 -> 4 -> 5).",
                       },
+                    },
+                  },
+                  resources: {
+                    type: "object",
+                    description: "The server container's requests and limits (cpu, memory).",
+                    properties: {
+                      requests: resourceListSchema("Default cpu 100m, memory 128Mi."),
+                      limits: resourceListSchema("Default memory 512Mi, no CPU limit."),
                     },
                   },
                   tickMs: {
                     type: "integer",
                     minimum: 1,
-                    description: "Raft tick; the server's default if absent.",
+                    description: "Raft tick; the server's default (50) if absent.",
+                  },
+                  storage: {
+                    type: "object",
+                    description: "Old name: use storageSize.",
+                    properties: { size: string("Old name of storageSize.") },
                   },
                 },
               },
@@ -152,10 +288,25 @@ export function raftClusterCrd(): Record<string, unknown> {
                 properties: {
                   observedGeneration: { type: "integer", format: "int64" },
                   conditions: conditionsSchema(),
+                  phase: {
+                    type: "string",
+                    enum: [...CLUSTER_PHASES],
+                    description: "What the cluster is doing.",
+                  },
+                  step: string("The reconfiguration workflow step (Idle when none is in flight)."),
+                  replicas: integer("Settled members."),
+                  readyReplicas: integer("Pods whose readiness probe passes."),
+                  labelSelector: string("Selects the cluster's pods."),
                   leader: string("The leader's pod."),
-                  voters: integer("Voters in the leader's configuration."),
+                  term: integer("The leader's term."),
+                  voters: { type: "array", description: "Voter ids.", items: { type: "integer" } },
+                  learners: { type: "array", description: "Learner ids.", items: { type: "integer" } },
+                  configIndex: integer("The Raft configuration index in force; only grows."),
                   members: { type: "array", items: memberViewSchema },
+                  planner: plannerSchema,
                   reconfig: reconfigSchema,
+                  nextReconfigAt: time("When spec.reconfig.rateLimit lets the held-back change start."),
+                  formedAt: time("When the cluster first reached its size."),
                   history: historySchema,
                   operator: operatorStatusSchema(),
                 },

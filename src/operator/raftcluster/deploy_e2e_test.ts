@@ -114,7 +114,7 @@ Deno.test({
               const status = (body?.status ?? {}) as RaftClusterStatus;
               const ready = findCondition(status.conditions, "Ready");
               return ready?.status === "True" && ready.observedGeneration === body!.metadata.generation &&
-                status.voters === 4;
+                status.voters?.length === 4;
             },
             90_000,
             250,

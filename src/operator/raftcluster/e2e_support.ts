@@ -66,6 +66,19 @@ export class OperatorProcess {
     return await this.#done;
   }
 
+  /** Waits for the process to exit by itself (undefined if it still runs after timeoutMs). */
+  async exited(timeoutMs: number): Promise<Deno.CommandStatus | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) =>
+      timer = setTimeout(() => resolve(undefined), timeoutMs)
+    );
+    try {
+      return await Promise.race([this.#done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async log(): Promise<string> {
     return await Deno.readTextFile(this.logPath).catch(() => "");
   }

@@ -1,8 +1,9 @@
 /**
  * The RaftCluster operator's handlers on the framework. Every cause runs the same reconcile step
- * (reconciler.ts): creation also creates the owned objects, a change of spec.replicas reacts at once,
- * a resumed operator picks up where the persisted status says, and a short timer keeps stepping while
- * a reconfiguration is in flight (and looks again now and then once settled).
+ * (reconciler.ts), which creates and repairs the owned objects too: creation, a change of the spec
+ * (replicas, image, ...: any field but status), a resumed operator (a new one, or a new Lease holder),
+ * and a short timer that keeps stepping while anything is in flight (and looks again now and then
+ * once settled, which is also when drift of the owned objects is noticed).
  */
 import {
   findCondition,
@@ -14,14 +15,15 @@ import {
   TemporaryError,
   timer,
 } from "../framework/mod.ts";
-import { StaleObjectError } from "./cluster_api.ts";
+import { FencedError, StaleObjectError } from "./cluster_api.ts";
+import { NotLeadingError } from "./operation_runner.ts";
 import type { RaftClusterReconciler, StepContext } from "./reconciler.ts";
 import { RAFT_CLUSTER, type RaftClusterSpec, type RaftClusterStatus } from "./types.ts";
 
 /** Between two steps of a reconfiguration. */
 export const STEP_INTERVAL_MS = 1_000;
-/** Between two looks at a settled cluster (to keep leader, voters and Degraded current). */
-export const SETTLED_RECHECK_MS = 10_000;
+/** Between two looks at a settled cluster (leader, voters, Degraded, drift of the owned objects). */
+export const SETTLED_RECHECK_MS = 5_000;
 
 type Context = HandlerContext<RaftClusterSpec, RaftClusterStatus>;
 
@@ -33,20 +35,18 @@ export class RaftClusterHandlers {
 
   @onCreate()
   async created(ctx: Context) {
-    await this.reconciler.ensureResources(stepContext(ctx), ctx.body);
     await this.#step(ctx);
   }
 
   @onResume()
   async resumed(ctx: Context) {
-    ctx.logger.info(`resuming from phase ${ctx.status.reconfig?.phase ?? "Idle"}`);
-    await this.reconciler.ensureResources(stepContext(ctx), ctx.body);
+    ctx.logger.info(`resuming at step ${ctx.status.step ?? ctx.status.planner?.phase ?? "Idle"}`);
     await this.#step(ctx);
   }
 
-  @onUpdate("spec.replicas")
-  async resized(ctx: Context) {
-    ctx.logger.info(`spec.replicas ${ctx.old} -> ${ctx.new}`);
+  @onUpdate("spec")
+  async changed(ctx: Context) {
+    ctx.logger.info(`spec changed: ${ctx.diff.map((d) => d.path.join(".")).join(", ")}`);
     await this.#step(ctx);
   }
 
@@ -65,6 +65,11 @@ export class RaftClusterHandlers {
       if (error instanceof StaleObjectError) {
         throw new TemporaryError(`${error.message}; planning again`, 200);
       }
+      if (error instanceof FencedError || error instanceof NotLeadingError || ctx.signal.aborted) {
+        // Not a failure: this replica stopped acting and the next leader resumes from the status.
+        ctx.logger.warn(`step abandoned: ${(error as Error).message}`);
+        return;
+      }
       throw error;
     }
   }
@@ -77,13 +82,15 @@ function stepContext(ctx: Context): StepContext {
     uid: ctx.uid,
     logger: ctx.logger,
     postEvent: ctx.postEvent,
+    signal: ctx.signal,
+    leading: ctx.leading,
   };
 }
 
-/** Idle at the desired size and Ready for this generation, as last written. */
+/** Running at spec.replicas and Ready for this generation, as last written. */
 function looksSettled(ctx: Context): boolean {
-  const reconfig = ctx.status.reconfig;
   const ready = findCondition(ctx.status.conditions, "Ready");
-  return reconfig?.phase === "Idle" && reconfig.members.length === ctx.spec.replicas &&
+  return ctx.status.phase === "Running" && ctx.status.step === "Idle" &&
+    ctx.status.replicas === ctx.spec.replicas &&
     ready?.status === "True" && ready.observedGeneration === ctx.meta.generation;
 }

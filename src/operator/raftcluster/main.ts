@@ -11,6 +11,7 @@ import { RaftClusterHandlers } from "./handlers.ts";
 import { RaftClusterReconciler } from "./reconciler.ts";
 import { levelLogger, type LogFormat, parseLogFormat } from "../../server/logger.ts";
 import { plainMessage, UsageError, usageErrorLines } from "../../cli/args.ts";
+import { DEFAULT_TUNING } from "../../reconfig/types.ts";
 
 const USAGE = `usage: raft-operator [options]
   --kubeconfig FILE        cluster credentials (default: KUBECONFIG, ~/.kube/config, or the pod's service account)
@@ -19,6 +20,12 @@ const USAGE = `usage: raft-operator [options]
                            kubeconfig's namespace, else "default")
   --lease-name NAME        the Lease's name (default raft-operator)
   --identity ID            this replica's name in the Lease (default: POD_NAME, else <hostname>-<pid>)
+  --lease-duration-ms N    how long the Lease stays valid without renewal (default 15000)
+  --renew-deadline-ms N    stop acting when the Lease could not be renewed for this long (default 10000)
+  --retry-period-ms N      between renewals; also each renewal's timeout (default 2000)
+  --crash-after-step S     TESTS ONLY: exit at once (code 137, as if SIGKILLed) right after persisting a
+                           decision that passed through workflow step S (AddLearners, EnterJoint, ...)
+  --health-port N          serve GET /healthz and /readyz on this port (default: env HEALTH_PORT, else none)
   --log-level L            debug | info | warn | error (default info)
   --log-format F           text | json: one JSON object a line (time, level, component, node, term, message)`;
 
@@ -39,6 +46,11 @@ try {
       identity: { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
+      "health-port": { type: "string" },
+      "crash-after-step": { type: "string" },
+      "lease-duration-ms": { type: "string" },
+      "renew-deadline-ms": { type: "string" },
+      "retry-period-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -62,6 +74,28 @@ try {
   fail((error as Error).message);
 }
 
+const healthPortText = values["health-port"] ?? Deno.env.get("HEALTH_PORT");
+const healthPort = healthPortText === undefined ? undefined : Number(healthPortText);
+if (healthPort !== undefined && !(Number.isInteger(healthPort) && healthPort > 0 && healthPort < 65536)) {
+  fail(`--health-port must be a port number from 1 to 65535, got "${healthPortText}"`);
+}
+
+function positiveMs(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    fail(`--${flag} must be a positive integer (milliseconds), got "${text}"`);
+  }
+  return ms;
+}
+const leaseTimings = {
+  leaseDurationMs: positiveMs(values["lease-duration-ms"], "lease-duration-ms"),
+  renewDeadlineMs: positiveMs(values["renew-deadline-ms"], "renew-deadline-ms"),
+  retryPeriodMs: positiveMs(values["retry-period-ms"], "retry-period-ms"),
+};
+
+const crashAfterStep = values["crash-after-step"];
+
 const kubeConfig = new KubeConfigH1();
 try {
   if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
@@ -84,9 +118,25 @@ const logger = logFormat === "json"
 const operator = new Operator({
   kubeConfig,
   ...(namespace ? { namespace } : {}),
-  handlers: [new RaftClusterHandlers(new RaftClusterReconciler(new ClusterApi(kubeConfig)))],
-  leaderElection: { leaseName: values["lease-name"] ?? "raft-operator", namespace: leaseNamespace, identity },
+  handlers: [
+    new RaftClusterHandlers(
+      new RaftClusterReconciler(new ClusterApi(kubeConfig), DEFAULT_TUNING, (steps) => {
+        if (crashAfterStep && steps.includes(crashAfterStep)) {
+          console.error(`raft-operator: --crash-after-step ${crashAfterStep}: exiting after persisting it`);
+          Deno.exit(137);
+        }
+      }),
+    ),
+  ],
+  leaderElection: {
+    leaseName: values["lease-name"] ?? "raft-operator",
+    namespace: leaseNamespace,
+    identity,
+    ...Object.fromEntries(Object.entries(leaseTimings).filter(([, v]) => v !== undefined)),
+  },
   logger,
+  // At the pod IP when known (under localkube pods share the host's network; the kubelet probes the pod IP).
+  ...(healthPort ? { health: { port: healthPort, hostname: Deno.env.get("POD_IP") ?? "0.0.0.0" } } : {}),
   // A failing API call is retried within seconds, not the framework's default of up to 5 minutes.
   settings: { retryBackoff: { initialMs: 500, maxMs: 15_000 }, errorBackoff: { maxMs: 15_000 } },
 });

@@ -23,6 +23,16 @@ export const statefulSetName = (c: ClusterRef) => c.name;
 export const peerServiceName = (c: ClusterRef) => `${c.name}-peers`;
 export const clientServiceName = (c: ClusterRef) => c.name;
 export const secretName = (c: ClusterRef) => `${c.name}-tokens`;
+export const disruptionBudgetName = (c: ClusterRef) => c.name;
+export const networkPolicyName = (c: ClusterRef) => c.name;
+
+/**
+ * The suffix of the peer Service: a RaftCluster may not be named `<other>-peers`, or its client
+ * Service would be another cluster's peer Service (the CRD refuses such names).
+ */
+export const PEER_SERVICE_SUFFIX = "-peers";
+/** StatefulSet names longer than this leave no room for the pods' controller-revision-hash label. */
+export const MAX_CLUSTER_NAME_LENGTH = 52;
 export const podName = (c: ClusterRef, slot: number) => `${c.name}-${slot}`;
 export const claimName = (c: ClusterRef, slot: number) => `${DATA_VOLUME}-${c.name}-${slot}`;
 
@@ -37,9 +47,19 @@ export function selectorLabels(c: ClusterRef): Record<string, string> {
   return { "app.kubernetes.io/name": "raft-kv", "app.kubernetes.io/instance": c.name };
 }
 
+/** Every object's labels: the selector plus what `kubectl get pods -l app=raft-kv` and dashboards expect. */
 export function labels(c: ClusterRef): Record<string, string> {
-  return { ...selectorLabels(c), "app.kubernetes.io/managed-by": "raft-operator" };
+  return {
+    app: "raft-kv",
+    ...selectorLabels(c),
+    "app.kubernetes.io/component": "server",
+    "app.kubernetes.io/part-of": "raft-kv",
+    "app.kubernetes.io/managed-by": "raft-operator",
+  };
 }
+
+/** Where the StatefulSet keeps the next node id, so a lost RaftCluster status cannot reuse ids. */
+export const NEXT_NODE_ID_ANNOTATION = "storage.sys/next-node-id";
 
 export function labelSelector(c: ClusterRef): string {
   return Object.entries(selectorLabels(c)).map(([k, v]) => `${k}=${v}`).join(",");

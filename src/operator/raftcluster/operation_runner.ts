@@ -8,6 +8,11 @@ import type { ClusterApi } from "./cluster_api.ts";
 import { type ClusterRef, statefulSetName } from "./names.ts";
 import type { Operation } from "./operations.ts";
 
+/** Thrown instead of starting an operation once this replica may no longer act. */
+export class NotLeadingError extends Error {
+  override name = "NotLeadingError";
+}
+
 /**
  * Calls go to one pinned pod with a few attempts: if leadership moved meanwhile, the next planning
  * round finds the new leader (under localkube a follower cannot forward to the leader's DNS name).
@@ -15,18 +20,34 @@ import type { Operation } from "./operations.ts";
 const ADMIN_RETRY = { maxAttempts: 3, requestTimeoutMs: 15_000, operationTimeoutMs: 20_000 };
 
 export class OperationRunner {
+  /**
+   * `api` is fenced with `signal`; `leading` is checked right before each operation (it reads the
+   * clock: false at once when a stopped process resumes past its Lease); an abort of `signal` closes
+   * the admin client of a call in flight.
+   */
   constructor(
     private readonly api: ClusterApi,
     private readonly ref: ClusterRef,
     private readonly adminToken: string,
+    private readonly fence: { signal: AbortSignal; leading: () => boolean } = {
+      signal: new AbortController().signal,
+      leading: () => true,
+    },
   ) {}
 
   async run(op: Operation): Promise<void> {
+    if (this.fence.signal.aborted || !this.fence.leading()) {
+      throw new NotLeadingError(
+        "this operator replica is not leading any more: the operation is left to the next leader",
+      );
+    }
     switch (op.kind) {
       case "scale":
         return await this.api.scaleStatefulSet(this.ref.namespace, statefulSetName(this.ref), op.replicas);
       case "deleteClaim":
         return await this.api.deleteClaim(this.ref.namespace, op.claim);
+      case "deletePod":
+        return await this.api.deletePod(this.ref.namespace, op.pod);
       case "setIdentity":
         return await this.#admin(op.url, (a) => a.setIdentity(op.url, op.identity));
       case "addLearner":
@@ -51,6 +72,14 @@ export class OperationRunner {
 
   async #admin(url: string, call: (admin: AdminClient) => Promise<unknown>): Promise<void> {
     await using admin = new AdminClient({ endpoints: [url], token: this.adminToken, retry: ADMIN_RETRY });
-    await call(admin);
+    // Losing the Lease mid-call closes the client: the call (and its retries) stop at once.
+    const cancel = () => void admin[Symbol.asyncDispose]();
+    this.fence.signal.addEventListener("abort", cancel, { once: true });
+    try {
+      await call(admin);
+    } finally {
+      this.fence.signal.removeEventListener("abort", cancel);
+    }
+    if (this.fence.signal.aborted) throw new NotLeadingError("the Lease was lost during the call");
   }
 }

@@ -19,6 +19,7 @@ export type Operation =
   | { kind: "leaveJoint"; leaderUrl: string }
   | { kind: "removeLearner"; leaderUrl: string; id: number }
   | { kind: "deleteClaim"; claim: string }
+  | { kind: "deletePod"; pod: string }
   | { kind: "votersDirect"; leaderUrl: string; voters: number[]; members: Record<number, MemberAddress> }
   | { kind: "adoptConfig"; pod: string; url: string; voters: number[] };
 
@@ -134,7 +135,35 @@ export function operationsFor({ ref, view, status, action }: OperationsInput): O
       break;
 
     case "stopMembers": {
-      const lowest = Math.min(...action.members.map((m) => m.slot));
+      if (status.phase === "AbortLearners" && view.leaderSlot === undefined) {
+        // Without a leader nobody can say the learners are out of the configuration: deleting their
+        // claims now could leave a member in the configuration with no storage (a ghost).
+        throw new ActionError(
+          `stopMembers: no leader answers, so nothing shows that learners ${
+            action.members.map((m) => m.id).join(", ")
+          } left the configuration; their claims are kept until a leader says so`,
+        );
+      }
+      // A member being stopped may sit below staying members (a hole: the slot of a member replaced
+      // after it lost its storage). A StatefulSet cannot remove that ordinal, so that member's own
+      // storage is wiped instead (its claim and pod go, the pod comes back empty) and the grow path
+      // refills the slot under a new id; a staying member's pod is never touched. A hole whose pod
+      // already runs empty has nothing left to stop.
+      const stayingTop = Math.max(
+        -1,
+        ...status.members.filter((m) => !action.members.some((x) => x.id === m.id)).map((m) => m.slot),
+      );
+      const holes = action.members.filter((m) => m.slot < stayingTop);
+      for (const member of holes) {
+        const facts = slot(member.slot);
+        if (isEmptyPod(facts)) continue;
+        if (facts.hasClaim) operations.push({ kind: "deleteClaim", claim: claimName(ref, member.slot) });
+        if (facts.pod) operations.push({ kind: "deletePod", pod: podName(ref, member.slot) });
+        waitingFor.push(`pod ${podName(ref, member.slot)} to come back empty`);
+      }
+      const tops = action.members.filter((m) => !holes.includes(m));
+      if (!tops.length) break;
+      const lowest = Math.min(...tops.map((m) => m.slot));
       const stopping = new Set(action.members.map((m) => m.id));
       const blocking = status.members.filter((m) => !stopping.has(m.id) && m.slot >= lowest);
       if (blocking.length) {
@@ -144,7 +173,7 @@ export function operationsFor({ ref, view, status, action }: OperationsInput): O
         );
       }
       if (view.replicas > lowest) operations.push({ kind: "scale", replicas: lowest });
-      for (const member of action.members) {
+      for (const member of tops) {
         if (slot(member.slot).hasClaim) {
           operations.push({ kind: "deleteClaim", claim: claimName(ref, member.slot) });
         }
@@ -179,6 +208,11 @@ export function operationsFor({ ref, view, status, action }: OperationsInput): O
   return { operations, waitingFor };
 }
 
+/** A pod that answers with no identity: whatever member its slot had, its storage holds none of it. */
+export function isEmptyPod(facts: SlotFacts | undefined): boolean {
+  return facts?.report !== undefined && facts.report.initialized !== true && facts.report.id === undefined;
+}
+
 /** One line per operation, for logs and Events. */
 export function describeOperation(op: Operation): string {
   switch (op.kind) {
@@ -200,6 +234,8 @@ export function describeOperation(op: Operation): string {
       return `remove learner ${op.id}`;
     case "deleteClaim":
       return `delete claim ${op.claim}`;
+    case "deletePod":
+      return `delete pod ${op.pod} (the StatefulSet recreates it)`;
     case "votersDirect":
       return `UNSAFE: switch voters straight to [${op.voters}]`;
     case "adoptConfig":

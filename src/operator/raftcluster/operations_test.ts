@@ -124,16 +124,15 @@ Deno.test("stopMembers: lower replicas below the removed slots and delete their 
   assert.deepEqual(again.operations, [{ kind: "deleteClaim", claim: "data-kv-3" }], "only what is left");
 });
 
-Deno.test("stopMembers refuses to take a staying member's pod down with it", () => {
+Deno.test("stopMembers never takes a staying member's pod down: a slot below one is wiped, not scaled away", () => {
   const v = view({ 0: report(0, 1, "leader"), 1: report(1, 2), 2: report(2, 3) });
-  assert.throws(
-    () =>
-      plan(v, { kind: "stopMembers", members: [{ slot: 1, id: 2 }] }, [{ slot: 0, id: 1 }, {
-        slot: 2,
-        id: 3,
-      }]),
-    /cannot stop slot 1 while slot 2 \(node 3\) stays/,
-  );
+  const staying = [{ slot: 0, id: 1 }, { slot: 2, id: 3 }];
+  const stop = plan(v, { kind: "stopMembers", members: [{ slot: 1, id: 2 }] }, staying);
+  assert.deepEqual(stop.operations, [{ kind: "deleteClaim", claim: "data-kv-1" }, {
+    kind: "deletePod",
+    pod: "kv-1",
+  }]);
+  assert.ok(!stop.operations.some((o) => o.kind === "scale"), "the StatefulSet keeps slot 2");
 });
 
 Deno.test("the unsafe baselines: voters-direct to the leader with addresses, adopt-config to each node", () => {
@@ -160,4 +159,63 @@ Deno.test("every operation has a one-line description", () => {
     "StatefulSet replicas -> 2",
     "pod kv-1 becomes node 2",
   ]);
+});
+
+Deno.test("an aborted scale-up with no leader answering keeps the learners' claims (no ghost members)", () => {
+  const members = [{ slot: 0, id: 1 }, { slot: 1, id: 2 }, { slot: 2, id: 3 }];
+  const learner = { slot: 3, id: 4 };
+  const aborting: ReconfigStatus = { ...status(members), phase: "AbortLearners", adding: [learner] };
+  const noLeader = view({ 0: report(0, 1), 1: report(1, 2), 2: report(2, 3), 3: report(3, 4) });
+  assert.throws(
+    () =>
+      operationsFor({
+        ref,
+        view: noLeader,
+        status: aborting,
+        action: { kind: "stopMembers", members: [learner] },
+      }),
+    (e: Error) => e instanceof ActionError && /their claims are kept until a leader says so/.test(e.message),
+  );
+  const withLeader = view({ 0: report(0, 1, "leader"), 1: report(1, 2), 2: report(2, 3), 3: report(3, 4) });
+  const ops = operationsFor({
+    ref,
+    view: withLeader,
+    status: aborting,
+    action: { kind: "stopMembers", members: [learner] },
+  });
+  assert.ok(ops.operations.some((o) => o.kind === "deleteClaim" && o.claim === "data-kv-3"));
+});
+
+Deno.test("stopMembers of a replaced member below staying ones wipes its storage instead of scaling down", () => {
+  const staying = [{ slot: 0, id: 1 }, { slot: 2, id: 3 }];
+  const lost = { slot: 1, id: 2 };
+  const removing: ReconfigStatus = {
+    ...status(staying),
+    phase: "RemoveMembers",
+    removing: [lost],
+    replacing: [{ slot: 1, lostId: 2 }],
+  };
+  const stillOld = view({ 0: report(0, 1, "leader"), 1: report(1, 2), 2: report(2, 3) }, { replicas: 3 });
+  const wipe = operationsFor({
+    ref,
+    view: stillOld,
+    status: removing,
+    action: { kind: "stopMembers", members: [lost] },
+  });
+  assert.deepEqual(wipe.operations, [{ kind: "deleteClaim", claim: "data-kv-1" }, {
+    kind: "deletePod",
+    pod: "kv-1",
+  }]);
+  const empty = view({ 0: report(0, 1, "leader"), 1: report(1), 2: report(2, 3) }, { replicas: 3 });
+  const nothing = operationsFor({
+    ref,
+    view: empty,
+    status: removing,
+    action: { kind: "stopMembers", members: [lost] },
+  });
+  assert.deepEqual(
+    nothing.operations,
+    [],
+    "an empty pod has nothing left to stop; the StatefulSet is not scaled down",
+  );
 });

@@ -1,9 +1,15 @@
 /**
- * One reconfiguration step of one RaftCluster, the Kubernetes counterpart of the local supervisor's
- * reconcile loop: observe (pods, claims, every node's /status at its pod IP) -> plan (the shared
- * planner) -> persist the planner's status in the RaftCluster's status -> execute one idempotent
- * action. The status is written before acting and guarded by the resourceVersion the step was planned
- * from, so a restarted (or newly elected) operator resumes from exactly what was persisted.
+ * One step of one RaftCluster, the Kubernetes counterpart of the local supervisor's reconcile loop:
+ *
+ *   read the RaftCluster afresh -> check its spec -> observe (pods, claims, every node's /status)
+ *   -> rebuild the planner's state if the status was lost -> repair the owned objects
+ *   -> plan (the shared planner, paced by reconfig.maxParallel and reconfig.rateLimit)
+ *   -> persist the status (guarded by the resourceVersion planned from) -> act (one idempotent action)
+ *   -> once settled, roll a changed pod template through the members.
+ *
+ * The status is written before acting, so a restarted (or newly elected) operator resumes from exactly
+ * what was persisted. Every write and admin call is fenced: it is not started once this replica may
+ * no longer act, and one in flight is cancelled when the Lease is lost.
  */
 import type { EventType, KubeObject, Logger } from "../framework/mod.ts";
 import { observationFrom } from "../../reconfig/observe.ts";
@@ -13,22 +19,52 @@ import {
   initialStatus,
   type PlannerDecision,
   type PlannerTuning,
+  type ReconfigStatus,
 } from "../../reconfig/types.ts";
 import type { ClusterApi } from "./cluster_api.ts";
-import { buildView, type ClusterView, fetchReport, type NodeReport, statusesBySlot } from "./cluster_view.ts";
+import {
+  buildView,
+  type ClusterView,
+  fetchReport,
+  type NodeReport,
+  statusesBySlot,
+  withoutDeposedLeader,
+} from "./cluster_view.ts";
 import {
   ADMIN_TOKEN_KEY,
   type ClusterRef,
   labelSelector,
+  PEER_TOKEN_KEY,
   podUrl,
   secretName,
   statefulSetName,
 } from "./names.ts";
-import { ActionError, describeOperation, operationsFor } from "./operations.ts";
+import { ActionError, describeOperation, type Operation, operationsFor } from "./operations.ts";
 import { OperationRunner } from "./operation_runner.ts";
-import { clientService, peerService, randomTokens, statefulSet, tokenSecret } from "./resources.ts";
-import { statusPatch, summarizeStatus } from "./status_summary.ts";
-import { type RaftClusterStatus, type ResolvedSpec, resolveSpec, SpecError } from "./types.ts";
+import { controllerUid, reconcileOwned } from "./owned_objects.ts";
+import { pace } from "./pacing.ts";
+import { trackReconfig } from "./reconfig_history.ts";
+import {
+  clientService,
+  disruptionBudget,
+  networkPolicy,
+  peerService,
+  randomTokens,
+  statefulSet,
+  tokenSecret,
+} from "./resources.ts";
+import { withoutEmptiedHoles } from "./replacement_view.ts";
+import { planUpgrade } from "./rolling_upgrade.ts";
+import { recordedNextNodeId, statefulSetRepair } from "./statefulset_sync.ts";
+import { hasInitializedMember, rebuildPlannerState } from "./status_recovery.ts";
+import { invalidSpecStatus, statusPatch, summarizeStatus } from "./status_summary.ts";
+import {
+  plannerStateOf,
+  type RaftClusterStatus,
+  type ResolvedSpec,
+  resolveSpec,
+  SpecError,
+} from "./types.ts";
 
 /** What a step needs from the handler that runs it. */
 export interface StepContext {
@@ -37,16 +73,21 @@ export interface StepContext {
   uid: string;
   logger: Logger;
   postEvent(type: EventType, reason: string, message: string): Promise<void>;
+  /** Aborted when this replica stops acting; cancels requests in flight. */
+  signal?: AbortSignal;
+  /** Checked right before every action (reads the clock: see HandlerContext.leading). */
+  leading?: () => boolean;
 }
 
 export interface StepOutcome {
-  /** Idle at the desired size: nothing to do until the spec changes. */
+  /** Idle at the desired size with nothing to roll: nothing to do until something changes. */
   settled: boolean;
 }
 
 /** Per RaftCluster, in memory: the admin token once read, and the last failure reported. */
 interface ClusterMemory {
-  adminToken?: string;
+  /** The Secret's tokens once read: a deleted Secret is recreated with the same ones. */
+  tokens?: { peer: string; admin: string };
   lastWarning?: string;
 }
 
@@ -54,114 +95,216 @@ export class RaftClusterReconciler {
   readonly #memory = new Map<string, ClusterMemory>();
 
   constructor(
-    private readonly api: ClusterApi,
+    private readonly baseApi: ClusterApi,
     private readonly tuning: PlannerTuning = DEFAULT_TUNING,
+    /**
+     * Called after each status write with the workflow steps the decision passed through, before the
+     * action: the crash tests' failpoint (main.ts --crash-after-step) exits the process here.
+     */
+    private readonly afterPersist: (steps: readonly string[]) => void = () => {},
   ) {}
 
-  /**
-   * Creates the Secret, the Services and the StatefulSet (with no pods) where they are missing. A
-   * missing Secret is only recreated for a cluster without members: running nodes hold its tokens.
-   */
-  async ensureResources(ctx: StepContext, cluster: KubeObject): Promise<void> {
-    const ref = refOf(cluster);
-    const spec = await this.#specOf(ctx, cluster);
-    if (!spec) return;
-    const status = (cluster.status ?? {}) as RaftClusterStatus;
-    const hasMembers = (status.reconfig?.members.length ?? 0) + (status.reconfig?.adding.length ?? 0) > 0;
-    if (hasMembers && !(await this.api.readSecret(ref.namespace, secretName(ref)))) {
-      await this.#warn(
-        ctx,
-        "SecretMissing",
-        `Secret ${secretName(ref)} is gone while the cluster has members, whose nodes hold its tokens: ` +
-          `restore it (keys peer-token, admin-token) from a backup; the operator does not invent new tokens`,
-      );
-      return;
-    }
-    const created = await this.api.createIfAbsent({
-      secret: tokenSecret(ref, randomTokens()),
-      services: [peerService(ref), clientService(ref)],
-      statefulSet: statefulSet(ref, spec),
-    });
-    if (created.length) {
-      ctx.logger.info(`created ${created.join(", ")}`);
-      await ctx.postEvent("Normal", "Created", `created ${created.join(", ")}`);
-    }
-  }
-
   async step(ctx: StepContext): Promise<StepOutcome> {
+    const api = ctx.signal ? this.baseApi.fenced(ctx.signal, ctx.leading) : this.baseApi;
     // Read afresh: the handler's copy may predate this operator's own last status write.
-    const cluster = await this.api.getCluster(ctx.namespace, ctx.name);
+    const cluster = await api.getCluster(ctx.namespace, ctx.name);
     if (!cluster || cluster.metadata.uid !== ctx.uid || cluster.metadata.deletionTimestamp) {
       this.#memory.delete(ctx.uid);
       return { settled: true };
     }
     const ref = refOf(cluster);
-    const spec = await this.#specOf(ctx, cluster);
-    if (!spec) return { settled: true };
-    let set = await this.api.readStatefulSet(ref.namespace, statefulSetName(ref));
-    if (!set) {
-      await this.ensureResources(ctx, cluster);
-      set = await this.api.readStatefulSet(ref.namespace, statefulSetName(ref));
-      if (!set) return { settled: false };
-    }
-    const adminToken = await this.#adminToken(ref);
-    const view = await this.#observe(ref, set.spec?.replicas ?? 0);
-    const observed = observationFrom(statusesBySlot(view));
     const previous = (cluster.status ?? {}) as RaftClusterStatus;
-    const decision = planNextStep({
-      desiredReplicas: spec.replicas,
-      mode: spec.safetyMode,
-      status: previous.reconfig ?? initialStatus(),
-      observed,
-    }, this.tuning);
-    const summary = summarizeStatus({
-      ref,
-      generation: cluster.metadata.generation,
-      desiredReplicas: spec.replicas,
-      previous,
-      decision,
-      observed,
-      view,
-      now: new Date(),
-    });
-    const patch = statusPatch(previous, summary.status);
-    // Persisted before acting: if the operator dies during the action, the next one plans from here.
-    if (patch) {
-      await this.api.patchClusterStatus(ref.namespace, ref.name, cluster.metadata.resourceVersion, patch);
+    const now = new Date();
+
+    let spec: ResolvedSpec;
+    try {
+      spec = resolveSpec(cluster.spec);
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      const message = `${error.message}; fix the RaftCluster's spec`;
+      const patch = statusPatch(
+        previous,
+        invalidSpecStatus(previous, message, cluster.metadata.generation, now),
+      );
+      if (patch) {
+        await api.patchClusterStatus(ref.namespace, ref.name, cluster.metadata.resourceVersion, patch);
+      }
+      await this.#warn(ctx, "InvalidSpec", message);
+      return { settled: true };
     }
-    if (summary.recorded) {
-      const { phases, message } = summary.recorded;
-      ctx.logger.info(`${phases.join(" -> ")}: ${message}`);
-      await ctx.postEvent("Normal", decision.status.phase, message);
-    }
-    if (!adminToken) {
+
+    let set = await api.readStatefulSet(ref.namespace, statefulSetName(ref));
+    if (set && controllerUid(set) !== ref.uid) {
       await this.#warn(
         ctx,
-        "SecretMissing",
-        `Secret ${secretName(ref)} has no ${ADMIN_TOKEN_KEY}: cannot act`,
+        "NameTaken",
+        `StatefulSet ${statefulSetName(ref)} is controlled by ${
+          controllerUid(set) ?? "nobody"
+        }, not by this ` +
+          `RaftCluster (an earlier one of the same name being deleted?): waiting for it to go`,
       );
       return { settled: false };
     }
-    await this.#execute(ctx, ref, view, decision, adminToken);
+    const view = await this.#observe(api, ref, set?.spec?.replicas ?? 0);
+    let observed = observationFrom(statusesBySlot(view));
+    const initialized = hasInitializedMember(view);
+
+    // The planner's state; rebuilt from the nodes if the status was lost while they run.
+    let planner: ReconfigStatus;
+    let rebuilt = false;
+    const persisted = plannerStateOf(previous);
+    if (persisted) {
+      planner = persisted;
+    } else if (initialized) {
+      const recovery = rebuildPlannerState(view, observed, recordedNextNodeId(set));
+      if ("waiting" in recovery) {
+        await this.#warn(ctx, "StatusLost", `${recovery.waiting}; nothing is bootstrapped meanwhile`);
+        return { settled: false };
+      }
+      planner = recovery.status;
+      rebuilt = true;
+      await ctx.postEvent("Warning", "StatusRebuilt", recovery.status.message);
+      ctx.logger.warn(recovery.status.message);
+    } else {
+      planner = { ...initialStatus(), nextNodeId: Math.max(1, recordedNextNodeId(set)) };
+    }
+    const deposed = withoutDeposedLeader(view, observed, planner.confIndex);
+    if (deposed.ignored) ctx.logger.warn(deposed.ignored);
+    observed = deposed.observed;
+
+    observed = withoutEmptiedHoles(planner, view, observed);
+
+    // Owned objects, at every step: created if missing, repaired if changed, never adopted. The
+    // Secret is recreated only with the tokens the running nodes already hold (or for a new cluster).
+    const known = await this.#tokens(api, ref);
+    const owned = await reconcileOwned(api, ref, [
+      tokenSecret(ref, known ?? randomTokens()),
+      peerService(ref),
+      clientService(ref),
+      disruptionBudget(ref, Math.max(planner.members.length, 1)),
+      networkPolicy(ref),
+    ], {
+      mayCreateSecret: known !== undefined ||
+        (!initialized && planner.members.length === 0 && planner.adding.length === 0),
+    });
+    for (const [what, list] of [["created", owned.created], ["repaired", owned.repaired]] as const) {
+      if (!list.length) continue;
+      ctx.logger.info(`${what} ${list.join(", ")}`);
+      await ctx.postEvent(
+        "Normal",
+        what === "created" ? "Created" : "DriftRepaired",
+        `${what} ${list.join(", ")}`,
+      );
+    }
+    if (owned.foreign.length) {
+      await this.#warn(
+        ctx,
+        "NameTaken",
+        `not touching objects this RaftCluster does not control: ${owned.foreign.join(", ")}`,
+      );
+    }
+    const desiredSet = statefulSet(ref, spec);
+    if (!set) {
+      await api.createStatefulSet(desiredSet);
+      ctx.logger.info(`created StatefulSet ${statefulSetName(ref)}`);
+      await ctx.postEvent("Normal", "Created", `created StatefulSet ${statefulSetName(ref)}`);
+      set = await api.readStatefulSet(ref.namespace, statefulSetName(ref));
+      if (!set) return { settled: false };
+    }
+
+    // Plan, paced.
+    const pacing = pace({
+      spec,
+      planner,
+      history: previous.history ?? [],
+      ...(previous.formedAt ? { formedAt: previous.formedAt } : {}),
+      now,
+    });
+    const decision = planNextStep({
+      desiredReplicas: pacing.desired,
+      mode: spec.safetyMode,
+      status: planner,
+      observed,
+    }, this.tuning);
+    const tracked = trackReconfig({
+      before: planner,
+      ...(previous.reconfig && persisted ? { inFlight: previous.reconfig } : {}),
+      history: previous.history ?? [],
+      decision,
+      now,
+    });
+    const summary = summarizeStatus({
+      ref,
+      generation: cluster.metadata.generation,
+      specReplicas: spec.replicas,
+      previous,
+      decision,
+      pacing,
+      tracked,
+      observed,
+      view,
+      now,
+    });
+
+    // A rolling upgrade only runs on a settled cluster, between membership changes.
+    const upgrade = decision.status.phase === "Idle" && decision.action.kind === "none"
+      ? planUpgrade({
+        ref,
+        view,
+        observed,
+        members: decision.status.members,
+        ...(set.status?.updateRevision ? { updateRevision: set.status.updateRevision } : {}),
+        tuning: this.tuning,
+      })
+      : { kind: "done" as const };
+    if (upgrade.kind !== "done") {
+      summary.status.step = "RollingUpgrade";
+      if (summary.status.phase === "Running") summary.status.phase = "Reconfiguring";
+      summary.settled = false;
+    }
+
+    const patch = statusPatch(previous, summary.status);
+    // Persisted before acting: if the operator dies during the action, the next one plans from here.
+    let resourceVersion = cluster.metadata.resourceVersion;
+    if (patch) {
+      const written = await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, patch);
+      resourceVersion = written.metadata.resourceVersion;
+    }
+    await this.#announce(ctx, planner, decision, tracked, rebuilt);
+    if (patch) this.afterPersist([...decision.trail, decision.status.phase]);
+
+    // The StatefulSet: template, replicas and the next node id, repaired toward the persisted plan.
+    const idle = decision.status.phase === "Idle" && decision.action.kind === "none";
+    const repair = statefulSetRepair(set, desiredSet, decision.status, idle);
+    if (repair.patch) {
+      this.#checkLeading(ctx);
+      await api.patch("StatefulSet", ref.namespace, statefulSetName(ref), repair.patch);
+      if (repair.drift.length) {
+        const message = `StatefulSet ${statefulSetName(ref)}: ${repair.drift.join(", ")} put back`;
+        ctx.logger.info(message);
+        await ctx.postEvent("Normal", "DriftRepaired", message);
+      }
+    }
+
+    const adminToken = (await this.#tokens(api, ref))?.admin;
+    if (!adminToken) {
+      await this.#warn(ctx, "SecretMissing", missingSecretMessage(ref));
+      return { settled: false };
+    }
+    const error = await this.#execute(ctx, api, ref, view, decision, adminToken, upgrade);
+    if (error && summary.status.reconfig) {
+      await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, {
+        reconfig: { lastError: error },
+      }).catch(() => undefined);
+    }
     return { settled: summary.settled };
   }
 
-  /** The spec with its defaults, or undefined (and a Warning) when it cannot be acted on. */
-  async #specOf(ctx: StepContext, cluster: KubeObject): Promise<ResolvedSpec | undefined> {
-    try {
-      return resolveSpec(cluster.spec);
-    } catch (error) {
-      if (!(error instanceof SpecError)) throw error;
-      await this.#warn(ctx, "InvalidSpec", `${error.message}; fix the RaftCluster's spec`);
-      return undefined;
-    }
-  }
-
-  async #observe(ref: ClusterRef, replicas: number): Promise<ClusterView> {
+  async #observe(api: ClusterApi, ref: ClusterRef, replicas: number): Promise<ClusterView> {
     const selector = labelSelector(ref);
     const [pods, claims] = await Promise.all([
-      this.api.listPods(ref.namespace, selector),
-      this.api.listClaimNames(ref.namespace, selector),
+      api.listPods(ref.namespace, selector),
+      api.listClaimNames(ref.namespace, selector),
     ]);
     const reports = new Map<string, NodeReport>();
     await Promise.all(pods.map(async (pod) => {
@@ -172,29 +315,117 @@ export class RaftClusterReconciler {
     return buildView(ref, { pods, claims, reports, replicas });
   }
 
+  /** Events for what a user wants to know: a change started or finished, a step reached. */
+  async #announce(
+    ctx: StepContext,
+    before: ReconfigStatus,
+    decision: PlannerDecision,
+    tracked: ReturnType<typeof trackReconfig>,
+    rebuilt: boolean,
+  ): Promise<void> {
+    const after = decision.status;
+    if (tracked.started) {
+      const message = tracked.started.from === 0
+        ? `creating the cluster: ${after.message}`
+        : `membership change ${tracked.started.from} -> ${tracked.started.to} voters started: ${after.message}`;
+      ctx.logger.info(message);
+      await ctx.postEvent("Normal", "ReconfigStarted", message);
+    }
+    const acted = decision.action.kind !== "wait" && decision.action.kind !== "none";
+    if (
+      after.phase !== before.phase || (acted && (after.message !== before.message || rebuilt))
+    ) {
+      const message = `${
+        [...decision.trail, after.phase].filter((p, i, a) => i === 0 || a[i - 1] !== p).join(" -> ")
+      }: ${after.message}`;
+      ctx.logger.info(message);
+      await ctx.postEvent("Normal", after.phase, after.message);
+    }
+    const lost = (after.replacing ?? []).filter((r) =>
+      !(before.replacing ?? []).some((b) => b.lostId === r.lostId)
+    );
+    if (lost.length) {
+      // The first move's message says which member came back empty and what happens next.
+      const message = decision.messages?.[0] ?? after.message;
+      ctx.logger.warn(message);
+      await ctx.postEvent("Warning", "MemberStorageLost", message);
+    }
+    if ((before.replacing?.length ?? 0) > 0 && !(after.replacing?.length)) {
+      ctx.logger.info(after.message);
+      await ctx.postEvent("Normal", "MemberReplaced", after.message);
+    }
+    if (tracked.finished) {
+      const f = tracked.finished;
+      const steps = f.steps.map((s) => `${s.step} ${s.durationSeconds ?? 0}s`).join(", ");
+      const message =
+        `membership change ${f.from} -> ${f.to} voters ${f.result.toLowerCase()} in ${f.durationSeconds}s (${steps})`;
+      ctx.logger.info(message);
+      await ctx.postEvent("Normal", "ReconfigFinished", message);
+    }
+  }
+
+  /** Runs the planner's action (or the rolling upgrade's); returns the error message if it failed. */
   async #execute(
     ctx: StepContext,
+    api: ClusterApi,
     ref: ClusterRef,
     view: ClusterView,
     decision: PlannerDecision,
     adminToken: string,
-  ): Promise<void> {
+    upgrade: ReturnType<typeof planUpgrade>,
+  ): Promise<string | undefined> {
     const memory = this.#remember(ctx.uid);
     let current: string = decision.action.kind;
     try {
-      const plan = operationsFor({ ref, view, status: decision.status, action: decision.action });
-      const runner = new OperationRunner(this.api, ref, adminToken);
-      for (const operation of plan.operations) {
+      let operations: Operation[];
+      let waitingFor: string[] = [];
+      if (upgrade.kind === "deletePod" || upgrade.kind === "transferLeader") {
+        const leaderUrl = view.leaderSlot === undefined ? undefined : view.slots.get(view.leaderSlot)?.url;
+        operations = upgrade.kind === "deletePod"
+          ? [{ kind: "deletePod", pod: upgrade.pod }]
+          : leaderUrl
+          ? [{ kind: "transferLeader", leaderUrl, to: upgrade.to }]
+          : [];
+        await this.#reportOnce(ctx, "RollingUpgrade", upgrade.message);
+      } else {
+        if (upgrade.kind === "wait") ctx.logger.debug(upgrade.message);
+        const plan = operationsFor({ ref, view, status: decision.status, action: decision.action });
+        operations = plan.operations;
+        waitingFor = plan.waitingFor;
+      }
+      const runner = new OperationRunner(api, ref, adminToken, {
+        signal: ctx.signal ?? new AbortController().signal,
+        leading: ctx.leading ?? (() => true),
+      });
+      for (const operation of operations) {
         current = describeOperation(operation);
-        ctx.logger.info(current);
+        ctx.logger.info(`action: ${current}`);
         await runner.run(operation);
       }
-      if (plan.waitingFor.length) ctx.logger.debug(`waiting for ${plan.waitingFor.join(", ")}`);
-      if (plan.operations.length) memory.lastWarning = undefined;
+      if (waitingFor.length) ctx.logger.debug(`waiting for ${waitingFor.join(", ")}`);
+      if (operations.length) memory.lastWarning = undefined;
+      return undefined;
     } catch (error) {
+      if (ctx.signal?.aborted || (ctx.leading && !ctx.leading())) throw error;
       const why = error instanceof ActionError ? error.message : `${current}: ${(error as Error).message}`;
       await this.#warn(ctx, "StepFailed", `${why} (planned again in a moment)`);
+      return why;
     }
+  }
+
+  #checkLeading(ctx: StepContext): void {
+    if (ctx.leading && !ctx.leading()) {
+      throw new Error("this operator replica is not leading any more: the step is left to the next leader");
+    }
+  }
+
+  /** A Normal Event once per distinct message in a row. */
+  async #reportOnce(ctx: StepContext, reason: string, message: string): Promise<void> {
+    const memory = this.#remember(ctx.uid);
+    if (memory.lastWarning === message) return;
+    memory.lastWarning = message;
+    ctx.logger.info(message);
+    await ctx.postEvent("Normal", reason, message);
   }
 
   /** A Warning Event and log line, once per distinct message in a row (a failing step repeats every tick). */
@@ -206,14 +437,17 @@ export class RaftClusterReconciler {
     await ctx.postEvent("Warning", reason, message);
   }
 
-  async #adminToken(ref: ClusterRef): Promise<string | undefined> {
+  /** The cluster's tokens, read once from its own Secret and then remembered. */
+  async #tokens(api: ClusterApi, ref: ClusterRef): Promise<{ peer: string; admin: string } | undefined> {
     const memory = this.#remember(ref.uid);
-    if (!memory.adminToken) {
-      const secret = await this.api.readSecret(ref.namespace, secretName(ref));
-      const encoded = secret?.data?.[ADMIN_TOKEN_KEY];
-      if (encoded) memory.adminToken = atob(encoded);
+    if (!memory.tokens) {
+      const secret = await api.readSecret(ref.namespace, secretName(ref));
+      if (!secret || controllerUid(secret) !== ref.uid) return undefined;
+      const admin = secret.data?.[ADMIN_TOKEN_KEY];
+      const peer = secret.data?.[PEER_TOKEN_KEY];
+      if (admin && peer) memory.tokens = { admin: atob(admin), peer: atob(peer) };
     }
-    return memory.adminToken;
+    return memory.tokens;
   }
 
   #remember(uid: string): ClusterMemory {
@@ -221,6 +455,12 @@ export class RaftClusterReconciler {
     if (!memory) this.#memory.set(uid, memory = {});
     return memory;
   }
+}
+
+function missingSecretMessage(ref: ClusterRef): string {
+  return `Secret ${secretName(ref)} is missing (or not this RaftCluster's) while members run, and their ` +
+    `nodes hold its tokens: restore it (keys peer-token, ${ADMIN_TOKEN_KEY}) from a backup; the operator ` +
+    `does not invent new tokens for a running cluster`;
 }
 
 export function refOf(cluster: KubeObject): ClusterRef {

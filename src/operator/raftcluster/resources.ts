@@ -4,6 +4,7 @@
  * through its retention policy).
  */
 import type * as k8s from "@kubernetes/client-node";
+import { TEMPLATE_HASH_ANNOTATION, templateHash } from "./statefulset_sync.ts";
 import { API_VERSION, RAFT_CLUSTER, type ResolvedSpec } from "./types.ts";
 import {
   ADMIN_TOKEN_KEY,
@@ -13,7 +14,9 @@ import {
   type ClusterRef,
   DATA_PATH,
   DATA_VOLUME,
+  disruptionBudgetName,
   labels,
+  networkPolicyName,
   PEER_PORT,
   PEER_TOKEN_KEY,
   peerServiceName,
@@ -38,6 +41,27 @@ export function ownerReference(c: ClusterRef): k8s.V1OwnerReference {
 
 function metadata(c: ClusterRef, name: string): k8s.V1ObjectMeta {
   return { name, namespace: c.namespace, labels: labels(c), ownerReferences: [ownerReference(c)] };
+}
+
+/** The pod half of the `restricted` Pod Security Standard (the operator's Deployment uses the same). */
+export function restrictedPodSecurity(): k8s.V1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: DENO_USER_ID,
+    runAsGroup: DENO_USER_ID,
+    fsGroup: DENO_USER_ID,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** The container half of the `restricted` profile, plus a read-only root filesystem. */
+export function restrictedContainerSecurity(): k8s.V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+  };
 }
 
 /** Fresh random tokens for a new cluster (hex, 128 bits each). */
@@ -108,6 +132,8 @@ function serverArgs(c: ClusterRef, spec: ResolvedSpec): string[] {
     `--advertise-peer=${stableHost}:${PEER_PORT}`,
     `--safety-mode=${spec.safetyMode}`,
     ...(spec.tickMs === undefined ? [] : [`--tick-ms=${spec.tickMs}`]),
+    ...(spec.electionTimeoutMs === undefined ? [] : [`--election-timeout-ms=${spec.electionTimeoutMs}`]),
+    `--snapshot-interval-ms=${spec.snapshotIntervalMs}`,
   ];
 }
 
@@ -125,6 +151,12 @@ function secretEnv(c: ClusterRef, name: string, key: string): k8s.V1EnvVar {
  * added as a learner, and OrderedReady would wait for that before creating the next pod.
  */
 export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSet {
+  const set = statefulSetWithoutHash(c, spec);
+  set.metadata!.annotations = { [TEMPLATE_HASH_ANNOTATION]: templateHash(set.spec!.template) };
+  return set;
+}
+
+function statefulSetWithoutHash(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSet {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -136,27 +168,28 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSe
       selector: { matchLabels: selectorLabels(c) },
       // Removed members' claims are deleted by the operator once they are out of the configuration.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+      // The operator restarts pods itself, one member at a time and the leader last (rolling upgrade).
+      updateStrategy: { type: "OnDelete" },
       template: {
         metadata: { labels: labels(c) },
         spec: {
           terminationGracePeriodSeconds: 10,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: DENO_USER_ID,
-            runAsGroup: DENO_USER_ID,
-            fsGroup: DENO_USER_ID,
-          },
+          securityContext: restrictedPodSecurity(),
           containers: [{
             name: "raft-kv",
             image: spec.image,
+            imagePullPolicy: spec.imagePullPolicy,
             args: serverArgs(c, spec),
+            resources: { requests: { ...spec.resources.requests }, limits: { ...spec.resources.limits } },
+            securityContext: restrictedContainerSecurity(),
             env: [
               fieldEnv("POD_NAME", "metadata.name"),
               fieldEnv("POD_NAMESPACE", "metadata.namespace"),
               fieldEnv("POD_IP", "status.podIP"),
               secretEnv(c, "RAFTKV_PEER_TOKEN", PEER_TOKEN_KEY),
               secretEnv(c, "RAFTKV_ADMIN_TOKEN", ADMIN_TOKEN_KEY),
+              { name: "TMPDIR", value: "/var/tmp" },
             ],
             ports: [
               { name: "client", containerPort: CLIENT_PORT },
@@ -168,14 +201,65 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSe
               periodSeconds: 5,
               failureThreshold: 6,
             },
-            volumeMounts: [{ name: DATA_VOLUME, mountPath: DATA_PATH }],
+            volumeMounts: [
+              { name: DATA_VOLUME, mountPath: DATA_PATH },
+              // The root filesystem is read-only: a scratch directory (TMPDIR) for whatever wants one.
+              // Not /tmp: localkube maps a volume's paths on its host, whose /tmp holds its own state.
+              { name: "scratch", mountPath: "/var/tmp" },
+            ],
           }],
+          volumes: [{ name: "scratch", emptyDir: {} }],
         },
       },
       volumeClaimTemplates: [{
         metadata: { name: DATA_VOLUME, labels: labels(c) },
         spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: spec.storageSize } } },
       }],
+    },
+  };
+}
+
+/** A quorum of `voters`: the fewest members that must stay up for the cluster to work. */
+export const quorumOf = (voters: number) => Math.floor(voters / 2) + 1;
+
+/**
+ * A voluntary disruption (a node drain) may never take a quorum of the voters down: at least a
+ * quorum of the current voters stays available. Kept in step with the membership by the operator.
+ */
+export function disruptionBudget(c: ClusterRef, voters: number): k8s.V1PodDisruptionBudget {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: metadata(c, disruptionBudgetName(c)),
+    spec: { minAvailable: quorumOf(Math.max(1, voters)), selector: { matchLabels: selectorLabels(c) } },
+  };
+}
+
+/**
+ * The peer port only from the cluster's own pods; the client port (client API, and the admin API
+ * behind its bearer token) from any pod in the namespace and from the operator, wherever it runs.
+ */
+export function networkPolicy(c: ClusterRef): k8s.V1NetworkPolicy {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: metadata(c, networkPolicyName(c)),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(c) },
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          _from: [{ podSelector: { matchLabels: selectorLabels(c) } }],
+          ports: [{ protocol: "TCP", port: PEER_PORT }],
+        },
+        {
+          _from: [
+            { podSelector: {} },
+            { namespaceSelector: {}, podSelector: { matchLabels: { app: "raft-operator" } } },
+          ],
+          ports: [{ protocol: "TCP", port: CLIENT_PORT }],
+        },
+      ],
     },
   };
 }

@@ -11,7 +11,15 @@ import {
   slotOfClaim,
   slotOfPod,
 } from "./names.ts";
-import { clientService, peerService, randomTokens, statefulSet, tokenSecret } from "./resources.ts";
+import {
+  clientService,
+  disruptionBudget,
+  networkPolicy,
+  peerService,
+  randomTokens,
+  statefulSet,
+  tokenSecret,
+} from "./resources.ts";
 import { resolveSpec } from "./types.ts";
 
 const ref: ClusterRef = { name: "demo", namespace: "prod", uid: "0123abcd-aaaa-bbbb-cccc-000000000000" };
@@ -55,7 +63,7 @@ Deno.test("the StatefulSet starts empty, in parallel, behind the peer Service, w
   const container = spec.template.spec!.containers[0];
   assert.equal(container.image, "raft-kv:latest");
   assert.equal(container.command, undefined, "the image's entrypoint runs the server");
-  assert.deepEqual(container.volumeMounts, [{ name: claim.metadata!.name, mountPath: "/data" }]);
+  assert.deepEqual(container.volumeMounts![0], { name: claim.metadata!.name, mountPath: "/data" });
   assert.equal(container.readinessProbe!.httpGet!.path, "/readyz");
   assert.equal(container.livenessProbe!.httpGet!.path, "/healthz");
   assert.equal(
@@ -64,6 +72,77 @@ Deno.test("the StatefulSet starts empty, in parallel, behind the peer Service, w
     "the claim name a StatefulSet gives",
   );
   assert.equal(spec.template.spec!.securityContext!.runAsNonRoot, true);
+  assert.deepEqual(spec.updateStrategy, { type: "OnDelete" }, "the operator rolls pods itself");
+});
+
+Deno.test("the seed's fields reach the server: election timeout in ticks, timed snapshots, storage, pull policy", () => {
+  const set = statefulSet(
+    ref,
+    resolveSpec({ replicas: 3, storageSize: "2Gi", snapshotInterval: "30s", electionTimeoutMs: 300 }),
+  );
+  const container = set.spec!.template.spec!.containers[0];
+  const env: Record<string, string> = { POD_NAME: "demo-0", POD_NAMESPACE: "prod", POD_IP: "10.1.2.3" };
+  const args = container.args!.map((arg) => expandVars(arg, (name) => env[name]));
+  const config = parseConfig(args, (name) => ({ RAFTKV_PEER_TOKEN: "p", RAFTKV_ADMIN_TOKEN: "a" })[name]);
+  assert.equal(config.electionTicks, 6, "300 ms of 50 ms ticks");
+  assert.equal(config.snapshotIntervalMs, 30_000);
+  assert.equal(set.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage, "2Gi");
+  assert.equal(container.imagePullPolicy, "IfNotPresent");
+  assert.deepEqual(container.resources, {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { memory: "512Mi" },
+  });
+});
+
+Deno.test("pods run under the restricted Pod Security profile with a read-only root filesystem", () => {
+  const pod = statefulSet(ref, resolveSpec({ replicas: 1 })).spec!.template.spec!;
+  assert.equal(pod.securityContext!.runAsNonRoot, true);
+  assert.deepEqual(pod.securityContext!.seccompProfile, { type: "RuntimeDefault" });
+  const container = pod.containers[0].securityContext!;
+  assert.equal(container.allowPrivilegeEscalation, false);
+  assert.equal(container.readOnlyRootFilesystem, true);
+  assert.deepEqual(container.capabilities, { drop: ["ALL"] });
+  assert.ok(pod.volumes!.some((v) => v.name === "scratch" && v.emptyDir), "a writable scratch directory");
+  assert.equal(pod.containers[0].env!.find((e) => e.name === "TMPDIR")?.value, "/var/tmp");
+});
+
+Deno.test("pods carry app=raft-kv and the app.kubernetes.io set; the selector stays the old two labels", () => {
+  const set = statefulSet(ref, resolveSpec({ replicas: 1 }));
+  const labels = set.spec!.template.metadata!.labels!;
+  assert.equal(labels.app, "raft-kv");
+  assert.equal(labels["app.kubernetes.io/name"], "raft-kv");
+  assert.equal(labels["app.kubernetes.io/instance"], "demo");
+  assert.equal(labels["app.kubernetes.io/managed-by"], "raft-operator");
+  assert.deepEqual(set.spec!.selector.matchLabels, {
+    "app.kubernetes.io/name": "raft-kv",
+    "app.kubernetes.io/instance": "demo",
+  });
+});
+
+Deno.test("the disruption budget keeps a quorum of the voters; the network policy fences the peer port", () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 7].map((n) => disruptionBudget(ref, n).spec!.minAvailable), [
+    1,
+    2,
+    2,
+    3,
+    3,
+    4,
+  ]);
+  assert.deepEqual(disruptionBudget(ref, 3).spec!.selector!.matchLabels, selectorLabels(ref));
+  const policy = networkPolicy(ref).spec!;
+  assert.deepEqual(policy.podSelector!.matchLabels, selectorLabels(ref));
+  const peerRule = policy.ingress!.find((r) => r.ports!.some((p) => p.port === 7000))!;
+  assert.deepEqual(peerRule._from, [{ podSelector: { matchLabels: selectorLabels(ref) } }]);
+  const clientRule = policy.ingress!.find((r) => r.ports!.some((p) => p.port === 8080))!;
+  assert.ok(clientRule._from!.some((peer) => peer.podSelector?.matchLabels?.app === "raft-operator"));
+});
+
+Deno.test("a template change changes the StatefulSet's template hash; the same spec gives the same hash", () => {
+  const hash = (spec: Record<string, unknown>) =>
+    statefulSet(ref, resolveSpec(spec)).metadata!.annotations!["storage.sys/template-hash"];
+  assert.equal(hash({ replicas: 3 }), hash({ replicas: 5 }), "replicas is not part of the template");
+  assert.notEqual(hash({ replicas: 3 }), hash({ replicas: 3, image: "raft-kv:v2" }));
+  assert.notEqual(hash({ replicas: 3 }), hash({ replicas: 3, electionTimeoutMs: 500 }));
 });
 
 Deno.test("tokens come from the Secret the operator creates; every object is owned by the RaftCluster", () => {
@@ -81,6 +160,8 @@ Deno.test("tokens come from the Secret the operator creates; every object is own
       peerService(ref),
       clientService(ref),
       statefulSet(ref, resolveSpec({ replicas: 1 })),
+      disruptionBudget(ref, 3),
+      networkPolicy(ref),
     ]
   ) {
     assert.deepEqual(object.metadata!.ownerReferences, [{

@@ -1,28 +1,29 @@
 /**
- * What a planning step writes into the RaftCluster's status (pure): the planner's state, the leader,
- * the voters and members as the leader sees them, the Ready/Progressing/Degraded conditions, and a
- * short history of the steps taken (phases in order, with the configuration index each produced).
+ * What a planning step writes into the RaftCluster's status (pure): the planner's state, the phase a
+ * user reads (Pending, Running, Reconfiguring, Degraded, Failed) and the workflow step, the leader,
+ * term, voters, learners and configuration index as the leader reports them, ready pods, the change
+ * in flight and the last few finished ones, and the Ready / Progressing / Degraded / SpecValid
+ * conditions, each with the generation it describes.
  */
 import { type Condition, type ConditionUpdate, setCondition } from "../framework/mod.ts";
 import { canonicalJson } from "../framework/mod.ts";
-import type { Observation, Phase, PlannerDecision } from "../../reconfig/types.ts";
+import type { Observation, PlannerDecision } from "../../reconfig/types.ts";
 import type { ClusterView } from "./cluster_view.ts";
-import { type ClusterRef, podName } from "./names.ts";
-import {
-  HISTORY_LENGTH,
-  type HistoryEntry,
-  type MemberRole,
-  type MemberView,
-  type RaftClusterStatus,
-} from "./types.ts";
+import { type ClusterRef, labelSelector, podName } from "./names.ts";
+import type { Pacing } from "./pacing.ts";
+import type { Tracked } from "./reconfig_history.ts";
+import type { ClusterPhase, MemberRole, MemberView, RaftClusterStatus } from "./types.ts";
 
 export interface SummaryInput {
   ref: ClusterRef;
   generation?: number;
-  desiredReplicas: number;
+  /** spec.replicas as written. */
+  specReplicas: number;
   /** The status the step was planned from. */
   previous: RaftClusterStatus;
   decision: PlannerDecision;
+  pacing: Pacing;
+  tracked: Tracked;
   observed: Observation;
   view: ClusterView;
   now: Date;
@@ -30,19 +31,16 @@ export interface SummaryInput {
 
 export interface Summary {
   status: RaftClusterStatus;
-  /** The history entry this step added, if it was a step worth recording (and an Event). */
-  recorded?: HistoryEntry;
-  /** True when idle at the desired size: nothing left to do. */
+  /** True when idle at spec.replicas: nothing left to do. */
   settled: boolean;
 }
 
 export function summarizeStatus(input: SummaryInput): Summary {
-  const { ref, decision, observed, view, previous } = input;
+  const { ref, decision, observed, view, previous, pacing, tracked, now } = input;
   const plan = decision.status;
   const leader = observed.leader;
   const settled = decision.action.kind === "none" && plan.phase === "Idle" &&
-    plan.members.length === input.desiredReplicas;
-
+    plan.members.length === input.specReplicas;
   const roleOf = (id: number): MemberRole => {
     if (!leader) return "unknown";
     if (leader.voters.includes(id)) return "voter";
@@ -62,9 +60,33 @@ export function summarizeStatus(input: SummaryInput): Summary {
       reachable: view.slots.get(m.slot)?.report?.id === m.id,
     }));
   const leaderPod = view.leaderSlot === undefined ? undefined : podName(ref, view.leaderSlot);
+  const leaderReport = view.leaderSlot === undefined ? undefined : view.slots.get(view.leaderSlot)?.report;
   const unreachable = members.filter((m) => plan.members.some((s) => s.id === m.id) && !m.reachable);
+  const formedAt = previous.formedAt ?? (settled && leader ? now.toISOString() : undefined);
+  const readyReplicas = [...view.slots.values()].filter((s) => s.ready).length;
 
+  const phase: ClusterPhase = plan.members.length > 0 && !leader && formedAt
+    ? "Degraded"
+    : plan.phase !== "Idle" || tracked.inFlight
+    ? (formedAt ? "Reconfiguring" : "Pending")
+    : !formedAt
+    ? "Pending"
+    : unreachable.length
+    ? "Degraded"
+    : "Running";
+
+  const progressing: ConditionUpdate = settled
+    ? { type: "Progressing", status: "False", reason: "Settled", message: plan.message }
+    : pacing.heldUntil
+    ? { type: "Progressing", status: "True", reason: "RateLimited", message: pacing.message ?? plan.message }
+    : {
+      type: "Progressing",
+      status: "True",
+      reason: plan.phase,
+      message: pacing.message ? `${plan.message} (${pacing.message})` : plan.message,
+    };
   const updates: ConditionUpdate[] = [
+    { type: "SpecValid", status: "True", reason: "Valid", message: "the spec is valid" },
     settled && leader
       ? {
         type: "Ready",
@@ -75,12 +97,10 @@ export function summarizeStatus(input: SummaryInput): Summary {
       : {
         type: "Ready",
         status: "False",
-        reason: notReadyReason(plan.members.length, !!leader, plan.phase),
+        reason: plan.members.length === 0 ? "Creating" : !leader ? "NoLeader" : phase,
         message: plan.message,
       },
-    settled
-      ? { type: "Progressing", status: "False", reason: "Settled", message: plan.message }
-      : { type: "Progressing", status: "True", reason: plan.phase, message: plan.message },
+    progressing,
     plan.members.length > 0 && !leader
       ? { type: "Degraded", status: "True", reason: "NoLeader", message: "no node answered as leader" }
       : unreachable.length
@@ -93,73 +113,105 @@ export function summarizeStatus(input: SummaryInput): Summary {
       : { type: "Degraded", status: "False", reason: "Healthy", message: "every member answers" },
   ];
   let conditions: Condition[] = previous.conditions ?? [];
-  for (const update of updates) conditions = setCondition(conditions, update, input.generation, input.now);
+  for (const update of updates) conditions = setCondition(conditions, update, input.generation, now);
 
-  const entry: HistoryEntry = {
-    time: input.now.toISOString(),
-    phases: withoutRepeats([...decision.trail, plan.phase]),
-    action: decision.action.kind,
-    confIndex: plan.confIndex,
-    message: plan.message,
+  const status: RaftClusterStatus = {
+    ...(input.generation === undefined ? {} : { observedGeneration: input.generation }),
+    conditions,
+    phase,
+    step: plan.phase,
+    replicas: plan.members.length,
+    readyReplicas,
+    labelSelector: labelSelector(ref),
+    members,
+    planner: plan,
+    configIndex: Math.max(previous.configIndex ?? 0, plan.confIndex),
+    history: tracked.history,
+    ...(formedAt ? { formedAt } : {}),
+    ...(tracked.inFlight ? { reconfig: tracked.inFlight } : {}),
+    ...(pacing.heldUntil ? { nextReconfigAt: pacing.heldUntil.toISOString() } : {}),
+    ...(leaderPod === undefined ? {} : { leader: leaderPod }),
+    ...(leaderReport?.term === undefined ? {} : { term: leaderReport.term }),
+    ...(leader ? { voters: [...leader.voters].sort((a, b) => a - b) } : {}),
+    ...(leader ? { learners: [...leader.learners].sort((a, b) => a - b) } : {}),
   };
-  const history = previous.history ?? [];
-  const recorded = isWorthRecording(entry, history.at(-1)) ? entry : undefined;
+  return { settled, status };
+}
 
+/** The status of a RaftCluster whose spec cannot be acted on: phase Failed, SpecValid False. */
+export function invalidSpecStatus(
+  previous: RaftClusterStatus,
+  message: string,
+  generation: number | undefined,
+  now: Date,
+): RaftClusterStatus {
+  let conditions = previous.conditions ?? [];
+  for (
+    const update of [
+      { type: "SpecValid", status: "False", reason: "InvalidSpec", message },
+      { type: "Ready", status: "False", reason: "InvalidSpec", message },
+    ] as ConditionUpdate[]
+  ) conditions = setCondition(conditions, update, generation, now);
   return {
-    settled,
-    ...(recorded ? { recorded } : {}),
-    status: {
-      ...(input.generation === undefined ? {} : { observedGeneration: input.generation }),
-      conditions,
-      ...(leaderPod === undefined ? {} : { leader: leaderPod }),
-      ...(leader ? { voters: leader.voters.length } : {}),
-      members,
-      reconfig: plan,
-      history: recorded ? [...history, recorded].slice(-HISTORY_LENGTH) : history,
-    },
+    ...previous,
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    conditions,
+    phase: "Failed",
   };
 }
 
-function notReadyReason(members: number, hasLeader: boolean, phase: Phase): string {
-  if (members === 0) return "Creating";
-  if (!hasLeader) return "NoLeader";
-  return phase === "Idle" ? "Settling" : "Reconfiguring";
-}
-
-function withoutRepeats(phases: Phase[]): Phase[] {
-  return phases.filter((p, i) => i === 0 || phases[i - 1] !== p);
-}
-
-/** A phase change or an action, unless it repeats the previous entry (a step retried while waiting). */
-function isWorthRecording(entry: HistoryEntry, last: HistoryEntry | undefined): boolean {
-  if (entry.phases.length === 1 && (entry.action === "wait" || entry.action === "none")) return false;
-  return !last || last.action !== entry.action || last.message !== entry.message ||
-    last.phases.at(-1) !== entry.phases.at(-1);
-}
+const STATUS_KEYS = [
+  "observedGeneration",
+  "conditions",
+  "phase",
+  "step",
+  "replicas",
+  "readyReplicas",
+  "labelSelector",
+  "leader",
+  "term",
+  "voters",
+  "learners",
+  "configIndex",
+  "members",
+  "planner",
+  "reconfig",
+  "nextReconfigAt",
+  "formedAt",
+  "history",
+] as const;
 
 /**
  * The merge patch that turns `previous` into `next`, or undefined when nothing changed (a settled
- * cluster costs no write). Fields that disappeared (no leader answers) are deleted with null.
+ * cluster costs no write). A merge patch merges objects key by key, so keys that disappeared (no
+ * leader answers; a lastError cleared) are deleted with null at whatever depth they were.
  */
 export function statusPatch(
   previous: RaftClusterStatus,
   next: RaftClusterStatus,
 ): Record<string, unknown> | undefined {
   const patch: Record<string, unknown> = {};
-  const keys = [
-    "observedGeneration",
-    "conditions",
-    "leader",
-    "voters",
-    "members",
-    "reconfig",
-    "history",
-  ] as const;
-  for (const key of keys) {
-    // Key order differs between what the API server returns and what was built here.
-    const before = canonicalJson(previous[key] ?? null);
-    const after = canonicalJson(next[key] ?? null);
-    if (before !== after) patch[key] = next[key] ?? null;
+  for (const key of STATUS_KEYS) {
+    const change = mergeDiff(previous[key], next[key]);
+    if (change !== UNCHANGED) patch[key] = change;
   }
   return Object.keys(patch).length ? patch : undefined;
+}
+
+const UNCHANGED = Symbol("unchanged");
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function mergeDiff(before: unknown, after: unknown): unknown {
+  // Key order differs between what the API server returns and what was built here.
+  if (canonicalJson(before ?? null) === canonicalJson(after ?? null)) return UNCHANGED;
+  if (after === undefined || after === null) return null;
+  if (!isPlainObject(before) || !isPlainObject(after)) return after;
+  const out: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const change = mergeDiff(before[key], after[key]);
+    if (change !== UNCHANGED) out[key] = change;
+  }
+  return out;
 }

@@ -3,7 +3,6 @@
  * the operator writes. The CRD schema (crd.ts) is built from the same names, and a test keeps the two
  * in step.
  */
-import { SAFETY_MODES, type SafetyMode } from "../../raft/mod.ts";
 import type { Phase, ReconfigStatus } from "../../reconfig/types.ts";
 import type { Condition, OperatorStatus, ResourceRef } from "../framework/mod.ts";
 
@@ -15,71 +14,16 @@ export const RAFT_CLUSTER: ResourceRef = {
 };
 export const API_VERSION = `${RAFT_CLUSTER.group}/${RAFT_CLUSTER.version}`;
 
-export { SAFETY_MODES };
-export const MIN_REPLICAS = 1;
-export const MAX_REPLICAS = 9;
-
-/** What a user writes. */
-export interface RaftClusterSpec {
-  replicas: number;
-  safetyMode?: SafetyMode;
-  image?: string;
-  storage?: { size?: string };
-  tickMs?: number;
-}
-
-/** The spec with every default filled in. */
-export interface ResolvedSpec {
-  replicas: number;
-  safetyMode: SafetyMode;
-  image: string;
-  storageSize: string;
-  /** Absent: the server's own default. */
-  tickMs?: number;
-}
-
-export const SPEC_DEFAULTS = { safetyMode: "safe", image: "raft-kv:latest", storageSize: "1Gi" } as const;
-
-export class SpecError extends Error {
-  override name = "SpecError";
-}
-
-/**
- * Fills in the defaults and refuses what the CRD schema should already have refused (an object written
- * before the schema existed, or a schema that was edited by hand), naming the field and the fix.
- */
-export function resolveSpec(spec: Record<string, unknown> | undefined): ResolvedSpec {
-  const s = (spec ?? {}) as Partial<Record<keyof RaftClusterSpec, unknown>>;
-  const replicas = s.replicas;
-  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < MIN_REPLICAS) {
-    throw new SpecError(`spec.replicas must be an integer from ${MIN_REPLICAS} to ${MAX_REPLICAS}`);
-  }
-  if (replicas > MAX_REPLICAS) {
-    throw new SpecError(`spec.replicas must be at most ${MAX_REPLICAS}, got ${replicas}`);
-  }
-  const safetyMode = s.safetyMode ?? SPEC_DEFAULTS.safetyMode;
-  if (!SAFETY_MODES.includes(safetyMode as SafetyMode)) {
-    throw new SpecError(`spec.safetyMode must be one of ${SAFETY_MODES.join(", ")}, got "${safetyMode}"`);
-  }
-  const image = s.image ?? SPEC_DEFAULTS.image;
-  if (typeof image !== "string" || image === "") throw new SpecError("spec.image must be a non-empty string");
-  const storage = (s.storage ?? {}) as { size?: unknown };
-  const storageSize = storage.size ?? SPEC_DEFAULTS.storageSize;
-  if (typeof storageSize !== "string" || storageSize === "") {
-    throw new SpecError('spec.storage.size must be a quantity such as "1Gi"');
-  }
-  const tickMs = s.tickMs;
-  if (tickMs !== undefined && (typeof tickMs !== "number" || !Number.isInteger(tickMs) || tickMs < 1)) {
-    throw new SpecError(`spec.tickMs must be a positive integer (milliseconds), got ${tickMs}`);
-  }
-  return {
-    replicas,
-    safetyMode: safetyMode as SafetyMode,
-    image,
-    storageSize,
-    ...(tickMs === undefined ? {} : { tickMs: tickMs as number }),
-  };
-}
+export {
+  MAX_REPLICAS,
+  MIN_REPLICAS,
+  type RaftClusterSpec,
+  type ResolvedSpec,
+  resolveSpec,
+  SAFETY_MODES,
+  SPEC_DEFAULTS,
+  SpecError,
+} from "./spec.ts";
 
 /** How the leader's configuration lists a member. */
 export type MemberRole =
@@ -101,29 +45,89 @@ export interface MemberView {
   reachable: boolean;
 }
 
-/** One step worth remembering: a phase change or an action taken. */
-export interface HistoryEntry {
-  time: string;
-  /** The phases this step passed through, oldest first, ending with the one persisted. */
-  phases: Phase[];
-  action: string;
-  confIndex: number;
-  message: string;
+/** What `kubectl get raft` shows as PHASE; the workflow step is `status.step`. */
+export type ClusterPhase = "Pending" | "Running" | "Reconfiguring" | "Degraded" | "Failed";
+export const CLUSTER_PHASES: readonly ClusterPhase[] = [
+  "Pending",
+  "Running",
+  "Reconfiguring",
+  "Degraded",
+  "Failed",
+];
+
+/** One workflow step of a reconfiguration, with how long it took (0 for steps passed in one go). */
+export interface StepRecord {
+  step: Phase;
+  startedAt: string;
+  durationSeconds?: number;
 }
 
-/** The newest entries of status.history are kept; older ones are dropped. */
-export const HISTORY_LENGTH = 40;
+/** The membership change in flight. */
+export interface ReconfigProgress {
+  /** Voters before and after. */
+  from: number;
+  to: number;
+  step: Phase;
+  startedAt: string;
+  /** Actions issued in the current step (a step waiting on the cluster issues none). */
+  attempts: number;
+  lastError?: string;
+  steps: StepRecord[];
+}
+
+/** A finished membership change. */
+export interface ReconfigRecord {
+  from: number;
+  to: number;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  result: "Succeeded" | "Aborted";
+  steps: StepRecord[];
+}
+
+/** The newest records of status.history are kept; older ones are dropped. */
+export const HISTORY_LENGTH = 10;
 
 export interface RaftClusterStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  phase?: ClusterPhase;
+  /** The workflow step: the planner's (Idle, AddLearners, CatchUp, EnterJoint, ...) or RollingUpgrade. */
+  step?: Phase | "RollingUpgrade";
+  /** Settled members (the scale subresource's status.replicas). */
+  replicas?: number;
+  /** Pods whose readiness probe passes. */
+  readyReplicas?: number;
+  /** Selects the cluster's pods (the scale subresource's labelSelector, for an HPA). */
+  labelSelector?: string;
   /** The leader's pod, when one answered. */
   leader?: string;
-  /** How many voters the leader's configuration has (incoming set). */
-  voters?: number;
+  term?: number;
+  /** Node ids in the leader's configuration (incoming voters, learners). */
+  voters?: number[];
+  learners?: number[];
+  /** The Raft configuration index in force; only grows. */
+  configIndex?: number;
   members?: MemberView[];
   /** The planner's state, persisted before every action. */
-  reconfig?: ReconfigStatus;
-  history?: HistoryEntry[];
+  planner?: ReconfigStatus;
+  /** The membership change in flight, if any. */
+  reconfig?: ReconfigProgress;
+  /** When reconfig.rateLimit lets the next membership change start, while it holds one back. */
+  nextReconfigAt?: string;
+  /** When the cluster first reached its size: the rate limit applies from then on. */
+  formedAt?: string;
+  /** The last few membership changes, oldest first. */
+  history?: ReconfigRecord[];
   operator?: OperatorStatus;
+}
+
+/** The planner state of a status, also from an operator version that kept it in status.reconfig. */
+export function plannerStateOf(status: RaftClusterStatus): ReconfigStatus | undefined {
+  if (status.planner) return status.planner;
+  const legacy = status.reconfig as unknown as Partial<ReconfigStatus> | undefined;
+  return legacy && Array.isArray(legacy.members) && typeof legacy.phase === "string"
+    ? legacy as ReconfigStatus
+    : undefined;
 }

@@ -16,13 +16,23 @@ export function report(slot: number, id?: number, role = "follower", term = 2): 
 /** Pods at slots with their reports (undefined: a pod that does not answer), plus claims-only slots. */
 export function view(
   nodes: Record<number, NodeReport | undefined>,
-  options: { replicas?: number; claimsOnly?: number[]; noIp?: number[] } = {},
+  options: {
+    replicas?: number;
+    claimsOnly?: number[];
+    noIp?: number[];
+    notReady?: number[];
+    terminating?: number[];
+    /** Per slot, the StatefulSet revision its pod was created from. */
+    revisions?: Record<number, string>;
+  } = {},
 ): ClusterView {
   const slots = Object.keys(nodes).map(Number);
   const pods = slots.map((s) => ({
     name: `kv-${s}`,
     ...(options.noIp?.includes(s) ? {} : { ip: ip(s) }),
-    terminating: false,
+    terminating: options.terminating?.includes(s) ?? false,
+    ready: nodes[s] !== undefined && !options.notReady?.includes(s),
+    ...(options.revisions?.[s] ? { revision: options.revisions[s] } : {}),
   }));
   const reports = new Map<string, NodeReport>();
   for (const s of slots) if (nodes[s]) reports.set(`kv-${s}`, nodes[s]!);

@@ -31,6 +31,7 @@ export interface InvocationInput {
   logger: Logger;
   postEvent(type: EventType, reason: string, message: string): Promise<void>;
   signal: AbortSignal;
+  leading?: () => boolean;
 }
 
 export interface Backoff {
@@ -73,6 +74,7 @@ export async function invokeHandler(input: InvocationInput, backoff: Backoff): P
     retry: input.retry,
     started: input.started,
     signal: input.signal,
+    leading: () => !input.signal.aborted && (input.leading?.() ?? true),
   };
   try {
     await input.handler.call(context);

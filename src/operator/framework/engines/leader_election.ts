@@ -41,6 +41,10 @@ export class LeaderElector {
   #observed?: { resourceVersion: string; at: number };
   #stopping = new AbortController();
   #loop?: Promise<void>;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** When the loop last ran an attempt, and when the API server last answered one (for the probes). */
+  #lastAttemptAt = 0;
+  #lastAnswerAt = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -60,8 +64,27 @@ export class LeaderElector {
     if (!options.identity) throw new Error("leader election needs a non-empty identity (the pod name, say)");
   }
 
+  /** For the health probes: the election loop is turning, and the API server answers it. */
+  health(): { loopAgeMs: number; answerAgeMs: number; leaseDurationMs: number } {
+    const now = Date.now();
+    return {
+      loopAgeMs: now - this.#lastAttemptAt,
+      answerAgeMs: now - this.#lastAnswerAt,
+      leaseDurationMs: this.#leaseDurationMs,
+    };
+  }
+
   get isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * Leading, and the Lease was renewed less than renewDeadline ago by this process's clock. The Lease
+   * stays valid for leaseDuration after that renewal, so an action checked now lands before anyone
+   * else may take over (a SIGSTOPped leader resumes with this false, before any timer fires).
+   */
+  holdsFreshLease(): boolean {
+    return this.#leading && Date.now() - this.#lastRenewal < this.#renewDeadlineMs;
   }
 
   start(): void {
@@ -81,10 +104,20 @@ export class LeaderElector {
   async #run(): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const attempt = await this.#tryAcquireOrRenew();
+      const startedAt = Date.now();
+      // A renewal that hangs (a stalled connection) must not keep us "leading": a leader's attempt
+      // times out when its renew deadline comes (well inside the lease), a candidate's after one.
+      this.#lastAttemptAt = startedAt;
+      const timeoutMs = this.#leading
+        ? Math.max(0, this.#lastRenewal + this.#renewDeadlineMs - startedAt)
+        : this.#renewDeadlineMs;
+      const attempt = await this.#withTimeout(this.#tryAcquireOrRenew(), timeoutMs);
+      if (attempt !== "unknown") this.#lastAnswerAt = Date.now();
       if (signal.aborted) return;
       if (attempt === "held") {
-        this.#lastRenewal = Date.now();
+        // Measured from when the attempt started: the Lease's renewTime is at least that late.
+        this.#lastRenewal = startedAt;
+        this.#armWatchdog();
         if (!this.#leading) {
           this.#leading = true;
           this.logger.info(`leader election: ${this.options.identity} leads (Lease ${this.#leaseRef()})`);
@@ -99,7 +132,33 @@ export class LeaderElector {
     }
   }
 
+  /** Steps down by itself once renewDeadline has passed since the last renewal, whatever the loop does. */
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    const renewedAt = this.#lastRenewal;
+    this.#watchdog = setTimeout(() => {
+      if (this.#leading && this.#lastRenewal === renewedAt) {
+        void this.#stepDown(`the Lease was not renewed for ${this.#renewDeadlineMs} ms`);
+      }
+    }, Math.max(0, renewedAt + this.#renewDeadlineMs - Date.now()));
+  }
+
+  async #withTimeout(
+    attempt: Promise<"held" | "taken" | "unknown">,
+    ms: number,
+  ): Promise<"held" | "taken" | "unknown"> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"unknown">((resolve) => timer = setTimeout(() => resolve("unknown"), ms));
+    try {
+      return await Promise.race([attempt, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #stepDown(why: string): Promise<void> {
+    if (!this.#leading) return;
+    clearTimeout(this.#watchdog);
     this.#leading = false;
     this.logger.warn(`leader election: ${this.options.identity} stops leading: ${why}`);
     await this.callbacks.onStoppedLeading();

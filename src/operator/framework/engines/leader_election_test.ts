@@ -134,3 +134,65 @@ Deno.test("Lease election rejects timings that cannot be safe", () => {
     /identity/,
   );
 });
+
+Deno.test("a renewal that hangs does not keep a replica leading: it steps down at the renew deadline", async () => {
+  // The API server answers the first read (no Lease) and the create, then never again (a stalled
+  // connection): every later call hangs for good.
+  let calls = 0;
+  const never = new Promise<never>(() => {});
+  const client = {
+    readLease: () => calls++ === 0 ? Promise.resolve(undefined) : never,
+    createLease: (_ns: string, lease: k8s.V1Lease) => Promise.resolve(lease),
+    replaceLease: () => never,
+  } as unknown as KubeClient;
+  const timeline: string[] = [];
+  const elector = new LeaderElector(client, {
+    leaseName: "op",
+    namespace: "default",
+    identity: "a",
+    ...TIMINGS,
+  }, {
+    onStartedLeading: () => void timeline.push("+a"),
+    onStoppedLeading: () => void timeline.push("-a"),
+  }, memoryLogger());
+  elector.start();
+  try {
+    await waitFor("a to lead", () => elector.isLeader);
+    const ledAt = Date.now();
+    assert.equal(elector.holdsFreshLease(), true);
+    await waitFor("a to step down", () => !elector.isLeader, 3000);
+    const after = Date.now() - ledAt;
+    assert.ok(after <= TIMINGS.renewDeadlineMs + 200, `stepped down ${after} ms after its last renewal`);
+    assert.ok(after < TIMINGS.leaseDurationMs, "before the Lease could expire for anyone else");
+    assert.equal(elector.holdsFreshLease(), false);
+    assert.deepEqual(timeline, ["+a", "-a"]);
+    const health = elector.health();
+    assert.ok(health.answerAgeMs >= TIMINGS.renewDeadlineMs - 100, "no answer from the API server since");
+  } finally {
+    await elector.stop();
+  }
+});
+
+Deno.test("holdsFreshLease reads the clock: false once the renew deadline passed, before any timer fires", async () => {
+  const fake = new FakeApiServer();
+  const kubeConfig = fake.kubeConfig();
+  const client = new KubeClient(kubeConfig);
+  const elector = candidate(client, "a", [], {
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 1000,
+  });
+  try {
+    await waitFor("a to lead", () => elector.isLeader);
+    assert.equal(elector.holdsFreshLease(), true);
+    // Freeze the event loop past the renew deadline, as SIGSTOP would: no timer can run meanwhile.
+    const until = Date.now() + 2100;
+    while (Date.now() < until) { /* busy: the loop is stopped */ }
+    assert.equal(elector.isLeader, true, "no timer has run yet");
+    assert.equal(elector.holdsFreshLease(), false, "yet the check already says: do not act");
+  } finally {
+    await elector.stop();
+    await kubeConfig.closeConnections();
+    await fake.stop();
+  }
+});

@@ -14,6 +14,7 @@ export interface TimerEnv extends WriteEnv {
   events: EventPoster;
   retryBackoff: Backoff;
   signal: AbortSignal;
+  leading?: () => boolean;
 }
 
 /** Per object, in memory: when each timer runs next and how many calls in a row failed. */
@@ -59,6 +60,7 @@ export async function runDueTimers(
         started: new Date(),
         logger,
         signal: env.signal,
+        ...(env.leading ? { leading: env.leading } : {}),
         postEvent: (type, reason, message) => env.events.post(env.resource, current, type, reason, message),
       }, env.retryBackoff);
       const { outcome } = invocation;

@@ -49,4 +49,10 @@ export interface HandlerContext<Spec = Record<string, unknown>, Status = Record<
   started: Date;
   /** Aborted when the operator stops or loses its Lease: stop soon, the work will be resumed. */
   signal: AbortSignal;
+  /**
+   * True while this operator replica may still act (it holds a freshly renewed Lease and has not been
+   * stopped). Unlike `signal`, it reads the clock when called, so it is already false when a process
+   * that was stopped (SIGSTOP) past its Lease resumes: call it right before every action.
+   */
+  leading(): boolean;
 }

@@ -21,6 +21,8 @@ export interface ProcessEnv extends WriteEnv {
   retryBackoff: Backoff;
   /** Aborted on stop or lost leadership: no new handler is called after it. */
   signal: AbortSignal;
+  /** False once this replica may no longer act (see HandlerContext.leading); default: signal not aborted. */
+  leading?: () => boolean;
 }
 
 /** What the operator remembers about an object between events, in memory only. */
@@ -134,6 +136,7 @@ async function runHandler(
     started,
     logger,
     signal: env.signal,
+    ...(env.leading ? { leading: env.leading } : {}),
     postEvent: (type, reason, message) => env.events.post(env.resource, body, type, reason, message),
   }, env.retryBackoff);
   const { outcome } = invocation;

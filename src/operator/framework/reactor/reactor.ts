@@ -48,6 +48,7 @@ export class Reactor {
   readonly #queue: ObjectQueue;
   readonly #abort = new AbortController();
   #watching?: Promise<void>;
+  #drained?: Promise<void>;
 
   constructor(
     private readonly client: KubeClient,
@@ -61,6 +62,11 @@ export class Reactor {
 
   get signal(): AbortSignal {
     return this.#abort.signal;
+  }
+
+  /** Resolves once no handler of this reactor runs any more (after stop, even past its grace). */
+  get drained(): Promise<void> {
+    return this.#drained ?? this.#queue.stop();
   }
 
   start(): void {
@@ -78,7 +84,8 @@ export class Reactor {
     this.#abort.abort();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), graceMs));
-    const finished = await Promise.race([this.#queue.stop().then(() => true), grace]);
+    this.#drained = this.#queue.stop();
+    const finished = await Promise.race([this.#drained.then(() => true), grace]);
     clearTimeout(timer);
     if (!finished) {
       this.env.logger.warn(

@@ -1,0 +1,280 @@
+/**
+ * The RaftCluster's spec as a user writes it (the seed's field names: storageSize, snapshotInterval,
+ * electionTimeoutMs, reconfig.rateLimit, reconfig.maxParallel), resolved into what the operator acts
+ * on, with every default filled in. The CRD schema (crd.ts) refuses most bad values at `kubectl apply`;
+ * resolveSpec refuses the rest (and anything written before the schema existed) with a message naming
+ * the field and the fix. Earlier names (`storage.size`) are accepted as aliases.
+ */
+import { SAFETY_MODES, type SafetyMode } from "../../raft/mod.ts";
+
+export { SAFETY_MODES };
+export const MIN_REPLICAS = 1;
+export const MAX_REPLICAS = 9;
+/** A rate limit allows at most this many starts per period (status keeps that many start times). */
+export const MAX_RATE_COUNT = 10;
+export const MIN_ELECTION_TIMEOUT_MS = 100;
+export const MAX_ELECTION_TIMEOUT_MS = 60_000;
+/** The server's default tick, to check an election timeout against when spec.tickMs is absent. */
+export const SERVER_DEFAULT_TICK_MS = 50;
+/** The server needs an election timeout of at least this many ticks. */
+export const MIN_ELECTION_TICKS = 3;
+export const MIN_SNAPSHOT_INTERVAL_MS = 1_000;
+
+export const QUANTITY_PATTERN = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$";
+export const DURATION_PATTERN = "^([0-9]+(ms|s|m|h))+$";
+export const RATE_LIMIT_PATTERN = "^[0-9]+/([0-9]*(ms|s|m|h)|sec|second|min|minute|hour)$";
+
+export type PullPolicy = "Always" | "IfNotPresent" | "Never";
+export const PULL_POLICIES: readonly PullPolicy[] = ["Always", "IfNotPresent", "Never"];
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+export interface Resources {
+  requests?: ResourceList;
+  limits?: ResourceList;
+}
+
+/** What a user writes. */
+export interface RaftClusterSpec {
+  replicas: number;
+  image?: string;
+  imagePullPolicy?: PullPolicy;
+  storageSize?: string;
+  /** How often each server also snapshots on a timer, e.g. "30s"; "0s" turns the timer off. */
+  snapshotInterval?: string;
+  electionTimeoutMs?: number;
+  safetyMode?: SafetyMode;
+  reconfig?: { rateLimit?: string; maxParallel?: number };
+  resources?: Resources;
+  /** Raft tick in ms (the server's default if absent). */
+  tickMs?: number;
+  /** The old name of storageSize. */
+  storage?: { size?: string };
+}
+
+export interface RateLimit {
+  /** As written, for messages. */
+  text: string;
+  count: number;
+  periodMs: number;
+}
+
+/** The spec with every default filled in. */
+export interface ResolvedSpec {
+  replicas: number;
+  safetyMode: SafetyMode;
+  image: string;
+  imagePullPolicy: PullPolicy;
+  storageSize: string;
+  /** 0: no timed snapshots. */
+  snapshotIntervalMs: number;
+  /** Absent: the server's own default. */
+  electionTimeoutMs?: number;
+  tickMs?: number;
+  reconfig: { maxParallel: number; rateLimit?: RateLimit };
+  resources: { requests: ResourceList; limits: ResourceList };
+}
+
+export const SPEC_DEFAULTS = {
+  safetyMode: "safe",
+  image: "raft-kv:latest",
+  imagePullPolicy: "IfNotPresent",
+  storageSize: "1Gi",
+  snapshotInterval: "0s",
+  maxParallel: 1,
+  // Requests small enough for a laptop cluster; a memory limit (the state machine lives in memory),
+  // no CPU limit: CFS throttling stalls heartbeats and causes needless elections.
+  resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+} as const;
+
+export class SpecError extends Error {
+  override name = "SpecError";
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const WORD_MS: Record<string, number> = {
+  sec: 1_000,
+  second: 1_000,
+  min: 60_000,
+  minute: 60_000,
+  hour: 3_600_000,
+};
+
+/** "30s", "5m", "1h30m", "250ms" -> milliseconds; undefined if it is not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  if (!new RegExp(DURATION_PATTERN).test(text)) return undefined;
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/([0-9]+)(ms|s|m|h)/g)) total += Number(n) * UNIT_MS[unit];
+  return total;
+}
+
+/** "1/min", "2/5m", "1/30s" -> at most `count` starts per `periodMs`; undefined if malformed. */
+export function parseRateLimit(text: string): RateLimit | undefined {
+  if (!new RegExp(RATE_LIMIT_PATTERN).test(text)) return undefined;
+  const [countText, periodText] = text.split("/");
+  const count = Number(countText);
+  const periodMs = WORD_MS[periodText] ??
+    parseDuration(/^[0-9]/.test(periodText) ? periodText : `1${periodText}`);
+  if (!Number.isSafeInteger(count) || count < 1 || !periodMs) return undefined;
+  return { text, count, periodMs };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function resourceList(field: string, value: unknown, fallback: ResourceList): ResourceList {
+  if (value === undefined) return { ...fallback };
+  if (!isObject(value)) {
+    throw new SpecError(`${field} must be an object such as {cpu: "100m", memory: "128Mi"}`);
+  }
+  const out: ResourceList = {};
+  for (const [key, quantity] of Object.entries(value)) {
+    if (key !== "cpu" && key !== "memory") {
+      throw new SpecError(`${field}.${key}: only cpu and memory are set here`);
+    }
+    if (typeof quantity !== "string" || !new RegExp(QUANTITY_PATTERN).test(quantity)) {
+      throw new SpecError(
+        `${field}.${key} must be a quantity such as "250m" or "256Mi", got ${JSON.stringify(quantity)}`,
+      );
+    }
+    out[key] = quantity;
+  }
+  return out;
+}
+
+/**
+ * Fills in the defaults and refuses what cannot work, naming the field and the fix. Every message is
+ * also what the InvalidSpec condition and Event say.
+ */
+export function resolveSpec(spec: Record<string, unknown> | undefined): ResolvedSpec {
+  const s = (spec ?? {}) as Partial<Record<keyof RaftClusterSpec, unknown>>;
+  const replicas = s.replicas;
+  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < MIN_REPLICAS) {
+    throw new SpecError(
+      `spec.replicas must be an integer from ${MIN_REPLICAS} to ${MAX_REPLICAS}, got ${replicas}`,
+    );
+  }
+  if (replicas > MAX_REPLICAS) {
+    throw new SpecError(`spec.replicas must be at most ${MAX_REPLICAS}, got ${replicas}`);
+  }
+  const safetyMode = s.safetyMode ?? SPEC_DEFAULTS.safetyMode;
+  if (!SAFETY_MODES.includes(safetyMode as SafetyMode)) {
+    throw new SpecError(`spec.safetyMode must be one of ${SAFETY_MODES.join(", ")}, got "${safetyMode}"`);
+  }
+  const image = s.image ?? SPEC_DEFAULTS.image;
+  if (typeof image !== "string" || image.trim() === "") {
+    throw new SpecError('spec.image must name an image, such as "localhost:5000/raft-kv:latest"');
+  }
+  const imagePullPolicy = s.imagePullPolicy ?? SPEC_DEFAULTS.imagePullPolicy;
+  if (!PULL_POLICIES.includes(imagePullPolicy as PullPolicy)) {
+    throw new SpecError(
+      `spec.imagePullPolicy must be one of ${PULL_POLICIES.join(", ")}, got "${imagePullPolicy}"`,
+    );
+  }
+
+  const legacySize = isObject(s.storage) ? s.storage.size : undefined;
+  if (s.storageSize !== undefined && legacySize !== undefined && s.storageSize !== legacySize) {
+    throw new SpecError(
+      `spec.storageSize (${s.storageSize}) and its old name spec.storage.size (${legacySize}) disagree: keep storageSize only`,
+    );
+  }
+  const storageSize = s.storageSize ?? legacySize ?? SPEC_DEFAULTS.storageSize;
+  if (typeof storageSize !== "string" || !new RegExp(QUANTITY_PATTERN).test(storageSize)) {
+    throw new SpecError(
+      `spec.storageSize must be a quantity such as "1Gi" or "500Mi", got ${JSON.stringify(storageSize)}`,
+    );
+  }
+
+  const tickMs = s.tickMs;
+  if (tickMs !== undefined && (typeof tickMs !== "number" || !Number.isInteger(tickMs) || tickMs < 1)) {
+    throw new SpecError(`spec.tickMs must be a positive integer (milliseconds), got ${tickMs}`);
+  }
+  const electionTimeoutMs = s.electionTimeoutMs;
+  if (electionTimeoutMs !== undefined) {
+    if (
+      typeof electionTimeoutMs !== "number" || !Number.isInteger(electionTimeoutMs) ||
+      electionTimeoutMs < MIN_ELECTION_TIMEOUT_MS || electionTimeoutMs > MAX_ELECTION_TIMEOUT_MS
+    ) {
+      throw new SpecError(
+        `spec.electionTimeoutMs must be an integer from ${MIN_ELECTION_TIMEOUT_MS} to ${MAX_ELECTION_TIMEOUT_MS} (milliseconds), got ${electionTimeoutMs}`,
+      );
+    }
+    const tick = (tickMs as number | undefined) ?? SERVER_DEFAULT_TICK_MS;
+    if (Math.round(electionTimeoutMs / tick) < MIN_ELECTION_TICKS) {
+      throw new SpecError(
+        `spec.electionTimeoutMs ${electionTimeoutMs} is less than ${MIN_ELECTION_TICKS} ticks of ${tick} ms: ` +
+          `raise it to at least ${MIN_ELECTION_TICKS * tick}, or lower spec.tickMs`,
+      );
+    }
+  }
+
+  const snapshotText = s.snapshotInterval ?? SPEC_DEFAULTS.snapshotInterval;
+  const snapshotIntervalMs = typeof snapshotText === "string" ? parseDuration(snapshotText) : undefined;
+  if (snapshotIntervalMs === undefined) {
+    throw new SpecError(
+      `spec.snapshotInterval must be a duration such as "30s", "5m" or "1h" ("0s": no timed snapshots), got ${
+        JSON.stringify(snapshotText)
+      }`,
+    );
+  }
+  if (snapshotIntervalMs > 0 && snapshotIntervalMs < MIN_SNAPSHOT_INTERVAL_MS) {
+    throw new SpecError(
+      `spec.snapshotInterval must be at least 1s (or "0s" for none), got "${snapshotText}"`,
+    );
+  }
+
+  if (s.reconfig !== undefined && !isObject(s.reconfig)) {
+    throw new SpecError('spec.reconfig must be an object such as {rateLimit: "1/min", maxParallel: 1}');
+  }
+  const reconfig = (s.reconfig ?? {}) as Record<string, unknown>;
+  const maxParallel = reconfig.maxParallel ?? SPEC_DEFAULTS.maxParallel;
+  if (
+    typeof maxParallel !== "number" || !Number.isInteger(maxParallel) || maxParallel < 1 ||
+    maxParallel > MAX_REPLICAS
+  ) {
+    throw new SpecError(
+      `spec.reconfig.maxParallel must be an integer from 1 to ${MAX_REPLICAS} (members added or removed per membership change), got ${maxParallel}`,
+    );
+  }
+  let rateLimit: RateLimit | undefined;
+  if (reconfig.rateLimit !== undefined) {
+    rateLimit = typeof reconfig.rateLimit === "string" ? parseRateLimit(reconfig.rateLimit) : undefined;
+    if (!rateLimit) {
+      throw new SpecError(
+        `spec.reconfig.rateLimit must read COUNT/PERIOD such as "1/min", "2/hour" or "1/30s", got ${
+          JSON.stringify(reconfig.rateLimit)
+        }`,
+      );
+    }
+    if (rateLimit.count > MAX_RATE_COUNT) {
+      throw new SpecError(
+        `spec.reconfig.rateLimit allows at most ${MAX_RATE_COUNT} changes per period, got ${rateLimit.count}`,
+      );
+    }
+  }
+
+  if (s.resources !== undefined && !isObject(s.resources)) {
+    throw new SpecError(
+      'spec.resources must be an object with requests and limits, such as {requests: {cpu: "100m"}}',
+    );
+  }
+  const resources = (s.resources ?? {}) as Record<string, unknown>;
+
+  return {
+    replicas,
+    safetyMode: safetyMode as SafetyMode,
+    image,
+    imagePullPolicy: imagePullPolicy as PullPolicy,
+    storageSize,
+    snapshotIntervalMs,
+    ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs: electionTimeoutMs as number }),
+    ...(tickMs === undefined ? {} : { tickMs: tickMs as number }),
+    reconfig: { maxParallel, ...(rateLimit ? { rateLimit } : {}) },
+    resources: {
+      requests: resourceList("spec.resources.requests", resources.requests, SPEC_DEFAULTS.resources.requests),
+      limits: resourceList("spec.resources.limits", resources.limits, SPEC_DEFAULTS.resources.limits),
+    },
+  };
+}
