@@ -13,7 +13,7 @@ import { checkHistory } from "../../src/check/checker.ts";
 import { kvModel } from "../../src/check/kv_model.ts";
 import { simulateKvHistory } from "../../src/check/simulate.ts";
 import { writeResults } from "../lib/results.ts";
-import { lineChart, type Series } from "../lib/svg_chart.ts";
+import { lineChart, type Series } from "../lib/charts.ts";
 
 const SHAPES = [
   { keys: 10, clients: 2 },
@@ -110,7 +110,7 @@ export async function run(args: string[]): Promise<void> {
   await writeResults(
     "check",
     { mix: MIX, unknownRate: options.unknown, seed: options.seed, target: TARGET, runs: results },
-    chart(results),
+    await chart(results),
   );
 }
 
@@ -208,15 +208,17 @@ function printTable(results: RunResult[]): void {
   console.log("");
 }
 
-function chart(results: RunResult[]): string {
+function chart(results: RunResult[]): Promise<string> {
   const series: Series[] = SHAPES.map((s) => ({
-    name: `${s.keys} keys, ${s.clients} clients`,
+    system: `${s.keys} keys, ${s.clients} clients`,
+    variant: "1 thread",
     points: results.filter((r) => r.keys === s.keys && r.clients === s.clients)
       .map((r): [number, number] => [r.operations, r.oneThread.seconds]),
   }));
   for (const s of SHAPES.filter((s) => s.keys === 10)) {
     series.push({
-      name: `${s.keys} keys, ${s.clients} clients, 2 workers`,
+      system: `${s.keys} keys, ${s.clients} clients`,
+      variant: "2 workers",
       points: results.filter((r) => r.keys === s.keys && r.clients === s.clients && r.twoWorkers)
         .map((r): [number, number] => [r.operations, r.twoWorkers!.seconds]),
     });
@@ -228,6 +230,7 @@ function chart(results: RunResult[]): string {
     series,
     logX: true,
     logY: true,
+    colourTitle: "history shape",
   });
 }
 

@@ -1,39 +1,96 @@
 /**
- * `deno task bench <name> [flags]`: every benchmark prints its numbers, writes JSON (and an SVG
- * chart where it has a series) to bench-results/.
+ * `deno task bench <name> [flags]` / `deno task bench all [--quick] [--compare etcd]`: every
+ * benchmark prints its progress and numbers and writes JSON, SVG charts and a short markdown
+ * summary to bench-results/ (RAFTKV_RESULTS_DIR redirects them).
  */
-const benches: Record<
-  string,
-  { about: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }
-> = {
+import { UsageError } from "./args.ts";
+
+interface Bench {
+  about: string;
+  /** Part of `bench all` (the five evaluation benchmarks). */
+  inAll: boolean;
+  /** Takes --compare etcd. */
+  comparesEtcd?: boolean;
+  load: () => Promise<{ run(args: string[]): Promise<void> }>;
+}
+
+const benches: Record<string, Bench> = {
+  steady: {
+    about: "3-node cluster, 1..256 clients closed loop and fixed offered rates open loop (--compare etcd)",
+    inAll: true,
+    comparesEtcd: true,
+    load: () => import("./steady.ts"),
+  },
+  failover: {
+    about: "SIGKILL the leader N times: time to a new leader and to the first write; a follower's disk lost",
+    inAll: true,
+    comparesEtcd: true,
+    load: () => import("./failover.ts"),
+  },
+  reconfig: {
+    about: "3 -> 5 -> 3 under writes (the leader leaves on the way down): each step's duration and cost",
+    inAll: true,
+    load: () => import("./reconfig.ts"),
+  },
+  snapshot: {
+    about: "10k/100k/1M keys: snapshot size and time, restart-to-serving, a learner's catch-up",
+    inAll: true,
+    load: () => import("./snapshot.ts"),
+  },
+  check: {
+    about: "linearizability checker on 10k..1M-operation histories: time and memory",
+    inAll: false,
+    load: () => import("./check.ts"),
+  },
   core: {
     about: "3 in-memory Raft nodes, no I/O: committed entries/s and simulator steps/s",
+    inAll: false,
     load: () => import("./core.ts"),
-  },
-  steady: {
-    about: "3-node local cluster, 1..256 clients: throughput and latency percentiles",
-    load: () => import("./steady.ts"),
   },
   wal: {
     about: "RaftStorage.save: appends/s and p50/p99 latency, 1/8/64 writers",
+    inAll: false,
     load: () => import("./wal.ts"),
   },
   transport: {
     about: "peer transport: one-way messages/s and round trips/s",
+    inAll: false,
     load: () => import("./transport.ts"),
-  },
-  check: {
-    about: "linearizability checker on 10k..1M-operation histories: time and memory",
-    load: () => import("./check.ts"),
   },
 };
 
+function usage(): string {
+  return [
+    "usage: deno task bench <name> [--quick] [flags]   (deno task bench <name> --help for its flags)",
+    "       deno task bench all [--quick] [--compare etcd]   (the five evaluation benchmarks in turn)",
+    "benchmarks:",
+    ...Object.entries(benches).map(([n, b]) => `  ${n.padEnd(10)} ${b.about}`),
+  ].join("\n");
+}
+
 const [name, ...rest] = Deno.args;
-const bench = name ? benches[name] : undefined;
-if (!bench) {
-  console.error(name ? `unknown benchmark "${name}"` : "usage: deno task bench <name> [flags]");
-  console.error("benchmarks:");
-  for (const [n, b] of Object.entries(benches)) console.error(`  ${n.padEnd(8)} ${b.about}`);
+if (name === "--help" || name === "-h") {
+  console.log(usage());
+  Deno.exit(0);
+}
+try {
+  if (name === "all") {
+    const unknown = rest.filter((a) => !["--quick", "--compare", "etcd"].includes(a));
+    if (unknown.length) {
+      throw new UsageError(`bench all takes --quick and --compare etcd, not ${unknown.join(" ")}`);
+    }
+    for (const [n, b] of Object.entries(benches).filter(([, b]) => b.inAll)) {
+      console.log(`\n=== bench ${n}`);
+      const args = b.comparesEtcd ? rest : rest.filter((a) => a === "--quick");
+      await (await b.load()).run(args);
+    }
+  } else {
+    const bench = name ? benches[name] : undefined;
+    if (!bench) throw new UsageError(name ? `unknown benchmark "${name}"` : "which benchmark?");
+    await (await bench.load()).run(rest);
+  }
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(`bench: ${e.message} (deno task bench --help for usage)`);
   Deno.exit(2);
 }
-await (await bench.load()).run(rest);

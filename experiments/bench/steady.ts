@@ -1,178 +1,337 @@
 /**
- * deno task bench steady [--seconds S] [--levels 1,8,64,256] [--mode writes|reads|both]
+ * deno task bench steady [--quick] [--compare etcd] [--seconds S] [--levels 1,8,64,256]
+ *                        [--rates 500,1000,...] [--rounds N] [--ops writes|reads|both]
  *
- * A 3-node local cluster (real processes, WAL with fdatasync, loopback TCP) driven at rising
- * load: closed loop, N concurrent clients, 100-byte values, keep-alive HTTP. Writes go to the
- * leader with exactly-once session headers; linearizable reads go to every node (each confirms
- * through ReadIndex). Reports throughput and p50/p99/p999 latency per level, next to the etcd
- * 3.4 numbers measured on these machines (see issue 3), and writes
- * bench-results/throughput-vs-qps.json and .svg.
+ * A 3-node local raft-kv cluster (real processes, WAL with fdatasync, loopback TCP) under
+ * - a closed loop: N concurrent clients, each waiting for its answer (throughput and latency by
+ *   concurrency), writes to the leader and linearizable reads spread over every node;
+ * - an open loop: requests at fixed offered rates whatever the answers, to find the knee (the
+ *   highest rate still served in full) and the latency below and above it.
+ * With `--compare etcd`, a 3-member etcd 3.4 on loopback takes the same load in the same run, the
+ * two systems alternating row by row (and their order swapping each round) so that the drift of
+ * a shared machine hits both. Writes bench-results/throughput-vs-qps.{json,md,svg} and
+ * latency-percentiles.{json,md,svg}.
  */
 import { parseArgs } from "node:util";
-import { LocalSupervisor } from "../../src/local/supervisor.ts";
-import { lineChart } from "../lib/svg_chart.ts";
-import { writeResults } from "../lib/results.ts";
+import { ExperimentCluster } from "../lib/cluster_harness.ts";
+import { EtcdCluster } from "../lib/etcd_cluster.ts";
+import { lineChart, type Series } from "../lib/charts.ts";
+import { markdownTable, writeResults } from "../lib/results.ts";
+import {
+  closedLoop,
+  KEYS,
+  type LatencySummary,
+  type LoadTarget,
+  openLoop,
+  type OpenLoopResult,
+  type OpKind,
+  type SystemName,
+} from "../lib/load.ts";
+import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 
-/** etcd 3.4 (Debian etcd-server, 3 nodes on loopback, same value size, JSON gateway), from issue 3. */
-const ETCD_WRITES: Array<[number, number]> = [[1, 500], [8, 1400], [64, 3300], [256, 4600]];
-const ETCD_READS: Array<[number, number]> = [[1, 900], [256, 5600]];
-
-interface LevelResult {
+interface ClosedRow extends LatencySummary {
+  round: number;
+  system: SystemName;
+  kind: OpKind;
   clients: number;
-  kind: "write" | "read";
-  ops: number;
-  errors: number;
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
+  loadAverage1m: number;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+interface OpenRow extends OpenLoopResult {
+  system: SystemName;
+  kind: OpKind;
+  loadAverage1m: number;
 }
 
-async function runLevel(
-  kind: "write" | "read",
-  clients: number,
-  seconds: number,
-  urls: { leader: string; all: string[] },
-): Promise<LevelResult> {
-  const value = JSON.stringify({ value: "x".repeat(100) });
-  const latencies: number[] = [];
-  let errors = 0;
-  const warmupEnd = performance.now() + 500;
-  const end = warmupEnd + seconds * 1000;
-  const worker = async (w: number) => {
-    const clientId = `bench-${kind}-${clients}-${w}-${crypto.randomUUID().slice(0, 8)}`;
-    let seq = 0;
-    const readUrl = urls.all[w % urls.all.length];
-    while (performance.now() < end) {
-      const key = `key-${Math.floor(Math.random() * 10_000)}`;
-      const t0 = performance.now();
-      try {
-        const r = kind === "write"
-          ? await fetch(`${urls.leader}/kv/${key}`, {
-            method: "PUT",
-            headers: {
-              "content-type": "application/json",
-              "x-client-id": clientId,
-              "x-request-seq": String(++seq),
-            },
-            body: value,
-          })
-          : await fetch(`${readUrl}/kv/${key}`);
-        await r.arrayBuffer();
-        if (r.status !== 200 && !(kind === "read" && r.status === 404)) errors++;
-        else if (t0 >= warmupEnd) latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    clients,
-    kind,
-    ops: sorted.length,
-    errors,
-    opsPerSec: Math.round(sorted.length / seconds),
-    p50Ms: +percentile(sorted, 0.5).toFixed(2),
-    p99Ms: +percentile(sorted, 0.99).toFixed(2),
-    p999Ms: +percentile(sorted, 0.999).toFixed(2),
-  };
+const USAGE = "deno task bench steady [--quick] [--compare etcd] [--seconds S] [--levels 1,8,64,256] " +
+  "[--rates R1,R2,...] [--rounds N] [--ops writes|reads|both]";
+
+const KIND_LABEL: Record<OpKind, string> = { write: "writes", read: "linearizable reads" };
+
+function load1m(): number {
+  return +Deno.loadavg()[0].toFixed(2);
 }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      seconds: { type: "string", default: "5" },
-      levels: { type: "string", default: "1,8,64,256" },
-      mode: { type: "string", default: "both" },
-    },
-  });
-  const seconds = Number(values.seconds);
-  const levels = values.levels!.split(",").map(Number);
-  if (!(seconds > 0) || levels.some((l) => !Number.isInteger(l) || l < 1)) {
-    throw new Error("--seconds must be positive and --levels a comma-separated list of client counts");
+  const { values } = benchUsage(USAGE, () =>
+    parseArgs({
+      args,
+      options: {
+        quick: { type: "boolean", default: false },
+        compare: { type: "string" },
+        seconds: { type: "string" },
+        levels: { type: "string" },
+        rates: { type: "string" },
+        rounds: { type: "string" },
+        ops: { type: "string", default: "both" },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  const quick = values.quick!;
+  const seconds = parsePositive("--seconds", values.seconds ?? (quick ? "1" : "5"));
+  const levels = parseList("--levels", values.levels ?? (quick ? "1,16" : "1,8,64,256"));
+  const rates = parseList(
+    "--rates",
+    values.rates ?? (quick ? "300,1500" : "500,1000,2000,4000,8000,12000,16000"),
+  );
+  const rounds = parsePositive("--rounds", values.rounds ?? (quick ? "1" : "2"));
+  if (!["writes", "reads", "both"].includes(values.ops!)) {
+    throw new Error(`--ops must be writes, reads or both, got "${values.ops}"`);
   }
-  const kinds: Array<"write" | "read"> = values.mode === "both"
+  const kinds: OpKind[] = values.ops === "both"
     ? ["write", "read"]
-    : [values.mode as "write" | "read"];
+    : [values.ops === "writes" ? "write" : "read"];
+  const withEtcd = await compareEtcd(values.compare);
 
-  const stateDir = await Deno.makeTempDir({ prefix: "raftkv-bench-steady-" });
-  const sup = await LocalSupervisor.create(stateDir, {
-    replicas: 3,
-    safetyMode: "safe",
-    ports: "auto",
-    faultInjection: false,
-  }, () => {});
-  const results: LevelResult[] = [];
+  console.log(
+    `steady: starting a 3-node raft-kv cluster${withEtcd ? " and a 3-member etcd" : ""} on loopback`,
+  );
+  const raftkv = await ExperimentCluster.start({ replicas: 3, mode: "safe", faultInjection: false });
+  let etcd: EtcdCluster | undefined;
+  const closed: ClosedRow[] = [];
+  const open: OpenRow[] = [];
   try {
-    sup.start();
-    const t0 = performance.now();
-    while (!sup.settled()) {
-      if (performance.now() - t0 > 60_000) throw new Error("the cluster did not come up");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    let leader = "";
-    for (const n of sup.state.nodes) {
-      const s = await (await fetch(`${n.clientUrl}/status`)).json();
-      if (s.role === "leader") leader = n.clientUrl;
-    }
-    const urls = { leader, all: sup.state.nodes.map((n) => n.clientUrl) };
+    if (withEtcd) etcd = await EtcdCluster.start();
+    const target = async (system: SystemName): Promise<LoadTarget> =>
+      system === "raft-kv" ? { system, leaderUrl: await raftkv.leaderUrl(), readUrls: raftkv.endpoints() } : {
+        system,
+        leaderUrl: (await etcd!.waitForLeader(5000)).clientUrl,
+        readUrls: etcd!.members.map((m) => m.clientUrl),
+      };
+    const systems: SystemName[] = etcd ? ["raft-kv", "etcd"] : ["raft-kv"];
+    const order = (round: number) => round % 2 === 0 ? systems : [...systems].reverse();
     console.log(
-      `steady: 3 nodes up; ${seconds}s per level (+0.5s warm-up), 100-byte values, keep-alive HTTP`,
+      `closed loop: ${rounds} round(s), ${seconds} s per row (+0.5 s warm-up), 100-byte values, ${KEYS} keys`,
     );
-    console.log("kind   clients   ops/s    p50 ms   p99 ms   p999 ms  errors   etcd 3.4 ops/s");
+    console.log("round  system   kind   clients    ops/s   p50 ms   p99 ms  p999 ms  errors  load");
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of kinds) {
+        for (const clients of levels) {
+          for (const system of order(round)) {
+            const r = await closedLoop(await target(system), kind, clients, seconds);
+            const row = { round, system, kind, clients, ...r, loadAverage1m: load1m() };
+            closed.push(row);
+            console.log(
+              `${String(round + 1).padStart(5)}  ${system.padEnd(7)}  ${kind.padEnd(5)} ${
+                String(clients).padStart(8)
+              } ${String(r.opsPerSec).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${
+                r.p99Ms.toFixed(2).padStart(8)
+              } ${r.p999Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}  ${row.loadAverage1m}`,
+            );
+          }
+        }
+      }
+    }
+    console.log(`open loop: ${seconds} s per offered rate; latency counted from each request's due time`);
+    console.log("system   kind   offered/s  served/s   p50 ms   p99 ms  p999 ms  errors  not sent");
     for (const kind of kinds) {
-      for (const clients of levels) {
-        const r = await runLevel(kind, clients, seconds, urls);
-        results.push(r);
-        const etcd = (kind === "write" ? ETCD_WRITES : ETCD_READS).find(([c]) => c === clients)?.[1];
-        console.log(
-          `${kind.padEnd(6)} ${String(clients).padStart(7)} ${String(r.opsPerSec).padStart(7)} ${
-            r.p50Ms.toFixed(2).padStart(8)
-          } ${r.p99Ms.toFixed(2).padStart(8)} ${r.p999Ms.toFixed(2).padStart(9)} ${
-            String(r.errors).padStart(7)
-          }   ${etcd ?? "-"}`,
-        );
+      for (const [i, rate] of rates.entries()) {
+        for (const system of order(i)) {
+          const r = await openLoop(await target(system), kind, rate, seconds);
+          open.push({ system, kind, ...r, loadAverage1m: load1m() });
+          console.log(
+            `${system.padEnd(7)}  ${kind.padEnd(5)} ${String(rate).padStart(10)} ${
+              String(r.opsPerSec).padStart(9)
+            } ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${
+              r.p999Ms.toFixed(2).padStart(8)
+            } ${String(r.errors).padStart(7)} ${String(r.notSent).padStart(9)}`,
+          );
+        }
       }
     }
   } finally {
-    await sup.stop();
-    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    await raftkv.stop();
+    await etcd?.stop();
   }
-  const series = (kind: "write" | "read") =>
-    results.filter((r) => r.kind === kind).map((r) => [r.clients, r.opsPerSec] as [number, number]);
-  await writeResults(
-    "throughput-vs-qps",
-    {
-      setup: {
-        nodes: 3,
-        valueBytes: 100,
-        secondsPerLevel: seconds,
-        keys: 10_000,
-        fsync: true,
-        transport: "loopback TCP",
-      },
-      etcdReference: { writes: ETCD_WRITES, linearizableReads: ETCD_READS },
-      results,
-    },
-    lineChart({
-      title: "raft-kv, 3 nodes on loopback: throughput vs concurrent clients",
-      xLabel: "concurrent clients (closed loop)",
-      yLabel: "operations per second",
-      logX: true,
-      series: [
-        { name: "raft-kv writes", points: series("write") },
-        { name: "raft-kv linearizable reads", points: series("read") },
-        { name: "etcd 3.4 writes", points: ETCD_WRITES },
-        { name: "etcd 3.4 reads", points: ETCD_READS },
-      ].filter((s) => s.points.length),
-    }),
+  await report(closed, open, {
+    nodes: 3,
+    valueBytes: 100,
+    keys: KEYS,
+    secondsPerRow: seconds,
+    warmupMs: 500,
+    rounds,
+    levels,
+    offeredRates: rates,
+    fsync: true,
+    transport: "loopback TCP, keep-alive HTTP/1.1 (etcd through its JSON gateway /v3/kv)",
+    writesTo: "the leader",
+    readsTo: "every member in turn (linearizable: ReadIndex on raft-kv, etcd's default range)",
+    etcd: etcd ? { version: etcd.version, ...etcd.timing } : "not compared (run with --compare etcd)",
+    quick,
+  });
+}
+
+/** Per (system, kind, x): the rows of every round. */
+function grouped<T extends { system: SystemName; kind: OpKind }>(rows: T[], x: (r: T) => number) {
+  const out = new Map<string, { system: SystemName; kind: OpKind; x: number; rows: T[] }>();
+  for (const r of rows) {
+    const key = `${r.system}/${r.kind}/${x(r)}`;
+    if (!out.has(key)) out.set(key, { system: r.system, kind: r.kind, x: x(r), rows: [] });
+    out.get(key)!.rows.push(r);
+  }
+  return [...out.values()];
+}
+
+/** The knee: the highest offered rate still served at 95 % or more. */
+function knee(rows: OpenRow[]): number | undefined {
+  return rows.filter((r) => r.opsPerSec >= 0.95 * r.offeredPerSec).map((r) => r.offeredPerSec).sort((a, b) =>
+    b - a
+  )[0];
+}
+
+async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string, unknown>): Promise<void> {
+  const closedGroups = grouped(closed, (r) => r.clients);
+  const openGroups = grouped(open, (r) => r.offeredPerSec);
+  const systems = [...new Set(closed.map((r) => r.system))];
+  const kinds = [...new Set(closed.map((r) => r.kind))];
+  const find = (system: SystemName, kind: OpKind, x: number) =>
+    closedGroups.find((g) => g.system === system && g.kind === kind && g.x === x);
+  const summaryRows = closedGroups.filter((g) => g.system === "raft-kv").map((g) => {
+    const e = find("etcd", g.kind, g.x);
+    const ours = mean(g.rows.map((r) => r.opsPerSec));
+    const theirs = e ? mean(e.rows.map((r) => r.opsPerSec)) : undefined;
+    return {
+      kind: g.kind,
+      clients: g.x,
+      raftkvOpsPerSec: g.rows.map((r) => r.opsPerSec),
+      etcdOpsPerSec: e?.rows.map((r) => r.opsPerSec),
+      ratio: theirs ? +(ours / theirs).toFixed(2) : undefined,
+      raftkvP50P99Ms: [median(g.rows.map((r) => r.p50Ms)), median(g.rows.map((r) => r.p99Ms))],
+      etcdP50P99Ms: e ? [median(e.rows.map((r) => r.p50Ms)), median(e.rows.map((r) => r.p99Ms))] : undefined,
+    };
+  });
+  const knees = systems.flatMap((system) =>
+    kinds.map((kind) => ({
+      system,
+      kind,
+      kneeOpsPerSec: knee(open.filter((r) => r.system === system && r.kind === kind)),
+    }))
   );
+
+  const closedSeries = (metric: (r: ClosedRow) => number, variant: (k: OpKind) => string): Series[] =>
+    systems.flatMap((system) =>
+      kinds.map((kind) => ({
+        system,
+        variant: variant(kind),
+        points: closedGroups.filter((g) => g.system === system && g.kind === kind)
+          .map((g): [number, number] => [g.x, mean(g.rows.map(metric))]),
+      }))
+    );
+  const openSeries = (metric: (r: OpenRow) => number, label: string): Series[] =>
+    systems.flatMap((system) =>
+      kinds.map((kind) => ({
+        system,
+        variant: `${KIND_LABEL[kind]}${label}`,
+        points: openGroups.filter((g) => g.system === system && g.kind === kind)
+          .map((g): [number, number] => [g.x, mean(g.rows.map(metric))]),
+      }))
+    );
+  const subtitle = `3 members on loopback, fsync on, 100-byte values; ${
+    systems.length > 1 ? "both systems measured in one run, alternating" : "raft-kv only"
+  }`;
+  const ms = (a?: number[]) => a ? a.map((v) => v.toFixed(2)).join(" / ") : "-";
+  const closedTable = markdownTable(
+    ["op", "clients", "raft-kv ops/s", "etcd ops/s", "ratio", "raft-kv p50 / p99 ms", "etcd p50 / p99 ms"],
+    summaryRows.map((r) => [
+      KIND_LABEL[r.kind],
+      r.clients,
+      r.raftkvOpsPerSec.join(", "),
+      r.etcdOpsPerSec?.join(", ") ?? "-",
+      r.ratio ? `${r.ratio}x` : "-",
+      ms(r.raftkvP50P99Ms),
+      ms(r.etcdP50P99Ms),
+    ]),
+  );
+  const openTable = markdownTable(
+    ["system", "op", "offered/s", "served/s", "p50 ms", "p99 ms", "p99.9 ms", "not sent"],
+    open.map((
+      r,
+    ) => [r.system, KIND_LABEL[r.kind], r.offeredPerSec, r.opsPerSec, r.p50Ms, r.p99Ms, r.p999Ms, r.notSent]),
+  );
+  const kneeLines = knees.map((k) =>
+    `- ${k.system} ${KIND_LABEL[k.kind]}: served in full up to ${k.kneeOpsPerSec ?? "none of the"} offered/s`
+  ).join("\n");
+  const settings = `Settings: ${JSON.stringify(setup)}`;
+
+  await writeResults("throughput-vs-qps", {
+    setup,
+    summary: summaryRows,
+    knees,
+    closedLoop: closed,
+    openLoop: open,
+  }, {
+    charts: {
+      "": await lineChart({
+        title: "Throughput by concurrent clients (closed loop)",
+        subtitle,
+        xLabel: "concurrent clients",
+        yLabel: "operations per second",
+        logX: true,
+        series: closedSeries((r) => r.opsPerSec, (k) => KIND_LABEL[k]),
+      }),
+      open: await lineChart({
+        title: "Served vs offered load (open loop)",
+        subtitle,
+        xLabel: "offered operations per second",
+        yLabel: "served operations per second",
+        logX: true,
+        logY: true,
+        series: openSeries((r) => r.opsPerSec, ""),
+      }),
+    },
+    summary:
+      `## Throughput (closed loop; one number per round)\n\n${closedTable}\n\n## Knee (open loop)\n\n${kneeLines}\n\n${settings}`,
+  });
+  await writeResults("latency-percentiles", {
+    setup,
+    closedLoop: closed.map(({ round, system, kind, clients, p50Ms, p99Ms, p999Ms, maxMs }) => ({
+      round,
+      system,
+      kind,
+      clients,
+      p50Ms,
+      p99Ms,
+      p999Ms,
+      maxMs,
+    })),
+    openLoop: open.map((
+      { system, kind, offeredPerSec, opsPerSec, p50Ms, p99Ms, p999Ms, maxMs, notSent },
+    ) => ({
+      system,
+      kind,
+      offeredPerSec,
+      servedPerSec: opsPerSec,
+      p50Ms,
+      p99Ms,
+      p999Ms,
+      maxMs,
+      notSent,
+    })),
+  }, {
+    charts: {
+      "": await lineChart({
+        title: "p99 latency by concurrent clients (closed loop)",
+        subtitle,
+        xLabel: "concurrent clients",
+        yLabel: "p99 latency (ms)",
+        logX: true,
+        logY: true,
+        series: closedSeries((r) => r.p99Ms, (k) => `${KIND_LABEL[k]} p99`),
+      }),
+      open: await lineChart({
+        title: "Latency vs offered load (open loop, from each request's due time)",
+        subtitle,
+        xLabel: "offered operations per second",
+        yLabel: "latency (ms)",
+        logX: true,
+        logY: true,
+        series: [...openSeries((r) => r.p50Ms, " p50"), ...openSeries((r) => r.p99Ms, " p99")],
+      }),
+    },
+    summary:
+      `## Latency, open loop (offered rate vs served, percentiles from the due time)\n\n${openTable}\n\n${settings}`,
+  });
 }

@@ -3,6 +3,8 @@
  * Measures one-way throughput of 118-byte app messages (batched writes), ping-pong round trips
  * (1 and 16 in flight), and a 64 MiB chunked snapshot; writes bench-results/transport.json.
  */
+import { barChart } from "../lib/charts.ts";
+import { writeResults } from "../lib/results.ts";
 import type { Message } from "../../src/raft/types.ts";
 import { encodeFrames } from "../../src/transport/frame.ts";
 import { PeerTransport } from "../../src/transport/mod.ts";
@@ -188,25 +190,6 @@ async function snapshotTransfer(megabytes: number) {
   }
 }
 
-/** A horizontal bar chart as a standalone SVG, no dependencies. */
-function barChart(title: string, bars: { label: string; value: number }[]): string {
-  const width = 720, labelWidth = 260, barHeight = 28, top = 40;
-  const max = Math.max(...bars.map((b) => b.value));
-  const rows = bars.map((bar, i) => {
-    const y = top + i * (barHeight + 8);
-    const length = ((width - labelWidth - 90) * bar.value) / max;
-    return `<text x="${labelWidth - 8}" y="${y + 19}" text-anchor="end">${bar.label}</text>` +
-      `<rect x="${labelWidth}" y="${y}" width="${length.toFixed(1)}" height="${barHeight}" fill="#4c78a8"/>` +
-      `<text x="${(labelWidth + length + 6).toFixed(1)}" y="${y + 19}">${
-        bar.value.toLocaleString("en")
-      }</text>`;
-  });
-  const height = top + bars.length * (barHeight + 8) + 10;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" ` +
-    `font-size="13"><rect width="100%" height="100%" fill="white"/>` +
-    `<text x="10" y="24" font-size="16" font-weight="bold">${title}</text>${rows.join("")}</svg>\n`;
-}
-
 function round(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
@@ -244,34 +227,30 @@ export async function run(args: string[]): Promise<void> {
   }
   results.snapshot = await snapshotTransfer(64);
   console.log("snapshot", JSON.stringify(results.snapshot));
-  const report = {
-    bench: "transport",
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    cpus: navigator.hardwareConcurrency,
-    loadAverage: Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state === "granted"
-      ? Deno.loadavg()
-      : undefined,
-    note: "sender and receiver share one process and event loop; shared 2-core machine, treat as +-25 %",
-    ...results,
-  };
-  await Deno.mkdir("bench-results", { recursive: true });
-  await Deno.writeTextFile("bench-results/transport.json", JSON.stringify(report, null, 2) + "\n");
   const bars = [
     ...(results.oneWay as { sendBatch: number; messagesPerSecond: number }[]).map((r) => ({
-      label: `one-way, send() batches of ${r.sendBatch}`,
+      group: `one-way, batch ${r.sendBatch}`,
       value: r.messagesPerSecond,
     })),
     ...(results.roundTrips as { inFlight: number; roundTripsPerSecond: number }[]).map((r) => ({
-      label: `round trips, ${r.inFlight} in flight`,
+      group: `round trips, ${r.inFlight} in flight`,
       value: r.roundTripsPerSecond,
     })),
   ];
-  await Deno.writeTextFile(
-    "bench-results/transport.svg",
-    barChart("PeerTransport on 127.0.0.1 (per second)", bars),
+  await writeResults(
+    "transport",
+    {
+      note: "sender and receiver share one process and event loop; shared 2-core machine, treat as +-25 %",
+      ...results,
+    },
+    await barChart({
+      title: "PeerTransport on 127.0.0.1",
+      subtitle: "msgpack frames over loopback TCP, sender and receiver in one process",
+      yLabel: "messages or round trips per second",
+      logY: true,
+      bars: bars.map((b) => ({ ...b, system: "raft-kv" })),
+    }),
   );
-  console.log("wrote bench-results/transport.json and transport.svg");
 }
 
 if (import.meta.main) await run(Deno.args);

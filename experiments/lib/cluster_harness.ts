@@ -12,15 +12,23 @@ export class ExperimentCluster {
   private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {}
 
   static async start(
-    options: { replicas: number; mode: SafetyMode; tickMs?: number },
+    options: {
+      replicas: number;
+      mode: SafetyMode;
+      tickMs?: number;
+      /** On unless asked otherwise: experiments inject faults; benchmarks of the plain server do not. */
+      faultInjection?: boolean;
+      snapshotEntries?: number;
+    },
   ): Promise<ExperimentCluster> {
     const stateDir = await Deno.makeTempDir({ prefix: "raftkv-experiment-" });
     const sup = await LocalSupervisor.create(stateDir, {
       replicas: options.replicas,
       safetyMode: options.mode,
       ports: "auto",
-      faultInjection: true,
+      faultInjection: options.faultInjection ?? true,
       tickMs: options.tickMs,
+      snapshotEntries: options.snapshotEntries,
     }, () => {});
     sup.start();
     const cluster = new ExperimentCluster(sup, stateDir);
@@ -36,6 +44,13 @@ export class ExperimentCluster {
     const n = this.nodes.find((x) => x.id === id);
     if (!n) throw new Error(`no node ${id} (nodes: ${this.nodes.map((x) => x.id)})`);
     return n;
+  }
+
+  /** The leader's client URL (throws when no node leads). */
+  async leaderUrl(): Promise<string> {
+    const id = await this.leader();
+    if (id === undefined) throw new Error("no raft-kv node leads right now");
+    return this.node(id).clientUrl;
   }
 
   endpoints(): string[] {

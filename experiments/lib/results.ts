@@ -25,17 +25,50 @@ export function machineInfo() {
   };
 }
 
-/** Writes the JSON (and SVG) and prints where they went. Returns the JSON path. */
-export async function writeResults(name: string, data: object, svg?: string): Promise<string> {
+export interface ResultFiles {
+  /** Charts: "" is <name>.svg, any other key <name>-<key>.svg. */
+  charts?: Record<string, string>;
+  /** A short markdown summary, written as <name>.md after a line naming the machine. */
+  summary?: string;
+}
+
+/** A markdown line for the machine a result was measured on. */
+export function machineLine(m = machineInfo()): string {
+  const load = m.loadAverage ? m.loadAverage.map((l) => l.toFixed(2)).join(", ") : "unknown";
+  return `Measured ${m.date} on ${m.cpus} CPUs (${m.os}/${m.arch}), Deno ${m.deno}, load average ${load}.`;
+}
+
+/**
+ * Writes the JSON (plus charts and summary when given) and prints where they went. A string as
+ * the third argument is the one chart, <name>.svg. Returns the JSON path.
+ */
+export async function writeResults(
+  name: string,
+  data: object,
+  files?: string | ResultFiles,
+): Promise<string> {
+  const { charts = {}, summary } = typeof files === "string" ? { charts: { "": files } } : files ?? {};
   const dir = resultsDir();
   await Deno.mkdir(dir, { recursive: true });
   const jsonPath = `${dir}${name}.json`;
-  await Deno.writeTextFile(jsonPath, JSON.stringify({ machine: machineInfo(), ...data }, null, 2) + "\n");
+  const machine = machineInfo();
+  await Deno.writeTextFile(jsonPath, JSON.stringify({ machine, ...data }, null, 2) + "\n");
   console.log(`wrote ${jsonPath}`);
-  if (svg) {
-    const svgPath = `${dir}${name}.svg`;
+  for (const [key, svg] of Object.entries(charts)) {
+    const svgPath = `${dir}${name}${key ? `-${key}` : ""}.svg`;
     await Deno.writeTextFile(svgPath, svg);
     console.log(`wrote ${svgPath}`);
   }
+  if (summary) {
+    const mdPath = `${dir}${name}.md`;
+    await Deno.writeTextFile(mdPath, `${machineLine(machine)}\n\n${summary.trim()}\n`);
+    console.log(`wrote ${mdPath}`);
+  }
   return jsonPath;
+}
+
+/** A markdown table. */
+export function markdownTable(header: string[], rows: Array<Array<string | number>>): string {
+  const line = (cells: Array<string | number>) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
