@@ -317,13 +317,13 @@ export async function run(args: string[]): Promise<void> {
   };
   const bars: GroupedBar[] = summary.flatMap((s) => [
     {
-      group: "new leader (p50, whisker max)",
+      group: "new leader",
       system: s.system,
       value: s.newLeaderMs.p50,
       high: s.newLeaderMs.max,
     },
     {
-      group: "first write (p50, whisker max)",
+      group: "first acknowledged write",
       system: s.system,
       value: s.firstWriteMs.p50,
       high: s.firstWriteMs.max,
@@ -359,7 +359,8 @@ export async function run(args: string[]): Promise<void> {
   await writeResults("failover-times", { setup, summary, kills: rows, wholeAgain: whole }, {
     charts: {
       "": await barChart({
-        title: "Failover: from SIGKILL to a new leader, to the first acknowledged write, to whole again",
+        title:
+          "Failover: from SIGKILL to a new leader, to the first write, to whole again (bars p50, whiskers max)",
         subtitle: `3 members; election timeout 500-1000 ms for both systems; ${kills} leader kills each${
           notWhole.length
             ? `; not whole within ${wholeTimeoutMs / 1000} s: ${notWhole.map((w) => w.fault).join(", ")}`

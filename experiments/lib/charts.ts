@@ -152,19 +152,23 @@ export function barChart(o: BarChartOptions): Promise<string> {
     scale: colourScale(systems),
     ...(systems.length === 1 ? { legend: null } : {}),
   };
+  const longLabels = groups.some((g) => g.length > 14);
   const x = {
     field: "group",
     type: "nominal" as const,
     title: o.xLabel ?? null,
     sort: groups,
-    axis: { labelAngle: 0 },
+    axis: { labelAngle: longLabels ? -25 : 0, labelLimit: 220 },
   };
+  // On a log axis a bar cannot start at zero: it starts at the bottom of a domain fitted to the data.
+  const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, Math.min(...values.map((b) => b.value))) / 2));
   const y = {
     field: "value",
     type: "quantitative" as const,
     title: o.yLabel,
-    ...(o.logY ? { scale: { type: "log" as const } } : {}),
+    ...(o.logY ? { scale: { type: "log" as const, domainMin: floor, nice: false } } : {}),
   };
+  const y2 = o.logY ? { y2: { datum: floor } } : {};
   const xOffset = { field: "system", type: "nominal" as const, sort: systems };
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -173,7 +177,7 @@ export function barChart(o: BarChartOptions): Promise<string> {
     height: o.height ?? 320,
     data: { values },
     layer: [
-      { mark: { type: "bar" }, encoding: { x, y, xOffset, color: colour } },
+      { mark: { type: "bar" }, encoding: { x, y, ...y2, xOffset, color: colour } },
       {
         mark: { type: "text", dy: -6, fontSize: 10 },
         encoding: { x, xOffset, y, text: { field: "value", type: "quantitative", format: ",.3~r" } },
