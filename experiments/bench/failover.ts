@@ -186,12 +186,17 @@ async function wholeAgain(
     const leader = await c.leader();
     const victim = c.nodes.find((n) => n.id !== leader)!;
     const t0 = performance.now();
-    await c.sup.command(victim.id, "kill");
     if (fault === "disk loss") {
-      // Before the supervisor's restart (200 ms later): the node comes back with an empty disk.
+      // As `deno task fault wipe`: paused, so nothing is written between the removal and the kill;
+      // the supervisor restarts it 200 ms later with an empty data directory under the same id.
+      await c.sup.command(victim.id, "pause");
       await Deno.remove(victim.dataDir, { recursive: true });
-      console.log(`  disk loss: SIGKILL node ${victim.id} and removed ${victim.dataDir}`);
-    } else console.log(`  follower kill: SIGKILL node ${victim.id}`);
+      await c.sup.command(victim.id, "kill");
+      console.log(`  disk loss: node ${victim.id} paused, ${victim.dataDir} removed, SIGKILL`);
+    } else {
+      await c.sup.command(victim.id, "kill");
+      console.log(`  follower kill: SIGKILL node ${victim.id}`);
+    }
     let last = { whole: false, why: "" };
     while (performance.now() - t0 < timeoutMs) {
       await sleep(100);
