@@ -22,6 +22,7 @@ import { HistoryRecorder } from "../src/check/history.ts";
 import { ExperimentCluster } from "./lib/cluster_harness.ts";
 import { RecordedWorkload } from "./lib/workload.ts";
 import { checkAndReport } from "./lib/check_run.ts";
+import { explainSplitBrain, explainStaleRead, type SideLeader } from "./lib/explain.ts";
 
 export type BugName = "bug1" | "bug2";
 
@@ -37,6 +38,9 @@ export interface BugOutcome {
   verdictLine: string;
   operations: number;
   sideLeaderElected: boolean;
+  /** The violation in words (undefined when there is none to explain). */
+  explanation?: string;
+  /** Relative to the repository when the results are in it. */
   htmlPath: string;
 }
 
@@ -48,6 +52,9 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   const recorder = new HistoryRecorder({ model: "kv" });
   let sideLeaderElected = false;
   let workload: RecordedWorkload | undefined;
+  let oldSide: SideLeader | undefined;
+  let newSide: SideLeader | undefined;
+  let t0 = performance.now();
   try {
     await cluster.sup.stopReconciling(); // from here on the experiment drives every step itself
     const first = await cluster.leader();
@@ -116,8 +123,14 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
       pin: (client) => cluster.node(client < 3 ? 1 : 3).clientUrl,
       mix: (client) => bug === "bug1" ? (client < 3 ? writes : reads) : both,
     });
+    t0 = performance.now();
     workload.start(6);
     await sleep(700);
+    const oldTerm = (await cluster.status(1))?.term;
+    oldSide = {
+      endpoint: cluster.node(1).clientUrl,
+      description: `node 1 (leader of {1,2} in term ${oldTerm})`,
+    };
     await cluster.partition([[1, 2], [3, 4, 5]]);
     note("partition {1,2} | {3,4,5}");
     // The clients keep going for `seconds` after the {3,4,5} side starts serving linearizable
@@ -132,6 +145,12 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
         const s = await cluster.status(id);
         if (s?.role === "leader" && !sideLeaderElected) {
           sideLeaderElected = true;
+          newSide = {
+            endpoint: cluster.node(3).clientUrl,
+            description: `node ${id} (leader of {3,4,5} in term ${s.term}${
+              id === 3 ? "" : ", through node 3"
+            })`,
+          };
           note(`node ${id} leads the {3,4,5} side (term ${s.term})`);
         }
       }
@@ -156,13 +175,24 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
     await workload?.stop();
     await cluster.stop();
   }
+  const acks = workload!.acknowledged;
+  const explanation = oldSide && newSide
+    ? bug === "bug1"
+      ? explainStaleRead(acks, t0, oldSide, newSide)
+      : explainSplitBrain(acks, t0, oldSide, newSide)
+    : undefined;
   const checked = await checkAndReport(`${bug}-${mode}`, recorder, {
     bug,
     mode,
     operations: { total: recorder.size, ...workload!.counts },
     sideLeaderElected,
+    explanation: explanation ??
+      (sideLeaderElected
+        ? "no violation found in the acknowledged operations"
+        : "the {3,4,5} side never elected a leader"),
   });
   log(checked.verdict);
+  if (explanation) log(explanation);
   return {
     bug,
     mode,
@@ -170,6 +200,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
     verdictLine: checked.verdict,
     operations: recorder.size,
     sideLeaderElected,
+    explanation,
     htmlPath: checked.htmlPath,
   };
 }

@@ -336,7 +336,7 @@ export async function run(args: string[]): Promise<void> {
   ]);
   for (const w of whole) {
     if (w.wholeAfterMs !== undefined) {
-      bars.push({ group: `${w.fault}: whole again`, system: "raft-kv", value: w.wholeAfterMs });
+      bars.push({ group: `${w.fault}: whole`, system: "raft-kv", value: w.wholeAfterMs });
     }
   }
   const notWhole = whole.filter((w) => w.wholeAfterMs === undefined);
@@ -364,9 +364,8 @@ export async function run(args: string[]): Promise<void> {
   await writeResults("failover-times", { setup, summary, kills: rows, wholeAgain: whole }, {
     charts: {
       "": await barChart({
-        title:
-          "Failover: from SIGKILL to a new leader, to the first write, to whole again (bars p50, whiskers max)",
-        subtitle: `3 members; election timeout 500-1000 ms for both systems; ${kills} leader kills each${
+        title: "Failover after a SIGKILL",
+        subtitle: `bars p50, whiskers max of ${kills} leader kills; election timeout 500-1000 ms in both${
           notWhole.length
             ? `; not whole within ${wholeTimeoutMs / 1000} s: ${notWhole.map((w) => w.fault).join(", ")}`
             : ""

@@ -42,6 +42,11 @@ const benches: Record<string, Bench> = {
     inAll: false,
     load: () => import("./check.ts"),
   },
+  summary: {
+    about: "prints the README's performance tables from the result files in bench-results/",
+    inAll: false,
+    load: () => import("./summary.ts"),
+  },
   core: {
     about: "3 in-memory Raft nodes, no I/O: committed entries/s and simulator steps/s",
     inAll: false,

@@ -321,15 +321,29 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
         logY: true,
         series: closedSeries((r) => r.p99Ms, (k) => `${KIND_LABEL[k]} p99`),
       }),
-      open: await lineChart({
-        title: "Latency vs offered load (open loop, from each request's due time)",
-        subtitle,
-        xLabel: "offered operations per second",
-        yLabel: "latency (ms)",
-        logX: true,
-        logY: true,
-        series: [...openSeries((r) => r.p50Ms, " p50"), ...openSeries((r) => r.p99Ms, " p99")],
-      }),
+      ...Object.fromEntries(
+        await Promise.all(kinds.map(async (kind) => [
+          `open-${kind}s`,
+          await lineChart({
+            title: `${KIND_LABEL[kind][0].toUpperCase()}${
+              KIND_LABEL[kind].slice(1)
+            }: latency vs offered load (open loop)`,
+            subtitle: `${subtitle}; from each request's due time`,
+            xLabel: "offered operations per second",
+            yLabel: "latency (ms)",
+            logX: true,
+            logY: true,
+            series: systems.flatMap((system) =>
+              (["p50Ms", "p99Ms"] as const).map((p) => ({
+                system,
+                variant: p === "p50Ms" ? "p50" : "p99",
+                points: openGroups.filter((g) => g.system === system && g.kind === kind)
+                  .map((g): [number, number] => [g.x, mean(g.rows.map((r) => r[p]))]),
+              }))
+            ),
+          }),
+        ])),
+      ),
     },
     summary:
       `## Latency, open loop (offered rate vs served, percentiles from the due time)\n\n${openTable}\n\n${settings}`,

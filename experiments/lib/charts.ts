@@ -158,15 +158,17 @@ export function barChart(o: BarChartOptions): Promise<string> {
     type: "nominal" as const,
     title: o.xLabel ?? null,
     sort: groups,
-    axis: { labelAngle: longLabels ? -25 : 0, labelLimit: 220 },
+    axis: { labelAngle: longLabels ? -25 : 0, labelLimit: 600 },
   };
   // On a log axis a bar cannot start at zero: it starts at the bottom of a domain fitted to the data.
   const floor = 10 ** Math.floor(Math.log10(Math.max(1e-9, Math.min(...values.map((b) => b.value))) / 2));
+  // Room above the tallest bar or whisker for its label.
+  const top = 1.4 * Math.max(...values.map((b) => Math.max(b.value, b.high ?? 0)));
   const y = {
     field: "value",
     type: "quantitative" as const,
     title: o.yLabel,
-    ...(o.logY ? { scale: { type: "log" as const, domainMin: floor, nice: false } } : {}),
+    scale: o.logY ? { type: "log" as const, domain: [floor, top], nice: false } : { domainMax: top },
   };
   const y2 = o.logY ? { y2: { datum: floor } } : {};
   const xOffset = { field: "system", type: "nominal" as const, sort: systems };

@@ -9,7 +9,7 @@ import { modelByName } from "../../src/check/models.ts";
 import { renderReportHtml } from "../../src/check/report_html.ts";
 import { verdictLine } from "../../src/check/summary.ts";
 import type { HistoryRecorder } from "../../src/check/history.ts";
-import { resultsDir, writeResults } from "./results.ts";
+import { relativeToRepo, resultsDir, writeResults } from "./results.ts";
 
 export interface CheckedRun {
   result: CheckResult;
@@ -46,8 +46,8 @@ export async function checkAndReport(
     ...summary,
     verdict: result.verdict,
     verdictLine: verdict,
-    history: historyPath,
-    html: htmlPath,
+    history: relativeToRepo(historyPath),
+    html: relativeToRepo(htmlPath),
   });
-  return { result, verdict, historyPath, htmlPath };
+  return { result, verdict, historyPath: relativeToRepo(historyPath), htmlPath: relativeToRepo(htmlPath) };
 }

@@ -4,12 +4,19 @@
  * halves), SIGKILL (the supervisor restarts the node), SIGSTOP/SIGCONT pauses, and membership
  * changes (scale up and down) started while another fault may be active. Every fault and heal is
  * printed on the timeline and noted in the history.
+ *
+ * Random faults alone almost never break the unsafe modes: the violation needs a membership change
+ * in flight, new members that are still empty, an old member that lags, and a partition that puts
+ * that member with the new ones and the rest of the old majority on the other side, all within the
+ * ~100 ms a change takes on loopback. "membership-partition" builds that coincidence on purpose,
+ * as the bug schedules do: the new members are cut off from the leader before they exist, the
+ * change is started, an old follower is cut off once it has applied it, then {leader, other} | rest.
  */
 import type { HistoryRecorder } from "../../src/check/history.ts";
 import type { ExperimentCluster } from "./cluster_harness.ts";
 
-export type FaultKind = "partition" | "kill" | "pause" | "membership";
-export const FAULT_KINDS: FaultKind[] = ["partition", "kill", "pause", "membership"];
+export type FaultKind = "partition" | "kill" | "pause" | "membership" | "membership-partition";
+export const FAULT_KINDS: FaultKind[] = ["partition", "kill", "pause", "membership", "membership-partition"];
 
 export class Nemesis {
   readonly timeline: Array<{ atMs: number; event: string }> = [];
@@ -103,6 +110,8 @@ export class Nemesis {
         this.note(`pause node ${victim} (SIGSTOP)`);
         return;
       }
+      case "membership-partition":
+        return await this.membershipDuringPartition();
       case "membership": {
         const now = c.sup.state.desiredReplicas;
         const next = now >= 5 ? 3 : now + 1;
@@ -111,6 +120,41 @@ export class Nemesis {
         return;
       }
     }
+  }
+
+  /** A 3 -> 5 change with its new members unreachable from the leader, then a split between old members. */
+  private async membershipDuringPartition(): Promise<void> {
+    const c = this.cluster;
+    if (c.sup.state.desiredReplicas !== 3 || c.sup.state.reconfig.phase !== "Idle" || c.nodes.length !== 3) {
+      if (c.sup.state.desiredReplicas !== 3) c.sup.setDesired(3);
+      throw new Error("needs an idle 3-member cluster (resizing back to 3 first)");
+    }
+    const leader = await c.leader();
+    if (leader === undefined) throw new Error("no leader");
+    const [lagging, other] = this.shuffled(c.nodes.map((n) => n.id).filter((id) => id !== leader));
+    const first = c.sup.state.reconfig.nextNodeId;
+    const added = [first, first + 1];
+    await c.partition([[leader], added]);
+    c.sup.setDesired(5);
+    this.note(
+      `membership-partition: nodes ${added} cut off from leader ${leader} before they start; resize 3 -> 5`,
+    );
+    // Once node `lagging` has applied the change (a voter of it in an unsafe mode; never in safe,
+    // whose new members wait as learners), it is cut off from the leader too and falls behind.
+    const deadline = performance.now() + 4000;
+    while (performance.now() < deadline) {
+      const voters = ((await c.status(lagging).catch(() => undefined))?.conf as { voters?: number[] })
+        ?.voters;
+      if (voters && added.every((id) => voters.includes(id))) break;
+      await this.sleep(20);
+    }
+    await c.partition([[leader], [lagging, ...added]]);
+    this.note(`membership-partition: node ${lagging} cut off from leader ${leader} (it lags from here)`);
+    await this.sleep(600);
+    await c.partition([[leader, other], [lagging, ...added]]);
+    this.note(
+      `membership-partition: [${leader},${other}] | [${lagging},${added}] while the change is in flight`,
+    );
   }
 
   async healAll(): Promise<void> {

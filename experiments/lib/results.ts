@@ -8,6 +8,13 @@ export function resultsDir(): string {
   return dir.endsWith("/") ? dir : `${dir}/`;
 }
 
+const REPO = new URL("../../", import.meta.url).pathname;
+
+/** A path inside the repository as a relative one (bench-results/x.html); others unchanged. */
+export function relativeToRepo(path: string): string {
+  return path.startsWith(REPO) ? path.slice(REPO.length) : path;
+}
+
 export function machineInfo() {
   let loadAverage: number[] | undefined;
   try {

@@ -34,8 +34,25 @@ export interface WorkloadOptions {
 
 const DEFAULT_MIX: OperationMix = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
 
+/** One acknowledged operation, with what the server said about it: what the verdicts are explained from. */
+export interface Acknowledged {
+  client: string;
+  /** The node the client sent it to. */
+  endpoint: string;
+  op: "get" | "put" | "delete" | "cas";
+  key: string;
+  /** put/cas: the value written; get: the value read ("" for a missing key). */
+  value: string;
+  /** The log index a write was committed at. */
+  index?: number;
+  /** performance.now() at the call and at the answer. */
+  call: number;
+  ret: number;
+}
+
 export class RecordedWorkload {
   readonly counts = { ok: 0, fail: 0, unknown: 0 };
+  readonly acknowledged: Acknowledged[] = [];
   private running = false;
   private workers: Promise<void>[] = [];
   private readonly lastSeen = new Map<string, string>();
@@ -62,6 +79,10 @@ export class RecordedWorkload {
     });
   }
 
+  private ack(a: Omit<Acknowledged, "ret">): void {
+    this.acknowledged.push({ ...a, ret: performance.now() });
+  }
+
   private async worker(i: number): Promise<void> {
     let generation = 0;
     let identity = `c${i}`;
@@ -69,7 +90,7 @@ export class RecordedWorkload {
     let kv = this.client(endpoint, identity);
     let n = 0;
     while (this.running) {
-      const outcome = await this.operate(kv, identity, n++, this.mixFor(i));
+      const outcome = await this.operate(kv, identity, n++, this.mixFor(i), endpoint);
       if (outcome === "unknown") {
         await kv.close();
         identity = `c${i}.${++generation}`;
@@ -98,6 +119,7 @@ export class RecordedWorkload {
     identity: string,
     n: number,
     mix: OperationMix = DEFAULT_MIX,
+    endpoint = "",
   ): Promise<"ok" | "fail" | "unknown"> {
     const key = `k${Math.floor(Math.random() * this.options.keys)}`;
     const total = mix.get + mix.put + mix.delete + mix.cas;
@@ -111,15 +133,18 @@ export class RecordedWorkload {
       : "cas";
     const value = `${identity}-${n}`;
     const rec = this.recorder;
+    const call = performance.now();
     if (op === "get") {
       const id = rec.call(identity, "get", key);
       try {
         const got = await kv.get(key);
         this.lastSeen.set(key, got.value);
         rec.ok(id, got.value);
+        this.ack({ client: identity, endpoint, op, key, value: got.value, call });
       } catch (e) {
         if (e instanceof NotFoundError) {
           rec.ok(id, "");
+          this.ack({ client: identity, endpoint, op, key, value: "", call });
         } else {
           rec.fail(id); // a read changes nothing: whatever happened, it constrains nothing
           this.counts.fail++;
@@ -136,10 +161,12 @@ export class RecordedWorkload {
       ? rec.call(identity, "delete", key)
       : rec.call(identity, "cas", key, value, prev);
     try {
-      if (op === "put") await kv.put(key, value);
+      let index: number | undefined;
+      if (op === "put") index = (await kv.put(key, value)).index;
       else if (op === "delete") await kv.delete(key);
-      else await kv.put(key, value, { prevValue: prev });
+      else index = (await kv.put(key, value, { prevValue: prev })).index;
       rec.ok(id, op === "cas" ? true : undefined);
+      this.ack({ client: identity, endpoint, op, key, value: op === "delete" ? "" : value, index, call });
       this.counts.ok++;
       return "ok";
     } catch (e) {
