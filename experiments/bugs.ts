@@ -55,6 +55,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   let oldSide: SideLeader | undefined;
   let newSide: SideLeader | undefined;
   let t0 = performance.now();
+  let partitionedAt = t0;
   try {
     await cluster.sup.stopReconciling(); // from here on the experiment drives every step itself
     const first = await cluster.leader();
@@ -132,6 +133,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
       description: `node 1 (leader of {1,2} in term ${oldTerm})`,
     };
     await cluster.partition([[1, 2], [3, 4, 5]]);
+    partitionedAt = performance.now();
     note("partition {1,2} | {3,4,5}");
     // The clients keep going for `seconds` after the {3,4,5} side starts serving linearizable
     // reads (the window in which the bug shows); a slow machine gets up to 20 s to get there. In
@@ -179,7 +181,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   const explanation = oldSide && newSide
     ? bug === "bug1"
       ? explainStaleRead(acks, t0, oldSide, newSide)
-      : explainSplitBrain(acks, t0, oldSide, newSide)
+      : explainSplitBrain(acks, t0, oldSide, newSide, partitionedAt)
     : undefined;
   const checked = await checkAndReport(`${bug}-${mode}`, recorder, {
     bug,

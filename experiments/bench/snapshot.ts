@@ -1,5 +1,5 @@
 /**
- * deno task bench snapshot [--quick] [--sizes 10000,100000,1000000]
+ * deno task bench snapshot [--quick] [--sizes 10000,100000,1000000] [--load-budget SECONDS]
  *
  * For each state size, a fresh 3-node raft-kv cluster is loaded with that many keys (100-byte
  * values, 64 concurrent writers to the leader), then:
@@ -9,6 +9,8 @@
  * - learner catch-up: the cluster is scaled to 4; the new member starts empty and, the leader's
  *   log being compacted behind the snapshot, catches up by InstallSnapshot: time from the scale
  *   request to the end of the CatchUp phase and until the cluster is whole with 4 voters.
+ * Loading is plain HTTP PUTs, so 1M keys take many minutes on a loaded machine: past the load
+ * budget (default 900 s) the size is measured at the keys loaded so far, and the summary says so.
  * Writes bench-results/snapshot-metrics.{json,md,svg}.
  */
 import { parseArgs } from "node:util";
@@ -18,12 +20,14 @@ import { markdownTable, writeResults } from "../lib/results.ts";
 import { VALUE } from "../lib/load.ts";
 import { wholeCluster } from "../lib/whole.ts";
 import { AdminClient } from "../../src/client/mod.ts";
-import { benchUsage, parseList } from "./args.ts";
+import { benchUsage, parseList, parsePositive } from "./args.ts";
 
-const USAGE = "deno task bench snapshot [--quick] [--sizes 10000,100000,1000000]";
+const USAGE = "deno task bench snapshot [--quick] [--sizes 10000,100000,1000000] [--load-budget SECONDS]";
 const LOADERS = 64;
 
 interface SizeRow {
+  /** The size asked for; `keys` is what was loaded (less when the load budget ran out). */
+  targetKeys: number;
   keys: number;
   loadSeconds: number;
   loadWritesPerSec: number;
@@ -39,12 +43,13 @@ interface SizeRow {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function load(c: ExperimentCluster, keys: number): Promise<number> {
+/** Loads key-0..key-(keys-1); stops taking new keys once `budgetMs` has passed. Returns the count. */
+async function load(c: ExperimentCluster, keys: number, budgetMs: number): Promise<number> {
   let next = 0, done = 0, lastPrint = performance.now();
   const t0 = performance.now();
   let leaderUrl = await c.leaderUrl();
   const worker = async () => {
-    while (next < keys) {
+    while (next < keys && performance.now() - t0 < budgetMs) {
       const k = next++;
       for (let attempt = 0;; attempt++) {
         try {
@@ -73,10 +78,10 @@ async function load(c: ExperimentCluster, keys: number): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: LOADERS }, worker));
-  return (performance.now() - t0) / 1000;
+  return done;
 }
 
-async function measureSize(keys: number): Promise<SizeRow> {
+async function measureSize(targetKeys: number, budgetMs: number): Promise<SizeRow> {
   // No automatic snapshot while loading (the benchmark takes it), and a short log behind it, so
   // that a new learner needs the snapshot.
   const c = await ExperimentCluster.start({
@@ -86,8 +91,17 @@ async function measureSize(keys: number): Promise<SizeRow> {
     snapshotEntries: 100_000_000,
   });
   try {
-    console.log(`${keys.toLocaleString("en-US")} keys: loading with ${LOADERS} writers`);
-    const loadSeconds = await load(c, keys);
+    console.log(`${targetKeys.toLocaleString("en-US")} keys: loading with ${LOADERS} writers`);
+    const loadStart = performance.now();
+    const keys = await load(c, targetKeys, budgetMs);
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    if (keys < targetKeys) {
+      console.log(
+        `  load budget of ${budgetMs / 1000} s spent at ${
+          keys.toLocaleString("en-US")
+        } keys: measuring at that size`,
+      );
+    }
     const leader = (await c.leader())!;
     const leaderNode = c.node(leader);
     await using admin = new AdminClient({ endpoints: c.endpoints(), token: c.sup.state.adminToken });
@@ -142,6 +156,7 @@ async function measureSize(keys: number): Promise<SizeRow> {
         `whole with 4 voters after ${learnerWholeMs.toFixed(0)} ms`,
     );
     return {
+      targetKeys,
       keys,
       loadSeconds: +loadSeconds.toFixed(1),
       loadWritesPerSec: Math.round(keys / loadSeconds),
@@ -177,15 +192,31 @@ export async function run(args: string[]): Promise<void> {
       options: {
         quick: { type: "boolean", default: false },
         sizes: { type: "string" },
+        "load-budget": { type: "string" },
         help: { type: "boolean", default: false },
       },
     }));
   const quick = values.quick!;
   const sizes = parseList("--sizes", values.sizes ?? (quick ? "5000" : "10000,100000,1000000"));
+  const budgetMs = 1000 * parsePositive("--load-budget", values["load-budget"] ?? "900");
+  const setup = {
+    nodes: 3,
+    valueBytes: 100,
+    loaders: LOADERS,
+    sizes,
+    loadBudgetSeconds: budgetMs / 1000,
+    fsync: true,
+    quick,
+  };
   const rows: SizeRow[] = [];
-  for (const keys of sizes) rows.push(await measureSize(keys));
+  // Written after every size, so that a long run interrupted at 1M keys keeps the smaller sizes.
+  for (const keys of sizes) {
+    rows.push(await measureSize(keys, budgetMs));
+    await report(rows, setup);
+  }
+}
 
-  const setup = { nodes: 3, valueBytes: 100, loaders: LOADERS, sizes, fsync: true, quick };
+async function report(rows: SizeRow[], setup: Record<string, unknown>): Promise<void> {
   const table = markdownTable(
     [
       "keys",
@@ -199,7 +230,8 @@ export async function run(args: string[]): Promise<void> {
       "leader RSS MB",
     ],
     rows.map((r) => [
-      r.keys.toLocaleString("en-US"),
+      r.keys.toLocaleString("en-US") +
+      (r.keys < r.targetKeys ? ` (of ${r.targetKeys.toLocaleString("en-US")}: load budget spent)` : ""),
       `${r.loadSeconds} s (${r.loadWritesPerSec})`,
       (r.snapshotBytes / 1e6).toFixed(1),
       r.snapshotMs,

@@ -49,12 +49,16 @@ export function explainStaleRead(
   return undefined;
 }
 
-/** Two different writes acknowledged at the same log index by the two sides' leaders. */
+/**
+ * Two different writes acknowledged at the same log index by the two sides' leaders; failing an
+ * exact match, the two sides' acknowledged writes after `since` (both committed while cut off).
+ */
 export function explainSplitBrain(
   acks: Acknowledged[],
   t0: number,
   a: SideLeader,
   b: SideLeader,
+  since = t0,
 ): string | undefined {
   const writes = acks.filter((w) => w.index !== undefined && (w.op === "put" || w.op === "cas"));
   const onA = new Map(writes.filter((w) => w.endpoint === a.endpoint).map((w) => [w.index!, w]));
@@ -66,5 +70,15 @@ export function explainSplitBrain(
       `${w.key} = ${shown(w.value)} at the same index at ${at(w.ret, t0)}. Two majorities that do not ` +
       "intersect each committed their own entry, so one of them is lost when the partition heals.";
   }
-  return undefined;
+  const after = (side: SideLeader) => writes.filter((w) => w.endpoint === side.endpoint && w.call > since);
+  const [wa, wb] = [after(a), after(b)];
+  if (!wa.length || !wb.length) return undefined;
+  const range = (ws: Acknowledged[]) =>
+    `${ws.length} writes at log indexes ${Math.min(...ws.map((w) => w.index!))}-${
+      Math.max(...ws.map((w) => w.index!))
+    }`;
+  return `Split brain: during the partition both sides committed writes. ${a.description} acknowledged ` +
+    `${range(wa)} (first: ${wa[0].key} = ${shown(wa[0].value)} at ${at(wa[0].ret, t0)}); ${b.description} ` +
+    `acknowledged ${range(wb)} (first: ${wb[0].key} = ${shown(wb[0].value)} at ${at(wb[0].ret, t0)}). ` +
+    "Both logs grew from the same point under two leaders, so one side's acknowledged writes are lost on healing.";
 }
