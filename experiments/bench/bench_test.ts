@@ -33,7 +33,7 @@ Deno.test(`bench steady --quick${etcd ? " --compare etcd" : " (etcd not installe
     assert.ok(r.opsPerSec > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.p999Ms, JSON.stringify(r));
   }
   assert.ok(t.openLoop.length > 0);
-  const l = await written("latency-percentiles", ["", "open"]);
+  const l = await written("latency-percentiles", ["", "open-writes", "open-reads"]);
   assert.equal(l.openLoop.length, t.openLoop.length);
 });
 
