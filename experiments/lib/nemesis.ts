@@ -22,6 +22,7 @@ export class Nemesis {
   readonly timeline: Array<{ atMs: number; event: string }> = [];
   private readonly t0 = performance.now();
   private paused = new Set<number>();
+  private safeShapes = 0;
 
   constructor(
     private readonly cluster: ExperimentCluster,
@@ -122,7 +123,14 @@ export class Nemesis {
     }
   }
 
-  /** A 3 -> 5 change with its new members unreachable from the leader, then a split between old members. */
+  /**
+   * A 3 -> 5 change with a partition between the old members while it is in flight, in one of
+   * two shapes (the bug schedules'): "empty voters" (the new members are cut off from the leader
+   * before they start, an old follower is cut off once it has applied the change, then
+   * {leader, other} | {follower, new members}) and "adoption window" (the split falls right after
+   * an old follower adopted C_new and before the leader did). Each unsafe mode gets the shape that
+   * exposes it; safe mode gets both in turn, and must show nothing.
+   */
   private async membershipDuringPartition(): Promise<void> {
     const c = this.cluster;
     if (c.sup.state.desiredReplicas !== 3 || c.sup.state.reconfig.phase !== "Idle" || c.nodes.length !== 3) {
@@ -131,29 +139,62 @@ export class Nemesis {
     }
     const leader = await c.leader();
     if (leader === undefined) throw new Error("no leader");
-    const [lagging, other] = this.shuffled(c.nodes.map((n) => n.id).filter((id) => id !== leader));
+    const followers = this.shuffled(c.nodes.map((n) => n.id).filter((id) => id !== leader));
     const first = c.sup.state.reconfig.nextNodeId;
     const added = [first, first + 1];
-    await c.partition([[leader], added]);
+    const mode = c.sup.state.safetyMode;
+    const shape = mode === "unsafe-early-vote"
+      ? "empty voters"
+      : mode === "unsafe-no-joint"
+      ? "adoption window"
+      : (this.safeShapes++ % 2 === 0 ? "empty voters" : "adoption window");
+    const votersOf = async (id: number) =>
+      ((await c.status(id).catch(() => undefined))?.conf as { voters?: number[] } | undefined)?.voters ?? [];
+    const adopted = async (id: number) => {
+      const voters = await votersOf(id);
+      return added.every((a) => voters.includes(a));
+    };
+    if (shape === "empty voters") {
+      const [lagging, other] = followers;
+      await c.partition([[leader], added]);
+      c.sup.setDesired(5);
+      this.note(
+        `membership-partition: nodes ${added} cut off from leader ${leader} before they start; resize 3 -> 5`,
+      );
+      const deadline = performance.now() + 4000;
+      while (performance.now() < deadline && !(await adopted(lagging))) await this.sleep(20);
+      await c.partition([[leader], [lagging, ...added]]);
+      this.note(`membership-partition: node ${lagging} cut off from leader ${leader} (it lags from here)`);
+      await this.sleep(600);
+      await c.partition([[leader, other], [lagging, ...added]]);
+      this.note(
+        `membership-partition: [${leader},${other}] | [${lagging},${added}] while the change is in flight`,
+      );
+      return;
+    }
     c.sup.setDesired(5);
     this.note(
-      `membership-partition: nodes ${added} cut off from leader ${leader} before they start; resize 3 -> 5`,
+      `membership-partition: resize 3 -> 5; waiting for an old follower to adopt it before leader ${leader}`,
     );
-    // Once node `lagging` has applied the change (a voter of it in an unsafe mode; never in safe,
-    // whose new members wait as learners), it is cut off from the leader too and falls behind.
-    const deadline = performance.now() + 4000;
+    const deadline = performance.now() + 10_000;
     while (performance.now() < deadline) {
-      const voters = ((await c.status(lagging).catch(() => undefined))?.conf as { voters?: number[] })
-        ?.voters;
-      if (voters && added.every((id) => voters.includes(id))) break;
-      await this.sleep(20);
+      const ahead: number[] = [];
+      for (const f of followers) if (await adopted(f)) ahead.push(f);
+      if (ahead.length && !(await adopted(leader))) {
+        const other = followers.find((f) => !ahead.includes(f)) ?? followers[0];
+        const side = [...ahead.filter((f) => f !== other), ...added];
+        await c.partition([[leader, other], side]);
+        this.note(
+          `membership-partition: [${leader},${other}] | [${side}]: node ${ahead} runs C_new, ${leader} C_old`,
+        );
+        return;
+      }
+      await this.sleep(10);
     }
-    await c.partition([[leader], [lagging, ...added]]);
-    this.note(`membership-partition: node ${lagging} cut off from leader ${leader} (it lags from here)`);
-    await this.sleep(600);
-    await c.partition([[leader, other], [lagging, ...added]]);
+    const others = followers.slice(1);
+    await c.partition([[leader, followers[0]], [...others, ...added]]);
     this.note(
-      `membership-partition: [${leader},${other}] | [${lagging},${added}] while the change is in flight`,
+      `membership-partition: no adoption window seen; [${leader},${followers[0]}] | [${others},${added}]`,
     );
   }
 
