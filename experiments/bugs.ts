@@ -56,6 +56,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   let newSide: SideLeader | undefined;
   let t0 = performance.now();
   let partitionedAt = t0;
+  let healedAt = Infinity;
   try {
     await cluster.sup.stopReconciling(); // from here on the experiment drives every step itself
     const first = await cluster.leader();
@@ -169,6 +170,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
       await sleep(100);
     }
     await workload.stop();
+    healedAt = performance.now();
     await cluster.heal();
     note("healed");
     await sleep(1500);
@@ -181,7 +183,7 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   const explanation = oldSide && newSide
     ? bug === "bug1"
       ? explainStaleRead(acks, t0, oldSide, newSide)
-      : explainSplitBrain(acks, t0, oldSide, newSide, partitionedAt)
+      : explainSplitBrain(acks, t0, oldSide, newSide, partitionedAt, healedAt)
     : undefined;
   const checked = await checkAndReport(`${bug}-${mode}`, recorder, {
     bug,

@@ -44,14 +44,14 @@ export function explainStaleRead(
       `${at(missed.ret, t0)} by ${fresh.description}${
         missed.index ? ` at log index ${missed.index}` : ""
       }. ` +
-      `${stale.description} served the read without that committed entry: a leader elected without it.`;
+      "The read was served by a leader that had been elected without that committed entry.";
   }
   return undefined;
 }
 
 /**
- * Two different writes acknowledged at the same log index by the two sides' leaders; failing an
- * exact match, the two sides' acknowledged writes after `since` (both committed while cut off).
+ * Two different writes acknowledged at the same log index by the two sides' leaders while cut off
+ * (between `since` and `until`); failing an exact match, the writes each side acknowledged then.
  */
 export function explainSplitBrain(
   acks: Acknowledged[],
@@ -59,8 +59,12 @@ export function explainSplitBrain(
   a: SideLeader,
   b: SideLeader,
   since = t0,
+  until = Infinity,
 ): string | undefined {
-  const writes = acks.filter((w) => w.index !== undefined && (w.op === "put" || w.op === "cas"));
+  // Only what was acknowledged while the two sides were cut off (after healing they share a log).
+  const writes = acks.filter((w) =>
+    w.index !== undefined && (w.op === "put" || w.op === "cas") && w.call >= since && w.ret < until
+  );
   const onA = new Map(writes.filter((w) => w.endpoint === a.endpoint).map((w) => [w.index!, w]));
   for (const w of writes.filter((w) => w.endpoint === b.endpoint).sort((x, y) => x.index! - y.index!)) {
     const other = onA.get(w.index!);
@@ -70,7 +74,7 @@ export function explainSplitBrain(
       `${w.key} = ${shown(w.value)} at the same index at ${at(w.ret, t0)}. Two majorities that do not ` +
       "intersect each committed their own entry, so one of them is lost when the partition heals.";
   }
-  const after = (side: SideLeader) => writes.filter((w) => w.endpoint === side.endpoint && w.call > since);
+  const after = (side: SideLeader) => writes.filter((w) => w.endpoint === side.endpoint);
   const [wa, wb] = [after(a), after(b)];
   if (!wa.length || !wb.length) return undefined;
   const range = (ws: Acknowledged[]) =>
