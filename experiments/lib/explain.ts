@@ -77,12 +77,21 @@ export function explainSplitBrain(
   const after = (side: SideLeader) => writes.filter((w) => w.endpoint === side.endpoint);
   const [wa, wb] = [after(a), after(b)];
   if (!wa.length || !wb.length) return undefined;
-  const range = (ws: Acknowledged[]) =>
-    `${ws.length} writes at log indexes ${Math.min(...ws.map((w) => w.index!))}-${
-      Math.max(...ws.map((w) => w.index!))
-    }`;
-  return `Split brain: during the partition both sides committed writes. ${a.description} acknowledged ` +
-    `${range(wa)} (first: ${wa[0].key} = ${shown(wa[0].value)} at ${at(wa[0].ret, t0)}); ${b.description} ` +
-    `acknowledged ${range(wb)} (first: ${wb[0].key} = ${shown(wb[0].value)} at ${at(wb[0].ret, t0)}). ` +
-    "Both logs grew from the same point under two leaders, so one side's acknowledged writes are lost on healing.";
+  const span = (
+    ws: Acknowledged[],
+  ) => [Math.min(...ws.map((w) => w.index!)), Math.max(...ws.map((w) => w.index!))];
+  const [sa, sb] = [span(wa), span(wb)];
+  const overlap = [Math.max(sa[0], sb[0]), Math.min(sa[1], sb[1])];
+  const range = (ws: Acknowledged[], s: number[]) => `${ws.length} writes at log indexes ${s[0]}-${s[1]}`;
+  return `Split brain: while cut off, both sides committed writes. ${a.description} acknowledged ` +
+    `${range(wa, sa)} (first: ${wa[0].key} = ${shown(wa[0].value)} at ${
+      at(wa[0].ret, t0)
+    }); ${b.description} ` +
+    `acknowledged ${range(wb, sb)} (first: ${wb[0].key} = ${shown(wb[0].value)} at ${at(wb[0].ret, t0)}). ` +
+    (overlap[0] <= overlap[1]
+      ? `From index ${overlap[0]} to ${
+        overlap[1]
+      } the same log positions hold different entries on the two sides, `
+      : "The two logs grew apart from the same point, ") +
+    "so one side's acknowledged writes are lost when the partition heals.";
 }

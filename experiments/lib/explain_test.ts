@@ -53,3 +53,16 @@ Deno.test("explainSplitBrain names the index committed twice and both leaders", 
   // After healing the sides share one log: writes acknowledged then prove nothing.
   assert.equal(explainSplitBrain(acks, 0, n1, n3, 0, 2200), undefined);
 });
+
+Deno.test("explainSplitBrain without an index seen twice: both sides' writes while cut off, and where they overlap", () => {
+  const acks = [
+    op({ endpoint: n1.endpoint, op: "put", key: "k0", value: "a", index: 11, call: 10, ret: 20 }),
+    op({ endpoint: n1.endpoint, op: "put", key: "k0", value: "b", index: 13, call: 30, ret: 40 }),
+    op({ endpoint: n3.endpoint, op: "put", key: "k1", value: "c", index: 12, call: 10, ret: 25 }),
+    op({ endpoint: n3.endpoint, op: "put", key: "k1", value: "d", index: 14, call: 30, ret: 45 }),
+  ];
+  const text = explainSplitBrain(acks, 0, n1, n3, 5, 100)!;
+  assert.match(text, /node 1 .* acknowledged 2 writes at log indexes 11-13/);
+  assert.match(text, /node 3 .* acknowledged 2 writes at log indexes 12-14/);
+  assert.match(text, /From index 12 to 13 the same log positions hold different entries/);
+});
