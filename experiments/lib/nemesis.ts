@@ -176,7 +176,8 @@ export class Nemesis {
     this.note(
       `membership-partition: resize 3 -> 5; waiting for an old follower to adopt it before leader ${leader}`,
     );
-    const deadline = performance.now() + 10_000;
+    // Safe mode has no such window (C_new comes through the log, after the joint configuration).
+    const deadline = performance.now() + (mode === "unsafe-no-joint" ? 10_000 : 3000);
     while (performance.now() < deadline) {
       const ahead: number[] = [];
       for (const f of followers) if (await adopted(f)) ahead.push(f);
