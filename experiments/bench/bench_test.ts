@@ -62,4 +62,5 @@ Deno.test("bench snapshot --quick", async () => {
   assert.ok(row.snapshotBytes > row.keys * 100, "the snapshot holds every 100-byte value");
   assert.ok(row.restartToServingMs > 0 && row.learnerCatchUpMs > 0);
   assert.equal(row.learnerGotSnapshot, true);
+  assert.ok(row.leaderRssMB > 10, "the leader's resident memory is reported");
 });

@@ -174,12 +174,14 @@ async function measureSize(targetKeys: number, budgetMs: number): Promise<SizeRo
   }
 }
 
+/** Resident memory of a process, through ps (Deno reads another process's /proc only with --allow-all). */
 async function rssMB(pid: number | undefined): Promise<number | undefined> {
   if (!pid) return undefined;
   try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const kb = Number(status.match(/VmRSS:\s+(\d+) kB/)?.[1]);
-    return Number.isFinite(kb) ? Math.round(kb / 1024) : undefined;
+    const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" })
+      .output();
+    const kb = Number(new TextDecoder().decode(out.stdout).trim());
+    return kb > 0 ? Math.round(kb / 1024) : undefined;
   } catch {
     return undefined;
   }
