@@ -52,8 +52,12 @@ function load1m(): number {
   return +Deno.loadavg()[0].toFixed(2);
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The middle of the rounds (the mean of the two middle ones for an even count): one disturbed round moves it least. */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 export async function run(args: string[]): Promise<void> {
   const { values } = benchUsage(USAGE, () =>
@@ -191,8 +195,8 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
     closedGroups.find((g) => g.system === system && g.kind === kind && g.x === x);
   const summaryRows = closedGroups.filter((g) => g.system === "raft-kv").map((g) => {
     const e = find("etcd", g.kind, g.x);
-    const ours = mean(g.rows.map((r) => r.opsPerSec));
-    const theirs = e ? mean(e.rows.map((r) => r.opsPerSec)) : undefined;
+    const ours = median(g.rows.map((r) => r.opsPerSec));
+    const theirs = e ? median(e.rows.map((r) => r.opsPerSec)) : undefined;
     return {
       kind: g.kind,
       clients: g.x,
@@ -217,7 +221,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
         system,
         variant: variant(kind),
         points: closedGroups.filter((g) => g.system === system && g.kind === kind)
-          .map((g): [number, number] => [g.x, mean(g.rows.map(metric))]),
+          .map((g): [number, number] => [g.x, median(g.rows.map(metric))]),
       }))
     );
   const openSeries = (metric: (r: OpenRow) => number, label: string): Series[] =>
@@ -226,7 +230,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
         system,
         variant: `${KIND_LABEL[kind]}${label}`,
         points: openGroups.filter((g) => g.system === system && g.kind === kind)
-          .map((g): [number, number] => [g.x, mean(g.rows.map(metric))]),
+          .map((g): [number, number] => [g.x, median(g.rows.map(metric))]),
       }))
     );
   const subtitle = `3 members on loopback, fsync on, 100-byte values; ${
@@ -338,7 +342,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
                 system,
                 variant: p === "p50Ms" ? "p50" : "p99",
                 points: openGroups.filter((g) => g.system === system && g.kind === kind)
-                  .map((g): [number, number] => [g.x, mean(g.rows.map((r) => r[p]))]),
+                  .map((g): [number, number] => [g.x, median(g.rows.map((r) => r[p]))]),
               }))
             ),
           }),

@@ -33,7 +33,7 @@ async function summary(): Promise<void> {
       } on ${steady.machine.cpus} CPUs): 3 members on loopback each, fsync on, ${s.valueBytes}-byte values, ` +
         `${s.rounds} rounds of ${s.secondsPerRow} s per row, raft-kv and etcd ${
           typeof s.etcd === "object" ? s.etcd.version : ""
-        } alternating. Ratio = mean raft-kv / mean etcd of this run.`,
+        } alternating. One number per round; ratio = median raft-kv / median etcd of this run.`,
       "",
       markdownTable(
         [
