@@ -29,6 +29,8 @@ interface SizeRow {
   /** The size asked for; `keys` is what was loaded (less when the load budget ran out). */
   targetKeys: number;
   keys: number;
+  /** Why loading stopped short of targetKeys. */
+  loadStopped?: string;
   loadSeconds: number;
   loadWritesPerSec: number;
   snapshotMs: number;
@@ -44,30 +46,43 @@ interface SizeRow {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Loads key-0..key-(keys-1); stops taking new keys once `budgetMs` has passed. Returns the count. */
-async function load(c: ExperimentCluster, keys: number, budgetMs: number): Promise<number> {
+async function load(
+  c: ExperimentCluster,
+  keys: number,
+  budgetMs: number,
+): Promise<{ loaded: number; failure?: string }> {
   let next = 0, done = 0, lastPrint = performance.now();
   const t0 = performance.now();
   let leaderUrl = await c.leaderUrl();
-  const worker = async () => {
-    while (next < keys && performance.now() - t0 < budgetMs) {
+  let failure: string | undefined;
+  // One session per loader, its sequence numbers in the order it sends them (a session's requests
+  // must not overtake each other: the server refuses an older sequence number as stale).
+  const worker = async (w: number) => {
+    const session = `load-${w}-${crypto.randomUUID().slice(0, 8)}`;
+    let seq = 0;
+    while (next < keys && performance.now() - t0 < budgetMs && !failure) {
       const k = next++;
-      for (let attempt = 0;; attempt++) {
+      const request = String(++seq);
+      const giveUpAt = performance.now() + 60_000;
+      let last = "";
+      while (true) {
         try {
           const r = await fetch(`${leaderUrl}/kv/key-${k}`, {
             method: "PUT",
-            headers: {
-              "content-type": "application/json",
-              "x-client-id": `load-${k % LOADERS}-${t0}`,
-              "x-request-seq": String(k + 1),
-            },
+            headers: { "content-type": "application/json", "x-client-id": session, "x-request-seq": request },
             body: JSON.stringify({ value: VALUE }),
             signal: AbortSignal.timeout(10_000),
           });
-          await r.arrayBuffer();
+          last = `${r.status} ${(await r.text()).slice(0, 200)}`;
           if (r.status === 200) break;
-        } catch { /* retried below: the session makes it exactly-once */ }
-        if (attempt > 20) throw new Error(`could not write key-${k}`);
-        await sleep(100);
+        } catch (e) {
+          last = (e as Error).message; // retried: the session makes the retry exactly-once
+        }
+        if (performance.now() > giveUpAt) {
+          failure ??= `key-${k} not written within 60 s (last answer: ${last})`;
+          return;
+        }
+        await sleep(200);
         leaderUrl = await c.leaderUrl().catch(() => leaderUrl);
       }
       done++;
@@ -77,8 +92,9 @@ async function load(c: ExperimentCluster, keys: number, budgetMs: number): Promi
       }
     }
   };
-  await Promise.all(Array.from({ length: LOADERS }, worker));
-  return done;
+  await Promise.all(Array.from({ length: LOADERS }, (_, w) => worker(w)));
+  if (failure) console.log(`  loading stopped: ${failure}`);
+  return { loaded: done, failure };
 }
 
 async function measureSize(targetKeys: number, budgetMs: number): Promise<SizeRow> {
@@ -93,7 +109,7 @@ async function measureSize(targetKeys: number, budgetMs: number): Promise<SizeRo
   try {
     console.log(`${targetKeys.toLocaleString("en-US")} keys: loading with ${LOADERS} writers`);
     const loadStart = performance.now();
-    const keys = await load(c, targetKeys, budgetMs);
+    const { loaded: keys, failure: loadFailure } = await load(c, targetKeys, budgetMs);
     const loadSeconds = (performance.now() - loadStart) / 1000;
     if (keys < targetKeys) {
       console.log(
@@ -158,6 +174,9 @@ async function measureSize(targetKeys: number, budgetMs: number): Promise<SizeRo
     return {
       targetKeys,
       keys,
+      ...(keys < targetKeys
+        ? { loadStopped: loadFailure ?? `load budget of ${budgetMs / 1000} s spent` }
+        : {}),
       loadSeconds: +loadSeconds.toFixed(1),
       loadWritesPerSec: Math.round(keys / loadSeconds),
       snapshotMs: Math.round(snapshotMs),
@@ -233,7 +252,7 @@ async function report(rows: SizeRow[], setup: Record<string, unknown>): Promise<
     ],
     rows.map((r) => [
       r.keys.toLocaleString("en-US") +
-      (r.keys < r.targetKeys ? ` (of ${r.targetKeys.toLocaleString("en-US")}: load budget spent)` : ""),
+      (r.keys < r.targetKeys ? ` (of ${r.targetKeys.toLocaleString("en-US")}: ${r.loadStopped})` : ""),
       `${r.loadSeconds} s (${r.loadWritesPerSec})`,
       (r.snapshotBytes / 1e6).toFixed(1),
       r.snapshotMs,
