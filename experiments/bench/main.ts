@@ -67,7 +67,7 @@ const benches: Record<string, Bench> = {
 function usage(): string {
   return [
     "usage: deno task bench <name> [--quick] [flags]   (deno task bench <name> --help for its flags)",
-    "       deno task bench all [--quick] [--compare etcd]   (the five evaluation benchmarks in turn)",
+    "       deno task bench all [--quick] [--compare etcd]   (steady, failover, reconfig, snapshot: the five result files)",
     "benchmarks:",
     ...Object.entries(benches).map(([n, b]) => `  ${n.padEnd(10)} ${b.about}`),
   ].join("\n");
