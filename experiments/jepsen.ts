@@ -1,5 +1,5 @@
 /**
- * deno task jepsen [--time 60] [--nemesis all|partition,kill,pause,membership] [--safety-mode safe]
+ * deno task jepsen [--seconds 60] [--nemesis all|partition,kill,pause,membership] [--safety-mode safe]
  *                  [--clients 8] [--keys 5] [--seed N] [--name NAME]
  *
  * Drives a local cluster with concurrent recorded clients while a nemesis injects faults, then
@@ -7,7 +7,7 @@
  * linearizability, and writes the history, an HTML report and a JSON summary to bench-results/.
  * Exit code: 0 linearizable, 1 not linearizable, 2 unknown or the cluster did not recover.
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError, usageErrorLines } from "../src/cli/args.ts";
 import { SAFETY_MODES, type SafetyMode } from "../src/raft/mod.ts";
 import { HistoryRecorder } from "../src/check/history.ts";
 import { KvClient } from "../src/client/mod.ts";
@@ -89,34 +89,39 @@ export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; co
 }
 
 if (import.meta.main) {
-  const usage = "usage: deno task jepsen [--time 60] [--nemesis all|partition,kill,pause,membership] " +
+  const usage = "usage: deno task jepsen [--seconds 60] [--nemesis all|partition,kill,pause,membership] " +
     "[--safety-mode safe] [--clients 8] [--keys 5] [--seed N] [--name NAME]";
   let values;
   try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        time: { type: "string", default: "60" },
-        nemesis: { type: "string", default: "all" },
-        "safety-mode": { type: "string", default: "safe" },
-        clients: { type: "string", default: "8" },
-        keys: { type: "string", default: "5" },
-        seed: { type: "string", default: String(Date.now() % 100000) },
-        name: { type: "string" },
-      },
+    values = parseFlags(Deno.args, {
+      seconds: { type: "string", default: "60" },
+      nemesis: { type: "string", default: "all" },
+      "safety-mode": { type: "string", default: "safe" },
+      clients: { type: "string", default: "8" },
+      keys: { type: "string", default: "5" },
+      seed: { type: "string", default: String(Date.now() % 100000) },
+      name: { type: "string" },
+      help: { type: "boolean", short: "h" },
     }).values;
   } catch (e) {
-    console.error(`${(e as Error).message}\n${usage}`);
+    console.error(usageErrorLines("jepsen", e as UsageError));
     Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    Deno.exit(0);
   }
   const nemesis = values.nemesis === "all" ? FAULT_KINDS : values.nemesis!.split(",") as FaultKind[];
   const mode = values["safety-mode"] as SafetyMode;
   const bad = nemesis.filter((k) => !FAULT_KINDS.includes(k));
-  const numbers = [values.time, values.clients, values.keys, values.seed].map(Number);
+  const numbers = [values.seconds, values.clients, values.keys, values.seed].map(Number);
   if (bad.length || !SAFETY_MODES.includes(mode) || numbers.some((n) => !Number.isInteger(n) || n < 0)) {
-    console.error(
-      `bad arguments (${bad.length ? `unknown faults ${bad}` : "check the numbers and the mode"})\n${usage}`,
-    );
+    const problem = bad.length
+      ? `--nemesis: unknown fault kinds ${bad.join(",")} (${FAULT_KINDS.join(", ")})`
+      : !SAFETY_MODES.includes(mode)
+      ? `--safety-mode takes ${SAFETY_MODES.join(", ")}, got "${mode}"`
+      : "--seconds, --clients, --keys and --seed take whole numbers >= 0";
+    console.error(usageErrorLines("jepsen", new UsageError(problem)));
     Deno.exit(2);
   }
   const [seconds, clients, keys, seed] = numbers;

@@ -9,6 +9,7 @@
  * Each measurement runs in a fresh process, so that no run's memory counts against the next.
  * Writes bench-results/check.json and bench-results/check.svg.
  */
+import { parseFlags, positiveIntegers, UsageError } from "../../src/cli/args.ts";
 import { checkHistory } from "../../src/check/checker.ts";
 import { kvModel } from "../../src/check/kv_model.ts";
 import { simulateKvHistory } from "../../src/check/simulate.ts";
@@ -235,30 +236,27 @@ function chart(results: RunResult[]): Promise<string> {
 }
 
 function parseArgs(args: string[]): { sizes: number[]; unknown: number; seed: number } {
-  const options = { sizes: [10_000, 100_000, 1_000_000], unknown: 0.01, seed: 1 };
-  for (let i = 0; i < args.length; i++) {
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${args[i - 1]} needs a value`);
-      return v;
-    };
-    if (args[i] === "--quick") options.sizes = [10_000, 100_000];
-    else if (args[i] === "--sizes") options.sizes = value().split(",").map(parseCount);
-    else if (args[i] === "--unknown") options.unknown = Number(value());
-    else if (args[i] === "--seed") options.seed = Number(value());
-    else {throw new Error(
-        `unknown flag ${args[i]}: use --quick, --sizes 10k,100k,1M, --unknown 0.01, --seed 1`,
-      );}
+  const { values } = parseFlags(args, {
+    quick: { type: "boolean" },
+    sizes: { type: "string" },
+    unknown: { type: "string", default: "0.01" },
+    seed: { type: "string", default: "1" },
+  });
+  const unknown = Number(values.unknown);
+  if (!(unknown >= 0 && unknown <= 1)) {
+    throw new UsageError(`--unknown is a fraction between 0 and 1, got "${values.unknown}"`);
   }
-  if (!(options.unknown >= 0 && options.unknown <= 1)) {
-    throw new Error("--unknown is a fraction between 0 and 1");
-  }
-  return options;
+  const sizes = values.sizes !== undefined
+    ? values.sizes.split(",").map(parseCount)
+    : values.quick
+    ? [10_000, 100_000]
+    : [10_000, 100_000, 1_000_000];
+  return { sizes, unknown, seed: positiveIntegers("seed", values.seed!)[0] };
 }
 
 function parseCount(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());
-  if (!m) throw new Error(`--sizes: cannot read "${text}": write e.g. 10k,100k,1M`);
+  if (!m) throw new UsageError(`--sizes: cannot read "${text}": write e.g. 10k,100k,1M`);
   return Math.round(Number(m[1]) * (m[2].toLowerCase() === "k" ? 1e3 : m[2].toLowerCase() === "m" ? 1e6 : 1));
 }
 

@@ -6,7 +6,7 @@
  * (100-byte commands), and the deterministic simulator's steps per second. Writes
  * bench-results/core.json and bench-results/core.svg.
  */
-import { parseArgs } from "node:util";
+import { parseFlags, positiveNumber } from "../../src/cli/args.ts";
 import { bootstrapSnapshot, type Message, RaftNode } from "../../src/raft/mod.ts";
 import { randomRun } from "../../src/sim/random_run.ts";
 import { barChart } from "../lib/charts.ts";
@@ -80,9 +80,8 @@ function runCore(batch: number, seconds: number): CoreResult {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { seconds: { type: "string", default: "3" } } });
-  const seconds = Number(values.seconds);
-  if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got ${values.seconds}`);
+  const { values } = parseFlags(args, { seconds: { type: "string", default: "3" } });
+  const seconds = positiveNumber("seconds", values.seconds!);
 
   console.log("core: 3 in-memory nodes, 100-byte commands, 4 batches in flight");
   const results: CoreResult[] = [];

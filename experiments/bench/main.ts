@@ -62,6 +62,22 @@ const benches: Record<string, Bench> = {
     inAll: false,
     load: () => import("./transport.ts"),
   },
+  "snapshot-stall": {
+    about: "snapshot of a large KV state (200k x 500 B): event-loop blocking of encode, save, decode",
+    inAll: false,
+    load: () => import("./snapshot_stall.ts"),
+  },
+  "state-size": {
+    about: "10k/200k/... keys of 500 B: writes and reads at 64 clients, peak RSS, snapshots (--compare etcd)",
+    inAll: false,
+    comparesEtcd: true,
+    load: () => import("./state_size.ts"),
+  },
+  "state-memory": {
+    about: "RSS and heap per byte of live data at 10k/100k/1M keys: map, log, snapshot image",
+    inAll: false,
+    load: () => import("./state_memory.ts"),
+  },
 };
 
 function usage(): string {

@@ -3,6 +3,7 @@
  * and latency with 1, 8 and 64 concurrent writers (by default), each save one ~100-byte entry plus a hard state (as in a Ready),
  * durable (fdatasync) before it resolves. Writes bench-results/wal.json.
  */
+import { parseFlags, positiveIntegers, positiveNumber } from "../../src/cli/args.ts";
 import type { Entry } from "../../src/raft/types.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 
@@ -22,12 +23,16 @@ interface LevelResult {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const seconds = numberFlag(args, "--seconds", 3);
-  const parent = stringFlag(args, "--dir");
-  const writerCounts = stringFlag(args, "--writers")?.split(",").map(Number) ?? DEFAULT_WRITER_COUNTS;
-  if (!writerCounts.every((n) => Number.isInteger(n) && n > 0)) {
-    throw new Error(`--writers needs a comma-separated list of positive integers, got "${args.join(" ")}"`);
-  }
+  const { values } = parseFlags(args, {
+    seconds: { type: "string", default: "3" },
+    dir: { type: "string" },
+    writers: { type: "string" },
+  });
+  const seconds = positiveNumber("seconds", values.seconds!);
+  const parent = values.dir;
+  const writerCounts = values.writers === undefined
+    ? DEFAULT_WRITER_COUNTS
+    : positiveIntegers("writers", values.writers);
   const results: LevelResult[] = [];
   for (const writers of writerCounts) {
     const dir = await Deno.makeTempDir({ prefix: "bench-wal-", ...(parent ? { dir: parent } : {}) });
@@ -89,20 +94,4 @@ async function measure(dir: string, writers: number, seconds: number): Promise<L
     syncs,
     entriesPerSync: latencies.length / syncs,
   };
-}
-
-function stringFlag(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at === -1) return undefined;
-  const value = args[at + 1];
-  if (value === undefined || value.startsWith("--")) throw new Error(`${name} needs a value`);
-  return value;
-}
-
-function numberFlag(args: string[], name: string, fallback: number): number {
-  const value = stringFlag(args, name);
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!(parsed > 0)) throw new Error(`${name} needs a positive number, got "${value}"`);
-  return parsed;
 }

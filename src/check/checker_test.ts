@@ -5,6 +5,7 @@ import { HistoryBuilder } from "./history_builder.ts";
 import { kvModel } from "./kv_model.ts";
 import type { Model } from "./model.ts";
 import { registerModel } from "./register_model.ts";
+import { simulateKvHistory } from "./simulate.ts";
 
 async function verdict(h: HistoryBuilder, model: Model = kvModel) {
   return (await checkHistory(h.build(), { model, workers: 0 })).verdict;
@@ -293,4 +294,57 @@ Deno.test("a history that does not fit the model is refused with the reason", as
     () => checkHistory(h.build(), { model: kvModel, workers: 0 }),
     /kv model has no "write"/,
   );
+});
+
+Deno.test("a violation on a cheap key cuts the whole check short: the hard keys are not searched on", async () => {
+  // Key "hard": 24 clients on one key, which runs for seconds (see the README's limits). Key "x": a stale
+  // read found in a handful of steps. Once "x" fails the verdict is settled; before the scheduler looked at
+  // the stop flag in its first round, the hard key ran a 200k-step slice first anyway.
+  const hard = simulateKvHistory({ operations: 20_000, keys: 1, clients: 24, seed: 11, mix: { append: 30 } });
+  const h = new HistoryBuilder();
+  for (const op of hard.operations) h.operations.push({ ...op, key: "hard", id: h.operations.length });
+  const t0 = 1e12;
+  h.put("x", "a", [t0, t0 + 10]);
+  h.put("x", "b", [t0 + 20, t0 + 30]);
+  h.get("x", "a", [t0 + 40, t0 + 50]);
+  const result = await checkHistory(h.build(), { model: kvModel, workers: 0 });
+  assert.equal(result.verdict, BAD);
+  assert.equal(result.counterexample?.key, "x");
+  const hardKey = result.partitions.find((p) => p.key === "hard")!;
+  assert.equal(hardKey.verdict, "unknown");
+  assert.match(hardKey.reason ?? "", /another key already shows a violation/);
+  assert.ok(hardKey.steps <= 4_000, `the hard key ran ${hardKey.steps} steps after the answer was known`);
+});
+
+Deno.test("appends read back whole: a wrong order is cut at its first wrong append, not at the read", async () => {
+  // 20 clients appending to 4 keys and reading them back (the shape of Porcupine's c50 fixtures). Without
+  // the growth check (Model.extendsOnly/canExtend) the search tries every order of the concurrent appends
+  // until the read that rules it out is the first remaining return: millions of steps, past any budget.
+  const history = simulateKvHistory({
+    operations: 2000,
+    keys: 4,
+    clients: 20,
+    seed: 5,
+    unknownRate: 0,
+    mix: { get: 40, put: 2, append: 58, delete: 0, cas: 0 },
+  });
+  const steps = (r: { partitions: Array<{ steps: number }> }) =>
+    r.partitions.reduce((s, p) => s + p.steps, 0);
+  const withCheck = await checkHistory(history, { model: kvModel, workers: 0, timeoutMs: 30_000 });
+  assert.equal(withCheck.verdict, OK);
+  const plain = { ...kvModel, extendsOnly: undefined, canExtend: undefined };
+  const without = await checkHistory(history, { model: plain, workers: 0, timeoutMs: 1_000 });
+  assert.ok(
+    without.verdict === "unknown" || steps(without) > 5 * steps(withCheck),
+    `with the check ${steps(withCheck)} steps, without ${steps(without)} (${without.verdict})`,
+  );
+  // Still exhaustive: one stale read in the middle makes the same history fail.
+  const get = history.operations.find((o) =>
+    o.op === "get" && typeof o.output === "string" && o.output.length > 8
+  )!;
+  const broken = {
+    ...history,
+    operations: history.operations.map((o) => o === get ? { ...o, output: "zz" } : o),
+  };
+  assert.equal((await checkHistory(broken, { model: kvModel, workers: 0 })).verdict, BAD);
 });

@@ -101,9 +101,13 @@ Deno.test("cli: exit codes, verdict line and HTML report", async (t) => {
       );
     });
     const bad: Array<[string, string[], RegExp]> = [
-      ["no file given", [], /which history\?/],
+      ["no file given", [], /which history\? give one or more files/],
       ["missing file", [`${dir}/nope.jsonl`], /nope\.jsonl: no such file/],
-      ["unknown option", [`${dir}/ok.jsonl`, "--fast"], /unknown option --fast/],
+      [
+        "unknown option",
+        [`${dir}/ok.jsonl`, "--fast"],
+        /^error: Unknown option '--fast'\nrun `deno task check --help` for the options$/,
+      ],
       ["bad timeout", [`${dir}/ok.jsonl`, "--timeout", "soon"], /cannot read "soon"/],
       ["unknown model", [`${dir}/ok.jsonl`, "--model", "queue"], /unknown model "queue"/],
       ["wrong model", [`${dir}/ok.jsonl`, "--model", "register"], /does not fit the register model/],
@@ -116,6 +120,25 @@ Deno.test("cli: exit codes, verdict line and HTML report", async (t) => {
         assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
       });
     }
+    await t.step("several histories in one call: a line each, the worst exit code, a page each", async () => {
+      const { code, out, err } = await run([
+        `${dir}/ok.jsonl`,
+        `${dir}/stale.jsonl`,
+        "--html",
+        `${dir}/pages`,
+      ]);
+      assert.equal(code, 1, "one of them is not linearizable");
+      const lines = out.split("\n");
+      assert.equal(lines.length, 2);
+      assert.match(lines[0], /ok\.jsonl: linearizable: 500 operations/);
+      assert.match(lines[1], /stale\.jsonl: NOT linearizable/);
+      assert.match(err, /2 histories: 1 linearizable, 1 not linearizable, 0 unknown or unreadable/);
+      assert.match(await Deno.readTextFile(`${dir}/pages/ok.html`), /^<!doctype html>/);
+      assert.match(await Deno.readTextFile(`${dir}/pages/stale.html`), /^<!doctype html>/);
+      const unreadable = await run([`${dir}/ok.jsonl`, `${dir}/nope.jsonl`]);
+      assert.equal(unreadable.code, 2, "no violation, one file unreadable");
+      assert.match(unreadable.err, /nope\.jsonl: no such file/);
+    });
     await t.step("bad input -> 2: broken JSON names the line", async () => {
       await Deno.writeTextFile(
         `${dir}/broken.jsonl`,

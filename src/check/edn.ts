@@ -25,6 +25,16 @@ export function parseEdn(text: string): EdnValue {
   return value;
 }
 
+/** Characters that end a token: whitespace (ASCII and the other \s ones below 128), , { } [ ] ( ) " ; */
+const ENDS_TOKEN = new Uint8Array(65536);
+for (const c of ' \t\n\r\v\f,{}[]()";') ENDS_TOKEN[c.charCodeAt(0)] = 1;
+for (
+  const c
+    of "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+) {
+  ENDS_TOKEN[c.charCodeAt(0)] = 1;
+}
+
 class Reader {
   pos = 0;
   constructor(readonly text: string) {}
@@ -68,13 +78,22 @@ class Reader {
 
   token(): string {
     const start = this.pos;
-    while (this.pos < this.text.length && !/[\s,{}[\]()";]/.test(this.text[this.pos])) this.pos++;
+    // A table lookup per character: a regular expression per character made parsing most of a check.
+    while (this.pos < this.text.length && !ENDS_TOKEN[this.text.charCodeAt(this.pos)]) this.pos++;
     if (this.pos === start) this.fail(`unexpected ${JSON.stringify(this.text[this.pos])}`);
     return this.text.slice(start, this.pos);
   }
 
   string(): string {
     this.pos++;
+    // The common case, no escape: one slice.
+    const close = this.text.indexOf('"', this.pos);
+    const escape = this.text.indexOf("\\", this.pos);
+    if (close !== -1 && (escape === -1 || escape > close)) {
+      const out = this.text.slice(this.pos, close);
+      this.pos = close + 1;
+      return out;
+    }
     let out = "";
     while (true) {
       const c = this.text[this.pos++];

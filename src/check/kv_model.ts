@@ -78,6 +78,13 @@ export const kvModel: Model = {
     if (op.op === "cas") return [op.prev ?? null];
     return op.op === "append" ? undefined : [];
   },
+  // An append only extends the value; put, delete and a cas that swapped may set anything.
+  extendsOnly: (op) => op.op === "append",
+  canExtend(from, to) {
+    if (from === to) return true;
+    // Appends never make a key absent; from an absent key they build on "".
+    return typeof to === "string" && to.startsWith((from as string | null) ?? "");
+  },
   validate: validateKv,
   describeState: (state) => state === null ? "(absent)" : show(state),
 };

@@ -34,6 +34,14 @@ export interface Model {
    * the search treat unknown writes of values that no pending op looks at as interchangeable.
    */
   distinguishes(op: Operation): ModelState[] | undefined;
+  /**
+   * Optional, for models where some writes only extend the state (append): `extendsOnly(op)` is true for
+   * such an op, and `canExtend(from, to)` tells whether a sequence of such ops can turn `from` into `to`.
+   * Lets the search drop a configuration whose state can no longer become what a pending read returned
+   * when nothing but extending ops can come before that read (wgl.ts).
+   */
+  extendsOnly?(op: Operation): boolean;
+  canExtend?(from: ModelState, to: ModelState): boolean;
   /** Why `op` does not fit this model (wrong op name, missing value), or undefined when it does. */
   validate(op: Operation): string | undefined;
   describeState(state: ModelState): string;

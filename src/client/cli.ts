@@ -3,6 +3,7 @@
  * (0 ok, 1 not found or CAS mismatch, 2 usage, 3 cluster unavailable); with none it opens a prompt.
  */
 import { parseCommandLine, USAGE, UsageError } from "./cli_args.ts";
+import { usageErrorLines } from "../cli/args.ts";
 import {
   describeEvent,
   EXIT_UNAVAILABLE,
@@ -13,11 +14,16 @@ import {
 } from "./cli_commands.ts";
 import { DEFAULT_CLUSTER_FILE, findEndpoints } from "./cli_endpoints.ts";
 import { KvClient } from "./kv_client.ts";
-import { PROMPT, readLines, runRepl } from "./repl.ts";
+import { defaultHistoryFile, readLines, runRepl, terminalLines } from "./repl.ts";
 
 const console_: Output = {
   stdout: (line) => console.log(line),
   stderr: (line) => console.error(line),
+  raw: (bytes) => {
+    for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));
+  },
+  terminal: Deno.stdout.isTerminal(),
+  stdin: Deno.stdin.readable,
 };
 
 export async function main(args: readonly string[], out: Output = console_): Promise<number> {
@@ -26,7 +32,7 @@ export async function main(args: readonly string[], out: Output = console_): Pro
     commandLine = parseCommandLine(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    out.stderr(`error: ${error.message}\n\n${USAGE}`);
+    out.stderr(usageErrorLines("kv", error));
     return EXIT_USAGE;
   }
   const { command } = commandLine;
@@ -54,11 +60,19 @@ export async function main(args: readonly string[], out: Output = console_): Pro
   }
   try {
     if (command !== undefined) return await runCommand(client, command, out);
-    const terminal = Deno.stdin.isTerminal();
-    const showPrompt = terminal ? () => Deno.stdout.writeSync(new TextEncoder().encode(PROMPT)) : undefined;
-    if (terminal) out.stderr(`raft-kv client (endpoints from ${found.source}); type help for the commands`);
-    await runRepl(client, readLines(Deno.stdin.readable), out, showPrompt);
-    if (terminal) out.stdout("");
+    // Inside the prompt, standard input is the prompt: `put KEY -` cannot read a value from it.
+    const inPrompt: Output = { ...out, stdin: undefined };
+    if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal()) {
+      out.stderr(`raft-kv client (endpoints from ${found.source}); type help for the commands`);
+      const prompt = terminalLines(defaultHistoryFile());
+      try {
+        await runRepl(client, prompt.lines, inPrompt, prompt.showPrompt);
+      } finally {
+        prompt.close();
+      }
+      return 0;
+    }
+    await runRepl(client, readLines(Deno.stdin.readable), inPrompt);
     return 0;
   } finally {
     await client.close();

@@ -3,10 +3,17 @@
  * words) into a command, or a UsageError saying what is wrong. Never throws anything else.
  */
 import { parseArgs } from "node:util";
+import { plainMessage, UsageError } from "../cli/args.ts";
+
+/** Where put's value comes from: the argument, a file (--value-file), or standard input (`-`). */
+export type ValueSource =
+  | { from: "argument"; text: string }
+  | { from: "file"; path: string }
+  | { from: "stdin" };
 
 export type Command =
-  | { name: "put"; key: string; value: string; node?: number; prevValue?: string | null }
-  | { name: "get"; key: string; node?: number; stale: boolean }
+  | { name: "put"; key: string; value: ValueSource; node?: number; prevValue?: string | null }
+  | { name: "get"; key: string; node?: number; stale: boolean; raw: boolean }
   | { name: "delete"; key: string; node?: number }
   | { name: "status"; node?: number; json: boolean }
   | { name: "help" }
@@ -19,9 +26,7 @@ export interface CommandLine {
   command?: Command;
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export const USAGE = `raft-kv client
 
@@ -31,8 +36,14 @@ usage: deno task kv [--endpoints URL,URL...] <command> [options]
 commands:
   put <key> <value> [--node N] [--prev-value OLD | --if-absent]
                       write a value; --prev-value / --if-absent make it a compare-and-swap
-  get <key> [--node N] [--stale]
-                      read a value (linearizable; --stale reads the node's local copy)
+  put <key> --value-file FILE | put <key> -
+                      the value is the file's bytes, or standard input's, exactly (no newline
+                      is added or removed; values up to the server's limit, 1 MiB by default)
+  get <key> [--node N] [--stale] [--raw]
+                      read a value (linearizable; --stale reads the node's local copy). On a
+                      terminal, control characters are shown escaped (\x1b); --raw writes the
+                      value's bytes exactly, with no newline. Details on stderr: the index of the
+                      write that set the value, and which node served it
   delete <key> [--node N]
                       delete a key
   status [--node N] [--json]
@@ -45,6 +56,8 @@ options:
   --node N            send to node N only (a follower forwards writes to the leader)
 
 A value or key starting with "-" goes after "--":  put k -- -5
+Values are UTF-8 text: a file or input that is not valid UTF-8 is refused (encode binary data first,
+e.g. base64 FILE | deno task kv put KEY -).
 exit codes: 0 ok, 1 not found or compare-and-swap mismatch, 2 usage, 3 cluster unavailable`;
 
 /** `allowGlobal`: whether --endpoints is accepted (on the command line, not inside the REPL). */
@@ -62,11 +75,13 @@ export function parseCommandLine(args: readonly string[], allowGlobal = true): C
         "prev-value": { type: "string" },
         "if-absent": { type: "boolean" },
         json: { type: "boolean" },
+        raw: { type: "boolean" },
+        "value-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(plainMessage(error));
   }
   const { values, positionals } = parsed;
   if (values.endpoints !== undefined && !allowGlobal) {
@@ -84,8 +99,15 @@ export function parseCommandLine(args: readonly string[], allowGlobal = true): C
   if (allowed === undefined || arity === undefined) throw new UsageError(`unknown command "${name}"`);
   const misplaced = Object.keys(values).find((option) => option !== "endpoints" && !allowed.includes(option));
   if (misplaced !== undefined) throw new UsageError(`--${misplaced} does not apply to ${name}`);
-  if (rest.length !== arity.length) {
-    const expected = arity.length === 0 ? "no arguments" : arity.map((word) => `<${word}>`).join(" ");
+  const optional = name === "put" && (values["value-file"] !== undefined || rest[1] === "-") ? 1 : 0;
+  if (name === "put" && values["value-file"] !== undefined && rest.length === 2) {
+    throw new UsageError(
+      "put takes its value once: as an argument, with --value-file, or - for standard input",
+    );
+  }
+  if (rest.length !== arity.length && rest.length !== arity.length - optional) {
+    const expected = (arity.length === 0 ? "no arguments" : arity.map((word) => `<${word}>`).join(" ")) +
+      (name === "put" ? " (or <key> --value-file FILE, or <key> - to read standard input)" : "");
     throw new UsageError(`${name} takes ${expected}, got ${rest.length} argument(s)`);
   }
   const node = values.node === undefined ? undefined : parseNodeId(values.node);
@@ -94,8 +116,8 @@ export function parseCommandLine(args: readonly string[], allowGlobal = true): C
 
 /** Maps, not object literals: a command named "constructor" must be unknown, not Object's own. */
 const ALLOWED_OPTIONS = new Map<string, readonly string[]>([
-  ["put", ["node", "prev-value", "if-absent"]],
-  ["get", ["node", "stale"]],
+  ["put", ["node", "prev-value", "if-absent", "value-file"]],
+  ["get", ["node", "stale", "raw"]],
   ["delete", ["node"]],
   ["status", ["node", "json"]],
   ["help", []],
@@ -117,7 +139,14 @@ function buildCommand(
   name: string,
   rest: string[],
   node: number | undefined,
-  values: { stale?: boolean; "prev-value"?: string; "if-absent"?: boolean; json?: boolean },
+  values: {
+    stale?: boolean;
+    "prev-value"?: string;
+    "if-absent"?: boolean;
+    json?: boolean;
+    raw?: boolean;
+    "value-file"?: string;
+  },
 ): Command {
   switch (name) {
     case "put": {
@@ -125,10 +154,16 @@ function buildCommand(
         throw new UsageError("--prev-value and --if-absent exclude each other");
       }
       const prevValue = values["if-absent"] ? null : values["prev-value"];
-      return { name, key: rest[0], value: rest[1], node, ...(prevValue === undefined ? {} : { prevValue }) };
+      if (typeof prevValue === "string") refuseReplacementCharacter("--prev-value", prevValue);
+      const value: ValueSource = values["value-file"] !== undefined
+        ? { from: "file", path: values["value-file"] }
+        : rest[1] === "-"
+        ? { from: "stdin" }
+        : { from: "argument", text: refuseReplacementCharacter("the value", rest[1]) };
+      return { name, key: rest[0], value, node, ...(prevValue === undefined ? {} : { prevValue }) };
     }
     case "get":
-      return { name, key: rest[0], node, stale: values.stale ?? false };
+      return { name, key: rest[0], node, stale: values.stale ?? false, raw: values.raw ?? false };
     case "delete":
       return { name, key: rest[0], node };
     case "status":
@@ -138,6 +173,21 @@ function buildCommand(
     default:
       return { name: "exit" };
   }
+}
+
+/**
+ * The runtime turns bytes of a command-line argument that are not UTF-8 into U+FFFD, silently: refuse
+ * rather than store a changed value. (A real U+FFFD can still be written with --value-file.)
+ */
+function refuseReplacementCharacter(what: string, text: string): string {
+  if (text.includes("\uFFFD")) {
+    throw new UsageError(
+      `${what} holds U+FFFD, which is what bytes that are not UTF-8 become on the command line: ` +
+        "values are UTF-8 text; pass the bytes with --value-file FILE (checked, never changed), or " +
+        "encode binary data first (base64 FILE | deno task kv put KEY -)",
+    );
+  }
+  return text;
 }
 
 function parseNodeId(raw: string): number {

@@ -5,7 +5,7 @@ Deno.test("command line grammar", async (t) => {
   await t.step("good commands", () => {
     assert.deepEqual(parseCommandLine(["put", "k", "v"]), {
       endpoints: undefined,
-      command: { name: "put", key: "k", value: "v", node: undefined },
+      command: { name: "put", key: "k", value: { from: "argument", text: "v" }, node: undefined },
     });
     assert.deepEqual(
       parseCommandLine(["--endpoints", "http://a", "get", "k", "--stale", "--node", "2"]).command,
@@ -14,15 +14,29 @@ Deno.test("command line grammar", async (t) => {
         key: "k",
         node: 2,
         stale: true,
+        raw: false,
       },
     );
     assert.deepEqual(parseCommandLine(["put", "k", "--if-absent", "--", "-5"]).command, {
       name: "put",
       key: "k",
-      value: "-5",
+      value: { from: "argument", text: "-5" },
       node: undefined,
       prevValue: null,
     });
+    assert.deepEqual(parseCommandLine(["put", "k", "--value-file", "big.bin"]).command, {
+      name: "put",
+      key: "k",
+      value: { from: "file", path: "big.bin" },
+      node: undefined,
+    });
+    assert.deepEqual(parseCommandLine(["put", "k", "-"]).command, {
+      name: "put",
+      key: "k",
+      value: { from: "stdin" },
+      node: undefined,
+    });
+    assert.equal((parseCommandLine(["get", "k", "--raw"]).command as { raw: boolean }).raw, true);
     assert.equal(parseCommandLine(["put", "k", "v", "--prev-value", "old"]).command?.name, "put");
     assert.deepEqual(parseCommandLine(["status", "--json"]).command, {
       name: "status",
@@ -34,7 +48,14 @@ Deno.test("command line grammar", async (t) => {
   });
   await t.step("malformed commands are UsageErrors that say what is wrong", () => {
     const cases: Array<[string[], RegExp]> = [
-      [["put", "k"], /put takes <key> <value>, got 1/],
+      [
+        ["put", "k"],
+        /put takes <key> <value> \(or <key> --value-file FILE, or <key> - to read standard input\), got 1/,
+      ],
+      [["put", "k", "v", "--value-file", "f"], /put takes its value once/],
+      [["put", "k", "a\uFFFDb"], /U\+FFFD.*not UTF-8.*--value-file/],
+      [["get", "k", "--value-file", "f"], /--value-file does not apply to get/],
+      [["put", "k", "v", "--raw"], /--raw does not apply to put/],
       [["get"], /get takes <key>/],
       [["status", "x"], /status takes no arguments/],
       [["frobnicate"], /unknown command "frobnicate"/],

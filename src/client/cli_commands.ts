@@ -9,6 +9,7 @@ import { CasMismatchError, KvError, NotFoundError, UnknownOutcomeError } from ".
 import type { KvClient, ServedBy } from "./kv_client.ts";
 import type { ClientEvent } from "./cluster_connection.ts";
 import type { ClusterStatus } from "./wire_types.ts";
+import { escapeForTerminal, readValue, ValueInputError } from "./cli_values.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_NOT_FOUND_OR_MISMATCH = 1;
@@ -18,6 +19,12 @@ export const EXIT_UNAVAILABLE = 3;
 export interface Output {
   stdout(line: string): void;
   stderr(line: string): void;
+  /** Bytes to stdout exactly as given (get --raw). */
+  raw(bytes: Uint8Array): void;
+  /** stdout is a terminal: values are shown with their control characters escaped. */
+  terminal: boolean;
+  /** put's value with `-`; absent inside the prompt, where standard input is the prompt itself. */
+  stdin?: ReadableStream<Uint8Array>;
 }
 
 export async function runCommand(client: KvClient, command: Command, out: Output): Promise<number> {
@@ -28,15 +35,26 @@ export async function runCommand(client: KvClient, command: Command, out: Output
           node: command.node,
           ...("prevValue" in command ? { prevValue: command.prevValue } : {}),
         };
-        const result = await client.put(command.key, command.value, options);
+        if (command.value.from === "stdin" && out.stdin === undefined) {
+          out.stderr(
+            "error: put KEY - reads standard input, which is the prompt here: use --value-file FILE",
+          );
+          return EXIT_USAGE;
+        }
+        const value = await readValue(command.value, out.stdin!);
+        const result = await client.put(command.key, value, options);
         out.stdout(`OK (index ${result.index})`);
         out.stderr(`(${servedBy(result)})`);
         return EXIT_OK;
       }
       case "get": {
         const result = await client.get(command.key, { node: command.node, stale: command.stale });
-        out.stdout(result.value);
-        out.stderr(`(index ${result.index}, ${servedBy(result)})`);
+        if (command.raw) out.raw(new TextEncoder().encode(result.value));
+        else out.stdout(out.terminal ? escapeForTerminal(result.value) : result.value);
+        const modified = result.modIndex > 0
+          ? `modified at index ${result.modIndex}`
+          : "modification index unknown (written before the server kept it)";
+        out.stderr(`(${modified}; ${servedBy(result)}, which has applied up to index ${result.index})`);
         return EXIT_OK;
       }
       case "delete": {
@@ -67,13 +85,30 @@ export function reportError(error: unknown, out: Output): number {
     out.stderr(error.message);
     return EXIT_NOT_FOUND_OR_MISMATCH;
   }
-  if (error instanceof UnknownOutcomeError) {
+  if (error instanceof ValueInputError) {
     out.stderr(`error: ${error.message}`);
-    out.stderr("the write may or may not have been applied: read the key to find out");
+    return EXIT_USAGE;
+  }
+  if (error instanceof UnknownOutcomeError) {
+    // The library's message advises a library call (retrying with the same sequence number); say what a
+    // person at the command line can do.
+    const key = error.write?.key;
+    const what = error.write ? `${error.write.method === "DELETE" ? "delete" : "put"} ${key}` : "the request";
+    const why = withoutLibraryAdvice(
+      [...new Map(error.attempts.map((a) => [a.url, a])).values()].map(describeFailure).join("; "),
+    );
+    out.stderr(`error: ${what}: no definite answer from the cluster${why ? ` (${why})` : ""}`);
+    out.stderr(
+      key === undefined
+        ? "it may or may not have been applied: check with `deno task kv status`"
+        : `it may or may not have been applied: \`deno task kv get ${
+          shellWord(key)
+        }\` shows what is there now`,
+    );
     return EXIT_UNAVAILABLE;
   }
   if (error instanceof KvError) {
-    out.stderr(`error: ${error.message}`);
+    out.stderr(`error: ${withoutLibraryAdvice(error.message)}`);
     const badInput = error.status === 400 || error.status === 413 || error.status === 401 ||
       (error.status === 0 && ["bad_request", "bad_endpoint", "unknown_node"].includes(error.code));
     return badInput ? EXIT_USAGE : EXIT_UNAVAILABLE;
@@ -90,7 +125,9 @@ export function describeEvent(event: ClientEvent): string {
     const next = to.node === undefined ? to.url : `node ${to.node}`;
     return `${who} is not answering (${from.reason}); trying ${next}`;
   }
-  return `${describeFailure(event.after)}; retrying in ${(event.ms / 1000).toFixed(1)} s`;
+  return `${withoutLibraryAdvice(describeFailure(event.after))}; retrying in ${
+    (event.ms / 1000).toFixed(1)
+  } s`;
 }
 
 function servedBy(result: ServedBy): string {
@@ -125,4 +162,23 @@ function formatStatus(status: ClusterStatus): string {
     lines.push(`  ${id.padStart(3)}  ${member.client}  peer ${member.peer}${replication}`);
   }
   return lines.join("\n");
+}
+
+/** A key as a shell word, for the command we suggest. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Server and library messages advise retrying "with the same sequence number" (X-Request-Seq,
+ * KvClient.retryUnknown): right for a program, meaningless at the command line, where the CLI says what to
+ * run instead. Cut that advice out.
+ */
+export function withoutLibraryAdvice(text: string): string {
+  return text
+    .replace(
+      /[;:,]?\s*(?:it may still apply: )?retry(?: it)? with the same (?:sequence number|X-Request-Seq)[^;)]*/gi,
+      "",
+    )
+    .replace(/\s*\(KvClient\.\w+\)/g, "");
 }

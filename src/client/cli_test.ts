@@ -57,7 +57,14 @@ Deno.test("CLI: put, get, delete, CAS and status against a cluster", async (t) =
     const get = await runCli([...endpoints, "get", "greeting", "--node", "2"]);
     assert.equal(get.code, 0, get.stderr);
     assert.equal(get.stdout, "hello world\n");
-    assert.match(get.stderr, /\(index \d+, served by node 2, leader is node 1\)/);
+    assert.match(
+      get.stderr,
+      new RegExp(
+        `\\(modified at index ${
+          put.stdout.match(/index (\d+)/)![1]
+        }; served by node 2, leader is node 1, which has applied up to index \\d+\\)`,
+      ),
+    );
     const forwarded = await runCli([...endpoints, "put", "greeting", "hello world", "--node", "2"]);
     assert.match(forwarded.stderr, /\(served by node 1, forwarded by node 2\)/);
   });
@@ -163,7 +170,11 @@ Deno.test("CLI: malformed commands print usage and exit 2", async () => {
     assert.match(run.stderr, /error: /, what);
     assertNoStackTrace(run, what);
   }
-  assert.match(runs[0].stderr, /usage: deno task kv/);
+  for (const run of runs.filter((_, i) => !cases[i].includes("ftp://x"))) {
+    const lines = run.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, run.stderr);
+    assert.equal(lines[1], "run `deno task kv --help` for the options");
+  }
 });
 
 Deno.test("CLI: random garbage arguments never crash and exit 0..3", async () => {
@@ -276,4 +287,159 @@ Deno.test("CLI: the REPL reads commands from piped stdin and survives bad lines"
   const noNewline = await runCli(["--endpoints", fake.urls.join(",")], { stdin: "put last line" });
   assert.equal(noNewline.code, 0);
   assert.equal(fake.valueOf("last"), "line");
+});
+
+Deno.test("CLI: get shows the key's own modification index, not the node's applied index", async () => {
+  await using fake = await FakeCluster.start();
+  const endpoints = ["--endpoints", fake.urls.join(",")];
+  const first = await runCli([...endpoints, "put", "a", "1"]);
+  const setAt = Number(first.stdout.match(/index (\d+)/)![1]);
+  for (const key of ["b", "c", "d"]) await runCli([...endpoints, "put", key, "x"]);
+  const get = await runCli([...endpoints, "get", "a"]);
+  assert.match(get.stderr, new RegExp(`modified at index ${setAt};`));
+  assert.match(get.stderr, new RegExp(`applied up to index ${setAt + 3}\\)`));
+});
+
+Deno.test("CLI: values that would drive the terminal are escaped on a terminal; --raw and pipes get bytes", async () => {
+  await using fake = await FakeCluster.start();
+  const endpoints = ["--endpoints", fake.urls.join(",")];
+  const evil = "\x1b[31mRED\x1b]0;pwned\x07\u202e";
+  assert.equal((await runCli([...endpoints, "put", "esc", evil])).code, 0);
+  // Through a pipe: the exact value, and a newline.
+  assert.equal((await runCli([...endpoints, "get", "esc"])).stdout, evil + "\n");
+  // --raw: the exact bytes, nothing added.
+  assert.equal((await runCli([...endpoints, "get", "esc", "--raw"])).stdout, evil);
+  // On a terminal (script(1) gives the CLI a pty): escapes, no raw ESC or BEL reaches the screen.
+  const script = await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+  if (!script) {
+    console.error("!!! SKIPPED the terminal half: script(1) (util-linux) is missing");
+    return;
+  }
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    CLI,
+    ...endpoints,
+    "get",
+    "esc",
+  ]
+    .map((w) => `'${w}'`).join(" ");
+  const pty = await new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env: { NO_COLOR: "1", RAFTKV_ENDPOINTS: "", RAFTKV_CLUSTER_FILE: "/nonexistent" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const seen = new TextDecoder().decode(pty.stdout);
+  assert.equal(pty.code, 0, seen);
+  assert.match(seen, /\\x1b\[31mRED\\x1b\]0;pwned\\x07\\u202e/);
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(seen, /\x1b\[31m|\x07|\u202e/, "no raw control character on the terminal");
+});
+
+Deno.test("CLI: put --value-file and put - take values larger than a command line; invalid UTF-8 is refused", async () => {
+  await using fake = await FakeCluster.start();
+  const endpoints = ["--endpoints", fake.urls.join(",")];
+  const dir = await Deno.makeTempDir({ prefix: "raftkv-cli-values-" });
+  try {
+    // 512 KiB: well past what one command-line argument may hold (128 KiB on Linux).
+    const big = "é".repeat(256 * 1024) + "\n";
+    await Deno.writeTextFile(`${dir}/big.txt`, big);
+    const fromFile = await runCli([...endpoints, "put", "big", "--value-file", `${dir}/big.txt`]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.equal(fake.valueOf("big"), big, "byte for byte, trailing newline kept");
+    const fromStdin = await runCli([...endpoints, "put", "piped", "-"], { stdin: "from stdin\n" });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(fake.valueOf("piped"), "from stdin\n");
+
+    await Deno.writeFile(`${dir}/binary.bin`, new Uint8Array([0x61, 0x62, 0xff, 0x63]));
+    const binary = await runCli([...endpoints, "put", "bin", "--value-file", `${dir}/binary.bin`]);
+    assert.equal(binary.code, 2);
+    assert.match(binary.stderr, /binary\.bin is not valid UTF-8 \(byte 2 of 4\).*base64/);
+    assert.equal(fake.valueOf("bin"), undefined, "nothing written");
+    const missing = await runCli([...endpoints, "put", "m", "--value-file", `${dir}/nope`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--value-file .*nope: no such file/);
+    assertNoStackTrace(missing, "missing value file");
+    // Bytes that are not UTF-8 in an argument reach the program as U+FFFD: refused, not stored changed.
+    const mangled = await runCli([...endpoints, "put", "m", "a\uFFFDb"]);
+    assert.equal(mangled.code, 2);
+    assert.match(mangled.stderr, /U\+FFFD/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("CLI: an unknown write outcome says what to run, never a library call or sequence numbers", async () => {
+  await using fake = await FakeCluster.start();
+  fake.loseWriteReplies(100, "504");
+  const run = await runCli(["--endpoints", fake.urls.join(","), "put", "k", "v"]);
+  assert.equal(run.code, 3, run.stderr);
+  assert.match(run.stderr, /put k: no definite answer from the cluster/);
+  assert.match(run.stderr, /`deno task kv get k` shows what is there now/);
+  assert.doesNotMatch(run.stderr, /KvClient|retryUnknown|sequence number|X-Request-Seq/i);
+  assertNoStackTrace(run, "unknown outcome");
+});
+
+Deno.test("CLI: on a terminal the prompt edits lines and recalls history (arrows are not commands)", async () => {
+  const script = await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+  if (!script) {
+    console.error("!!! SKIPPED: script(1) (util-linux) is missing, so no terminal to test the prompt on");
+    return;
+  }
+  await using fake = await FakeCluster.start();
+  const dir = await Deno.makeTempDir({ prefix: "raftkv-cli-pty-" });
+  try {
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      CLI,
+      "--endpoints",
+      fake.urls.join(","),
+    ].map((w) => `'${w}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qec", command, "/dev/null"],
+      env: { RAFTKV_HISTORY: `${dir}/history`, TERM: "xterm", NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const output = child.output();
+    const type = async (keys: string, waitMs = 1500) => {
+      await writer.write(new TextEncoder().encode(keys));
+      await new Promise((r) => setTimeout(r, waitMs));
+    };
+    await new Promise((r) => setTimeout(r, 3000)); // the client starts
+    await type("put k v1\r");
+    await type("put j other\r");
+    await type("\x1b[A\x1b[A\r"); // up, up: "put k v1" again
+    await type("put x y\x1b[D\x1b[DZ\r"); // left, left, insert: "put xZ y"
+    await type("exit\r", 500);
+    await writer.close();
+    const seen = new TextDecoder().decode((await output).stdout);
+    assert.doesNotMatch(seen, /unknown command/, seen);
+    assert.equal(seen.match(/OK \(index \d+\)/g)?.length, 4, seen);
+    assert.match(seen, /raft-kv> put k v1/, "the recalled line is shown");
+    assert.equal(fake.valueOf("xZ"), "y", "the edited line ran");
+    assert.deepEqual(
+      (await Deno.readTextFile(`${dir}/history`)).trim().split("\n"),
+      ["put k v1", "put j other", "put k v1", "put xZ y", "exit"],
+      "history is kept for the next session",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

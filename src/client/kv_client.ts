@@ -62,7 +62,13 @@ export interface PutResult extends ServedBy {
 export interface GetResult extends ServedBy {
   key: string;
   value: string;
+  /** The serving node's applied index: the read reflects at least every write up to it. */
   index: number;
+  /**
+   * The log index of the write that set this value (like etcd's mod_revision); 0 when the server cannot
+   * tell (a value restored from a snapshot of an older server version, or an older server).
+   */
+  modIndex: number;
 }
 
 export interface DeleteResult extends ServedBy {
@@ -123,7 +129,8 @@ export class KvClient implements AsyncDisposable {
     if (typeof body.value !== "string" || typeof body.index !== "number") {
       throw unexpectedAnswer(`get ${key}`, answer);
     }
-    return { key, value: body.value, index: body.index, ...servedBy(answer) };
+    const modIndex = typeof body.modIndex === "number" ? body.modIndex : 0;
+    return { key, value: body.value, index: body.index, modIndex, ...servedBy(answer) };
   }
 
   /** Deletes `key`. Throws NotFoundError when it was absent. */

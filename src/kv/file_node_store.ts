@@ -70,6 +70,11 @@ export class FileNodeStore implements NodeStore {
     (this.storage?.close() ?? Promise.resolve()).then(() => done(), (e) => done(e as Error));
   }
 
+  /** A macrotask: timers (ticks, heartbeats) and socket reads run between snapshot slices. */
+  yieldThen(fn: () => void): void {
+    setTimeout(fn, 0);
+  }
+
   stats() {
     return this.storage?.stats();
   }

@@ -18,6 +18,7 @@
  * every committed configuration entry (the one place, like etcd's ApplyConfChange), and records
  * the members' addresses only if the core applied it.
  */
+import { probes } from "../metrics/probes.ts";
 import {
   bootstrapSnapshot,
   canSendBeforePersist,
@@ -36,6 +37,7 @@ import {
 import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
 import { decodeMembersContext, type MemberInfo } from "./members.ts";
 import type { NodeStore, RecoveredNode } from "./node_store.ts";
+import { type Cancellable, decodeInSlices, encodeInSlices, type YieldThen } from "./snapshot_slices.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Log = (level: LogLevel, line: string) => void;
@@ -48,8 +50,11 @@ export interface NodeDriverOptions {
   bootstrap: boolean;
   safetyMode: SafetyMode;
   electionTicks: number;
-  /** Take a snapshot after this many applied entries (0: never automatically). */
+  /** Take a snapshot after this many applied entries (0: never automatically); see snapshotDue(). */
   snapshotEntries: number;
+  /** Take a snapshot once the entries applied since the last one hold this many bytes (0: no
+   * byte limit). Default 64 MiB. */
+  snapshotLogBytes?: number;
   /** Log entries kept behind a snapshot, so slightly slow followers catch up without one. */
   retainEntries: number;
   maxInflight?: number;
@@ -94,6 +99,16 @@ export class NodeDriver {
   private snapshotInFlight = false;
   /** Snapshots taken locally (not received from a leader). */
   snapshotsTaken = 0;
+  /** The last local snapshot: its size, and how long encoding (sliced) and saving took, wall ms. */
+  lastSnapshot: { index: number; bytes: number; encodeMs: number; saveMs: number } | undefined;
+  /** Abandons the local snapshot being encoded (a leader's snapshot supersedes it, or a halt). */
+  private abandonSnapshot: ((why: string) => void) | undefined;
+  /** Bytes of entry data applied since this driver started, and that count when the state was last imaged. */
+  private appliedBytes = 0;
+  private appliedBytesAtSnapshot = 0;
+  /** Size of the newest image taken or installed (what the next snapshot will cost, about). */
+  private lastImageBytes: number;
+  private readonly yieldThen: YieldThen | undefined;
   /** The hard state last written to the store (commit-only changes are not written on their own). */
   private storedHardState: HardState;
   private latestHardState: HardState;
@@ -108,6 +123,8 @@ export class NodeDriver {
     this.incarnation = recovered.incarnation;
     this.sm = recovered.snapshot ? KvStateMachine.decode(recovered.snapshot.data) : new KvStateMachine();
     this.lastSnapshotIndex = recovered.snapshot?.meta.index ?? 0;
+    this.lastImageBytes = recovered.snapshot?.data.length ?? 0;
+    this.yieldThen = store.yieldThen ? (fn) => store.yieldThen!(fn) : undefined;
     this.storedHardState = this.latestHardState = recovered.hardState;
     this.quarantinedNow = recovered.awaitingLearner;
     this.raft = new RaftNode({
@@ -199,6 +216,7 @@ export class NodeDriver {
   /** Stops processing: nothing more is persisted, sent or applied (a crash, or a shutdown). */
   halt(): void {
     this.stopped = true;
+    this.abandonSnapshot?.("node stopped");
   }
 
   /** Whether a Ready is being processed (persisting, typically). */
@@ -239,8 +257,25 @@ export class NodeDriver {
 
   private processOneReady(next: () => void): void {
     const rd = this.raft.ready();
+    if (!rd.snapshot) return this.processReady(rd, undefined, next);
+    // A leader's snapshot is decoded a slice at a time (snapshot_slices.ts): a large state would
+    // otherwise stop this node for as long as decoding takes. Inputs keep stepping the core
+    // meanwhile, as they do while a Ready is persisted.
+    const index = rd.snapshot.meta.index;
+    decodeInSlices(rd.snapshot.data, this.yieldThen, (error, restored) => {
+      if (this.stopped) {
+        this.loopRunning = false;
+        return;
+      }
+      if (error) {
+        return this.fail(new Error(`the snapshot at index ${index} cannot be decoded: ${error.message}`));
+      }
+      this.processReady(rd, restored, next);
+    });
+  }
+
+  private processReady(rd: Ready, restored: KvStateMachine | undefined, next: () => void): void {
     // A snapshot from a cluster bootstrapped in another safety mode is refused, never stored.
-    const restored = rd.snapshot ? KvStateMachine.decode(rd.snapshot.data) : undefined;
     const mismatch = modeMismatch(restored, this.opts);
     if (mismatch) return this.fail(mismatch);
     const early = rd.messages.filter(canSendBeforePersist);
@@ -283,6 +318,8 @@ export class NodeDriver {
       });
     };
     if (rd.snapshot) {
+      // Saved before a local snapshot still being encoded, whose older index the store would refuse.
+      this.abandonSnapshot?.("a snapshot from the leader supersedes it");
       this.store.saveSnapshot(rd.snapshot, (error) => error ? done(error) : writeLog());
     } else writeLog();
   }
@@ -294,12 +331,16 @@ export class NodeDriver {
       this.sm = restored!;
       this.raft.applySnapshot(rd.snapshot);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
+      this.lastImageBytes = rd.snapshot.data.length;
+      this.appliedBytesAtSnapshot = this.appliedBytes;
       confChanged = true;
       this.noticeOwnLearnerStageInDirectory();
       this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
       this.hooks.onSnapshotInstalled(rd.snapshot);
+      probes.snapshotInstalled(rd.snapshot.data.length);
     }
     for (const e of rd.committedEntries) {
+      this.appliedBytes += e.data?.length ?? 0;
       if (e.type === "conf") {
         const result = this.raft.applyConfChange(e);
         if (result.applied) {
@@ -364,36 +405,94 @@ export class NodeDriver {
   // ---------------------------------------------------------------- snapshots
 
   /**
-   * Takes a snapshot of the applied state when enough entries were applied since the last one
-   * (or when forced). Calls back with its index once durable and the log is compacted.
+   * Takes a snapshot of the applied state when one is due (or when forced). Calls back with its
+   * index once durable and the log is compacted (or with an error if it was abandoned).
+   *
+   * Never stop-the-world: the state is frozen as it is now (copy-on-write, generational_map.ts)
+   * and encoded a few milliseconds at a time between other work (snapshot_slices.ts); the store
+   * writes it in pieces. Entries keep being applied meanwhile, on top of the frozen generation.
+   * This is TiKV's approach (region snapshots generated from a RocksDB snapshot off the Raft
+   * thread, while the Raft thread goes on), done on one thread by slicing rather than with a
+   * worker, which would need the whole state copied to it. etcd avoids the question by keeping
+   * its state in bbolt, where the "snapshot" is the database file and a read transaction sees a
+   * frozen tree; a heap-resident map has to build an image.
    */
   maybeSnapshot(force = false, done?: (error: Error | undefined, index: number) => void): boolean {
     const applied = this.raft.appliedIndex;
-    const due = force ||
-      (this.opts.snapshotEntries > 0 && applied - this.lastSnapshotIndex >= this.opts.snapshotEntries);
-    if (this.stopped || this.snapshotInFlight || applied <= this.lastSnapshotIndex || !due) return false;
+    if (this.stopped || this.snapshotInFlight || applied <= this.lastSnapshotIndex) return false;
+    if (!force && !this.snapshotDue(applied)) return false;
     const term = this.raft.termAt(applied);
     if (term === undefined) return false;
-    // Encoded now, synchronously, so the image is exactly the state at `applied`.
-    const snapshot: Snapshot = {
-      meta: { index: applied, term, conf: this.raft.confState() },
-      data: this.sm.encode(),
-    };
+    const meta = { index: applied, term, conf: this.raft.confState() };
+    const bytesAtImage = this.appliedBytes;
+    const started = performance.now();
     this.snapshotInFlight = true;
-    this.store.saveSnapshot(snapshot, (error) => {
+    this.abandonSnapshot = (why) => {
+      this.abandonSnapshot = undefined;
+      encoding.cancel();
       this.snapshotInFlight = false;
-      if (this.stopped) return done?.(new Error("node stopped"), applied);
+      done?.(new Error(`snapshot at index ${applied} abandoned: ${why}`), applied);
+    };
+    // Never abandoned before this returns: the callback clears abandonSnapshot first.
+    const encoding: Cancellable = encodeInSlices(this.sm, this.yieldThen, (error, data) => {
+      this.abandonSnapshot = undefined;
       if (error) {
+        this.snapshotInFlight = false;
         this.fail(error);
         return done?.(error, applied);
       }
-      this.raft.compact(snapshot, this.opts.retainEntries);
-      this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, applied);
-      this.snapshotsTaken++;
-      this.opts.log("info", `snapshot at index ${applied} (${snapshot.data.length} bytes)`);
-      done?.(undefined, applied);
+      const snapshot: Snapshot = { meta, data: data! };
+      const encoded = performance.now();
+      this.store.saveSnapshot(snapshot, (error) => {
+        this.snapshotInFlight = false;
+        if (this.stopped) return done?.(new Error("node stopped"), applied);
+        if (error) {
+          this.fail(error);
+          return done?.(error, applied);
+        }
+        this.raft.compact(snapshot, this.opts.retainEntries);
+        this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, applied);
+        this.appliedBytesAtSnapshot = Math.max(this.appliedBytesAtSnapshot, bytesAtImage);
+        this.lastImageBytes = snapshot.data.length;
+        this.snapshotsTaken++;
+        const saved = performance.now();
+        probes.snapshotSaved(snapshot.data.length, (saved - started) / 1000);
+        this.lastSnapshot = {
+          index: applied,
+          bytes: snapshot.data.length,
+          encodeMs: encoded - started,
+          saveMs: saved - encoded,
+        };
+        this.opts.log(
+          "info",
+          `snapshot at index ${applied} (${snapshot.data.length} bytes; encoded in ${
+            (encoded - started).toFixed(0)
+          } ms, saved in ${(saved - encoded).toFixed(0)} ms)`,
+        );
+        done?.(undefined, applied);
+      });
     });
     return true;
+  }
+
+  /**
+   * Whether a snapshot is due. Its cost is the size of the state (the whole image is written);
+   * what it buys is a shorter log (memory, restart replay, followers catching up from entries).
+   *   - By bytes: once the entries applied since the last image hold `snapshotLogBytes`, whatever
+   *     their count, so a few huge values cannot grow the log without bound (TiKV compacts a
+   *     region's log by size as well as count: raft-log-gc-size-limit / raft-log-gc-count-limit).
+   *   - By count: every `snapshotEntries` entries (etcd's --snapshot-count), but with a large state
+   *     only once the new log is at least a quarter of the last image: rewriting 100 MB to drop
+   *     5 MB of log is mostly write amplification. Small states (under 1 MiB, the simulator's)
+   *     snapshot on count alone.
+   */
+  private snapshotDue(applied: number): boolean {
+    const logBytes = this.appliedBytes - this.appliedBytesAtSnapshot;
+    const byteLimit = this.opts.snapshotLogBytes ?? DEFAULT_SNAPSHOT_LOG_BYTES;
+    if (byteLimit > 0 && logBytes >= byteLimit) return true;
+    const every = this.opts.snapshotEntries;
+    if (!(every > 0 && applied - this.lastSnapshotIndex >= every)) return false;
+    return this.lastImageBytes < IMAGE_BYTES_WORTH_WEIGHING || logBytes * LOG_TO_IMAGE >= this.lastImageBytes;
   }
 
   private fail(error: Error): void {
@@ -403,6 +502,12 @@ export class NodeDriver {
     this.hooks.onFatal(error);
   }
 }
+
+const DEFAULT_SNAPSHOT_LOG_BYTES = 64 * 1024 * 1024;
+/** Below this image size a snapshot is cheap and the entry count alone decides. */
+const IMAGE_BYTES_WORTH_WEIGHING = 1024 * 1024;
+/** With a larger image, a count-triggered snapshot waits until the new log is 1/LOG_TO_IMAGE of it. */
+const LOG_TO_IMAGE = 4;
 
 /** A state machine bootstrapped in another safety mode than this node runs: refuse to join it. */
 function modeMismatch(sm: KvStateMachine | undefined, opts: NodeDriverOptions): Error | undefined {

@@ -47,4 +47,10 @@ export interface NodeStore {
   /** Durably records that this incarnation was added as a learner (it may vote once promoted). */
   clearAwaitingLearner(done: Done): void;
   close(done: Done): void;
+  /**
+   * Runs `fn` later, letting pending I/O and timers run first: how the driver spreads the
+   * encoding of a large snapshot over many short slices. Absent (the simulator): the slices run
+   * back to back, synchronously, which keeps a seed's run deterministic.
+   */
+  yieldThen?(fn: () => void): void;
 }

@@ -3,11 +3,14 @@
  * applies at its index if that entry is the one proposed (same term); if a different entry
  * lands there, the proposal was overwritten by a new leader and definitely did not apply.
  */
+import { probes } from "../metrics/probes.ts";
 import type { Entry } from "../raft/mod.ts";
 import { RetryableError, UnknownOutcomeError } from "./errors.ts";
 
 interface Waiter<T> {
   term: number;
+  /** performance.now() when proposed. */
+  since: number;
   resolve(value: T): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -28,7 +31,7 @@ export class ProposalWaiters<T> {
           ),
         );
       }, this.timeoutMs);
-      this.waiters.set(index, { term, resolve, reject, timer });
+      this.waiters.set(index, { term, since: performance.now(), resolve, reject, timer });
     });
   }
 
@@ -38,8 +41,10 @@ export class ProposalWaiters<T> {
     if (!w) return;
     this.waiters.delete(entry.index);
     clearTimeout(w.timer);
-    if (w.term === entry.term) w.resolve(value());
-    else {w.reject(
+    if (w.term === entry.term) {
+      probes.proposalCommitted((performance.now() - w.since) / 1000);
+      w.resolve(value());
+    } else {w.reject(
         new RetryableError(`proposal at index ${entry.index} was replaced by a new leader's entry; retry`),
       );}
   }

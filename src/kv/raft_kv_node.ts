@@ -5,6 +5,7 @@
  * Everything that decides *what* happens lives in the driver, which the simulator runs too; this
  * file only connects it to sockets, timers and promises.
  */
+import { probes } from "../metrics/probes.ts";
 import {
   type ConfChange,
   type ConfState,
@@ -213,6 +214,7 @@ export class RaftKvNode {
 
   private onSoftState(): void {
     this.metrics.leaderChanges++;
+    probes.softState(this.raft.role, this.raft.leader, this.raft.term);
     this.opts.log(
       "info",
       `role ${this.raft.role}, leader ${this.raft.leader || "unknown"}, term ${this.raft.term}`,
@@ -274,6 +276,11 @@ export class RaftKvNode {
   read(key: string, stale = false): string | undefined {
     if (stale) this.metrics.staleReads++;
     return this.driver.sm.get(key);
+  }
+
+  /** The log index of the write that set the key's current value (read right after read()). */
+  modIndex(key: string): number | undefined {
+    return this.driver.sm.modIndexOf(key);
   }
 
   /** Proposes a membership change (leader only) and resolves with its index once applied here. */

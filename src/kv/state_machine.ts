@@ -5,9 +5,10 @@
  */
 import type { ConfState, Entry, NodeId, SafetyMode } from "../raft/mod.ts";
 import { decodeCommand, type KvCommand, type KvResult } from "./commands.ts";
-import { type Session, SessionTable } from "./sessions.ts";
+import { SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
-import { kvPackr } from "./codec.ts";
+import { GenerationalMap } from "./generational_map.ts";
+import { ImageDecoder, ImageEncoder } from "./snapshot_image.ts";
 
 export type ApplyOutcome =
   | { kind: "applied"; result: KvResult }
@@ -15,18 +16,14 @@ export type ApplyOutcome =
   | { kind: "stale"; lastSeq: number }
   | { kind: "invalid" };
 
-interface SnapshotImage {
-  format: 1;
-  data: Array<[string, string]>;
-  sessions: Array<[string, Session]>;
-  members: Array<[NodeId, MemberInfo]>;
-  confIndex: number;
-  /** The safety mode the cluster was bootstrapped in (absent in images of older versions). */
-  safetyMode?: SafetyMode;
-}
-
 export class KvStateMachine {
-  readonly data = new Map<string, string>();
+  /** Frozen while a snapshot image is being encoded (see generational_map.ts). */
+  readonly data = new GenerationalMap<string, string>((k, v) => k.length + v.length);
+  /**
+   * Log index of the write that set each key's value (etcd's mod_revision); 0: unknown (a key
+   * restored from an image of an older version). Frozen together with `data`.
+   */
+  readonly modIndex = new GenerationalMap<string, number>();
   sessions = new SessionTable();
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
@@ -36,6 +33,11 @@ export class KvStateMachine {
 
   get(key: string): string | undefined {
     return this.data.get(key);
+  }
+
+  /** The log index of the write that set the key's current value, or undefined if it is absent. */
+  modIndexOf(key: string): number | undefined {
+    return this.data.has(key) ? this.modIndex.get(key) ?? 0 : undefined;
   }
 
   applyCommand(entry: Entry): ApplyOutcome {
@@ -58,13 +60,16 @@ export class KvStateMachine {
     switch (c.op) {
       case "put":
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "put", index, prev: current };
       case "delete":
         this.data.delete(c.key);
+        this.modIndex.delete(c.key);
         return { op: "delete", index, deleted: current !== null };
       case "cas":
         if (current !== c.prev) return { op: "cas", index, ok: false, current };
         this.data.set(c.key, c.value);
+        this.modIndex.set(c.key, index);
         return { op: "cas", index, ok: true, current: c.value };
     }
   }
@@ -90,31 +95,73 @@ export class KvStateMachine {
     return sm;
   }
 
-  /** The serialized image for a snapshot. */
+  /**
+   * Starts an image of the state as it is now: freezes the data (writes go on, in front of the
+   * frozen generation) and returns an encoder that reads the frozen pairs a slice at a time.
+   * Call `releaseImage()` when the encoder is done or abandoned.
+   */
+  beginImage(): ImageEncoder {
+    const frozen = this.data.freeze();
+    const frozenMods = this.modIndex.freeze();
+    return new ImageEncoder(
+      {
+        sessions: this.sessions.entries(),
+        members: [...this.members],
+        confIndex: this.confIndex,
+        ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
+        pairs: frozen.size,
+      },
+      withModIndex(frozen, frozenMods),
+      this.data.weightFrozen,
+    );
+  }
+
+  /** Ends the image begun by beginImage(): folds the writes made meanwhile into the data. */
+  releaseImage(): void {
+    this.data.thaw();
+    this.modIndex.thaw();
+  }
+
+  /** The serialized image for a snapshot, in one synchronous call (small states, bootstrap, tests). */
   encode(): Uint8Array {
-    const image: SnapshotImage = {
-      format: 1,
-      data: [...this.data],
-      sessions: this.sessions.entries(),
-      members: [...this.members],
-      confIndex: this.confIndex,
-    };
-    if (this.safetyMode) image.safetyMode = this.safetyMode;
-    return kvPackr.pack(image);
+    const encoder = this.beginImage();
+    try {
+      encoder.step();
+      return encoder.image();
+    } finally {
+      this.releaseImage();
+    }
+  }
+
+  /**
+   * Starts decoding an image into a new state machine; `decoder.step(budgetMs)` fills it a slice
+   * at a time. Throws at once if the header is unreadable.
+   */
+  static beginDecode(bytes: Uint8Array): { sm: KvStateMachine; decoder: ImageDecoder | undefined } {
+    const sm = new KvStateMachine();
+    if (bytes.length === 0) return { sm, decoder: undefined };
+    const decoder = new ImageDecoder(bytes, (k, v, mod) => {
+      sm.data.set(k, v);
+      if (mod) sm.modIndex.set(k, mod);
+    });
+    const h = decoder.header;
+    sm.sessions = SessionTable.from(h.sessions);
+    for (const [id, info] of h.members) sm.members.set(Number(id), info);
+    sm.confIndex = h.confIndex;
+    sm.safetyMode = h.safetyMode;
+    return { sm, decoder };
   }
 
   static decode(bytes: Uint8Array): KvStateMachine {
-    const sm = new KvStateMachine();
-    if (bytes.length === 0) return sm;
-    const image = kvPackr.unpack(bytes) as SnapshotImage;
-    if (image?.format !== 1) {
-      throw new Error(`unsupported snapshot format ${String(image?.format)}: this raft-kv reads format 1`);
-    }
-    for (const [k, v] of image.data) sm.data.set(k, v);
-    sm.sessions = SessionTable.from(image.sessions);
-    for (const [id, info] of image.members) sm.members.set(Number(id), info);
-    sm.confIndex = image.confIndex;
-    sm.safetyMode = image.safetyMode;
+    const { sm, decoder } = KvStateMachine.beginDecode(bytes);
+    decoder?.step();
     return sm;
   }
+}
+
+function* withModIndex(
+  data: ReadonlyMap<string, string>,
+  mods: ReadonlyMap<string, number>,
+): IterableIterator<[string, string, number]> {
+  for (const [k, v] of data) yield [k, v, mods.get(k) ?? 0];
 }

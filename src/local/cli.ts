@@ -15,6 +15,8 @@ import { defaultStateDir, isOurProcess, type LocalClusterState, readState } from
 import { portInUse } from "./ports.ts";
 import { parseByteSize } from "../server/disk_alarm.ts";
 import { fetchNodeStatus } from "../client/mod.ts";
+import { type LogFormat, parseLogFormat } from "../server/logger.ts";
+import { plainMessage } from "../cli/args.ts";
 import {
   assessHealth,
   type ClusterHealth,
@@ -26,15 +28,76 @@ import {
 
 const SUPERVISOR = new URL("./supervisor_main.ts", import.meta.url).pathname;
 
+/** Reads what the supervisor appends to its log; each line without its time and level. */
+export class SupervisorLogTail {
+  #offset = 0;
+  #pending = "";
+  private constructor(private readonly path: string) {}
+
+  /** `fromEnd`: skip what is there already (a running cluster's history). */
+  static async open(stateDir: string, fromEnd: boolean): Promise<SupervisorLogTail> {
+    const tail = new SupervisorLogTail(`${stateDir}/supervisor.log`);
+    if (fromEnd) tail.#offset = await Deno.stat(tail.path).then((s) => s.size, () => 0);
+    return tail;
+  }
+
+  async newLines(): Promise<string[]> {
+    let file;
+    try {
+      file = await Deno.open(this.path);
+    } catch {
+      return []; // not written yet
+    }
+    try {
+      await file.seek(this.#offset, Deno.SeekMode.Start);
+      const chunks: Uint8Array[] = [];
+      const buffer = new Uint8Array(64 * 1024);
+      for (let n; (n = await file.read(buffer)) !== null;) {
+        chunks.push(buffer.slice(0, n));
+        this.#offset += n;
+      }
+      this.#pending += new TextDecoder().decode(concat(chunks));
+    } finally {
+      file.close();
+    }
+    const lines = this.#pending.split("\n");
+    this.#pending = lines.pop()!;
+    return lines.filter((l) => l !== "").map(messageOf);
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** The message of a log line in either format (text: "<time> <level> <message>", or JSON). */
+function messageOf(line: string): string {
+  if (line.startsWith("{")) {
+    try {
+      return String((JSON.parse(line) as { message?: unknown }).message ?? line);
+    } catch {
+      return line;
+    }
+  }
+  return line.replace(/^\d{4}-\d\d-\d\dT\S+ (?:(?:debug|info|warn|error) +)?/, "");
+}
+
 const USAGE = `usage: deno task local <command>
   up [--replicas N] [--safety-mode M] [--client-port P] [--peer-port P] [--auto-ports] [--fault-injection]
-     [--disk-reserve SIZE]
+     [--disk-reserve SIZE] [--log-format text|json]   (json: the supervisor's and nodes' logs)
                       start N nodes (default 3) on 127.0.0.1; returns once a leader is elected.
                       A stopped cluster in the state directory is resumed instead (as "start")
   start               resume a stopped cluster from its state directory (after stop, a crash, a reboot)
   status [--json]     every node: role, term, commit, applied, pid, alarms; whether the cluster is
                       whole (exit code 1 while it is not: a node down, quarantined, a replacement...)
-  scale N             resize through learners, catch-up, joint consensus and leader transfer
+  scale N             resize through learners, catch-up, joint consensus and leader transfer,
+                      printing every step of the planner as the supervisor takes it
   kill ID             SIGKILL a node (the supervisor restarts it; it recovers from its WAL)
   pause ID | resume ID   SIGSTOP / SIGCONT a node
   restart ID          stop and start a node
@@ -77,27 +140,35 @@ async function loadRunning(stateDir: string): Promise<LocalClusterState> {
   return state;
 }
 
-/** Polls the supervisor, printing each new planner message, until `done` or the timeout. */
+/**
+ * Prints the supervisor's log lines as they are written (every planner step and every action it takes:
+ * the log has them all, where polling the state saw only what a poll happened to catch), until `done`
+ * or the timeout. `tail` starts where the command began.
+ */
 async function follow(
   stateDir: string,
   done: (s: LocalClusterState, settled: boolean) => boolean,
   timeoutMs: number,
+  tail: SupervisorLogTail,
 ) {
   const deadline = performance.now() + timeoutMs;
-  let last = "";
+  const print = async () => {
+    for (const line of await tail.newLines()) console.log(`  ${line}`);
+  };
   while (performance.now() < deadline) {
+    await print();
     const state = await loadRunning(stateDir);
     if (!isOurProcess(state.supervisor?.pid, stateDir)) {
       // Just started: the supervisor registers its control API in the state file shortly.
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
       continue;
     }
     const { settled } = await control(state, "GET", "/state") as { settled: boolean };
-    const line = `  [${state.reconfig.phase}] ${state.reconfig.message}`;
-    if (line !== last) console.log(line);
-    last = line;
-    if (done(state, settled)) return state;
-    await new Promise((r) => setTimeout(r, 200));
+    if (done(state, settled)) {
+      await print();
+      return state;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
   fail(`timed out after ${timeoutMs / 1000}s; see ${stateDir}/supervisor.log and the node logs there`);
 }
@@ -188,7 +259,7 @@ async function printStatus(stateDir: string, state: LocalClusterState, json: boo
 }
 
 /** Starts the background supervisor on an existing state directory. */
-function spawnSupervisor(stateDir: string): number {
+function spawnSupervisor(stateDir: string, logFormat: LogFormat = "text"): number {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -201,7 +272,11 @@ function spawnSupervisor(stateDir: string): number {
       SUPERVISOR,
       "--state-dir",
       stateDir,
+      "--log-format",
+      logFormat,
     ],
+    // The nodes the supervisor starts inherit it: their logs (node-N.log) take the same format.
+    env: { RAFTKV_LOG_FORMAT: logFormat },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -222,13 +297,14 @@ async function start(stateDir: string): Promise<void> {
     return;
   }
   const leftovers = state.nodes.filter((n) => isOurProcess(n.pid, n.dataDir)).length;
+  const tail = await SupervisorLogTail.open(stateDir, true);
   const pid = spawnSupervisor(stateDir);
   console.log(
     `resuming the local cluster in ${stateDir} (${state.nodes.length} nodes, data kept); supervisor pid ${pid}` +
       (leftovers ? `; ${leftovers} node processes of the previous supervisor are restarted` : ""),
   );
   const t0 = performance.now();
-  await follow(stateDir, (s) => s.supervisor?.pid === pid, 30_000);
+  await follow(stateDir, (s) => s.supervisor?.pid === pid, 30_000, tail);
   // The persisted status said "steady" before the stop: wait for the nodes themselves.
   let health: ClusterHealth | undefined;
   while (performance.now() - t0 < 90_000) {
@@ -291,6 +367,12 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
   if (!SAFETY_MODES.includes(mode)) {
     throw new UsageError(`--safety-mode must be one of ${SAFETY_MODES.join(", ")}`);
   }
+  let logFormat: LogFormat;
+  try {
+    logFormat = parseLogFormat(String(o["log-format"] ?? "text"));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   let ports: "auto" | { client: number; peer: number } = "auto";
   if (!o["auto-ports"]) {
     ports = { client: Number(o["client-port"] ?? 8080), peer: Number(o["peer-port"] ?? 7080) };
@@ -318,12 +400,17 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
     faultInjection: o["fault-injection"] === true,
     diskReserve,
   });
-  const pid = spawnSupervisor(stateDir);
+  const pid = spawnSupervisor(stateDir, logFormat);
   console.log(
     `starting ${replicas} raft-kv nodes (${mode}); supervisor pid ${pid}, state in ${stateDir}`,
   );
   const t0 = performance.now();
-  const state = await follow(stateDir, (_, settled) => settled, 90_000);
+  const state = await follow(
+    stateDir,
+    (_, settled) => settled,
+    90_000,
+    await SupervisorLogTail.open(stateDir, false),
+  );
   console.log(`cluster up in ${((performance.now() - t0) / 1000).toFixed(1)}s:`);
   for (const n of state.nodes) console.log(`  node ${n.id}: ${n.clientUrl}   (peers: ${n.peerAddress})`);
   const first = state.nodes[0].clientUrl;
@@ -360,11 +447,12 @@ async function main(): Promise<void> {
         "fault-injection": { type: "boolean" },
         "state-dir": { type: "string" },
         "disk-reserve": { type: "string" },
+        "log-format": { type: "string" },
         json: { type: "boolean" },
       },
     });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(plainMessage(e));
   }
   const o = parsed.values;
   const stateDir = o["state-dir"] ?? defaultStateDir();
@@ -404,10 +492,11 @@ async function main(): Promise<void> {
         throw new UsageError(`scale needs a size between 1 and 9, got "${arg ?? ""}"`);
       }
       const state = await loadRunning(stateDir);
+      const tail = await SupervisorLogTail.open(stateDir, true);
       await control(state, "POST", "/desired", { replicas: n });
       const t0 = performance.now();
       console.log(`scaling to ${n}:`);
-      await follow(stateDir, (s, settled) => settled && s.reconfig.members.length === n, 120_000);
+      await follow(stateDir, (s, settled) => settled && s.reconfig.members.length === n, 120_000, tail);
       console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
       await printStatus(stateDir, await loadRunning(stateDir), false);
       return;
@@ -435,6 +524,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  if (e instanceof UsageError) fail(`${e.message}\n${USAGE}`, 2);
+  if (e instanceof UsageError) fail(`error: ${e.message}\nrun \`deno task local --help\` for the options`, 2);
   fail(`error: ${(e as Error).message}`);
 }

@@ -1,17 +1,29 @@
 /**
  * The background supervisor process behind `deno task local up` (started detached). It owns the
  * node processes, restarts crashed ones, reconciles the size, and serves the control API.
- *   deno run ... src/local/supervisor_main.ts --state-dir DIR [--resume]
+ *   deno run ... src/local/supervisor_main.ts --state-dir DIR [--log-format text|json]
+ * Its log (DIR/supervisor.log) has a line for every planner step; `deno task local scale` streams it.
  */
 import { parseArgs } from "node:util";
+import { formatLogLine, type LogFormat, parseLogFormat } from "../server/logger.ts";
 import { LocalSupervisor } from "./supervisor.ts";
 import { controlApi } from "./control_api.ts";
 import { writeState } from "./state.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { "state-dir": { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { "state-dir": { type: "string" }, "log-format": { type: "string", default: "text" } },
+});
 const stateDir = values["state-dir"];
+let format: LogFormat = "text";
+try {
+  format = parseLogFormat(values["log-format"]!);
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(2);
+}
 if (!stateDir) {
-  console.error("usage: supervisor_main.ts --state-dir DIR");
+  console.error("usage: supervisor_main.ts --state-dir DIR [--log-format text|json]");
   Deno.exit(2);
 }
 const logFile = await Deno.open(`${stateDir}/supervisor.log`, { create: true, append: true });
@@ -23,9 +35,10 @@ let lostLines = 0;
  */
 const log = (line: string) => {
   try {
-    const stamp = new Date().toISOString();
-    const lost = lostLines ? `${stamp} (${lostLines} log lines lost: the log could not be written)\n` : "";
-    writeAll(encoder.encode(`${lost}${stamp} ${line}\n`));
+    const lost = lostLines ? `(${lostLines} log lines lost: the log could not be written)` : "";
+    const lines = [lost, line].filter((l) => l !== "")
+      .map((l) => formatLogLine(format, "info", l, { component: "supervisor" }, "") + "\n");
+    writeAll(encoder.encode(lines.join("")));
     lostLines = 0;
   } catch {
     lostLines++;

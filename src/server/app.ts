@@ -11,11 +11,11 @@ import { adminApi } from "./admin_api.ts";
 import { observabilityApi } from "./observability.ts";
 import { messageTraceApi } from "./message_trace.ts";
 import { errorResponse, HttpError } from "./http_errors.ts";
-import { HttpStats } from "./http_stats.ts";
+import { ServerMetrics } from "./metrics.ts";
 
-export function createApp(holder: NodeHolder): Hono {
+/** `metrics`: the registry /metrics serves (the server passes the one whose probes it installed). */
+export function createApp(holder: NodeHolder, metrics = new ServerMetrics(holder)): Hono {
   const app = new Hono();
-  const http = new HttpStats();
   const started = performance.now();
 
   app.use("*", async (c, next) => {
@@ -24,7 +24,7 @@ export function createApp(holder: NodeHolder): Hono {
     const node = holder.node;
     if (node && !c.res.headers.has("x-raft-node")) c.res.headers.set("x-raft-node", String(node.id));
     if (node) c.res.headers.set("x-raft-leader", String(node.leader));
-    http.record(routePath(c), c.req.method, c.res.status, performance.now() - t0);
+    metrics.recordRequest(routePath(c), c.req.method, c.res.status, (performance.now() - t0) / 1000);
   });
   app.onError((error, c) => errorResponse(c, error));
   app.notFound((c) =>
@@ -51,7 +51,7 @@ export function createApp(holder: NodeHolder): Hono {
   app.use("/kv/*", limit(valueBytes * 2 + 4096, `values are limited to ${valueBytes} bytes`));
   app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));
 
-  app.route("/", observabilityApi(holder, http, started));
+  app.route("/", observabilityApi(holder, metrics, started));
   app.route("/", messageTraceApi(holder));
   app.route("/", clientApi(holder));
   app.route("/admin", adminApi(holder));

@@ -150,7 +150,8 @@ export function clientApi(holder: NodeHolder): Hono {
     if (consistency === "linearizable") await node.linearizableBarrier();
     const value = node.read(key, consistency === "stale");
     if (value === undefined) throw notFound(`key "${key}" does not exist`, { index: node.appliedIndex });
-    return c.json({ key, value, index: node.appliedIndex });
+    // index: what this node has applied (the read is at least this fresh); modIndex: the write that set it.
+    return c.json({ key, value, index: node.appliedIndex, modIndex: node.modIndex(key) ?? 0 });
   });
 
   return app;

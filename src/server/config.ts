@@ -6,6 +6,8 @@
 import { parseArgs } from "node:util";
 import { parseSafetyMode, type SafetyMode } from "../raft/mod.ts";
 import { parseByteSize } from "./disk_alarm.ts";
+import { type LogFormat, parseLogFormat } from "./logger.ts";
+import { plainMessage } from "../cli/args.ts";
 
 export interface ServerConfig {
   dataDir: string;
@@ -31,6 +33,7 @@ export interface ServerConfig {
   diskReserveBytes: number;
   faultInjection: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
+  logFormat: LogFormat;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +62,7 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
                             directory's filesystem; reads and deletes go on (default 64MiB; 0 disables)
   --fault-injection         enable the admin fault-injection endpoints (tests and experiments only)
   --log-level L             debug | info | warn | error (default info)
+  --log-format F            text | json: one JSON object a line (time, level, node, term, message)
 Every flag can also be set as RAFTKV_<FLAG> (e.g. RAFTKV_DATA_DIR).`;
 
 export function usage(): string {
@@ -109,12 +113,13 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "disk-reserve": { type: "string" },
         "fault-injection": { type: "boolean" },
         "log-level": { type: "string" },
+        "log-format": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
+    throw new ConfigError(plainMessage(e));
   }
   const get = (flag: string): string | undefined => {
     const v = values[flag];
@@ -124,7 +129,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   const flag = (name: string): boolean => values[name] === true || get(name) === "true";
 
   const dataDir = get("data-dir");
-  if (!dataDir) throw new ConfigError(`--data-dir is required\n${USAGE}`);
+  if (!dataDir) throw new ConfigError("--data-dir is required");
   const peerToken = get("peer-token");
   if (!peerToken) {
     throw new ConfigError("--peer-token (or RAFTKV_PEER_TOKEN) is required: the shared secret of the peers");
@@ -155,6 +160,12 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   const logLevel = (get("log-level") ?? "info") as ServerConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  }
+  let logFormat: LogFormat;
+  try {
+    logFormat = parseLogFormat(get("log-format") ?? "text");
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   const retain = Number(get("retain-entries") ?? "1000");
   if (!Number.isSafeInteger(retain) || retain < 0) {
@@ -187,5 +198,6 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     diskReserveBytes,
     faultInjection: flag("fault-injection"),
     logLevel,
+    logFormat,
   };
 }

@@ -4,9 +4,12 @@
  * it with exit code 1 so that a supervisor restarts it and it recovers from its WAL.
  */
 import { ConfigError, parseConfig, usage } from "./config.ts";
+import { UsageError, usageErrorLines } from "../cli/args.ts";
 import { makeLogger } from "./logger.ts";
 import { NodeHolder } from "./node_holder.ts";
 import { createApp } from "./app.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { installProbes } from "../metrics/probes.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -16,16 +19,18 @@ let config;
 try {
   config = parseConfig(Deno.args, (name) => Deno.env.get(name));
 } catch (e) {
-  console.error(e instanceof ConfigError ? `raft-kv: ${e.message}` : e);
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(usageErrorLines("server", new UsageError(e.message)));
   Deno.exit(2);
 }
 
 // The logger names the node, whose identity may only arrive later (POST /admin/identity).
 const ref: { holder?: NodeHolder } = {};
-const log = makeLogger(config.logLevel, () => {
-  const identity = ref.holder?.identity;
-  return identity ? `node ${identity.nodeId}` : "uninitialized";
-});
+const log = makeLogger(config.logLevel, config.logFormat, () => ({
+  component: "server",
+  node: ref.holder?.identity?.nodeId,
+  term: ref.holder?.node?.status().term,
+}));
 const holder = ref.holder = new NodeHolder(config, log, (error) => {
   log("error", `fatal: ${error.message}; exiting so that the supervisor restarts this node`);
   Deno.exit(1);
@@ -39,7 +44,9 @@ try {
 
 holder.diskAlarm?.start();
 holder.clusterAlarms.start();
-const app = createApp(holder);
+const metrics = new ServerMetrics(holder);
+installProbes(metrics.probes);
+const app = createApp(holder, metrics);
 const server = Deno.serve({
   hostname: config.listenClient.hostname,
   port: config.listenClient.port,

@@ -1,19 +1,21 @@
 /**
  * GET /healthz (the process answers), /readyz (has a leader and has caught up: safe to route
  * clients here), /status (everything an operator needs to plan the next step) and /metrics
- * (Prometheus text format).
+ * (Prometheus text format, metrics.ts).
  */
 import { Hono } from "hono";
 import type { NodeHolder } from "./node_holder.ts";
 import { confView } from "./admin_api.ts";
-import type { HttpStats } from "./http_stats.ts";
-import { writeAlarmMetrics } from "./alarm_metrics.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import { eventLoopStalls } from "./event_loop_stalls.ts";
 
 /** A follower this far behind its known commit index is not ready to serve. */
 const READY_APPLY_LAG = 100;
 
-export function observabilityApi(holder: NodeHolder, http: HttpStats, started: number): Hono {
+export function observabilityApi(holder: NodeHolder, metrics: ServerMetrics, started: number): Hono {
   const app = new Hono();
+  // Measure from the start, not from the first scrape.
+  eventLoopStalls();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -70,80 +72,10 @@ export function observabilityApi(holder: NodeHolder, http: HttpStats, started: n
     });
   });
 
-  app.get(
-    "/metrics",
-    (c) => c.text(metricsText(holder, http), 200, { "content-type": "text/plain; version=0.0.4" }),
-  );
+  app.get("/metrics", async (c) => {
+    const { text, contentType } = await metrics.exposition();
+    return c.text(text, 200, { "content-type": contentType });
+  });
 
   return app;
-}
-
-function metricsText(holder: NodeHolder, http: HttpStats): string {
-  const lines: string[] = [];
-  const metric = (
-    name: string,
-    type: "gauge" | "counter",
-    help: string,
-    samples: Array<[string, number]>,
-  ) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-  };
-  http.write(metric);
-  writeAlarmMetrics(holder, metric);
-  const node = holder.node;
-  if (!node) return lines.join("\n") + "\n";
-  const s = node.status();
-  const m = node.metrics;
-  const storage = node.storageStats();
-  const transport = node.transportStats();
-  metric("raftkv_term", "gauge", "Current Raft term.", [["", s.term]]);
-  metric("raftkv_is_leader", "gauge", "1 if this node is the leader.", [["", s.role === "leader" ? 1 : 0]]);
-  metric("raftkv_commit_index", "gauge", "Highest log index known committed.", [["", s.commit]]);
-  metric("raftkv_applied_index", "gauge", "Highest log index applied to the state machine.", [[
-    "",
-    s.applied,
-  ]]);
-  metric("raftkv_snapshot_index", "gauge", "Index of the newest snapshot.", [["", s.snapshotIndex]]);
-  metric("raftkv_keys", "gauge", "Keys in the state machine.", [["", node.keyCount]]);
-  metric("raftkv_leader_changes_total", "counter", "Role or leader changes seen.", [["", m.leaderChanges]]);
-  metric("raftkv_proposals_total", "counter", "Writes proposed on this node.", [["", m.proposals]]);
-  metric("raftkv_applied_entries_total", "counter", "Entries applied.", [["", m.appliedEntries]]);
-  metric("raftkv_reads_total", "counter", "Reads served.", [
-    ['{consistency="linearizable"}', m.linearizableReads],
-    ['{consistency="stale"}', m.staleReads],
-  ]);
-  metric("raftkv_read_index_rounds_total", "counter", "ReadIndex rounds (reads are batched into rounds).", [[
-    "",
-    m.readRounds,
-  ]]);
-  metric("raftkv_ready_batches_total", "counter", "Ready batches processed.", [["", m.readyBatches]]);
-  metric("raftkv_snapshots_taken_total", "counter", "Snapshots taken locally.", [["", m.snapshotsTaken]]);
-  metric("raftkv_snapshots_installed_total", "counter", "Snapshots installed from the leader.", [[
-    "",
-    m.snapshotsInstalled,
-  ]]);
-  metric("raftkv_wal_syncs_total", "counter", "fdatasync calls on the WAL.", [["", storage.syncs]]);
-  metric("raftkv_wal_bytes", "gauge", "Bytes in WAL segments.", [["", storage.walBytes]]);
-  metric("raftkv_wal_segments", "gauge", "WAL segment files.", [["", storage.segments]]);
-  const peers = Object.entries(transport.peers);
-  metric(
-    "raftkv_peer_sent_messages_total",
-    "counter",
-    "Messages sent per peer.",
-    peers.map(([id, p]) => [`{peer="${id}"}`, p.sentMessages]),
-  );
-  metric(
-    "raftkv_peer_dropped_messages_total",
-    "counter",
-    "Messages dropped per peer (queue full, faults, unreachable).",
-    peers.map(([id, p]) => [`{peer="${id}"}`, p.droppedMessages]),
-  );
-  metric(
-    "raftkv_peer_connected",
-    "gauge",
-    "1 if the outbound connection to the peer is up.",
-    peers.map(([id, p]) => [`{peer="${id}"}`, p.connected ? 1 : 0]),
-  );
-  return lines.join("\n") + "\n";
 }

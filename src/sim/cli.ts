@@ -1,13 +1,14 @@
 /**
- * deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]
+ * deno task sim [--safety-mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]
  *               [--seeds N] [--first S] [--duration MS] [--json FILE]
- * deno task sim --scenario S --mode M --seed N [--trace]      replay one seed with a readable trace
- * deno task sim --scenario S --mode M --seed N --trace-json F  ... and write it as JSON (deno task ui)
+ * deno task sim --scenario S --safety-mode M --seed N [--trace]     replay one seed with a readable trace
+ * deno task sim --scenario S --safety-mode M --seed N --trace-json F ... and write it as JSON (deno task ui)
  *
  * Runs seeded simulations and prints, per scenario and mode, in how many seeds an invariant was
  * violated, and in how many the cluster did not recover once the faults stopped (a stall).
  * Exits 1 if `safe` mode violated anything or stalled (that is a bug in raft-kv).
  */
+import { UsageError, usageErrorLines } from "../cli/args.ts";
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { SAFETY_MODES, type SafetyMode } from "../raft/mod.ts";
@@ -42,17 +43,17 @@ function runOne(
 }
 
 const USAGE =
-  "usage: deno task sim [--mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
+  "usage: deno task sim [--safety-mode safe|unsafe-early-vote|unsafe-no-joint|all] [--scenario random|bug1|bug2|all]\n" +
   "                     [--seeds N] [--first S] [--duration MS] [--json FILE]\n" +
-  "       deno task sim --scenario NAME --mode MODE --seed N [--trace] [--trace-json FILE]";
+  "       deno task sim --scenario NAME --safety-mode MODE --seed N [--trace] [--trace-json FILE]";
 
 function usage(message: string): never {
-  console.error(`error: ${message}\n${USAGE}`);
+  console.error(usageErrorLines("sim", new UsageError(message)));
   Deno.exit(2);
 }
 
 function replayCommand(scenario: ScenarioName, mode: SafetyMode, seed: number): string {
-  return `deno task sim --scenario ${scenario} --mode ${mode} --seed ${seed} --trace`;
+  return `deno task sim --scenario ${scenario} --safety-mode ${mode} --seed ${seed} --trace`;
 }
 
 function printViolations(violations: Violation[]): void {
@@ -66,7 +67,8 @@ async function main(): Promise<number> {
     args = parseArgs({
       args: Deno.args,
       options: {
-        mode: { type: "string", default: "all" },
+        "safety-mode": { type: "string", default: "all" },
+        mode: { type: "string" },
         scenario: { type: "string", default: "all" },
         seeds: { type: "string", default: "200" },
         first: { type: "string", default: "1" },
@@ -82,13 +84,15 @@ async function main(): Promise<number> {
   } catch (e) {
     usage((e as Error).message);
   }
+  // One flag name per idea across the CLIs: local, jepsen and experiment say --safety-mode too.
+  if (args.mode !== undefined) usage("--mode is now --safety-mode (as in deno task local and jepsen)");
   if (args.help) {
     console.log(USAGE);
     return 0;
   }
-  const modes: SafetyMode[] = args.mode === "all" ? [...SAFETY_MODES] : (() => {
+  const modes: SafetyMode[] = args["safety-mode"] === "all" ? [...SAFETY_MODES] : (() => {
     try {
-      return [parseSafetyMode(args.mode!)];
+      return [parseSafetyMode(args["safety-mode"]!)];
     } catch (e) {
       usage((e as Error).message);
     }
@@ -105,7 +109,7 @@ async function main(): Promise<number> {
 
   const traceJson = args["trace-json"];
   if (traceJson !== undefined && (args.seed === undefined || scenarios.length > 1 || modes.length > 1)) {
-    usage("--trace-json needs one --scenario, one --mode and a --seed");
+    usage("--trace-json needs one --scenario, one --safety-mode and a --seed");
   }
   if (args.seed !== undefined) {
     const seed = Number(args.seed);

@@ -47,7 +47,7 @@ Deno.test("random runs in safe mode never violate an invariant", () => {
     assert.deepEqual(
       r.violations,
       [],
-      `seed ${seed}: replay with deno task sim --scenario random --mode safe --seed ${seed} --trace`,
+      `seed ${seed}: replay with deno task sim --scenario random --safety-mode safe --seed ${seed} --trace`,
     );
     committed += r.committed;
     changes += r.confChanges;

@@ -1,5 +1,5 @@
 import type { ConfState, Snapshot } from "../raft/types.ts";
-import { atomicWriteFile } from "./atomic_write.ts";
+import { atomicWriteFilePieces } from "./atomic_write.ts";
 import { crc32 } from "./crc32.ts";
 import { asPlainBytes, isCount, packr } from "./packr.ts";
 
@@ -84,14 +84,48 @@ export function decodeSnapshotFile(bytes: Uint8Array, expected: SnapshotFileName
   };
 }
 
+/**
+ * The bytes of encodeSnapshotFile(snapshot) as a few pieces that refer to `snapshot.data` rather
+ * than copy it: packing [meta, data] into one buffer copies the whole image synchronously (about
+ * 0.6-0.9 s of blocked event loop for a 100 MB state on the loaded test machine). The body is
+ * msgpack [meta, data] written by hand around the data: a 2-element array, the packed meta, a
+ * bin header, the data. The CRC is computed natively over the pieces (about 40 GB/s).
+ */
+export function snapshotFilePieces(snapshot: Snapshot): Uint8Array[] {
+  const meta = packr.pack(snapshot.meta);
+  const body = [Uint8Array.of(0x92), meta, msgpackBinHeader(snapshot.data.length), snapshot.data];
+  let crc = 0, length = 0;
+  for (const piece of body) {
+    crc = crc32(piece, crc);
+    length += piece.length;
+  }
+  const preamble = new Uint8Array(PREAMBLE_BYTES);
+  preamble.set(SNAPSHOT_MAGIC, 0);
+  const view = new DataView(preamble.buffer);
+  view.setUint32(8, SNAPSHOT_FORMAT_VERSION, true);
+  view.setUint32(12, crc, true);
+  view.setFloat64(16, length, true);
+  return [preamble, ...body];
+}
+
+/** msgpack's bin 8/16/32 header for `length` bytes (the smallest that fits, as msgpack packs it). */
+function msgpackBinHeader(length: number): Uint8Array {
+  if (length < 0x100) return Uint8Array.of(0xc4, length);
+  if (length < 0x10000) return Uint8Array.of(0xc5, length >> 8, length & 0xff);
+  const header = new Uint8Array(5);
+  header[0] = 0xc6;
+  new DataView(header.buffer).setUint32(1, length);
+  return header;
+}
+
 export async function writeSnapshotFile(
   dir: string,
   snapshot: Snapshot,
 ): Promise<{ name: string; bytes: number }> {
   const name = snapshotFileName(snapshot.meta.index, snapshot.meta.term);
-  const bytes = encodeSnapshotFile(snapshot);
-  await atomicWriteFile(dir, name, bytes);
-  return { name, bytes: bytes.length };
+  const pieces = snapshotFilePieces(snapshot);
+  await atomicWriteFilePieces(dir, name, pieces);
+  return { name, bytes: pieces.reduce((n, p) => n + p.length, 0) };
 }
 
 function isConfState(conf: unknown): conf is ConfState {

@@ -1,4 +1,5 @@
 import { setImmediate } from "node:timers";
+import { probes } from "../metrics/probes.ts";
 import { syncDir, writeAll } from "./atomic_write.ts";
 import { encodeBatch, RECORD_HEADER_BYTES, RecordType } from "./record_codec.ts";
 import { encodeSegmentHeader } from "./wal_payloads.ts";
@@ -183,8 +184,10 @@ export class WalWriter {
       active = created.info;
     }
     const bytes = encodeBatch(records, active.bytes);
+    const started = performance.now();
     await writeAll(this.file, bytes);
     await this.file.syncData();
+    probes.fsync((performance.now() - started) / 1000);
     active.bytes += bytes.length;
     this.syncs++;
     this.recordsWritten += records.length;

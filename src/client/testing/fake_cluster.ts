@@ -324,7 +324,8 @@ export class FakeCluster {
       }
       const stored = this.#data.get(key);
       if (!stored) return this.#error(id, 404, "not_found", `key ${JSON.stringify(key)} not found`);
-      return this.#reply(id, 200, { key, value: stored.value, index: stored.index });
+      // As the server: index is what the node has applied, modIndex the write that set the value.
+      return this.#reply(id, 200, { key, value: stored.value, index: this.#index, modIndex: stored.index });
     });
     const write = (c: Context) => this.#write(c, id);
     app.put("/kv/:key", write);

@@ -9,6 +9,8 @@ import { consoleLogger, KubeConfigH1, type LogLevel, Operator } from "../framewo
 import { ClusterApi } from "./cluster_api.ts";
 import { RaftClusterHandlers } from "./handlers.ts";
 import { RaftClusterReconciler } from "./reconciler.ts";
+import { levelLogger, type LogFormat, parseLogFormat } from "../../server/logger.ts";
+import { plainMessage, UsageError, usageErrorLines } from "../../cli/args.ts";
 
 const USAGE = `usage: raft-operator [options]
   --kubeconfig FILE        cluster credentials (default: KUBECONFIG, ~/.kube/config, or the pod's service account)
@@ -17,10 +19,11 @@ const USAGE = `usage: raft-operator [options]
                            kubeconfig's namespace, else "default")
   --lease-name NAME        the Lease's name (default raft-operator)
   --identity ID            this replica's name in the Lease (default: POD_NAME, else <hostname>-<pid>)
-  --log-level L            debug | info | warn | error (default info)`;
+  --log-level L            debug | info | warn | error (default info)
+  --log-format F           text | json: one JSON object a line (time, level, component, node, term, message)`;
 
 function fail(message: string): never {
-  console.error(`raft-operator: ${message}\n${USAGE}`);
+  console.error(usageErrorLines("operator", new UsageError(message)));
   Deno.exit(2);
 }
 
@@ -35,13 +38,14 @@ try {
       "lease-name": { type: "string" },
       identity: { type: "string" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
     allowPositionals: false,
   }).values;
 } catch (error) {
-  fail((error as Error).message);
+  fail(plainMessage(error));
 }
 if (values.help) {
   console.log(USAGE);
@@ -50,6 +54,12 @@ if (values.help) {
 const logLevel = (values["log-level"] ?? "info") as LogLevel;
 if (!["debug", "info", "warn", "error"].includes(logLevel)) {
   fail(`--log-level must be debug, info, warn or error`);
+}
+let logFormat: LogFormat = "text";
+try {
+  logFormat = parseLogFormat(values["log-format"] ?? "text");
+} catch (error) {
+  fail((error as Error).message);
 }
 
 const kubeConfig = new KubeConfigH1();
@@ -68,7 +78,9 @@ const leaseNamespace = values["lease-namespace"] ?? Deno.env.get("POD_NAMESPACE"
   "default";
 const identity = values.identity ?? Deno.env.get("POD_NAME") ?? `${Deno.hostname()}-${Deno.pid}`;
 
-const logger = consoleLogger(logLevel);
+const logger = logFormat === "json"
+  ? levelLogger(logLevel, "json", () => ({ component: "operator" }))
+  : consoleLogger(logLevel);
 const operator = new Operator({
   kubeConfig,
   ...(namespace ? { namespace } : {}),

@@ -1,0 +1,356 @@
+/**
+ * deno task bench state-size [--sizes 10000,200000] [--value-bytes 500] [--seconds 30]
+ *                            [--clients 64] [--compare etcd]
+ *
+ * Issue 17's state-size sweep: for each size, a fresh 3-member raft-kv cluster (and, with
+ * `--compare etcd`, a fresh 3-member etcd, one after the other in the same run) is loaded with
+ * that many keys of `--value-bytes`, then takes `--clients` closed-loop writers on random existing
+ * keys for `--seconds`, then as many linearizable readers for half as long. Reported per system
+ * and size: ops/s, p50/p99/p99.9/max, peak RSS per member (ps, sampled every second from the start
+ * of loading), and for raft-kv the snapshots taken during the run with their size and how long
+ * encoding and saving took (from the node logs). Writes bench-results/state-size.{json,md,svg}
+ * (and -latency.svg, -rss.svg); `--render <json>` redraws them from a previous run's results.
+ */
+import { parseArgs } from "node:util";
+import { ExperimentCluster } from "../lib/cluster_harness.ts";
+import { EtcdCluster, etcdGet, etcdPut } from "../lib/etcd_cluster.ts";
+import { markdownTable, writeResults } from "../lib/results.ts";
+import { barChart } from "../lib/charts.ts";
+import { percentile, type SystemName } from "../lib/load.ts";
+import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
+
+const USAGE = "deno task bench state-size [--sizes 10000,200000] [--value-bytes 500] [--seconds 30] " +
+  "[--clients 64] [--compare etcd] | --render bench-results/state-size.json";
+
+interface Target {
+  system: SystemName;
+  leaderUrl: string;
+  readUrls: string[];
+  pids: number[];
+}
+
+interface Phase {
+  ops: number;
+  errors: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+interface Row {
+  system: SystemName;
+  keys: number;
+  valueBytes: number;
+  loadSeconds: number;
+  writes: Phase;
+  reads: Phase;
+  peakRssMBPerMember: number[];
+  snapshots: Array<{ index: number; bytes: number; encodeMs: number; saveMs: number }>;
+  loadAverage1m: number;
+}
+
+async function put(
+  t: Target,
+  key: string,
+  value: string,
+  session: { id: string; seq: number },
+): Promise<boolean> {
+  const signal = AbortSignal.timeout(10_000);
+  if (t.system === "etcd") return (await etcdPut(t.leaderUrl, key, value, signal)) === 200;
+  const r = await fetch(`${t.leaderUrl}/kv/${key}`, {
+    method: "PUT",
+    headers: {
+      "content-type": "application/json",
+      "x-client-id": session.id,
+      "x-request-seq": String(++session.seq),
+    },
+    body: JSON.stringify({ value }),
+    signal,
+  });
+  await r.arrayBuffer();
+  return r.status === 200;
+}
+
+async function get(t: Target, url: string, key: string): Promise<boolean> {
+  const signal = AbortSignal.timeout(10_000);
+  if (t.system === "etcd") return (await etcdGet(url, key, signal)) === 200;
+  const r = await fetch(`${url}/kv/${key}`, { signal });
+  await r.arrayBuffer();
+  return r.status === 200;
+}
+
+function valueOf(n: number, bytes: number): string {
+  return `${n}:`.padEnd(bytes, "v");
+}
+
+/** `clients` closed-loop workers for `seconds`; latency of each successful request. */
+async function closedLoop(
+  clients: number,
+  seconds: number,
+  op: (worker: number, session: { id: string; seq: number }) => Promise<boolean>,
+): Promise<Phase> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async (_, w) => {
+    const session = { id: `state-size-${crypto.randomUUID()}`, seq: 0 };
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const ok = await op(w, session).catch(() => false);
+      if (ok) latencies.push(performance.now() - t0);
+      else errors++;
+    }
+  }));
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    ops: sorted.length,
+    errors,
+    opsPerSec: sorted.length / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    p999Ms: percentile(sorted, 0.999),
+    maxMs: sorted.at(-1) ?? NaN,
+  };
+}
+
+/** Peak RSS (MB) per pid, sampled with ps every second until stopped. */
+function rssSampler(pids: number[]): { stop(): Promise<number[]> } {
+  const peak = pids.map(() => 0);
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const out = await new Deno.Command("ps", {
+        args: ["-o", "pid=,rss=", "-p", pids.join(",")],
+        stdout: "piped",
+      })
+        .output();
+      for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
+        const [pid, rssKb] = line.trim().split(/\s+/).map(Number);
+        const i = pids.indexOf(pid);
+        if (i >= 0) peak[i] = Math.max(peak[i], rssKb / 1024);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return peak.map((p) => Math.round(p));
+    },
+  };
+}
+
+const SNAPSHOT_LINE = /snapshot at index (\d+) \((\d+) bytes; encoded in (\d+) ms, saved in (\d+) ms\)/;
+
+async function snapshotsInLogs(files: string[]): Promise<Row["snapshots"]> {
+  const found: Row["snapshots"] = [];
+  for (const f of files) {
+    const text = await Deno.readTextFile(f).catch(() => "");
+    for (const line of text.split("\n")) {
+      const m = SNAPSHOT_LINE.exec(line);
+      if (m) found.push({ index: +m[1], bytes: +m[2], encodeMs: +m[3], saveMs: +m[4] });
+    }
+  }
+  return found;
+}
+
+async function measure(
+  target: Target,
+  keys: number,
+  valueBytes: number,
+  clients: number,
+  seconds: number,
+): Promise<Omit<Row, "snapshots">> {
+  const sampler = rssSampler(target.pids);
+  const t0 = performance.now();
+  let next = 0, loadErrors = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    const session = { id: `state-size-load-${crypto.randomUUID()}`, seq: 0 };
+    while (next < keys) {
+      const i = next++;
+      // A failed put is retried (same key), so that every key exists when measuring starts.
+      while (!(await put(target, `key-${i}`, valueOf(i, valueBytes), session).catch(() => false))) {
+        if (++loadErrors > 1000) throw new Error(`loading ${target.system} failed 1000 times`);
+      }
+    }
+  }));
+  const loadSeconds = (performance.now() - t0) / 1000;
+  console.log(`  ${target.system}: loaded ${keys} keys in ${loadSeconds.toFixed(1)} s`);
+  const random = () => `key-${Math.floor(Math.random() * keys)}`;
+  let n = 0;
+  const writes = await closedLoop(
+    clients,
+    seconds,
+    (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
+  );
+  const reads = await closedLoop(
+    clients,
+    seconds / 2,
+    (w) => get(target, target.readUrls[w % target.readUrls.length], random()),
+  );
+  const peakRssMBPerMember = await sampler.stop();
+  const row = {
+    system: target.system,
+    keys,
+    valueBytes,
+    loadSeconds,
+    writes,
+    reads,
+    peakRssMBPerMember,
+    loadAverage1m: +Deno.loadavg()[0].toFixed(2),
+  };
+  console.log(
+    `  ${target.system}: writes ${writes.opsPerSec.toFixed(0)}/s p50 ${writes.p50Ms.toFixed(1)} p99 ${
+      writes.p99Ms.toFixed(1)
+    } p99.9 ${writes.p999Ms.toFixed(1)} max ${writes.maxMs.toFixed(0)} ms (${writes.errors} errors); reads ${
+      reads.opsPerSec.toFixed(0)
+    }/s p99 ${reads.p99Ms.toFixed(1)} ms; peak RSS ${peakRssMBPerMember.join("/")} MB`,
+  );
+  return row;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = benchUsage(USAGE, () =>
+    parseArgs({
+      args,
+      options: {
+        sizes: { type: "string", default: "10000,200000" },
+        "value-bytes": { type: "string", default: "500" },
+        seconds: { type: "string", default: "30" },
+        clients: { type: "string", default: "64" },
+        compare: { type: "string" },
+        render: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  if (values.render) {
+    // Charts and table again from a previous run's JSON (its measured rows), without measuring.
+    return await writeStateSize(JSON.parse(await Deno.readTextFile(values.render)) as StateSizeResult);
+  }
+  const sizes = parseList("--sizes", values.sizes!);
+  const valueBytes = parsePositive("--value-bytes", values["value-bytes"]!);
+  const seconds = parsePositive("--seconds", values.seconds!);
+  const clients = parsePositive("--clients", values.clients!);
+  const withEtcd = await compareEtcd(values.compare);
+  const rows: Row[] = [];
+  for (const keys of sizes) {
+    console.log(
+      `${keys} keys x ${valueBytes} B, ${clients} clients, load average ${Deno.loadavg()[0].toFixed(1)}`,
+    );
+    const raftkv = await ExperimentCluster.start({ replicas: 3, mode: "safe", faultInjection: false });
+    try {
+      const target: Target = {
+        system: "raft-kv",
+        leaderUrl: await raftkv.leaderUrl(),
+        readUrls: raftkv.endpoints(),
+        pids: raftkv.nodes.map((n) => n.pid!),
+      };
+      const row = await measure(target, keys, valueBytes, clients, seconds);
+      rows.push({ ...row, snapshots: await snapshotsInLogs(raftkv.nodes.map((n) => n.logFile)) });
+    } finally {
+      await raftkv.stop();
+    }
+    if (!withEtcd) continue;
+    const etcd = await EtcdCluster.start();
+    try {
+      const target: Target = {
+        system: "etcd",
+        leaderUrl: (await etcd.waitForLeader(10_000)).clientUrl,
+        readUrls: etcd.members.map((m) => m.clientUrl),
+        pids: etcd.members.map((m) => m.child!.pid),
+      };
+      rows.push({ ...await measure(target, keys, valueBytes, clients, seconds), snapshots: [] });
+    } finally {
+      await etcd.stop();
+    }
+  }
+  await writeStateSize({ valueBytes, seconds, clients, rows });
+}
+
+interface StateSizeResult {
+  /** The machine of the measuring run (kept when the results are rendered again). */
+  machine?: { date: string; loadAverage?: number[] };
+  valueBytes: number;
+  seconds: number;
+  clients: number;
+  rows: Row[];
+}
+
+/** JSON, markdown table and charts (bars per size, one colour per system). */
+async function writeStateSize(result: StateSizeResult): Promise<void> {
+  const { machine, valueBytes, seconds, clients, rows } = result;
+  const table = markdownTable(
+    [
+      "system",
+      "keys",
+      "writes/s",
+      "p50 ms",
+      "p99 ms",
+      "p99.9 ms",
+      "max ms",
+      "reads/s",
+      "read p99 ms",
+      "peak RSS/member MB",
+      "snapshots (encode+save ms)",
+    ],
+    rows.map((r) => [
+      r.system,
+      r.keys,
+      r.writes.opsPerSec.toFixed(0),
+      r.writes.p50Ms.toFixed(1),
+      r.writes.p99Ms.toFixed(1),
+      r.writes.p999Ms.toFixed(1),
+      r.writes.maxMs.toFixed(0),
+      r.reads.opsPerSec.toFixed(0),
+      r.reads.p99Ms.toFixed(1),
+      r.peakRssMBPerMember.join(" / "),
+      r.system === "etcd" ? "n/a" : r.snapshots.map((s) => `${s.encodeMs}+${s.saveMs}`).join(", ") || "none",
+    ]),
+  );
+  console.log(table);
+  const group = (r: Row) => `${r.keys.toLocaleString("en")} keys`;
+  const subtitle = `${valueBytes} B values, ${clients} closed-loop clients, 3 members on loopback, fsync on`;
+  const rendered = machine
+    ? `\n\n(Charts and table rendered again from the run measured ${machine.date}, load average ${
+      machine.loadAverage?.map((l) => l.toFixed(2)).join(", ")
+    }; the line above is the rendering machine.)`
+    : "";
+  await writeResults("state-size", { ...(machine ? { machine } : {}), valueBytes, seconds, clients, rows }, {
+    charts: {
+      "": await barChart({
+        title: "Writes/s as the state grows",
+        subtitle,
+        yLabel: "writes/s",
+        bars: rows.map((r) => ({ group: group(r), system: r.system, value: r.writes.opsPerSec })),
+      }),
+      latency: await barChart({
+        title: "Write latency as the state grows",
+        subtitle: `bars p99, whiskers max; ${subtitle}`,
+        yLabel: "milliseconds",
+        logY: true,
+        bars: rows.map((r) => ({
+          group: group(r),
+          system: r.system,
+          value: r.writes.p99Ms,
+          high: r.writes.maxMs,
+        })),
+      }),
+      rss: await barChart({
+        title: "Peak RSS per member as the state grows",
+        subtitle: `bars the largest member, ${subtitle}`,
+        yLabel: "MB",
+        bars: rows.map((r) => ({
+          group: group(r),
+          system: r.system,
+          value: Math.max(...r.peakRssMBPerMember),
+        })),
+      }),
+    },
+    summary: `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
+      seconds / 2
+    } s of linearizable reads per row; 3 members on loopback, fsync on.\n\n${table}${rendered}`,
+  });
+}

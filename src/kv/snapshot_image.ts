@@ -1,0 +1,197 @@
+/**
+ * The byte format of a KV state image (format 2) and its step-by-step encoder and decoder, so that
+ * neither has to hold the event loop for the whole state.
+ *
+ *   magic (4 bytes: 0xc1 'K' 'V' 0x02)  then frames: u32 LE length | msgpack body
+ *   frame 0: the header {format: 2, sessions, members, confIndex, safetyMode?, pairs}
+ *   frames 1..: a flat array [key, value, modIndex, key, value, modIndex, ...] of about CHUNK_BYTES
+ *   (modIndex: the log index of the write that set the value, 0 when unknown)
+ *
+ * 0xc1 is the one byte msgpack never uses, so a format 1 image (a single msgpack map, written by
+ * older versions) is told apart by its first byte and still read.
+ */
+import type { NodeId, SafetyMode } from "../raft/mod.ts";
+import type { Session } from "./sessions.ts";
+import type { MemberInfo } from "./members.ts";
+import { kvPackr } from "./codec.ts";
+
+const MAGIC = Uint8Array.of(0xc1, 0x4b, 0x56, 0x02);
+/** Target size of one data frame: small enough to encode in a few milliseconds. */
+export const CHUNK_BYTES = 256 * 1024;
+
+export interface ImageHeader {
+  format: 2;
+  sessions: Array<[string, Session]>;
+  members: Array<[NodeId, MemberInfo]>;
+  confIndex: number;
+  safetyMode?: SafetyMode;
+  /** Number of key/value pairs in the data frames (checked when decoding). */
+  pairs: number;
+}
+
+/** An older version's image: one msgpack map. */
+interface ImageV1 {
+  format: 1;
+  data: Array<[string, string]>;
+  sessions: Array<[string, Session]>;
+  members: Array<[NodeId, MemberInfo]>;
+  confIndex: number;
+  safetyMode?: SafetyMode;
+}
+
+/**
+ * Encodes an image from a header and the pairs of a frozen generation, a slice of work per
+ * `step()`, straight into one buffer sized from the state's character count: the memory a
+ * snapshot in flight costs is the image itself (plus the keys written meanwhile, see
+ * generational_map.ts), never a second copy of it, nor an array of the pairs.
+ */
+export class ImageEncoder {
+  private out: Uint8Array;
+  private at: number;
+  private pairsSeen = 0;
+  private done = false;
+  private readonly expectedPairs: number;
+
+  /** `chars`: the characters of all keys and values (GenerationalMap.weight). */
+  constructor(
+    header: Omit<ImageHeader, "format">,
+    private readonly pairs: Iterator<[string, string, number]>,
+    chars: number,
+  ) {
+    const head = kvPackr.pack({ format: 2, ...header });
+    this.expectedPairs = header.pairs;
+    // One byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer once), a string
+    // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
+    // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
+    const frames = Math.ceil(chars / CHUNK_BYTES) + 2;
+    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frames * 9);
+    this.out.set(MAGIC, 0);
+    this.at = MAGIC.length;
+    this.push(head);
+  }
+
+  /** Encodes frames until done or `budgetMs` passed; returns true when every pair is encoded. */
+  step(budgetMs = Infinity): boolean {
+    const start = performance.now();
+    while (!this.done) {
+      const flat: Array<string | number> = [];
+      let bytes = 0;
+      while (bytes < CHUNK_BYTES) {
+        const next = this.pairs.next();
+        if (next.done) {
+          this.done = true;
+          break;
+        }
+        const [k, v, mod] = next.value;
+        flat.push(k, v, mod);
+        bytes += k.length + v.length + 17;
+      }
+      this.pairsSeen += flat.length / 3;
+      if (flat.length) this.push(kvPackr.pack(flat));
+      if (performance.now() - start >= budgetMs) break;
+    }
+    if (this.done && this.pairsSeen !== this.expectedPairs) {
+      throw new Error(`image encoder saw ${this.pairsSeen} pairs, the header says ${this.expectedPairs}`);
+    }
+    return this.done;
+  }
+
+  /** The finished image (a view of the encoder's buffer). */
+  image(): Uint8Array {
+    if (!this.done) throw new Error("image not fully encoded");
+    return this.out.subarray(0, this.at);
+  }
+
+  private push(body: Uint8Array): void {
+    const end = this.at + 4 + body.length;
+    if (end > this.out.length) {
+      // Text beyond Latin-1 takes more than a byte per character: grow (rare, one copy).
+      const bigger = new Uint8Array(Math.max(end, Math.ceil(this.out.length * 1.5)));
+      bigger.set(this.out.subarray(0, this.at));
+      this.out = bigger;
+    }
+    new DataView(this.out.buffer, this.out.byteOffset + this.at, 4).setUint32(0, body.length, true);
+    this.out.set(body, this.at + 4);
+    this.at = end;
+  }
+}
+
+export interface DecodedHeader {
+  sessions: Array<[string, Session]>;
+  members: Array<[NodeId, MemberInfo]>;
+  confIndex: number;
+  safetyMode?: SafetyMode;
+}
+
+/**
+ * Decodes an image step by step: the header at once, then data frames a slice of work per
+ * `step()`, each pair handed to `onPair`. A format 1 image is decoded in one step.
+ */
+export class ImageDecoder {
+  readonly header: DecodedHeader;
+  private at = 0;
+  private pairsSeen = 0;
+  private readonly expectedPairs: number;
+  private v1Pairs: Array<[string, string]> | undefined;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly onPair: (k: string, v: string, modIndex: number) => void,
+  ) {
+    if (bytes[0] !== MAGIC[0]) {
+      const image = kvPackr.unpack(bytes) as ImageV1;
+      if (image?.format !== 1) throw unsupported(image?.format);
+      this.header = image;
+      this.v1Pairs = image.data;
+      this.expectedPairs = image.data.length;
+      return;
+    }
+    if (!MAGIC.every((b, i) => bytes[i] === b)) throw unsupported(`bytes ${[...bytes.subarray(0, 4)]}`);
+    this.at = MAGIC.length;
+    const header = this.nextFrame() as ImageHeader | undefined;
+    if (header?.format !== 2 || !Number.isSafeInteger(header.pairs)) {
+      throw new Error("snapshot image: malformed header frame");
+    }
+    this.header = header;
+    this.expectedPairs = header.pairs;
+  }
+
+  /** Decodes frames until done or `budgetMs` passed; returns true when every pair was handed over. */
+  step(budgetMs = Infinity): boolean {
+    if (this.v1Pairs) {
+      for (const [k, v] of this.v1Pairs) this.onPair(k, v, 0);
+      this.pairsSeen = this.v1Pairs.length;
+      this.v1Pairs = undefined;
+      return true;
+    }
+    const start = performance.now();
+    while (this.at < this.bytes.length) {
+      const flat = this.nextFrame();
+      if (!Array.isArray(flat) || flat.length % 3 !== 0) {
+        throw new Error("snapshot image: malformed data frame");
+      }
+      for (let i = 0; i < flat.length; i += 3) this.onPair(flat[i], flat[i + 1], flat[i + 2]);
+      this.pairsSeen += flat.length / 3;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    if (this.at < this.bytes.length) return false;
+    if (this.pairsSeen !== this.expectedPairs) {
+      throw new Error(`snapshot image holds ${this.pairsSeen} pairs, its header says ${this.expectedPairs}`);
+    }
+    return true;
+  }
+
+  private nextFrame(): unknown {
+    if (this.at + 4 > this.bytes.length) throw new Error("snapshot image is truncated (frame length)");
+    const length = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.at, 4).getUint32(0, true);
+    const end = this.at + 4 + length;
+    if (end > this.bytes.length) throw new Error("snapshot image is truncated (frame body)");
+    const value = kvPackr.unpack(this.bytes.subarray(this.at + 4, end));
+    this.at = end;
+    return value;
+  }
+}
+
+function unsupported(format: unknown): Error {
+  return new Error(`unsupported snapshot format ${String(format)}: this raft-kv reads formats 1 and 2`);
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { KvStateMachine } from "./state_machine.ts";
+import { decodeInSlices, encodeInSlices } from "./snapshot_slices.ts";
+import { kvPackr } from "./codec.ts";
+import { encodeSnapshotFile, snapshotFilePieces } from "../storage/snapshot_file.ts";
+
+function stateOf(keys: number, valueBytes: number): KvStateMachine {
+  const sm = KvStateMachine.bootstrap(1, { peer: "127.0.0.1:1", client: "http://127.0.0.1:2" }, "safe");
+  for (let i = 0; i < keys; i++) sm.data.set(`key-${i}`, `${i}:`.padEnd(valueBytes, "v"));
+  return sm;
+}
+
+Deno.test("an image round-trips the data, members, conf index and safety mode", () => {
+  const sm = stateOf(5_000, 100);
+  const back = KvStateMachine.decode(sm.encode());
+  assert.deepEqual(new Map(back.data.entries()), new Map(sm.data.entries()));
+  assert.deepEqual([...back.members], [...sm.members]);
+  assert.equal(back.confIndex, 1);
+  assert.equal(back.safetyMode, "safe");
+  assert.equal(KvStateMachine.decode(new Uint8Array()).data.size, 0);
+});
+
+Deno.test("an image of text beyond Latin-1 (more bytes than characters) is encoded whole", () => {
+  const sm = new KvStateMachine();
+  for (let i = 0; i < 3_000; i++) sm.data.set(`ключ-${i}`, "€😀ü".repeat(50 + (i % 7)));
+  const back = KvStateMachine.decode(sm.encode());
+  assert.deepEqual(new Map(back.data.entries()), new Map(sm.data.entries()));
+});
+
+Deno.test("a format 1 image (older versions) is still read; garbage is refused with a clear error", () => {
+  const v1 = kvPackr.pack({
+    format: 1,
+    data: [["a", "1"], ["b", "2"]],
+    sessions: [],
+    members: [[1, { peer: "p", client: "c" }]],
+    confIndex: 3,
+  });
+  const sm = KvStateMachine.decode(v1);
+  assert.equal(sm.data.get("b"), "2");
+  assert.equal(sm.confIndex, 3);
+  assert.throws(() => KvStateMachine.decode(kvPackr.pack({ format: 9 })), /unsupported snapshot format 9/);
+  const good = stateOf(1000, 50).encode();
+  assert.throws(() => KvStateMachine.decode(good.subarray(0, good.length - 10)), /truncated/);
+});
+
+Deno.test("a sliced image is the state when it began, whatever is written between slices", () => {
+  const sm = stateOf(20_000, 200);
+  const expected = new Map(sm.data.entries());
+  const pending: Array<() => void> = [];
+  let image: Uint8Array | undefined;
+  encodeInSlices(sm, (fn) => pending.push(fn), (error, bytes) => {
+    assert.ifError(error);
+    image = bytes;
+  });
+  let slices = 0;
+  for (let i = 0; pending.length; i++) {
+    // Writes between slices: overwrite, delete, add.
+    sm.data.set(`key-${i}`, "changed");
+    sm.data.delete(`key-${i + 10_000}`);
+    sm.data.set(`new-${i}`, "added");
+    pending.shift()!();
+    slices++;
+  }
+  assert.ok(slices > 2, `expected several slices, got ${slices}`);
+  assert.ok(image);
+  assert.equal(sm.data.frozen, false, "the state is released once the image is encoded");
+  assert.equal(sm.data.get("key-0"), "changed");
+  let decoded: KvStateMachine | undefined;
+  const decodeSteps: Array<() => void> = [];
+  decodeInSlices(image, (fn) => decodeSteps.push(fn), (error, back) => {
+    assert.ifError(error);
+    decoded = back;
+  });
+  while (decodeSteps.length) decodeSteps.shift()!();
+  assert.deepEqual(new Map(decoded!.data.entries()), expected);
+});
+
+Deno.test("an abandoned image releases the frozen state", () => {
+  const sm = stateOf(20_000, 200);
+  const pending: Array<() => void> = [];
+  const job = encodeInSlices(sm, (fn) => pending.push(fn), () => assert.fail("must not finish"));
+  assert.equal(sm.data.frozen, true);
+  sm.data.set("later", "x");
+  job.cancel();
+  assert.equal(sm.data.frozen, false);
+  assert.equal(sm.data.get("later"), "x");
+  while (pending.length) pending.shift()!();
+});
+
+Deno.test("snapshot file pieces are byte for byte the packed file, for every bin header size", () => {
+  for (const size of [0, 10, 255, 256, 65_535, 65_536, 300_000]) {
+    const data = new Uint8Array(size).map((_, i) => i * 7);
+    const snapshot = {
+      meta: {
+        index: 42,
+        term: 3,
+        conf: { voters: [1, 2], votersOutgoing: [], learners: [3], learnersNext: [] },
+      },
+      data,
+    };
+    const pieces = snapshotFilePieces(snapshot);
+    const joined = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) joined.set(p, (at += p.length) - p.length);
+    assert.deepEqual(joined, encodeSnapshotFile(snapshot), `size ${size}`);
+  }
+});

@@ -1,0 +1,87 @@
+/**
+ * When the node driver takes a snapshot (issue 17): by log bytes as well as by entry count, and,
+ * with a large state, not every few entries. One bootstrapped node over the simulator's store
+ * (instant disk), so the test is deterministic.
+ */
+import assert from "node:assert/strict";
+import { type DriverHooks, NodeDriver, type NodeDriverOptions } from "./node_driver.ts";
+import { emptyDurable, SimStore } from "../sim/sim_store.ts";
+import { encodeCommand } from "./commands.ts";
+
+function startNode(extra: Partial<NodeDriverOptions>): NodeDriver {
+  const store = new SimStore(emptyDurable(), { delay: () => 0, after: (_ms, c) => c(), onPersist: () => {} });
+  const hooks: DriverHooks = {
+    send: () => {},
+    onApplied: () => {},
+    onConfApplied: () => {},
+    onSnapshotInstalled: () => {},
+    onReadState: () => {},
+    onDroppedRead: () => {},
+    onSoftState: () => {},
+    onConfigurationChanged: () => {},
+    onReadyProcessed: () => {},
+    onFatal: (e) => assert.fail(e),
+  };
+  let driver: NodeDriver | undefined;
+  NodeDriver.start(
+    {
+      nodeId: 1,
+      self: { peer: "127.0.0.1:1", client: "http://127.0.0.1:2" },
+      bootstrap: true,
+      safetyMode: "safe",
+      electionTicks: 5,
+      snapshotEntries: 0,
+      retainEntries: 0,
+      random: () => 0.5,
+      newIncarnation: () => "inc",
+      log: () => {},
+      ...extra,
+    },
+    store,
+    hooks,
+    (error, d) => {
+      assert.ifError(error);
+      driver = d;
+    },
+  );
+  assert.ok(driver, "the simulator's store opens synchronously");
+  for (let i = 0; i < 20 && driver.raft.status().role !== "leader"; i++) driver.tick();
+  assert.equal(driver.raft.status().role, "leader");
+  return driver;
+}
+
+/** Writes `count` puts of `valueBytes`-byte values (keys cycle through `keys`); returns snapshot indexes. */
+function write(driver: NodeDriver, count: number, valueBytes: number, keys = count): number[] {
+  const taken: number[] = [];
+  const start = driver.snapshotIndex;
+  for (let i = 0; i < count; i++) {
+    const value = `${i}`.padEnd(valueBytes, "x");
+    driver.raft.propose([encodeCommand({ op: "put", key: `k${i % keys}`, value })]);
+    driver.kick();
+    if (driver.snapshotIndex !== (taken.at(-1) ?? start)) taken.push(driver.snapshotIndex);
+  }
+  return taken;
+}
+
+Deno.test("a snapshot is taken by log bytes when the entry count alone would not trigger one", () => {
+  const driver = startNode({ snapshotEntries: 1_000_000, snapshotLogBytes: 100_000 });
+  const taken = write(driver, 300, 1_000);
+  // 300 entries of ~1 KB: about 300 KB of log, so a snapshot about every 100 entries.
+  assert.ok(taken.length >= 2 && taken.length <= 3, `snapshots at ${taken}`);
+  assert.ok(taken[0] >= 95 && taken[0] <= 110, `first snapshot at ${taken[0]}`);
+});
+
+Deno.test("with a large state, count-triggered snapshots wait until the new log is a quarter of the image", () => {
+  const driver = startNode({ snapshotEntries: 100, snapshotLogBytes: 0 });
+  // Grow the state past 1 MiB: snapshots every 100 entries while the image is small.
+  const early = write(driver, 1_500, 1_000);
+  assert.ok(early.length >= 10, `snapshots while small: ${early}`);
+  const imageBytes = driver.lastSnapshot!.bytes;
+  assert.ok(imageBytes > 1024 * 1024, `image ${imageBytes} bytes`);
+  // Overwrite existing keys (the state stays ~1.5 MB): now ~375 KB of log between snapshots.
+  const before = driver.snapshotIndex;
+  const later = write(driver, 1_200, 1_000, 1_500);
+  const gaps = [before, ...later].slice(1).map((index, i) => index - [before, ...later][i]);
+  assert.ok(later.length >= 2, `snapshots later: ${later}`);
+  for (const gap of gaps) assert.ok(gap >= 300, `a snapshot came ${gap} entries after the previous one`);
+});

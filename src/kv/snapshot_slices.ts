@@ -1,0 +1,90 @@
+/**
+ * Encoding and decoding a state image in slices of a few milliseconds, yielding to the event
+ * loop between them, so that heartbeats, client I/O and the Ready loop go on while a snapshot of
+ * a large state is taken or installed. Callback style, like the node driver: with no `yieldThen`
+ * (the simulator) every slice runs back to back and `done` is called before the function returns.
+ */
+import { KvStateMachine } from "./state_machine.ts";
+
+/** Runs `fn` later, after pending I/O and timers (production: a macrotask). */
+export type YieldThen = (fn: () => void) => void;
+
+/** Work per slice: short next to a 10 ms tick and far below any election timeout. */
+export const SLICE_MS = 4;
+
+export interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * Encodes the state as it is now (a frozen generation, see generational_map.ts); the state keeps
+ * changing meanwhile. Memory in flight: the image being built (one buffer, sized from the
+ * state's character count) plus the keys written while it runs.
+ */
+export function encodeInSlices(
+  sm: KvStateMachine,
+  yieldThen: YieldThen | undefined,
+  done: (error: Error | undefined, image?: Uint8Array) => void,
+): Cancellable {
+  const encoder = sm.beginImage();
+  let cancelled = false;
+  let released = false;
+  const release = () => {
+    if (!released) sm.releaseImage();
+    released = true;
+  };
+  const budget = yieldThen ? SLICE_MS : Infinity;
+  const slice = (): void => {
+    if (cancelled) return;
+    let image: Uint8Array;
+    try {
+      if (!encoder.step(budget)) return yieldThen!(slice);
+      image = encoder.image();
+    } catch (error) {
+      release();
+      return done(error as Error);
+    }
+    release();
+    done(undefined, image);
+  };
+  slice();
+  return {
+    cancel() {
+      cancelled = true;
+      release();
+    },
+  };
+}
+
+/** Decodes an image into a new state machine, a slice at a time. */
+export function decodeInSlices(
+  image: Uint8Array,
+  yieldThen: YieldThen | undefined,
+  done: (error: Error | undefined, sm?: KvStateMachine) => void,
+): Cancellable {
+  let cancelled = false;
+  let started: ReturnType<typeof KvStateMachine.beginDecode>;
+  try {
+    started = KvStateMachine.beginDecode(image);
+  } catch (error) {
+    done(error as Error);
+    return { cancel() {} };
+  }
+  const { sm, decoder } = started;
+  const budget = yieldThen ? SLICE_MS : Infinity;
+  const slice = (): void => {
+    if (cancelled) return;
+    try {
+      if (decoder && !decoder.step(budget)) return yieldThen!(slice);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done(undefined, sm);
+  };
+  slice();
+  return {
+    cancel() {
+      cancelled = true;
+    },
+  };
+}
