@@ -16,6 +16,11 @@ async function read(name: string) {
 
 const load = (m: { loadAverage?: number[] }) => m.loadAverage?.[0]?.toFixed(1) ?? "?";
 const day = (m: { date: string }) => m.date.slice(0, 16).replace("T", " ") + " UTC";
+/** The range of the 1-minute load average recorded with each row. */
+function rowLoads(rows: Array<{ loadAverage1m?: number }>): string {
+  const loads = rows.map((r) => r.loadAverage1m).filter((l): l is number => l !== undefined);
+  return loads.length ? `${Math.min(...loads).toFixed(0)}-${Math.max(...loads).toFixed(0)}` : "?";
+}
 const kindLabel = (k: string) => k === "write" ? "writes" : "linearizable reads";
 
 export function run(_args: string[]): Promise<void> {
@@ -29,8 +34,8 @@ async function summary(): Promise<void> {
     const s = steady.setup;
     out.push(
       `**Steady load** (\`deno task bench steady --compare etcd\`, ${day(steady.machine)}, load average ${
-        load(steady.machine)
-      } on ${steady.machine.cpus} CPUs): 3 members on loopback each, fsync on, ${s.valueBytes}-byte values, ` +
+        rowLoads(steady.closedLoop)
+      } on ${steady.machine.cpus} CPUs while the rows ran): 3 members on loopback each, fsync on, ${s.valueBytes}-byte values, ` +
         `${s.rounds} rounds of ${s.secondsPerRow} s per row, raft-kv and etcd ${
           typeof s.etcd === "object" ? s.etcd.version : ""
         } alternating. One number per round; ratio = median raft-kv / median etcd of this run.`,
@@ -88,7 +93,7 @@ async function summary(): Promise<void> {
           w.fault,
           w.wholeAfterMs !== undefined
             ? `${w.wholeAfterMs} ms`
-            : `not within ${(w.timeoutMs as number) / 1000} s (${w.notWholeBecause})`,
+            : `not within ${(w.timeoutMs as number) / 1000} s: ${w.notWholeBecause}`,
           `${w.writesPerSecBefore} / ${w.writesPerSecDuring}`,
         ]),
       ),
@@ -130,7 +135,10 @@ async function summary(): Promise<void> {
       markdownTable(
         ["keys", "snapshot", "restart to serving", "new learner caught up (by snapshot)", "leader RSS"],
         snapshot.sizes.map((r: Record<string, never>) => [
-          (r.keys as number).toLocaleString("en-US"),
+          (r.keys as number).toLocaleString("en-US") +
+          (r.loadStopped
+            ? ` (of ${(r.targetKeys as number).toLocaleString("en-US")}: ${r.loadStopped})`
+            : ""),
           `${((r.snapshotBytes as number) / 1e6).toFixed(1)} MB in ${r.snapshotMs} ms`,
           `${r.restartToServingMs} ms`,
           `${r.learnerCatchUpMs} ms (${r.learnerGotSnapshot ? "yes" : "no"})`,
