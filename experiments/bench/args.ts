@@ -3,8 +3,9 @@
  * a `--help` hint, exit 2) and changes nothing; `--help` prints the benchmark's usage.
  */
 import { ETCD_INSTALL_HINT, etcdVersion } from "../lib/etcd_cluster.ts";
+import { UsageError } from "../../src/cli/args.ts";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Runs a parseArgs call: its errors become UsageErrors, and `--help` prints `usage` and exits. */
 export function benchUsage<T extends { values: { help?: boolean } }>(usage: string, parse: () => T): T {

@@ -3,7 +3,7 @@
  * benchmark prints its progress and numbers and writes JSON, SVG charts and a short markdown
  * summary to bench-results/ (RAFTKV_RESULTS_DIR redirects them).
  */
-import { UsageError } from "./args.ts";
+import { UsageError, usageErrorLines } from "../../src/cli/args.ts";
 
 interface Bench {
   about: string;
@@ -112,6 +112,6 @@ try {
   }
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
-  console.error(`bench: ${e.message} (deno task bench --help for usage)`);
+  console.error(usageErrorLines(name && benches[name] ? `bench ${name}` : "bench", e));
   Deno.exit(2);
 }

@@ -4,6 +4,7 @@
  * (1 and 16 in flight), and a 64 MiB chunked snapshot; writes bench-results/transport.json.
  */
 import { barChart } from "../lib/charts.ts";
+import { parseFlags, positiveNumber } from "../../src/cli/args.ts";
 import { writeResults } from "../lib/results.ts";
 import type { Message } from "../../src/raft/types.ts";
 import { encodeFrames } from "../../src/transport/frame.ts";
@@ -195,11 +196,8 @@ function round(value: number, digits: number): number {
 }
 
 function parseSeconds(args: string[]): number {
-  const at = args.indexOf("--seconds");
-  if (at === -1) return 5;
-  const seconds = Number(args[at + 1]);
-  if (!(seconds > 0)) throw new Error(`--seconds needs a positive number, got "${args[at + 1]}"`);
-  return seconds;
+  const { values } = parseFlags(args, { seconds: { type: "string", default: "5" } });
+  return positiveNumber("seconds", values.seconds!);
 }
 
 export async function run(args: string[]): Promise<void> {
