@@ -150,6 +150,8 @@ export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSe
           containers: [{
             name: "raft-kv",
             image: spec.image,
+            // `:latest` would mean Always: a registry for images loaded into kind or a local node.
+            imagePullPolicy: "IfNotPresent",
             args: serverArgs(c, spec),
             env: [
               fieldEnv("POD_NAME", "metadata.name"),
