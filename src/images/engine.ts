@@ -63,6 +63,11 @@ export class ContainerEngine {
       .trim();
   }
 
+  /** Removes an image by id; quietly keeps it when a container or another tag still uses it. */
+  async removeImage(id: string): Promise<void> {
+    await succeeds([this.name, "image", "rm", id]);
+  }
+
   /** Tries a pull; false (quietly) when no registry answers. */
   async tryPull(image: string, timeoutMs = 60_000): Promise<boolean> {
     return await succeeds([this.name, "pull", this.qualified(image)], timeoutMs);

@@ -48,6 +48,7 @@ export async function buildProjectImages(options: {
   const built: BuiltImage[] = [];
   for (const spec of PROJECT_IMAGES.filter((i) => names.includes(i.name))) {
     const image = `${spec.name}:${options.tag ?? "latest"}`;
+    const previous = await engine.exists(image) ? await engine.imageId(image) : undefined;
     const started = performance.now();
     log(`building ${image} (${spec.what}) from ${spec.dockerfile} with ${engine.name}`);
     await engine.build({
