@@ -67,6 +67,8 @@ export async function buildProjectImages(options: {
         seconds.toFixed(1)
       } s`,
     );
+    // The image this one replaces would linger untagged in the engine's storage: drop it if unused.
+    if (previous && previous !== id) await engine.removeImage(previous);
     built.push({ image, id, seconds });
   }
   return built;
