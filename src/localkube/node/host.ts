@@ -99,7 +99,7 @@ export async function deleteChains(chains: Iterable<string>): Promise<string[]> 
 }
 
 /** `iptables -S` quotes arguments with spaces (comments): split like a shell would. */
-function splitRule(rule: string): string[] {
+export function splitRule(rule: string): string[] {
   const parts: string[] = [];
   for (const match of rule.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
     parts.push(match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2]);
