@@ -52,8 +52,7 @@ const SYSCTLS = { "net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptable
 /** Fixed host paths the kubelet stack creates whatever its configuration says. */
 const FIXED_PATHS = [
   "/run/containerd",
-  "/run/netns",
-  "/var/run/netns",
+  "/run/netns", // also /var/run/netns: /var/run is a link to /run
   "/var/lib/kubelet",
   "/var/lib/cni",
   "/var/log/containers",
@@ -550,7 +549,7 @@ async function cleanUpHostSteps(
     if (!await exists(path)) continue;
     if (await isMountPoint(path)) await tryCapture(["umount", path]);
     // Only what is left of our own making: a directory now holding other files is not removed.
-    await Deno.remove(path, { recursive: path !== "/run/netns" && path !== "/var/run/netns" })
+    await Deno.remove(path, { recursive: path !== "/run/netns" })
       .catch((e) => problems.push(`${path}: ${e.message}`));
   }
   // In shared folders that existed before: only entries that are ours by name or link target.
