@@ -3,6 +3,9 @@
  * repo keyed by the Kubernetes version and a hash of the build files; later runs find it there.
  *   build/kube: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (one binary)
  *   build/etcd: etcd
+ * and, for the real node (`--node kubelet`):
+ *   build/node:       kubelet and kube-proxy (one binary), the same versions as build/kube
+ *   build/node/pause: the pod sandbox ("pause") program, static
  */
 
 const BUILD_DIR = new URL("./build/", import.meta.url).pathname;
@@ -20,6 +23,8 @@ export const KUBE_COMMANDS = [
   "kube-scheduler",
   "kubectl",
 ] as const;
+
+const NODE_BUILD_FILES = ["node/go.mod", "node/go.sum", "node/main.go", "node/pause/main.go"];
 
 export interface Binaries {
   dir: string;
@@ -44,14 +49,22 @@ function cacheRoot(): string {
 
 /** `<cache>/raft-kv/kube-<version>-<hash of the build files>`: editing a build file means a new build. */
 export async function binaryCacheDir(): Promise<string> {
+  return `${cacheRoot()}/kube-${kubeVersion()}-${await filesHash(BUILD_FILES)}`;
+}
+
+/** `<cache>/raft-kv/node-<version>-<hash of the node's build files>`, beside the control plane. */
+export async function nodeBinaryCacheDir(): Promise<string> {
+  return `${cacheRoot()}/node-${kubeVersion()}-${await filesHash(NODE_BUILD_FILES)}`;
+}
+
+async function filesHash(files: string[]): Promise<string> {
   const hash = new Uint8Array(
     await crypto.subtle.digest(
       "SHA-256",
-      new TextEncoder().encode(BUILD_FILES.map((f) => Deno.readTextFileSync(BUILD_DIR + f)).join("\0")),
+      new TextEncoder().encode(files.map((f) => Deno.readTextFileSync(BUILD_DIR + f)).join("\0")),
     ),
   );
-  const hex = Array.from(hash.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${cacheRoot()}/kube-${kubeVersion()}-${hex}`;
+  return Array.from(hash.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function binariesIn(dir: string): Binaries {
@@ -105,47 +118,126 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
   const why = await goUnavailable();
   if (why) throw new Error(`cannot build the Kubernetes control plane: ${why}`);
   const finalDir = await binaryCacheDir();
+  return await buildLocked("the control plane", cachedBinaries, finalDir, log, async (workDir) => {
+    log(`building Kubernetes ${kubeVersion()} and etcd from Go modules into ${finalDir} (first run only)`);
+    await Promise.all([
+      goBuild({ label: "kube", module: "kube", output: `${workDir}/bin/kube`, stamp: true }, log),
+      goBuild({ label: "etcd", module: "etcd", output: `${workDir}/bin/etcd`, stamp: false }, log),
+    ]);
+    for (const command of KUBE_COMMANDS) await Deno.symlink("kube", `${workDir}/bin/${command}`);
+    return binariesIn(finalDir);
+  });
+}
+
+export interface NodeBinaries {
+  dir: string;
+  kubelet: string;
+  kubeProxy: string;
+  /** The sandbox program that localkube packs into its pause image. */
+  pause: string;
+}
+
+function nodeBinariesIn(dir: string): NodeBinaries {
+  const bin = `${dir}/bin`;
+  return { dir: bin, kubelet: `${bin}/kubelet`, kubeProxy: `${bin}/kube-proxy`, pause: `${bin}/pause` };
+}
+
+export async function cachedNodeBinaries(): Promise<NodeBinaries | undefined> {
+  const binaries = nodeBinariesIn(await nodeBinaryCacheDir());
+  try {
+    for (const path of [binaries.kubelet, binaries.kubeProxy, binaries.pause]) await Deno.stat(path);
+    return binaries;
+  } catch {
+    return undefined;
+  }
+}
+
+/** kubelet, kube-proxy and pause, cached; building them first if needed (~4 min with warm Go caches). */
+export async function ensureNodeBinaries(log: (line: string) => void): Promise<NodeBinaries> {
+  const cached = await cachedNodeBinaries();
+  if (cached) return cached;
+  const why = await goUnavailable();
+  if (why) throw new Error(`cannot build the kubelet: ${why}`);
+  const finalDir = await nodeBinaryCacheDir();
+  return await buildLocked("the kubelet", cachedNodeBinaries, finalDir, log, async (workDir) => {
+    log(
+      `building kubelet, kube-proxy ${kubeVersion()} and pause from Go modules into ${finalDir} (first run only)`,
+    );
+    await goBuild({ label: "node", module: "node", output: `${workDir}/bin/node`, stamp: true }, log);
+    await goBuild({
+      label: "pause",
+      module: "node",
+      pkg: "./pause",
+      output: `${workDir}/bin/pause`,
+      stamp: false,
+      env: { CGO_ENABLED: "0" }, // static: the pause image is FROM scratch
+    }, log);
+    for (const command of ["kubelet", "kube-proxy"]) await Deno.symlink("node", `${workDir}/bin/${command}`);
+    return nodeBinariesIn(finalDir);
+  });
+}
+
+/**
+ * One Go build at a time per machine (2 cores): a second caller waits on the lock, then finds the
+ * result. `build` fills `<finalDir>.partial-<pid>/bin`, which is renamed into place when it succeeds.
+ */
+async function buildLocked<T>(
+  what: string,
+  cached: () => Promise<T | undefined>,
+  finalDir: string,
+  log: (line: string) => void,
+  build: (workDir: string) => Promise<T>,
+): Promise<T> {
   await Deno.mkdir(cacheRoot(), { recursive: true });
-  // One build at a time per machine: a second caller waits here, then finds the result.
   const lock = await Deno.open(`${cacheRoot()}/build.lock`, { create: true, write: true });
   try {
     const notice = setTimeout(
-      () => log(`waiting for ${cacheRoot()}/build.lock: another process is building the control plane`),
+      () => log(`waiting for ${cacheRoot()}/build.lock: another process is building Go binaries`),
       500,
     );
     await lock.lock(true).finally(() => clearTimeout(notice));
-    const built = await cachedBinaries();
+    const built = await cached();
     if (built) return built;
     const workDir = `${finalDir}.partial-${Deno.pid}`;
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
     await Deno.mkdir(`${workDir}/bin`, { recursive: true });
     const started = performance.now();
-    log(`building Kubernetes ${kubeVersion()} and etcd from Go modules into ${finalDir} (first run only)`);
+    let result: T;
     try {
-      await Promise.all([
-        goBuild("kube", `${workDir}/bin/kube`, log),
-        goBuild("etcd", `${workDir}/bin/etcd`, log),
-      ]);
-      for (const command of KUBE_COMMANDS) await Deno.symlink("kube", `${workDir}/bin/${command}`);
+      result = await build(workDir);
       await Deno.rename(workDir, finalDir);
     } catch (e) {
       await Deno.remove(workDir, { recursive: true }).catch(() => {});
       throw e;
     }
-    log(`control plane built in ${elapsed(started)}: ${finalDir}/bin`);
-    return binariesIn(finalDir);
+    log(`${what} built in ${elapsed(started)}: ${finalDir}/bin`);
+    return result;
   } finally {
     lock.close();
   }
 }
 
-async function goBuild(module: "kube" | "etcd", output: string, log: (line: string) => void): Promise<void> {
-  const cwd = BUILD_DIR + module;
-  const env = { GOFLAGS: "-mod=readonly -buildvcs=false" };
+interface GoTarget {
+  label: string;
+  module: "kube" | "etcd" | "node";
+  /** The main package inside the module (default "."). */
+  pkg?: string;
+  output: string;
+  /** Stamp the Kubernetes version in, as Kubernetes' own build does. */
+  stamp: boolean;
+  env?: Record<string, string>;
+}
+
+async function goBuild(target: GoTarget, log: (line: string) => void): Promise<void> {
+  const module = target.label;
+  const output = target.output;
+  const cwd = BUILD_DIR + target.module;
+  const pkg = target.pkg ?? ".";
+  const env = { GOFLAGS: "-mod=readonly -buildvcs=false", ...target.env };
   const started = performance.now();
   log(`[${module}] downloading Go modules`);
   await run(["mod", "download"], cwd, env, `go mod download in ${cwd}`);
-  const listed = await run(["list", "-deps", "."], cwd, env, `go list -deps in ${cwd}`);
+  const listed = await run(["list", "-deps", pkg], cwd, env, `go list -deps ${pkg} in ${cwd}`);
   const total = listed.split("\n").filter(Boolean).length;
   log(`[${module}] modules ready after ${elapsed(started)}; compiling up to ${total} packages`);
   const child = new Deno.Command("go", {
@@ -153,10 +245,10 @@ async function goBuild(module: "kube" | "etcd", output: string, log: (line: stri
       "build",
       "-v",
       "-trimpath",
-      `-ldflags=-s -w ${module === "kube" ? versionStamp() : ""}`,
+      `-ldflags=-s -w ${target.stamp ? versionStamp() : ""}`,
       "-o",
       output,
-      ".",
+      pkg,
     ],
     cwd,
     env,
@@ -183,7 +275,9 @@ async function goBuild(module: "kube" | "etcd", output: string, log: (line: stri
     }
     const status = await child.status;
     if (!status.success) {
-      throw new Error(`go build of ${cwd} failed (exit ${status.code}):\n${errors.slice(-30).join("\n")}`);
+      throw new Error(
+        `go build of ${pkg} in ${cwd} failed (exit ${status.code}):\n${errors.slice(-30).join("\n")}`,
+      );
     }
   } finally {
     clearInterval(ticker);

@@ -1,15 +1,36 @@
 /**
- * `deno task localkube build|up|down|env|status`: a local Kubernetes cluster in the background.
- *   build   only build (or find) the control plane binaries: a CI step before the tests
- *   up      build the control plane if needed, start it plus the node agent, print the KUBECONFIG
+ * `deno task localkube build|up|down|env|status [--node agent|kubelet|none] [--no-images]`: a local
+ * Kubernetes cluster in the background.
+ *   build   only build (or find) the binaries: a CI step before the tests (--node kubelet: also
+ *           the kubelet, kube-proxy and pause)
+ *   up      build what is missing, start the control plane and a node, print the KUBECONFIG.
+ *           The node: --node, else LOCALKUBE_NODE, else a real kubelet node when this machine can
+ *           run one (root, containerd, runc, CNI plugins, podman or docker), else the node agent.
+ *           A real node gets raft-kv and raft-operator built and loaded (--no-images: not).
  *   env     print the shell lines that point kubectl at it: eval "$(deno task -q localkube env)"
  *   status  its processes and whether the apiserver answers
  *   down    stop every process by PID and remove the state dir
  * State (PIDs, logs, volumes) lives in <repo>/.localkube/.
  */
-import { cachedBinaries, ensureBinaries, goUnavailable } from "./build.ts";
-import { ClusterState, REPO_ROOT, startCluster, stateFile, stopCluster } from "./cluster.ts";
+import { parseArgs } from "node:util";
+import {
+  cachedBinaries,
+  cachedNodeBinaries,
+  ensureBinaries,
+  ensureNodeBinaries,
+  goUnavailable,
+} from "./build.ts";
+import {
+  ClusterState,
+  NODE_KINDS,
+  type NodeKind,
+  REPO_ROOT,
+  startCluster,
+  stateFile,
+  stopCluster,
+} from "./cluster.ts";
 import { KubeApi } from "./kube_api.ts";
+import { realNodeUnavailable } from "./node/real_node.ts";
 import { isAlive } from "./processes.ts";
 
 const STATE_DIR = `${REPO_ROOT}/.localkube`;
@@ -29,18 +50,47 @@ function envLines(state: ClusterState): string {
 }
 
 /** One loud line when Go is missing and nothing is cached; true when the binaries can be had. */
-async function buildable(): Promise<boolean> {
-  if (await cachedBinaries()) return true;
+async function buildable(node: NodeKind): Promise<boolean> {
+  if (await cachedBinaries() && (node !== "kubelet" || await cachedNodeBinaries())) return true;
   const why = await goUnavailable();
-  if (why) console.error(`LOCALKUBE CANNOT BUILD THE CONTROL PLANE: ${why}`);
+  if (why) {
+    console.error(`LOCALKUBE CANNOT BUILD THE ${node === "kubelet" ? "KUBELET" : "CONTROL PLANE"}: ${why}`);
+  }
   return !why;
 }
 
+const USAGE = "usage: deno task localkube build|up|down|env|status [--node agent|kubelet|none] [--no-images]";
+
+function parseOptions(args: string[]): { node?: NodeKind; images: boolean } {
+  const { values } = parseArgs({
+    args,
+    options: { node: { type: "string" }, "no-images": { type: "boolean" } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const node = values.node ?? Deno.env.get("LOCALKUBE_NODE") ?? undefined;
+  if (node !== undefined && !(NODE_KINDS as readonly string[]).includes(node)) {
+    throw new Error(`--node (or LOCALKUBE_NODE) must be one of ${NODE_KINDS.join(", ")}, not "${node}"`);
+  }
+  return { node: node as NodeKind | undefined, images: !values["no-images"] };
+}
+
 async function build(): Promise<number> {
-  if (!await buildable()) return 1;
+  const node = options.node ?? "agent";
+  if (!await buildable(node)) return 1;
   const binaries = await ensureBinaries(log);
   console.log(binaries.dir);
+  if (node === "kubelet") console.log((await ensureNodeBinaries(log)).dir);
   return 0;
+}
+
+/** The node `up` starts: as asked, else a real one when this machine can run it. */
+async function chooseNode(): Promise<NodeKind> {
+  if (options.node) return options.node;
+  const why = await realNodeUnavailable();
+  if (!why) return "kubelet";
+  log(`no real node here (${why}): pods run as local processes under the node agent`);
+  return "agent";
 }
 
 async function up(): Promise<number> {
@@ -55,12 +105,25 @@ async function up(): Promise<number> {
     log(`found a half-dead cluster in ${STATE_DIR}; stopping what is left of it first`);
     await down();
   }
-  if (!await buildable()) return 1;
-  const { state, spawned } = await startCluster({ stateDir: STATE_DIR, nodeAgent: true, log });
+  const node = await chooseNode();
+  if (!await buildable(node)) return 1;
+  const { state, spawned } = await startCluster({
+    stateDir: STATE_DIR,
+    node,
+    projectImages: options.images,
+    log,
+  });
   // The processes outlive this command; `down` stops them by the PIDs in the state file.
   for (const process of spawned) process.unref();
-  log(`up. Logs: ${STATE_DIR}/logs/ (pods: ${STATE_DIR}/logs/pods/). Stop with: deno task localkube down`);
-  log(`cluster DNS for pods: ${state.dnsAddress}; pod network ${state.podNetwork}`);
+  if (node === "kubelet") {
+    log(`up with a real node (kubelet, containerd, runc). Logs: ${STATE_DIR}/logs/; pods: kubectl logs`);
+    log(`images in the node: ${(state.images ?? []).join(", ")} (rebuild and reload: deno task images)`);
+  } else {
+    log(`up. Logs: ${STATE_DIR}/logs/ (pods: ${STATE_DIR}/logs/pods/)`);
+  }
+  log(
+    `cluster DNS for pods: ${state.dnsAddress}; pod network ${state.podNetwork}. Stop with: deno task localkube down`,
+  );
   console.log(`KUBECONFIG=${state.kubeconfigPath}`);
   console.log(envLines(state));
   return 0;
@@ -74,6 +137,7 @@ async function down(): Promise<number> {
   }
   await stopCluster(state, log);
   await Deno.remove(STATE_DIR, { recursive: true });
+  if (state.node) log("the real node's pods, mounts, cgroups, iptables chains and bridge are gone");
   log("down: every process stopped, state removed");
   return 0;
 }
@@ -139,7 +203,19 @@ async function env(): Promise<number> {
 const commands: Record<string, () => Promise<number>> = { build, up, down, env, status };
 const command = commands[Deno.args[0]];
 if (!command) {
-  console.error("usage: deno task localkube build|up|down|env|status");
+  console.error(USAGE);
   Deno.exit(2);
 }
-Deno.exit(await command());
+let options: ReturnType<typeof parseOptions>;
+try {
+  options = parseOptions(Deno.args.slice(1));
+} catch (e) {
+  console.error(`localkube: ${(e as Error).message}\n${USAGE}`);
+  Deno.exit(2);
+}
+try {
+  Deno.exit(await command());
+} catch (e) {
+  console.error(`localkube ${Deno.args[0]} failed: ${(e as Error).message}`);
+  Deno.exit(1);
+}

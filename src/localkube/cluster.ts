@@ -1,16 +1,33 @@
 /**
- * A whole localkube cluster in one state dir: the control plane, the node agent, and a state
- * file recording every PID, so that any process (the test that started it, or a later
+ * A whole localkube cluster in one state dir: the control plane, a node (the process-based node
+ * agent, or a real kubelet with containerd: see node/real_node.ts), and a state file recording
+ * every PID and every host resource, so that any process (the test that started it, or a later
  * `localkube down`) can stop it.
  */
-import { elapsed, ensureBinaries } from "./build.ts";
+import { elapsed, ensureBinaries, ensureNodeBinaries } from "./build.ts";
 import { ControlPlane, RecordedProcess, startControlPlane, tail } from "./control_plane.ts";
+import {
+  apiserverNodeArgs,
+  drainPods,
+  prepareRealNode,
+  startRealNode,
+  stopRealNode,
+} from "./node/real_node.ts";
+import { NODE_IP, NODE_POD_SUBNET, SERVICE_CIDR } from "./node/network.ts";
+import type { RealNodeState } from "./node/node_state.ts";
 import { KubeApi } from "./kube_api.ts";
 import { commandLine, isAlive, sleep, SpawnedProcess, spawnLogged, stopProcess } from "./processes.ts";
 import type { AgentConfig } from "./agent/agent.ts";
 
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 export const NODE_NAME = "localkube";
+
+/**
+ * What runs pods: `agent`, the node agent (pods are local processes, fast, no root needed);
+ * `kubelet`, a real node (containers of real images; root, one per machine); `none`, no node.
+ */
+export type NodeKind = "agent" | "kubelet" | "none";
+export const NODE_KINDS: readonly NodeKind[] = ["agent", "kubelet", "none"];
 
 export interface ClusterState {
   stateDir: string;
@@ -23,6 +40,11 @@ export interface ClusterState {
   podNetwork?: string;
   /** In start order; stopped in reverse. */
   processes: RecordedProcess[];
+  nodeKind?: NodeKind;
+  /** The real node's host resources (kubelet mode), recorded before they are made. */
+  node?: RealNodeState;
+  /** Images loaded into the real node's containerd. */
+  images?: string[];
 }
 
 export function stateFile(stateDir: string): string {
@@ -31,26 +53,89 @@ export function stateFile(stateDir: string): string {
 
 export async function startCluster(options: {
   stateDir: string;
-  nodeAgent: boolean;
+  node: NodeKind;
+  /** kubelet mode: build raft-kv and raft-operator and load them into the node (default true). */
+  projectImages?: boolean;
   log: (line: string) => void;
 }): Promise<{ state: ClusterState; spawned: SpawnedProcess[] }> {
   const { stateDir, log } = options;
   const started = performance.now();
   const binaries = await ensureBinaries(log);
+  const nodeBinaries = options.node === "kubelet" ? await ensureNodeBinaries(log) : undefined;
   await Deno.mkdir(stateDir, { recursive: true });
-  const plane = await startControlPlane({ binaries, stateDir, log });
   const state: ClusterState = {
     stateDir,
+    server: "",
+    token: "",
+    kubeconfigPath: "",
+    kubectl: binaries.kubectl,
+    processes: [],
+    nodeKind: options.node,
+  };
+  const save = () => Deno.writeTextFile(stateFile(stateDir), JSON.stringify(state, null, 2));
+  const spawned: SpawnedProcess[] = [];
+  let prepared;
+  if (nodeBinaries) {
+    try {
+      prepared = await prepareRealNode(stateDir, NODE_NAME, async (node) => {
+        state.node = node;
+        await save();
+      }, log);
+    } catch (e) {
+      await stopCluster(state, log).catch((stopError) =>
+        log(`clean-up after the failed start: ${stopError.message}`)
+      );
+      throw e;
+    }
+  }
+  let plane: ControlPlane;
+  try {
+    plane = await startControlPlane({
+      binaries,
+      stateDir,
+      apiserver: prepared
+        ? { address: NODE_IP, serviceCidr: SERVICE_CIDR, extraArgs: apiserverNodeArgs(prepared.pki) }
+        : undefined,
+      log,
+    });
+  } catch (e) {
+    await stopCluster(state, log).catch((stopError) =>
+      log(`clean-up after the failed start: ${stopError.message}`)
+    );
+    throw e;
+  }
+  Object.assign(state, {
     server: plane.server,
     token: plane.adminToken,
     kubeconfigPath: plane.adminKubeconfig,
-    kubectl: binaries.kubectl,
-    processes: [...plane.processes],
-  };
-  const spawned = [...plane.spawned];
-  await Deno.writeTextFile(stateFile(stateDir), JSON.stringify(state, null, 2));
+  });
+  state.processes.push(...plane.processes);
+  spawned.push(...plane.spawned);
+  await save();
   try {
-    if (options.nodeAgent) {
+    if (prepared && nodeBinaries) {
+      const node = await startRealNode({
+        prepared,
+        binaries: nodeBinaries,
+        server: plane.server,
+        caPem: plane.caPem,
+        adminToken: plane.adminToken,
+        nodeName: NODE_NAME,
+        stateDir,
+        projectImages: options.projectImages ?? true,
+        onProcess: async (process, child) => {
+          state.processes.push(process);
+          spawned.push(child);
+          await save();
+        },
+        log,
+      });
+      state.images = node.images;
+      state.dnsAddress = `${NODE_IP}:53`;
+      state.podNetwork = NODE_POD_SUBNET;
+      await save();
+    }
+    if (options.node === "agent") {
       const agent = await startNodeAgent(plane, stateDir, log);
       state.processes.push(agent.process);
       spawned.push(agent.child);
@@ -58,9 +143,12 @@ export async function startCluster(options: {
       state.podNetwork = agent.podNetwork;
       await Deno.writeTextFile(stateFile(stateDir), JSON.stringify(state, null, 2));
     }
-    await waitUsable(plane, options.nodeAgent, log);
+    await waitUsable(plane, options.node !== "none", log);
   } catch (e) {
-    await stopCluster(state, log);
+    // The start-up error is the one to report; a failed clean-up is logged beside it.
+    await stopCluster(state, log).catch((stopError) =>
+      log(`clean-up after the failed start: ${stopError.message}`)
+    );
     throw e;
   }
   log(`localkube ready in ${elapsed(started)}: ${state.server}, KUBECONFIG=${state.kubeconfigPath}`);
@@ -161,6 +249,20 @@ async function usabilityProblem(api: KubeApi, nodeAgent: boolean): Promise<strin
  */
 export async function stopCluster(state: ClusterState, log: (line: string) => void): Promise<void> {
   const failures: string[] = [];
+  if (state.node) {
+    // Controllers first, so that no new pod replaces a deleted one; then the kubelet stops the pods.
+    for (
+      const p of state.processes.filter((p) => ["kube-controller-manager", "kube-scheduler"].includes(p.name))
+    ) {
+      await stopProcess(p.pid, 5_000).catch((e) => failures.push(e.message));
+    }
+    const caPem = await Deno.readTextFile(`${state.stateDir}/apiserver/ca.crt`).catch(() => "");
+    const kubelet = state.processes.find((p) => p.name === "kubelet");
+    if (caPem && state.server && kubelet && await isAlive(kubelet.pid)) {
+      await drainPods({ server: state.server, token: state.token, caPem }, log);
+    }
+    failures.push(...await stopRealNode(state.stateDir, state.node, state.processes, log));
+  }
   const stop = async (name: string, pid: number, graceMs: number) => {
     try {
       if (await isAlive(pid)) log(`stopping ${name} (pid ${pid})`);

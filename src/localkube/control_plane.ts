@@ -28,12 +28,26 @@ export interface ControlPlane {
 
 const SERVICE_CIDR = "10.0.0.0/24";
 
+/**
+ * Where the apiserver listens and what it adds for a real node. Default (node agent or none):
+ * 127.0.0.1, and the `kubernetes` Service without endpoints (the API refuses loopback ones).
+ */
+export interface ApiserverPlacement {
+  /** Bind and advertise address; not loopback: the `kubernetes` Service's endpoint, reached from pods. */
+  address: string;
+  serviceCidr: string;
+  extraArgs: string[];
+}
+
 export async function startControlPlane(options: {
   binaries: Binaries;
   stateDir: string;
+  apiserver?: ApiserverPlacement;
   log: (line: string) => void;
 }): Promise<ControlPlane> {
   const { binaries, stateDir, log } = options;
+  const address = options.apiserver?.address ?? "127.0.0.1";
+  const serviceCidr = options.apiserver?.serviceCidr ?? SERVICE_CIDR;
   const started = performance.now();
   const dirs = {
     logs: `${stateDir}/logs`,
@@ -84,14 +98,15 @@ export async function startControlPlane(options: {
     await waitHealthy("etcd", etcd, () => httpOk(`http://127.0.0.1:${etcdPort}/health`), log);
 
     const apiPort = freePort();
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     const apiserver = launch("kube-apiserver", binaries.apiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       // The API refuses loopback addresses in Endpoints, so the `kubernetes` Service gets none;
       // the agent's DNS answers for it instead.
-      "--endpoint-reconciler-type=none",
+      ...(options.apiserver ? [] : ["--endpoint-reconciler-type=none"]),
+      ...(options.apiserver?.extraArgs ?? []),
       `--secure-port=${apiPort}`,
       `--cert-dir=${dirs.certs}`, // the apiserver makes its own self-signed serving certificate here
       `--token-auth-file=${tokenFile}`,
@@ -99,7 +114,7 @@ export async function startControlPlane(options: {
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
       "--allow-privileged=true",
       "--profiling=false",
     ]);
@@ -134,7 +149,7 @@ export async function startControlPlane(options: {
       "--use-service-account-credentials=true",
       `--service-account-private-key-file=${saKey}`,
       `--root-ca-file=${caFile}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
       "--profiling=false",
     ]);
     const schedulerKubeconfig = await kubeconfig("scheduler", users.scheduler);

@@ -98,13 +98,13 @@ const manifests = {
 Deno.test({
   name: "localkube e2e: StatefulSet pods as processes with addresses, DNS, volumes and restarts",
   async fn(t) {
-    const why = await localKubeUnavailable();
+    const why = await localKubeUnavailable("agent");
     if (why) {
       console.warn("SKIPPED e2e: " + why);
       return;
     }
     const started = performance.now();
-    const kube = await startLocalKube();
+    const kube = await startLocalKube({ node: "agent" });
     const state = JSON.parse(await Deno.readTextFile(`${kube.stateDir}/localkube.json`)) as ClusterState;
     const caPem = await Deno.readTextFile(`${kube.stateDir}/apiserver/ca.crt`);
     const api = new KubeApi({ server: kube.server, token: kube.token, caPem });
@@ -285,12 +285,12 @@ Deno.test({
 });
 
 Deno.test("localkube e2e: two instances run side by side with their own ports, state and pod networks", async () => {
-  const why = await localKubeUnavailable();
+  const why = await localKubeUnavailable("agent");
   if (why) {
     console.warn("SKIPPED e2e: " + why);
     return;
   }
-  const [a, b] = await Promise.all([startLocalKube(), startLocalKube()]);
+  const [a, b] = await Promise.all([startLocalKube({ node: "agent" }), startLocalKube({ node: "agent" })]);
   try {
     assert.notEqual(a.server, b.server);
     assert.notEqual(a.stateDir, b.stateDir);

@@ -6,10 +6,13 @@
  *   const kube = await startLocalKube();
  *   try { ...use kube.kubeconfigPath / kube.server + kube.token... } finally { await kube.stop(); }
  *
- * Every instance has its own ports, state dir and pod network, so tests may run several at once.
+ * Every instance of the node agent has its own ports, state dir and pod network, so tests may run
+ * several at once. The node is chosen by the `node` option, else by LOCALKUBE_NODE (agent, kubelet or
+ * none; default agent): `kubelet` is a real node (one per machine; root; see node/real_node.ts).
  */
-import { cachedBinaries, goUnavailable } from "./build.ts";
-import { startCluster, stopCluster } from "./cluster.ts";
+import { cachedBinaries, cachedNodeBinaries, goUnavailable } from "./build.ts";
+import { NODE_KINDS, type NodeKind, startCluster, stopCluster } from "./cluster.ts";
+import { realNodeUnavailable } from "./node/real_node.ts";
 
 export interface LocalKube {
   /** An admin (system:masters) kubeconfig with a bearer token and the apiserver's CA. */
@@ -24,33 +27,54 @@ export interface LocalKube {
   dnsAddress?: string;
   /** The kubectl built with the control plane. */
   kubectl: string;
+  /** What runs the pods. */
+  nodeKind: NodeKind;
+  /** kubelet mode: the images loaded into the node's containerd (raft-kv:latest, ...). */
+  images: string[];
   stop(): Promise<void>;
 }
 
-/** Why localkube cannot run here (say so and skip), or undefined when it can. */
-export async function localKubeUnavailable(): Promise<string | undefined> {
+/** The node kind LOCALKUBE_NODE asks for (default agent); throws on a value that is none of them. */
+export function nodeKindFromEnv(): NodeKind {
+  const value = Deno.env.get("LOCALKUBE_NODE") || "agent";
+  if (!(NODE_KINDS as readonly string[]).includes(value)) {
+    throw new Error(`LOCALKUBE_NODE must be one of ${NODE_KINDS.join(", ")}, not "${value}"`);
+  }
+  return value as NodeKind;
+}
+
+/** Why localkube (with this node kind) cannot run here (say so and skip), or undefined when it can. */
+export async function localKubeUnavailable(node: NodeKind = nodeKindFromEnv()): Promise<string | undefined> {
   if (Deno.build.os !== "linux") {
     return `localkube needs Linux (pods live on 127.0.0.0/8 and in /proc), not ${Deno.build.os}`;
+  }
+  if (node === "kubelet") {
+    const why = await realNodeUnavailable();
+    if (why) return `LOCALKUBE_NODE=kubelet: ${why}`;
+    if (!await cachedNodeBinaries() && await goUnavailable()) return await goUnavailable();
   }
   if (await cachedBinaries()) return undefined;
   return await goUnavailable();
 }
 
 /**
- * Builds the control plane if needed (the first run on a machine takes long; progress goes to
- * `log`), starts it with a node agent unless `nodeAgent: false`, and resolves once pods can be
- * created and scheduled.
+ * Builds the control plane (and the kubelet) if needed (the first run on a machine takes long;
+ * progress goes to `log`), starts it with the node asked for (`nodeAgent: false` means no node),
+ * and resolves once pods can be created and scheduled. In kubelet mode the project's images are
+ * built and loaded into the node first (`projectImages: false` skips that).
  */
 export async function startLocalKube(
-  options: { nodeAgent?: boolean; log?: (line: string) => void } = {},
+  options: { nodeAgent?: boolean; node?: NodeKind; projectImages?: boolean; log?: (line: string) => void } =
+    {},
 ): Promise<LocalKube> {
-  const why = await localKubeUnavailable();
+  const node = options.node ?? (options.nodeAgent === false ? "none" : nodeKindFromEnv());
+  const why = await localKubeUnavailable(node);
   if (why) throw new Error(`localkube cannot run: ${why}`);
   const log = options.log ?? ((line: string) => console.error(`[localkube] ${line}`));
   const stateDir = await Deno.makeTempDir({ prefix: "localkube-" });
   let started;
   try {
-    started = await startCluster({ stateDir, nodeAgent: options.nodeAgent ?? true, log });
+    started = await startCluster({ stateDir, node, projectImages: options.projectImages, log });
   } catch (e) {
     await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     throw e;
@@ -63,6 +87,8 @@ export async function startLocalKube(
     stateDir,
     dnsAddress: state.dnsAddress,
     kubectl: state.kubectl,
+    nodeKind: node,
+    images: state.images ?? [],
     async stop() {
       await stopCluster(state, log);
       // Reap them, so the test runner sees no pending child-process operations.

@@ -1,7 +1,8 @@
 /**
- * Cluster DNS names computed from Services and Pods, as CoreDNS would serve them, except that
- * every Service resolves to its pods' addresses (there is no kube-proxy, so a ClusterIP would lead
- * nowhere):
+ * Cluster DNS names computed from Services and Pods, as CoreDNS would serve them. Under the node
+ * agent every Service resolves to its pods' addresses (there is no kube-proxy, so a ClusterIP would
+ * lead nowhere); on the real node (`serviceIps: true`) a Service with a ClusterIP resolves to it,
+ * and only headless Services to their pods:
  *   <service>.<ns>.svc.cluster.local            -> the ready selected pods' IPs
  *   <hostname>.<service>.<ns>.svc.cluster.local -> that pod's IP, for a selected pod whose
  *                                                  spec.subdomain is the service (StatefulSet pods)
@@ -14,7 +15,7 @@ export const CLUSTER_DOMAIN = "cluster.local";
 
 export interface ServiceLike {
   metadata: { name: string; namespace?: string };
-  spec?: { selector?: Record<string, string> | null; publishNotReadyAddresses?: boolean };
+  spec?: { selector?: Record<string, string> | null; publishNotReadyAddresses?: boolean; clusterIP?: string };
 }
 
 export interface PodLike {
@@ -28,11 +29,15 @@ export class DnsRecords {
   /** `<hostname>.<service>` -> full names, to answer the short form a pod of the same namespace uses. */
   readonly #byShortName = new Map<string, Set<string>>();
 
-  /** `fixed` adds names that are no Service's pods, e.g. the apiserver as `kubernetes.default`. */
+  /**
+   * `fixed` adds names that are no Service's pods, e.g. the apiserver as `kubernetes.default`;
+   * `serviceIps` answers a Service's ClusterIP for its own name (kube-proxy runs).
+   */
   static fromCluster(
     services: Iterable<ServiceLike>,
     pods: Iterable<PodLike>,
     fixed: Record<string, string[]> = {},
+    options: { serviceIps?: boolean } = {},
   ): DnsRecords {
     const records = new DnsRecords();
     const podsByNamespace = new Map<string, PodLike[]>();
@@ -45,6 +50,9 @@ export class DnsRecords {
       const namespace = service.metadata.namespace ?? "default";
       const serviceName = `${service.metadata.name}.${namespace}.svc.${CLUSTER_DOMAIN}`;
       records.#add(serviceName);
+      const clusterIp = service.spec?.clusterIP;
+      const virtual = options.serviceIps && clusterIp && clusterIp !== "None";
+      if (virtual) records.#add(serviceName, clusterIp);
       const selector = Object.entries(service.spec?.selector ?? {});
       if (selector.length === 0) continue;
       for (const pod of podsByNamespace.get(namespace) ?? []) {
@@ -52,8 +60,8 @@ export class DnsRecords {
         const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
         if (!ready && !service.spec?.publishNotReadyAddresses) continue;
         const ip = pod.status!.podIP!;
-        records.#add(serviceName, ip);
-        if (pod.spec?.hostname && pod.spec.subdomain === service.metadata.name) {
+        if (!virtual) records.#add(serviceName, ip);
+        if (!virtual && pod.spec?.hostname && pod.spec.subdomain === service.metadata.name) {
           records.#add(`${pod.spec.hostname}.${serviceName}`, ip);
           records.#addShort(
             `${pod.spec.hostname}.${service.metadata.name}`,

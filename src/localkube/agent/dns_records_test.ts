@@ -89,3 +89,24 @@ Deno.test("dns records from services and pods", async (t) => {
     assert.deepEqual(records.lookup("kubernetes.default.svc.cluster.local"), ["127.0.0.1"]);
   });
 });
+
+Deno.test("dns records with kube-proxy: Services answer their ClusterIP, headless ones their pods", () => {
+  const withIp = (s: ServiceLike, clusterIP: string) =>
+    ({ ...s, spec: { ...s.spec, clusterIP } }) as ServiceLike;
+  const records = DnsRecords.fromCluster(
+    [
+      withIp(service("default", "web", { app: "web" }), "10.96.0.20"),
+      withIp(service("default", "peers", { app: "web" }), "None"),
+      withIp(service("default", "kubernetes", null), "10.96.0.1"),
+    ],
+    [pod("default", "web-0", "10.244.0.5", { subdomain: "peers" }), pod("default", "web-1", "10.244.0.6")],
+    {},
+    { serviceIps: true },
+  );
+  assert.deepEqual(records.lookup("web.default.svc.cluster.local"), ["10.96.0.20"]);
+  assert.deepEqual(records.lookup("kubernetes.default"), ["10.96.0.1"]);
+  assert.deepEqual(records.lookup("peers.default.svc.cluster.local"), ["10.244.0.5", "10.244.0.6"]);
+  assert.deepEqual(records.lookup("web-0.peers.default.svc.cluster.local"), ["10.244.0.5"]);
+  // As CoreDNS: hostname records only under a headless Service.
+  assert.equal(records.lookup("web-1.web.default.svc.cluster.local"), undefined);
+});

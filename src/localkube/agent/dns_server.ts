@@ -1,7 +1,8 @@
 /**
- * The agent's cluster DNS: UDP on 127.0.0.1:<port>, answering A queries from the Services and Pods
- * it watches (see dns_records.ts). It does not recurse: other names get NXDOMAIN. Containers find it
- * in LOCALKUBE_DNS and resolve with `Deno.resolveDns(name, "A", { nameServer: { ipAddr, port } })`.
+ * The cluster DNS: UDP, answering A queries from the Services and Pods it watches (see
+ * dns_records.ts). It does not recurse: other names get NXDOMAIN. Under the node agent it listens on
+ * 127.0.0.1:<port> and containers find it in LOCALKUBE_DNS (`Deno.resolveDns(name, "A", { nameServer })`);
+ * on the real node it listens on the bridge address, port 53, as the kubelet's clusterDNS.
  */
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
@@ -27,16 +28,31 @@ export class ClusterDns {
   readonly #socket = dgram.createSocket("udp4");
   port = 0;
 
-  /** `apiserverIp` answers for `kubernetes.default` (its Service has no endpoints here). */
-  constructor(api: KubeApi, private readonly apiserverIp: string, log: (line: string) => void) {
+  /**
+   * Under the node agent `apiserverIp` answers for `kubernetes.default` (its Service has no
+   * endpoints there); with `serviceIps` (kube-proxy runs) Services answer their ClusterIPs instead.
+   */
+  constructor(
+    api: KubeApi,
+    private readonly apiserverIp: string | undefined,
+    log: (line: string) => void,
+    private readonly listen: { host: string; port: number; serviceIps: boolean } = {
+      host: "127.0.0.1",
+      port: 0,
+      serviceIps: false,
+    },
+  ) {
     this.#services = new Reflector(api, "/api/v1/services", () => this.#rebuild(), log);
     this.#pods = new Reflector(api, "/api/v1/pods", () => this.#rebuild(), log);
   }
 
   #rebuild() {
-    this.#records = DnsRecords.fromCluster(this.#services.items.values(), this.#pods.items.values(), {
-      "kubernetes.default": [this.apiserverIp],
-    });
+    this.#records = DnsRecords.fromCluster(
+      this.#services.items.values(),
+      this.#pods.items.values(),
+      this.apiserverIp ? { "kubernetes.default": [this.apiserverIp] } : {},
+      { serviceIps: this.listen.serviceIps },
+    );
   }
 
   async start(): Promise<void> {
@@ -47,7 +63,13 @@ export class ClusterDns {
       const answer = this.answer(new Uint8Array(message));
       if (answer) this.#socket.send(Buffer.from(answer), remote.port, remote.address);
     });
-    await new Promise<void>((resolve) => this.#socket.bind(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.#socket.once("error", reject);
+      this.#socket.bind(this.listen.port, this.listen.host, () => {
+        this.#socket.off("error", reject);
+        resolve();
+      });
+    });
     this.port = this.#socket.address().port;
   }
 

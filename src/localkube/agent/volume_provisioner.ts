@@ -90,6 +90,9 @@ export class VolumeProvisioner {
     const name = `pvc-${pvc.metadata.uid}`;
     const folder = `${this.volumesDir}/${name}`;
     await Deno.mkdir(folder, { recursive: true });
+    // Containers run as any user (raft-kv: uid 1993), and a hostPath volume ignores fsGroup:
+    // open the folder to all, as local-path-provisioner does.
+    await Deno.chmod(folder, 0o777);
     try {
       await this.api.create("/api/v1/persistentvolumes", {
         apiVersion: "v1",
