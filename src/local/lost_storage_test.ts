@@ -170,7 +170,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a wiped node left waiting answers at once and names the leader it learned from the peer handshake",
+  name: "a wiped node left waiting answers at once and names the leader as far as it knows it",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -192,17 +192,26 @@ Deno.test({
         });
         const ms = performance.now() - t0;
         const body = await r.json();
-        assert.equal(r.status, 503);
+        assert.ok(ms < 2000, `${method} answered after ${ms} ms`);
+        // The leader catches the wiped node up (quarantined: it still may not vote), so it soon knows the
+        // leader's client URL from its member directory: a write is then forwarded to the leader, as any
+        // follower does. A read is never served from a quarantined node's own state.
+        if (method === "PUT" && r.status === 200) {
+          assert.equal(body.value, "x");
+          continue;
+        }
+        assert.equal(r.status, 503, `${method}: ${JSON.stringify(body)}`);
         assert.equal(r.headers.get("retry-after"), "2");
         assert.equal(body.error.code, "lost_storage");
         assert.equal(body.error.leader, leader);
+        // Before that catch-up it knows the leader only from the peer handshake.
         assert.match(
           body.error.message,
           new RegExp(
-            `the leader is node ${leader} \\(peer address 127\\.0\\.0\\.1:\\d+, learned from the peer handshake\\)`,
+            `the leader is node ${leader} (\\(peer address 127\\.0\\.0\\.1:\\d+, learned from the peer handshake\\)` +
+              `|at http://127\\.0\\.0\\.1:\\d+)`,
           ),
         );
-        assert.ok(ms < 2000, `${method} answered after ${ms} ms`);
       }
       const metrics = await (await fetch(`${victim.clientUrl}/metrics`)).text();
       assert.match(metrics, /^raftkv_quarantined 1$/m);

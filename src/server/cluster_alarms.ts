@@ -1,7 +1,7 @@
 /**
  * The NOSPACE alarm made cluster-wide, as etcd does: every member appends every write, so one
  * member with a (nearly) full disk must stop writes for all, or it would fail-stop on ENOSPC in
- * the middle of a Ready. The leader asks each member's /readyz once a second (only while it
+ * the middle of a Ready. The leader asks each member's /readyz four times a second (only while it
  * leads) and refuses writes while any member reports NOSPACE; a member that does not answer
  * counts as no alarm (it is down, not full). Followers forward writes to the leader, so the
  * refusal reaches clients whichever node they talk to.
@@ -35,7 +35,7 @@ export class ClusterAlarms {
 
   constructor(private readonly node: () => RaftKvNode | undefined, private readonly probe = probeReadyz) {}
 
-  start(intervalMs = 1000): void {
+  start(intervalMs = 250): void {
     this.timer ??= setInterval(() => void this.poll(), intervalMs);
   }
 

@@ -92,7 +92,7 @@ export class DiskSpaceAlarm {
   ) {}
 
   /** Checks now and then every `intervalMs`, so the alarm also clears with no traffic. */
-  start(intervalMs = 1000): void {
+  start(intervalMs = 250): void {
     this.check();
     this.timer ??= setInterval(() => this.check(), intervalMs);
   }
