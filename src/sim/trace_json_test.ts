@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MAX_EVENTS, recordSimTrace, type SimNodeState } from "./trace_json.ts";
 import { runBug } from "./bug_scenarios.ts";
+import { randomRun } from "./random_run.ts";
 import { SimCluster } from "./cluster.ts";
 
 Deno.test("a bug1 trace as JSON: every event, node states as they change, the violations", () => {
@@ -30,20 +31,20 @@ Deno.test("a bug1 trace as JSON: every event, node states as they change, the vi
   assert.equal(JSON.parse(JSON.stringify(trace)).events.length, trace.events.length);
 });
 
-Deno.test("a long bug2 run: nodes still starting are skipped, and the middle of the run is folded into one gap event", () => {
-  const { result, trace } = recordSimTrace(
-    { scenario: "bug2", mode: "unsafe-no-joint", seed: 3 },
-    () => runBug("bug2", 3, "unsafe-no-joint", true),
+Deno.test("a long run: the middle of the run is folded into one gap event, and the end survives", () => {
+  // A 15 s random run of seed 4 (crashes, wipes, partitions, membership changes) traces more than
+  // MAX_EVENTS events.
+  const { trace } = recordSimTrace(
+    { scenario: "random", mode: "safe", seed: 4 },
+    () => randomRun({ seed: 4, mode: "safe", trace: true, durationMs: 15_000 }),
   );
-  assert.ok(result.violations.length > 0);
   assert.ok(trace.events.length <= MAX_EVENTS);
   assert.ok(trace.truncated > 0, "this run is longer than MAX_EVENTS");
   const gap = trace.events.find((e) => e.text.includes("events left out"))!;
   assert.match(gap.text, new RegExp(`${trace.truncated} events left out`));
-  // The interesting middle survives: the partition is in the first half, and the end is there.
   assert.ok(trace.events.some((e) => e.text.startsWith("PARTITION")));
   const final = Object.assign({}, trace.initial, ...trace.events.map((e) => e.nodes ?? {}));
-  assert.deepEqual(Object.keys(final).sort(), ["1", "2", "3", "4", "5"]);
+  assert.ok(Object.keys(final).length >= 3, `nodes seen: ${Object.keys(final)}`);
 });
 
 Deno.test("recording a run with tracing off is an error that says so", () => {

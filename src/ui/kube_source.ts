@@ -10,7 +10,12 @@ import { KubeConfigH1 } from "../operator/framework/mod.ts";
 import { podUrl } from "../operator/raftcluster/names.ts";
 import type { ClusterSource } from "./live_feed.ts";
 import type { ClusterSnapshot, KubeSnapshot } from "./view_types.ts";
-import type { ReconfigStatus } from "../reconfig/types.ts";
+import {
+  plannerStateOf,
+  type RaftClusterStatus,
+  type ReconfigProgress,
+  type ReconfigRecord,
+} from "../operator/raftcluster/types.ts";
 import { plannerView } from "./local_source.ts";
 import type { PlannerHistory } from "./planner_history.ts";
 
@@ -19,11 +24,7 @@ const GROUP = "storage.sys", VERSION = "v1", PLURAL = "raftclusters";
 interface RaftClusterObject {
   metadata?: { name?: string };
   spec?: Record<string, unknown>;
-  status?: {
-    reconfig?: ReconfigStatus;
-    members?: Array<{ pod: string; slot: number; id: number }>;
-    history?: Array<{ time: string; phases: string[]; message: string }>;
-  } & Record<string, unknown>;
+  status?: RaftClusterStatus & Record<string, unknown>;
 }
 
 function describeError(e: unknown): string {
@@ -114,7 +115,7 @@ export class KubeClusterSource implements ClusterSource {
     if (!kube.found) return { faultInjection: false, members: [], error: kube.error };
     const status = kube.object?.status ?? {};
     const ids = new Map((status.members ?? []).map((m) => [m.pod, m]));
-    const r = status.reconfig;
+    const r = plannerStateOf(status);
     const planner = r && plannerView(r, {
       desiredReplicas: Number(kube.spec?.replicas ?? 0),
       settled: r.phase === "Idle",
@@ -133,7 +134,7 @@ export class KubeClusterSource implements ClusterSource {
         restarts: p.restarts,
       })),
       planner,
-      history: historyOf(status.history ?? []),
+      history: historyOf(status.history ?? [], status.reconfig),
     };
   }
 
@@ -142,18 +143,18 @@ export class KubeClusterSource implements ClusterSource {
   }
 }
 
-/** The operator's status.history as planner steps with timings. */
-function historyOf(entries: Array<{ time: string; phases: string[]; message: string }>): PlannerHistory {
+/** The operator's finished changes (status.history) and the one in flight, as planner steps with timings. */
+function historyOf(records: ReconfigRecord[], current: ReconfigProgress | undefined): PlannerHistory {
   const steps: PlannerHistory["steps"] = [];
-  for (const entry of entries) {
-    const phase = entry.phases.at(-1) ?? "?";
-    const last = steps.at(-1);
-    if (last && last.phase === phase) {
-      last.messages = [...last.messages, entry.message].slice(-5);
-      continue;
+  for (const change of current ? [...records, current] : records) {
+    for (const s of change.steps ?? []) {
+      steps.push({
+        phase: s.step,
+        startedAt: s.startedAt,
+        durationMs: s.durationSeconds === undefined ? undefined : s.durationSeconds * 1000,
+        messages: [`${change.from} -> ${change.to} voters`],
+      });
     }
-    if (last) last.durationMs = Date.parse(entry.time) - Date.parse(last.startedAt);
-    steps.push({ phase, startedAt: entry.time, messages: [entry.message] });
   }
   return { steps, events: [] };
 }

@@ -41,10 +41,15 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
         spec: { replicas: 3 },
       }),
     );
+    // The operator's status (src/operator/raftcluster/types.ts): the planner state, the change in flight with
+    // its steps, and the finished ones.
     const status = {
+      phase: "Reconfiguring",
+      step: "CatchUp",
       leader: "demo-0",
-      voters: 3,
-      reconfig: {
+      voters: [1],
+      learners: [2, 3],
+      planner: {
         phase: "CatchUp",
         members: [{ slot: 0, id: 1 }],
         adding: [{ slot: 1, id: 2 }, { slot: 2, id: 3 }],
@@ -55,22 +60,17 @@ Deno.test("--kube shows a RaftCluster's pods, the operator's status and its Even
         catchUpStreak: 1,
         message: "learners caught up, check 1/3",
       },
-      history: [
-        {
-          time: "2026-01-01T00:00:00Z",
-          phases: ["Idle", "AddLearners"],
-          action: "addLearners",
-          confIndex: 3,
-          message: "adding learners 2,3",
-        },
-        {
-          time: "2026-01-01T00:00:02Z",
-          phases: ["AddLearners", "CatchUp"],
-          action: "wait",
-          confIndex: 4,
-          message: "learners caught up, check 1/3",
-        },
-      ],
+      reconfig: {
+        from: 1,
+        to: 3,
+        step: "CatchUp",
+        startedAt: "2026-01-01T00:00:00Z",
+        attempts: 0,
+        steps: [
+          { step: "AddLearners", startedAt: "2026-01-01T00:00:00Z", durationSeconds: 2 },
+          { step: "CatchUp", startedAt: "2026-01-01T00:00:02Z" },
+        ],
+      },
     };
     await k([
       "patch",

@@ -74,7 +74,7 @@ Deno.test("the live view shows a real cluster, controls it, and replays a simula
         "sim",
         "--scenario",
         "bug1",
-        "--mode",
+        "--safety-mode",
         "unsafe-early-vote",
         "--seed",
         "1",

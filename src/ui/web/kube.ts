@@ -10,10 +10,17 @@ export async function refreshKube(): Promise<void> {
     return;
   }
   const status = (k.status ?? {}) as Record<string, unknown>;
-  const reconfig = status.reconfig as { phase: string; message: string } | undefined;
-  const history = (status.history ?? []) as Array<
-    { time: string; phases: string[]; action: string; message: string }
-  >;
+  // The operator's planner state (status.planner; older operators kept it in status.reconfig) and its
+  // finished membership changes (status.history), as src/operator/raftcluster/types.ts writes them.
+  const planner = (status.planner ?? status.reconfig) as { phase?: string; message?: string } | undefined;
+  const history = (status.history ?? []) as Array<{
+    from: number;
+    to: number;
+    startedAt: string;
+    durationSeconds: number;
+    result: string;
+    steps: Array<{ step: string; durationSeconds?: number }>;
+  }>;
   const conditions = (status.conditions ?? []) as Array<
     { type: string; status: string; reason?: string; message?: string }
   >;
@@ -23,7 +30,7 @@ export async function refreshKube(): Promise<void> {
     k.error ? h("div", { class: "error" }, k.error) : null,
     k.spec ? h("div", {}, `spec: ${JSON.stringify(k.spec)}`) : null,
     status.leader !== undefined
-      ? h("div", {}, `leader pod ${status.leader} · voters ${status.voters ?? "?"}`)
+      ? h("div", {}, `leader pod ${status.leader} · voters ${JSON.stringify(status.voters ?? "?")}`)
       : null,
     conditions.length
       ? h(
@@ -36,22 +43,28 @@ export async function refreshKube(): Promise<void> {
       "div",
       { id: "kube-planner" },
       "operator step ",
-      h("b", {}, reconfig?.phase ?? "?"),
-      `: ${reconfig?.message ?? "no status yet"}`,
+      h("b", {}, String(status.step ?? planner?.phase ?? "?")),
+      `: ${planner?.message ?? "no status yet"}`,
     ),
     history.length
       ? h(
         "table",
         { class: "history" },
-        h("tr", {}, ["when", "phases", "action", "message"].map((c) => h("th", {}, c))),
+        h("tr", {}, ["started", "voters", "result", "steps"].map((c) => h("th", {}, c))),
         history.slice().reverse().map((e) =>
           h(
             "tr",
             {},
-            h("td", {}, new Date(e.time).toLocaleTimeString()),
-            h("td", {}, e.phases.join(" → ")),
-            h("td", {}, e.action),
-            h("td", {}, e.message),
+            h("td", {}, new Date(e.startedAt).toLocaleTimeString()),
+            h("td", {}, `${e.from} → ${e.to}`),
+            h("td", {}, `${e.result} in ${e.durationSeconds.toFixed(1)} s`),
+            h(
+              "td",
+              {},
+              e.steps.map((st) =>
+                `${st.step}${st.durationSeconds === undefined ? "" : ` ${st.durationSeconds.toFixed(1)} s`}`
+              ).join(" → "),
+            ),
           )
         ),
       )
