@@ -25,7 +25,8 @@ export interface PlannerHistory {
   events: SupervisorEvent[];
 }
 
-const LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/;
+/** A text log line: the time, the level (absent in logs of older versions), the message. */
+const LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (?:(?:debug|info|warn|error) +)?(.*)$/;
 const TRANSITION = /^([A-Za-z]+(?: -> [A-Za-z]+)+): (.*)$/;
 const SAME_STEP = /^\[([A-Za-z]+)\] (.*)$/;
 const MESSAGES_KEPT = 5;
@@ -41,9 +42,9 @@ export function parseSupervisorLog(text: string, maxSteps = 100, maxEvents = 100
     steps.push({ phase, startedAt: at, messages: message ? [message] : [] });
   };
   for (const raw of text.split("\n")) {
-    const line = LINE.exec(raw);
-    if (!line) continue;
-    const [, at, rest] = line;
+    const parsed = parseLine(raw);
+    if (!parsed) continue;
+    const { at, rest } = parsed;
     const transition = TRANSITION.exec(rest);
     const same = SAME_STEP.exec(rest);
     if (transition) {
@@ -59,6 +60,20 @@ export function parseSupervisorLog(text: string, maxSteps = 100, maxEvents = 100
     } else events.push({ at, text: rest });
   }
   return { steps: steps.slice(-maxSteps), events: events.slice(-maxEvents) };
+}
+
+/** The time and message of a supervisor log line, in the text or the JSON format (`--log-format json`). */
+function parseLine(raw: string): { at: string; rest: string } | undefined {
+  if (raw.startsWith("{")) {
+    try {
+      const o = JSON.parse(raw) as { time?: unknown; message?: unknown };
+      if (typeof o.time === "string" && typeof o.message === "string") return { at: o.time, rest: o.message };
+    } catch {
+      // not a JSON line: fall through to the text format
+    }
+  }
+  const line = LINE.exec(raw);
+  return line ? { at: line[1], rest: line[2] } : undefined;
 }
 
 /** Reads and parses the supervisor log of `stateDir` (an empty history when there is none yet). */

@@ -51,3 +51,18 @@ Deno.test("only the end of a long log is read, and a missing log is an empty his
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the supervisor's current log formats: a level after the time, and JSON lines", () => {
+  const text = [
+    "2026-12-04T11:46:27.000Z info  [Idle] steady: 3 voters [1,2,3]",
+    "2026-12-04T11:46:30.000Z info  Idle -> AddLearners: starting node 4 (slot 3)",
+    JSON.stringify({
+      time: "2026-12-04T11:46:31.000Z",
+      level: "info",
+      message: "AddLearners -> CatchUp: learners 4",
+    }),
+  ].join("\n");
+  const history = parseSupervisorLog(text);
+  assert.deepEqual(history.steps.map((s) => s.phase), ["Idle", "AddLearners", "CatchUp"]);
+  assert.equal(history.steps[1].durationMs, 1000);
+});
