@@ -7,26 +7,7 @@ import assert from "node:assert/strict";
 import { KvClient } from "../client/mod.ts";
 import { type CreateClusterOptions, LocalSupervisor } from "./supervisor.ts";
 import { isAlive } from "./state.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch {
-      // not yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { sleep, until } from "./test_support.ts";
 
 interface Cluster {
   sup: LocalSupervisor;
