@@ -10,6 +10,7 @@
  */
 import type { ConfState, NodeId } from "../raft/mod.ts";
 import type { SimCluster } from "./cluster.ts";
+import { cameBackEmpty } from "../reconfig/replacement.ts";
 
 const MAX_MEMBERS = 7;
 
@@ -63,14 +64,24 @@ export class MembershipDriver {
   /**
    * Removes a member whose storage was lost (it runs quarantined under its old id): through a
    * joint configuration when it is a voter. Returns whether a change was proposed. Also called
-   * once the faults stop, so that the cluster becomes whole again.
+   * once the faults stop, so that the cluster becomes whole again. "Lost" is the operator's own
+   * definition (reconfig/replacement.ts), applied to what the simulated node reports.
    */
   replaceLost(leader: NodeId, cs: ConfState): boolean {
-    const lost = [...cs.voters, ...cs.learners].find((id) => this.cluster.nodes.get(id)?.driver?.quarantined);
+    const lost = [...cs.voters, ...cs.learners].find((id) =>
+      cameBackEmpty({ slot: id, id }, this.observe(id))
+    );
     if (lost === undefined || (cs.voters.includes(lost) && cs.voters.length <= 1)) return false;
     this.cluster.trace(`REPLACE lost member ${lost}`);
     this.propose(leader, { ops: [{ op: "remove", node: lost }], joint: cs.voters.includes(lost) });
     return true;
+  }
+
+  /** What the operator would see of a simulated node through its admin API. */
+  private observe(id: NodeId) {
+    const node = this.cluster.nodes.get(id);
+    if (!node?.running || !node.driver) return undefined;
+    return { reachable: true, initialized: true, id, quarantined: node.driver.quarantined };
   }
 
   private addMember(leader: NodeId): void {
