@@ -127,9 +127,13 @@ export async function startControlPlane(options: {
 
     const kubeconfig = async (name: string, user: { token: string; user: string }) => {
       const path = `${stateDir}/${name}.kubeconfig`;
-      await Deno.writeTextFile(path, kubeconfigYaml({ server, caPem, token: user.token, user: user.user }), {
-        mode: 0o600,
-      });
+      await Deno.writeTextFile(
+        path,
+        kubeconfigYaml({ server, caPem, token: user.token, user: user.user, namespace: "default" }),
+        {
+          mode: 0o600,
+        },
+      );
       return path;
     };
     const adminKubeconfig = await kubeconfig("admin", users.admin);

@@ -179,6 +179,7 @@ export class PodWorker {
           caPem: this.ctx.api.access.caPem,
           token,
           user: this.#pod.spec.serviceAccountName ?? "default",
+          namespace: "default",
         }),
         { mode: 0o600 },
       );

@@ -126,27 +126,3 @@ export async function makeNodePki(dir: string, nodeName: string, nodeIp: string)
     ]),
   };
 }
-
-/** A kubeconfig that authenticates with a client certificate (files referenced, not inlined). */
-export function certKubeconfig(
-  options: { server: string; caPem: string; user: string; pair: CertPair },
-): string {
-  return JSON.stringify(
-    {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{
-        name: "localkube",
-        cluster: { server: options.server, "certificate-authority-data": btoa(options.caPem) },
-      }],
-      users: [{
-        name: options.user,
-        user: { "client-certificate": options.pair.cert, "client-key": options.pair.key },
-      }],
-      contexts: [{ name: "localkube", context: { cluster: "localkube", user: options.user } }],
-      "current-context": "localkube",
-    },
-    null,
-    2,
-  ) + "\n";
-}

@@ -16,7 +16,8 @@ import { ContainerEngine } from "../../images/engine.ts";
 import { importIntoContainerd } from "../../images/load.ts";
 import { buildProjectImages } from "../../images/project_images.ts";
 import { capture, onPath } from "../../images/run_command.ts";
-import { certKubeconfig, makeNodePki, NodePki } from "./pki.ts";
+import { makeNodePki, NodePki } from "./pki.ts";
+import { kubeconfigYaml } from "../kubeconfig.ts";
 import {
   cniConflist,
   containerdToml,
@@ -292,11 +293,12 @@ export async function startRealNode(options: {
   // kubelet.
   await Deno.writeTextFile(
     paths.kubeletKubeconfig,
-    certKubeconfig({
+    kubeconfigYaml({
       server: options.server,
       caPem: options.caPem,
       user: `system:node:${options.nodeName}`,
-      pair: pki.kubeletClient,
+      clientCertificate: pki.kubeletClient.cert,
+      clientKey: pki.kubeletClient.key,
     }),
     { mode: 0o600 },
   );
@@ -321,11 +323,12 @@ export async function startRealNode(options: {
   // kube-proxy.
   await Deno.writeTextFile(
     paths.kubeProxyKubeconfig,
-    certKubeconfig({
+    kubeconfigYaml({
       server: options.server,
       caPem: options.caPem,
       user: "system:kube-proxy",
-      pair: pki.kubeProxyClient,
+      clientCertificate: pki.kubeProxyClient.cert,
+      clientKey: pki.kubeProxyClient.key,
     }),
     { mode: 0o600 },
   );
