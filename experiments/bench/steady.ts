@@ -28,6 +28,7 @@ import {
   type SystemName,
 } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
+import { formatStages, scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
 
 interface ClosedRow extends LatencySummary {
   round: number;
@@ -35,6 +36,8 @@ interface ClosedRow extends LatencySummary {
   kind: OpKind;
   clients: number;
   loadAverage1m: number;
+  /** raft-kv only: per-stage latency from the nodes' /metrics over the row (warm-up included). */
+  stages?: Record<string, StageSummary>;
 }
 
 interface OpenRow extends OpenLoopResult {
@@ -115,8 +118,10 @@ export async function run(args: string[]): Promise<void> {
       for (const kind of kinds) {
         for (const clients of levels) {
           for (const system of order(round)) {
+            const before = system === "raft-kv" ? await scrapeStages(raftkv.endpoints()) : undefined;
             const r = await closedLoop(await target(system), kind, clients, seconds);
-            const row = { round, system, kind, clients, ...r, loadAverage1m: load1m() };
+            const stages = before ? stageDelta(before, await scrapeStages(raftkv.endpoints())) : undefined;
+            const row: ClosedRow = { round, system, kind, clients, ...r, loadAverage1m: load1m(), stages };
             closed.push(row);
             console.log(
               `${String(round + 1).padStart(5)}  ${system.padEnd(7)}  ${kind.padEnd(5)} ${
@@ -125,6 +130,7 @@ export async function run(args: string[]): Promise<void> {
                 r.p99Ms.toFixed(2).padStart(8)
               } ${r.p999Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}  ${row.loadAverage1m}`,
             );
+            if (stages) { for (const line of formatStages(stages)) console.log(line); }
           }
         }
       }
@@ -291,7 +297,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
   });
   await writeResults("latency-percentiles", {
     setup,
-    closedLoop: closed.map(({ round, system, kind, clients, p50Ms, p99Ms, p999Ms, maxMs }) => ({
+    closedLoop: closed.map(({ round, system, kind, clients, p50Ms, p99Ms, p999Ms, maxMs, stages }) => ({
       round,
       system,
       kind,
@@ -300,6 +306,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
       p99Ms,
       p999Ms,
       maxMs,
+      stages,
     })),
     openLoop: open.map((
       { system, kind, offeredPerSec, opsPerSec, p50Ms, p99Ms, p999Ms, maxMs, notSent },

@@ -8,6 +8,7 @@
  * instead of holding the client until it gives up.
  */
 import type { ReadState } from "../raft/mod.ts";
+import { probes } from "../metrics/probes.ts";
 import { RetryableError } from "./errors.ts";
 
 interface PendingRead {
@@ -26,7 +27,7 @@ interface Round {
 export class LinearizableReads {
   private queued: PendingRead[] = [];
   private round: Round | undefined;
-  private readyAt: Array<{ index: number; reads: PendingRead[] }> = [];
+  private readyAt: Array<{ index: number; reads: PendingRead[]; since: number }> = [];
   private sequence = 0;
   rounds = 0;
 
@@ -76,7 +77,9 @@ export class LinearizableReads {
 
   onReadState(rs: ReadState): void {
     if (this.round?.context !== rs.context) return;
-    this.readyAt.push({ index: rs.index, reads: this.round.reads });
+    const now = performance.now();
+    probes.stage("read_index", (now - this.round.startedAt) / 1000);
+    this.readyAt.push({ index: rs.index, reads: this.round.reads, since: now });
     this.round = undefined;
     this.onApplied();
     this.startRound();
@@ -92,8 +95,10 @@ export class LinearizableReads {
     const applied = this.appliedIndex();
     const stillWaiting = [];
     for (const r of this.readyAt) {
-      if (r.index <= applied) { for (const read of r.reads) read.resolve(); }
-      else stillWaiting.push(r);
+      if (r.index <= applied) {
+        probes.stage("read_apply_wait", (performance.now() - r.since) / 1000);
+        for (const read of r.reads) read.resolve();
+      } else stillWaiting.push(r);
     }
     this.readyAt = stillWaiting;
   }
@@ -119,6 +124,7 @@ export class LinearizableReads {
     this.readyAt = this.readyAt
       .map((g) => ({
         index: g.index,
+        since: g.since,
         reads: fail(
           g.reads,
           `this node has applied index ${applied} but the read needs ${g.index}, and it did not get there ` +

@@ -85,6 +85,12 @@ export interface DriverHooks {
   onReadyProcessed(rd: Ready): void;
   /** A storage failure: the node must stop (fail-stop; nothing acknowledged is lost). */
   onFatal(error: Error): void;
+  /** Timing only (write_stages.ts): a message was stepped, before any Ready it causes is built. */
+  afterStep?(): void;
+  /** Timing only: a Ready was built and its early messages (appends) handed to the transport. */
+  onReadyTaken?(rd: Ready): void;
+  /** Timing only: a Ready's entries are durable; its other messages go out next. */
+  onPersisted?(rd: Ready): void;
 }
 
 export class NodeDriver {
@@ -194,6 +200,7 @@ export class NodeDriver {
   step(message: unknown): void {
     if (this.stopped) return;
     this.raft.step(message);
+    this.hooks.afterStep?.();
     this.kick();
   }
 
@@ -280,12 +287,14 @@ export class NodeDriver {
     if (mismatch) return this.fail(mismatch);
     const early = rd.messages.filter(canSendBeforePersist);
     if (early.length) this.hooks.send(early);
+    this.hooks.onReadyTaken?.(rd);
     this.persist(rd, (error) => {
       if (this.stopped) {
         this.loopRunning = false;
         return;
       }
       if (error) return this.fail(error);
+      this.hooks.onPersisted?.(rd);
       const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
       if (late.length) this.hooks.send(late);
       const softChanged = rd.softState !== undefined;

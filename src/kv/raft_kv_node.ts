@@ -25,6 +25,7 @@ import { LinearizableReads } from "./linearizable_reads.ts";
 import { NodeStoppedError, RetryableError, UnknownOutcomeError } from "./errors.ts";
 import { type Log, NodeDriver } from "./node_driver.ts";
 import { FileNodeStore } from "./file_node_store.ts";
+import { StageClock } from "./write_stages.ts";
 
 export type { Log, LogLevel } from "./node_driver.ts";
 
@@ -97,6 +98,9 @@ export class RaftKvNode {
   private fatal: Error | undefined;
   private directoryPeers = new Set<NodeId>();
   private transport!: PeerTransport;
+  /** Per-stage latency of writes and reads (write_stages.ts), reported to the probes. */
+  private readonly stages = new StageClock();
+  private commitSeen = 0;
   /** Starts every ReadIndex context this process sends; new for every process (see below). */
   readonly readContextPrefix: string;
   private readonly opts: Required<Omit<RaftKvNodeOptions, "resolveHost" | "onFatal">> & RaftKvNodeOptions;
@@ -153,7 +157,14 @@ export class RaftKvNode {
       safetyMode: o.safetyMode,
       listen: o.listenPeer,
       advertise: o.self.peer,
-      onMessage: (m) => node.driver.step(m),
+      onMessage: (m) => {
+        if (m.type === "appResp") {
+          if (!m.reject && m.index !== undefined) node.stages.acknowledged(m.index);
+        } else if (m.type === "app" && m.entries?.length) {
+          node.stages.followerAppendReceived(m.entries[m.entries.length - 1].index);
+        }
+        node.driver.step(m);
+      },
       onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
       onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
@@ -179,6 +190,7 @@ export class RaftKvNode {
       send: (messages: import("../raft/mod.ts").Message[]) => this.transport.send(messages),
       onApplied: (e: Entry, outcome: ApplyOutcome) => {
         this.metrics.appliedEntries++;
+        this.stages.applied(e.index);
         this.proposals.applied(e, () => outcome);
       },
       onConfApplied: (e: Entry) => {
@@ -198,7 +210,32 @@ export class RaftKvNode {
         this.reads.onApplied();
       },
       onFatal: (error: Error) => this.die(error),
+      afterStep: () => this.noticeCommit(),
+      onReadyTaken: (rd: import("../raft/mod.ts").Ready) => {
+        this.noticeCommit();
+        if (rd.entries.length && this.raft.role === "leader") {
+          this.stages.taken(rd.entries[0].index, rd.entries[rd.entries.length - 1].index, performance.now());
+        }
+      },
+      onPersisted: (rd: import("../raft/mod.ts").Ready) => {
+        if (rd.entries.length && this.raft.role === "leader") {
+          this.stages.persisted(rd.entries[0].index, rd.entries[rd.entries.length - 1].index);
+        }
+        let acked = 0;
+        for (const m of rd.messages) {
+          if (m.type === "appResp" && !m.reject) acked = Math.max(acked, m.index ?? 0);
+        }
+        if (acked) this.stages.followerAcknowledged(acked);
+      },
     };
+  }
+
+  /** Times the commit of tracked proposals as soon as the core's commit index moves. */
+  private noticeCommit(): void {
+    const commit = this.raft.commitIndex;
+    if (commit <= this.commitSeen) return;
+    this.stages.committed(this.commitSeen, commit);
+    this.commitSeen = commit;
   }
 
   private onTick(): void {
@@ -214,6 +251,7 @@ export class RaftKvNode {
 
   private onSoftState(): void {
     this.metrics.leaderChanges++;
+    this.stages.reset();
     probes.softState(this.raft.role, this.raft.leader, this.raft.term);
     this.opts.log(
       "info",
@@ -251,24 +289,32 @@ export class RaftKvNode {
     if (this.stopped) throw new NodeStoppedError("node is shut down");
   }
 
-  /** Proposes a write on the leader and resolves with its result once applied here. */
-  async write(command: KvCommand): Promise<ApplyOutcome> {
+  /**
+   * Proposes a write on the leader and resolves with its result once applied here. `timing`, if
+   * given, says when the request arrived (for the stage histograms) and gets when it was applied.
+   */
+  async write(command: KvCommand, timing?: { received: number; applied?: number }): Promise<ApplyOutcome> {
     this.assertRunning();
     const index = this.raft.propose([encodeCommand(command)]);
     this.metrics.proposals++;
+    this.stages.proposed(index, timing?.received);
     const term = this.raft.term;
     this.kick();
-    return await this.proposals.wait(index, term);
+    const outcome = await this.proposals.wait(index, term);
+    if (timing) timing.applied = performance.now();
+    return outcome;
   }
 
   /** Resolves when a linearizable read of the local state is safe. */
   async linearizableBarrier(): Promise<void> {
     this.assertRunning();
+    const started = performance.now();
     const before = this.reads.rounds;
     const wait = this.reads.wait();
     this.metrics.readRounds += this.reads.rounds - before;
     this.kick();
     await wait;
+    probes.stage("read_total", (performance.now() - started) / 1000);
     this.metrics.linearizableReads++;
   }
 

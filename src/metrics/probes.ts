@@ -4,6 +4,8 @@
  * server installs the Prometheus metrics (src/server/metrics.ts). One node per server process, so the
  * probes are process-wide; the simulator and in-process tests leave them as no-ops.
  */
+import type { Stage } from "../kv/write_stages.ts";
+
 export interface Probes {
   /** One WAL write + fdatasync finished. */
   fsync(seconds: number): void;
@@ -15,6 +17,8 @@ export interface Probes {
   snapshotInstalled(bytes: number): void;
   /** Leader or role changed (Raft soft state). */
   softState(role: string, leader: number, term: number): void;
+  /** One stage of a request's path took this long (src/kv/write_stages.ts names the stages). */
+  stage(name: Stage, seconds: number): void;
 }
 
 const NONE: Probes = {
@@ -23,6 +27,7 @@ const NONE: Probes = {
   snapshotSaved() {},
   snapshotInstalled() {},
   softState() {},
+  stage() {},
 };
 
 let installed: Probes = NONE;
@@ -42,4 +47,5 @@ export const probes: Probes = {
   snapshotSaved: (b, s) => installed.snapshotSaved(b, s),
   snapshotInstalled: (b) => installed.snapshotInstalled(b),
   softState: (r, l, t) => installed.softState(r, l, t),
+  stage: (n, s) => installed.stage(n, s),
 };

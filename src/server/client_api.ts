@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import type { KvCommand } from "../kv/commands.ts";
 import type { ApplyOutcome } from "../kv/state_machine.ts";
 import type { NodeHolder } from "./node_holder.ts";
+import { StageClock } from "../kv/write_stages.ts";
 import { badRequest, conflict, HttpError, notFound } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
 import { leaderHint, notServing, notServingReason } from "./leader_hint.ts";
@@ -93,6 +94,7 @@ export function clientApi(holder: NodeHolder): Hono {
   const config = holder.config;
 
   const write = async (c: Context, makeCommand: (body?: string) => KvCommand) => {
+    const received = performance.now();
     const node = holder.require();
     const length = Number(c.req.header("content-length") ?? 0);
     if (length > config.maxValueBytes * 2 + 4096) {
@@ -112,9 +114,12 @@ export function clientApi(holder: NodeHolder): Hono {
       return forwardToLeader(c, node, text, config.requestTimeoutMs + 1000);
     }
     if (command.op !== "delete") holder.clusterAlarms.refuseWrites();
-    const body = resultOf(await node.write(command), command.key);
+    const timing: { received: number; applied?: number } = { received };
+    const body = resultOf(await node.write(command, timing), command.key);
     if (command.op !== "delete") body.value = command.value;
-    return c.json(body);
+    const response = c.json(body);
+    StageClock.answered(received, timing.applied!);
+    return response;
   };
 
   const put = (c: Context) =>

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { cachedPromtool, ensurePromtool } from "./promtool.ts";
 import { goUnavailable } from "../localkube/build.ts";
 import { startTestServer } from "./test_server.ts";
+import { parseStageHistograms } from "../../experiments/bench/stage_breakdown.ts";
 
 async function promtoolPath(): Promise<string | undefined> {
   const cached = await cachedPromtool();
@@ -53,6 +54,7 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
         ["raftkv_wal_fsync_duration_seconds", "histogram"],
         ["raftkv_snapshot_save_duration_seconds", "histogram"],
         ["raftkv_snapshot_size_bytes", "histogram"],
+        ["raftkv_request_stage_seconds", "histogram"],
         ["raftkv_apply_lag_entries", "gauge"],
         ["raftkv_configuration_index", "gauge"],
         ["raftkv_elections_started_total", "counter"],
@@ -73,6 +75,21 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
     assert.ok(sample(text, "raftkv_wal_fsync_duration_seconds_count")! >= 12);
     assert.ok(sample(text, "raftkv_snapshot_save_duration_seconds_count")! >= 1, "snapshots every 5 entries");
     assert.ok(sample(text, "raftkv_leader_changes_total")! >= 1, "it became the leader");
+    // Every write passed every stage of a one-node cluster's path, once; the read its ReadIndex.
+    const stages = parseStageHistograms(text);
+    for (
+      const stage of [
+        "http_to_propose",
+        "propose_to_ready",
+        "leader_append_fsync",
+        "ready_to_commit",
+        "commit_to_apply",
+        "apply_to_response",
+        "write_total",
+      ]
+    ) assert.equal(stages.get(stage)?.count, 12, `stage ${stage}: ${JSON.stringify(stages.get(stage))}`);
+    assert.equal(stages.get("read_total")?.count, 2);
+    assert.ok(!stages.has("first_follower_ack"), "a one-node cluster has no followers");
     assert.ok(sample(text, "raftkv_configuration_index")! >= 1);
     // With the server task's permissions (no /proc), memory still comes from the runtime, never a fake 0.
     assert.ok(sample(text, "process_resident_memory_bytes")! > 1e6, "resident memory is measured");
