@@ -9,6 +9,9 @@
  *   early messages (a leader's appends)  ->  persist (snapshot, entries, hard state)  ->
  *   other messages  ->  apply (snapshot, then entries; membership explicitly)  ->  advance
  *
+ * except that committed entries (already durable here) are applied before the persist when the
+ * Ready holds no snapshot and no configuration entry (see processReady).
+ *
  * While a Ready is being persisted, messages keep stepping the core (that is the batching), and
  * a snapshot from the leader may arrive that covers the Ready's own committed entries: the core
  * keeps such a snapshot pending until this Ready is applied, so entries are always applied on the
@@ -288,6 +291,13 @@ export class NodeDriver {
     const early = rd.messages.filter(canSendBeforePersist);
     if (early.length) this.hooks.send(early);
     this.hooks.onReadyTaken?.(rd);
+    // The core hands out only entries that are committed AND already durable here (applying <=
+    // persisted), so they need not wait for this Ready's own write: applying them first answers
+    // their clients one fdatasync sooner under load (etcd also applies while the WAL syncs). A
+    // snapshot or a configuration entry keeps the plain order, so a configuration never takes
+    // effect ahead of the entries and messages persisted with it.
+    const applyFirst = !rd.snapshot && !rd.committedEntries.some((e) => e.type === "conf");
+    let confChanged = applyFirst ? this.applyReady(rd, restored) : false;
     this.persist(rd, (error) => {
       if (this.stopped) {
         this.loopRunning = false;
@@ -298,7 +308,7 @@ export class NodeDriver {
       const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
       if (late.length) this.hooks.send(late);
       const softChanged = rd.softState !== undefined;
-      const confChanged = this.applyReady(rd, restored);
+      if (!applyFirst) confChanged = this.applyReady(rd, restored);
       this.raft.advance(rd);
       if (softChanged) this.hooks.onSoftState();
       if (confChanged) this.onConfigurationApplied();
