@@ -104,12 +104,18 @@ export function bootstrapSnapshot(voters: NodeId[], emptyState: Uint8Array = new
 
 /**
  * Messages that may leave before the Ready's state is durable: a leader's appends and heartbeats
- * (Raft thesis §10.2.1). They promise nothing about the sender's disk: the leader counts its own
- * copy toward a commit only after advance(), i.e. once persisted. Every other message (votes,
- * acknowledgements) promises durable state and must wait for the fsync.
+ * (Raft thesis §10.2.1), and the ReadIndex traffic (a follower's heartbeat answer, a forwarded
+ * read request, the leader's read index answer). They promise nothing about the sender's disk: the
+ * leader counts its own copy toward a commit only after advance(), i.e. once persisted, and a
+ * heartbeat answer only says the sender is at the leader's term now, which a crash cannot make
+ * false for the read it confirms (votes are persisted before they are sent). etcd's raft sends the
+ * same ones at once (only MsgAppResp, MsgVoteResp and MsgPreVoteResp wait, msgsAfterAppend), so a
+ * linearizable read does not wait for fdatasyncs of unrelated writes. Every other message (votes,
+ * append acknowledgements) promises durable state and must wait for the fsync.
  */
 export function canSendBeforePersist(m: Message): boolean {
-  return m.type === "app" || m.type === "heartbeat";
+  return m.type === "app" || m.type === "heartbeat" || m.type === "heartbeatResp" ||
+    m.type === "readIndex" || m.type === "readIndexResp";
 }
 
 export class RaftNode {

@@ -32,12 +32,15 @@ Deno.test("a bug1 trace as JSON: every event, node states as they change, the vi
 });
 
 Deno.test("a long run: the middle of the run is folded into one gap event, and the end survives", () => {
-  // A 15 s random run of seed 4 (crashes, wipes, partitions, membership changes) traces more than
-  // MAX_EVENTS events.
-  const { trace } = recordSimTrace(
-    { scenario: "random", mode: "safe", seed: 4 },
-    () => randomRun({ seed: 4, mode: "safe", trace: true, durationMs: 15_000 }),
-  );
+  // A 15 s random run (crashes, wipes, partitions, membership changes) of the first of these seeds
+  // that traces more than MAX_EVENTS events (which seed does moves with any change to message order).
+  const record = (seed: number) =>
+    recordSimTrace(
+      { scenario: "random", mode: "safe", seed },
+      () => randomRun({ seed, mode: "safe", trace: true, durationMs: 15_000 }),
+    );
+  let { trace } = record(4);
+  for (const seed of [5, 7, 9]) if (trace.truncated === 0) trace = record(seed).trace;
   assert.ok(trace.events.length <= MAX_EVENTS);
   assert.ok(trace.truncated > 0, "this run is longer than MAX_EVENTS");
   const gap = trace.events.find((e) => e.text.includes("events left out"))!;
