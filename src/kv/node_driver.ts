@@ -9,8 +9,8 @@
  *   early messages (a leader's appends)  ->  persist (snapshot, entries, hard state)  ->
  *   other messages  ->  apply (snapshot, then entries; membership explicitly)  ->  advance
  *
- * except that committed entries (already durable here) are applied before the persist when the
- * Ready holds no snapshot and no configuration entry (see processReady).
+ * except that committed entries (already durable here) are applied while the persist's fdatasync
+ * runs when the Ready holds no snapshot and no configuration entry (see processReady).
  *
  * While a Ready is being persisted, messages keep stepping the core (that is the batching), and
  * a snapshot from the leader may arrive that covers the Ready's own committed entries: the core
@@ -292,12 +292,20 @@ export class NodeDriver {
     if (early.length) this.hooks.send(early);
     this.hooks.onReadyTaken?.(rd);
     // The core hands out only entries that are committed AND already durable here (applying <=
-    // persisted), so they need not wait for this Ready's own write: applying them first answers
-    // their clients one fdatasync sooner under load (etcd also applies while the WAL syncs). A
-    // snapshot or a configuration entry keeps the plain order, so a configuration never takes
-    // effect ahead of the entries and messages persisted with it.
-    const applyFirst = !rd.snapshot && !rd.committedEntries.some((e) => e.type === "conf");
-    let confChanged = applyFirst ? this.applyReady(rd, restored) : false;
+    // persisted), so they need not wait for this Ready's own write: they are applied while its
+    // fdatasync is in flight (persist() starts the write before returning), and their clients are
+    // answered one fdatasync sooner under load, as etcd applies while its WAL syncs. The fsync is
+    // started first so that applying does not delay it, nor the acknowledgements that wait for it.
+    // A snapshot or a configuration entry keeps the plain order (apply after persist), so a
+    // configuration never takes effect ahead of the entries and messages persisted with it.
+    const overlap = !rd.snapshot && !rd.committedEntries.some((e) => e.type === "conf");
+    let applied = false;
+    let confChanged = false;
+    const apply = () => {
+      if (applied) return;
+      applied = true;
+      confChanged = this.applyReady(rd, restored);
+    };
     this.persist(rd, (error) => {
       if (this.stopped) {
         this.loopRunning = false;
@@ -308,7 +316,7 @@ export class NodeDriver {
       const late = early.length ? rd.messages.filter((m) => !canSendBeforePersist(m)) : rd.messages;
       if (late.length) this.hooks.send(late);
       const softChanged = rd.softState !== undefined;
-      if (!applyFirst) confChanged = this.applyReady(rd, restored);
+      apply(); // unless already applied while the fsync ran
       this.raft.advance(rd);
       if (softChanged) this.hooks.onSoftState();
       if (confChanged) this.onConfigurationApplied();
@@ -316,6 +324,8 @@ export class NodeDriver {
       this.maybeSnapshot();
       next();
     });
+    // The persist is under way (or done, and the callback above applied): apply meanwhile.
+    if (overlap && !this.stopped) apply();
   }
 
   /**
