@@ -251,7 +251,7 @@ export class RaftKvNode {
 
   private onSoftState(): void {
     this.metrics.leaderChanges++;
-    this.stages.reset();
+    this.stages.leaderChanged();
     probes.softState(this.raft.role, this.raft.leader, this.raft.term);
     this.opts.log(
       "info",

@@ -154,9 +154,12 @@ export class StageClock {
     this.followerAppends.splice(0, done);
   }
 
-  /** Leadership changed: acknowledgements restart from the new leader's view. */
-  reset(): void {
-    this.pending.clear();
+  /**
+   * Leadership changed: acknowledgements restart from the new leader's view. Tracked proposals
+   * stay: the soft state may be reported after the new leader's first proposals, and those of a
+   * deposed leader are dropped by applied() once the log passes them.
+   */
+  leaderChanged(): void {
     this.followerAppends.length = 0;
     this.ackedThrough = 0;
   }
