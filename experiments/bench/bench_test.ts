@@ -35,6 +35,11 @@ Deno.test(`bench steady --quick${etcd ? " --compare etcd" : " (etcd not installe
   assert.ok(t.openLoop.length > 0);
   const l = await written("latency-percentiles", ["", "open-writes", "open-reads"]);
   assert.equal(l.openLoop.length, t.openLoop.length);
+  // Every raft-kv row carries its per-stage breakdown, read from the nodes' /metrics.
+  for (const r of l.closedLoop.filter((r: { system: string }) => r.system === "raft-kv")) {
+    const total = r.stages?.[r.kind === "write" ? "write_total" : "read_total"];
+    assert.ok(total?.count > 0 && total.p50Ms <= total.p99Ms, `stages of ${JSON.stringify(r)}`);
+  }
 });
 
 Deno.test(`bench failover --quick${etcd ? " --compare etcd" : ""}`, async () => {
