@@ -66,6 +66,24 @@ export class OperatorProcess {
     return await this.#done;
   }
 
+  /**
+   * Stops it whatever state it is in: resumed first (a test may have SIGSTOPped it, and a stopped
+   * process never handles SIGTERM), SIGTERM, and SIGKILL if it has not exited after `graceMs`.
+   */
+  async terminate(graceMs = 10_000): Promise<Deno.CommandStatus> {
+    try {
+      Deno.kill(this.pid, "SIGCONT");
+    } catch {
+      // already exited
+    }
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    return await this.exited(graceMs) ?? await this.stop("SIGKILL");
+  }
+
   /** Waits for the process to exit by itself (undefined if it still runs after timeoutMs). */
   async exited(timeoutMs: number): Promise<Deno.CommandStatus | undefined> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -158,4 +176,89 @@ export class BackgroundWriter {
     await this.#loop;
     await this.#client.close();
   }
+}
+
+/** What a test started, stopped in reverse order (each by its PID, through its own stop()). */
+export class Teardown {
+  readonly #steps: { what: string; stop: () => Promise<unknown> }[] = [];
+
+  add(what: string, stop: () => Promise<unknown>): void {
+    this.#steps.push({ what, stop });
+  }
+
+  /** Runs every step once, newest first, even when one fails; throws the failures together. */
+  async run(): Promise<void> {
+    const failures: string[] = [];
+    for (const { what, stop } of this.#steps.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        failures.push(`${what}: ${(e as Error).message}`);
+      }
+    }
+    if (failures.length) throw new Error(`teardown failed:\n${failures.join("\n")}`);
+  }
+}
+
+/**
+ * Runs an end-to-end test body so that every way it can end stops what it started (what the body
+ * adds to the Teardown): after the body returns or throws, and on SIGINT/SIGTERM (then the process
+ * exits 130). A promise rejected with no handler during the body (a background loop that threw)
+ * would end the whole test module at once, skipping the teardown and leaving a cluster running: it
+ * is caught here and fails the test after the teardown instead.
+ */
+export async function withTeardown(body: (teardown: Teardown) => Promise<void>): Promise<void> {
+  const teardown = new Teardown();
+  const stray: unknown[] = [];
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    stray.push(event.reason);
+    console.error(`e2e: unhandled rejection (the test fails after its teardown): ${event.reason}`);
+  };
+  let tornDown: Promise<void> | undefined;
+  const teardownOnce = () => tornDown ??= teardown.run();
+  const onSignal = () => {
+    console.error("e2e: interrupted; stopping what the test started");
+    teardownOnce().finally(() => Deno.exit(130));
+  };
+  addEventListener("unhandledrejection", onRejection);
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let bodyError: { error: unknown } | undefined;
+  try {
+    await body(teardown);
+  } catch (error) {
+    bodyError = { error };
+  }
+  let teardownError: { error: unknown } | undefined;
+  try {
+    await teardownOnce();
+  } catch (error) {
+    teardownError = { error };
+  }
+  removeEventListener("unhandledrejection", onRejection);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  if (bodyError) {
+    // The body's own error says more; a teardown failure is then only reported.
+    if (teardownError) console.error(`e2e: ${(teardownError.error as Error).message}`);
+    throw bodyError.error;
+  }
+  if (teardownError) throw teardownError.error;
+  if (stray.length) {
+    throw new AggregateError(
+      stray,
+      `unhandled rejection(s) during the test: ${stray.map(String).join("; ")}`,
+    );
+  }
+}
+
+/**
+ * A t.step that ends the test when it fails: the later steps build on what this one set up, and
+ * running them anyway only adds confusing failures (and background work on a broken cluster).
+ */
+export function stepper(t: Deno.TestContext) {
+  return async (name: string, fn: (t: Deno.TestContext) => Promise<void>): Promise<void> => {
+    if (!await t.step(name, fn)) throw new Error(`step failed: ${name} (the later steps are skipped)`);
+  };
 }
