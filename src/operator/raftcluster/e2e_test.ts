@@ -27,8 +27,10 @@ import { RecordedWorkload } from "../../../experiments/lib/workload.ts";
 import { KubeConfigH1, type KubeObject } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
+import { AdminCallCollector, auditAdminCalls } from "./admin_audit.ts";
+import type { AdminCallRecord } from "../../server/admin_call_log.ts";
 import { kubectl, leaderOf, nodesOf, OperatorProcess, stepper, withTeardown } from "./e2e_support.ts";
-import type { ClusterRef } from "./names.ts";
+import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
 const CRD = new URL("../../../crds/raftcluster.yaml", import.meta.url).pathname;
@@ -110,6 +112,21 @@ Deno.test({
       const confIndexes = new Map<number, number>();
       let statusConfIndex = 0;
       const regressions: string[] = [];
+      // The admin calls every node recorded (GET /admin/calls), gathered all along: a node whose claim
+      // is lost later takes its record with it.
+      let adminToken: string | undefined;
+      const adminCalls = new AdminCallCollector();
+      const collectAdminCalls = async (nodes: { url: string }[]) => {
+        if (!adminToken) return;
+        await Promise.all(nodes.map(async ({ url }) => {
+          const r = await fetch(`${adminUrlOf(url)}/admin/calls`, {
+            headers: { authorization: `Bearer ${adminToken}` },
+            signal: AbortSignal.timeout(2_000),
+          }).catch(() => undefined);
+          if (r?.ok) adminCalls.add(((await r.json()) as { calls: AdminCallRecord[] }).calls);
+          else await r?.body?.cancel();
+        }));
+      };
       const poller = (async () => {
         while (polling) {
           const nodes = await nodesOf(api, ref).catch(() => []);
@@ -130,6 +147,7 @@ Deno.test({
               regressions.push(`status.configIndex ${statusConfIndex} -> ${index}`);
             }
             statusConfIndex = Math.max(statusConfIndex, index);
+            await collectAdminCalls(nodes).catch(() => {});
           }
           await new Promise((r) => setTimeout(r, 300));
         }
@@ -195,6 +213,9 @@ Deno.test({
               return await until("Running with 3 voters", running(3));
             });
             ref = { namespace, name: "demo", uid: body.metadata.uid };
+            adminToken = atob(
+              await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data.admin-token}"]),
+            );
             const s = status(body);
             assert.deepEqual(s.voters, [1, 2, 3]);
             assert.equal(s.labelSelector, "app.kubernetes.io/name=raft-kv,app.kubernetes.io/instance=demo");
@@ -379,8 +400,13 @@ Deno.test({
             const token = await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data.admin-token}"]);
             const leader = (await leaderOf(api, ref))!;
             const leaving = (await nodesOf(api, ref)).find((n) => n.slot === 4)!;
-            await using admin = new AdminClient({ endpoints: [leader.url], token: atob(token) });
-            if (leader.slot !== 4) await admin.transferLeader(leaving.report.id!, { node: leader.url });
+            const leaderAdmin = adminUrlOf(leader.url);
+            await using admin = new AdminClient({
+              endpoints: [leaderAdmin],
+              token: atob(token),
+              caller: { identity: "e2e-test", step: "move leadership to slot 4" },
+            });
+            if (leader.slot !== 4) await admin.transferLeader(leaving.report.id!, { node: leaderAdmin });
             await waitFor("slot 4 to lead", async () => (await leaderOf(api, ref))?.slot === 4, 10_000, 100);
             await timed(
               "5 -> 4 (crashes after TransferLeader, RemoveMembers)",
@@ -592,6 +618,27 @@ Deno.test({
             assert.ok(
               statusConfIndex > 0 && confIndexes.size >= 5,
               `indexes watched: ${JSON.stringify([...confIndexes])}`,
+            );
+            // What the nodes recorded of every admin call since the cluster was created: no step acted on
+            // by two replicas, nothing from operator-a once operator-b acted, and the configuration
+            // changes one chain with no gap and no repeat, ending where the nodes are.
+            await collectAdminCalls(await nodesOf(api, ref));
+            const records = adminCalls.records;
+            const audit = auditAdminCalls(records, { from: "operator-a", to: "operator-b" });
+            console.log(
+              `admin calls recorded: ${records.length} (${
+                records.filter((r) => r.caller === "operator-b").length
+              } by operator-b); configuration changes chained: ${
+                audit.chain.map((c) => `${c.previousIndex}->${c.index}`).join(" ")
+              }`,
+            );
+            assert.deepEqual(audit.problems, [], "the admin calls at the nodes");
+            assert.ok(audit.chain.length >= 15, `${audit.chain.length} configuration changes recorded`);
+            assert.ok(records.some((r) => r.caller === "operator-b"), "the standby's calls are recorded");
+            assert.equal(
+              audit.chain.at(-1)!.index,
+              Math.max(...confIndexes.values()),
+              "the last recorded change is the configuration the nodes are in",
             );
           },
         );

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../../server/config.ts";
 import { expandVars } from "../../localkube/agent/env_expansion.ts";
 import {
+  adminUrlOf,
   claimName,
   clusterId,
   type ClusterRef,
   podName,
-  adminUrlOf,
   podUrl,
   selectorLabels,
   slotOfClaim,
@@ -47,7 +47,9 @@ Deno.test("the server accepts the StatefulSet's args once the kubelet has expand
   assert.equal(config.bootstrap, false);
 
   // Under localkube's process agent, pods share the host's loopback: each binds its own 127.x pod IP.
-  const shared = container.args!.map((arg) => expandVars(arg, (name) => ({ ...env, POD_IP: "127.4.0.9" })[name]));
+  const shared = container.args!.map((arg) =>
+    expandVars(arg, (name) => ({ ...env, POD_IP: "127.4.0.9" })[name])
+  );
   const onLoopback = parseConfig(shared, (name) => tokens[name]);
   assert.deepEqual(onLoopback.listenClient, { hostname: "127.4.0.9", port: 8080 });
   assert.deepEqual(onLoopback.listenAdmin, { hostname: "127.4.0.9", port: 8081 });
@@ -55,13 +57,20 @@ Deno.test("the server accepts the StatefulSet's args once the kubelet has expand
 
 Deno.test("the admin port is open to the operator's pods only; the peer port to the members only", () => {
   const policy = networkPolicy(ref);
-  const rules = policy.spec!.ingress!.map((rule) => ({ from: rule._from, ports: rule.ports!.map((p) => p.port) }));
+  const rules = policy.spec!.ingress!.map((rule) => ({
+    from: rule._from,
+    ports: rule.ports!.map((p) => p.port),
+  }));
   assert.deepEqual(rules.find((r) => r.ports.includes(8081)), {
     from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "raft-operator" } } }],
     ports: [8081],
   });
   assert.deepEqual(rules.find((r) => r.ports.includes(7000))!.from, [
-    { podSelector: { matchLabels: { "app.kubernetes.io/name": "raft-kv", "app.kubernetes.io/instance": "demo" } } },
+    {
+      podSelector: {
+        matchLabels: { "app.kubernetes.io/name": "raft-kv", "app.kubernetes.io/instance": "demo" },
+      },
+    },
   ]);
   assert.ok(!rules.find((r) => r.ports.includes(8080))!.ports.includes(8081), "no admin on the client rule");
   assert.equal(adminUrlOf("http://127.4.0.9:8080"), "http://127.4.0.9:8081");
