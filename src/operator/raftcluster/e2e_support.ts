@@ -262,3 +262,62 @@ export function stepper(t: Deno.TestContext) {
     if (!await t.step(name, fn)) throw new Error(`step failed: ${name} (the later steps are skipped)`);
   };
 }
+
+/**
+ * `kubectl port-forward pod/<pod> :<port>...`: resolves to the local ports kubectl picked, in the
+ * order of `ports`, once it forwards them; the forward runs until `stop()` (killed by PID).
+ */
+export async function portForward(
+  binary: string,
+  kubeconfig: string,
+  namespace: string,
+  pod: string,
+  ports: number[],
+): Promise<{ local: number[]; stop: () => Promise<void> }> {
+  const child = new Deno.Command(binary, {
+    args: [
+      "--kubeconfig",
+      kubeconfig,
+      "-n",
+      namespace,
+      "port-forward",
+      `pod/${pod}`,
+      ...ports.map((p) => `:${p}`),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    await child.status;
+  };
+  const stderr = new Response(child.stderr).text();
+  const found = new Map<number, number>();
+  let seen = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + 20_000;
+  try {
+    while (found.size < ports.length) {
+      if (Date.now() > deadline) throw new Error(`kubectl port-forward: no forwarding within 20 s:\n${seen}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`kubectl port-forward exited: ${seen}${await stderr}`);
+      seen += value;
+      // "Forwarding from 127.0.0.1:41234 -> 8080"
+      for (const m of seen.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) {
+        found.set(Number(m[2]), Number(m[1]));
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  // Keep draining its output so that kubectl never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+  })();
+  return { local: ports.map((p) => found.get(p)!), stop };
+}

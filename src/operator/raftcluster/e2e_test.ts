@@ -29,7 +29,15 @@ import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
 import { AdminCallCollector, auditAdminCalls } from "./admin_audit.ts";
 import type { AdminCallRecord } from "../../server/admin_call_log.ts";
-import { kubectl, leaderOf, nodesOf, OperatorProcess, stepper, withTeardown } from "./e2e_support.ts";
+import {
+  kubectl,
+  leaderOf,
+  nodesOf,
+  OperatorProcess,
+  portForward,
+  stepper,
+  withTeardown,
+} from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
@@ -216,6 +224,29 @@ Deno.test({
             adminToken = atob(
               await run(["get", "secret", "demo-tokens", "-o", "jsonpath={.data.admin-token}"]),
             );
+            if (kube.nodeKind === "kubelet") {
+              // Each pod has its own network namespace here: the server listens on 0.0.0.0, so
+              // kubectl port-forward (which connects through the pod's localhost) reaches both APIs.
+              const forward = await portForward(kube.kubectl, kube.kubeconfigPath, namespace, "demo-0", [
+                8080,
+                8081,
+              ]);
+              try {
+                const [client, admin] = forward.local;
+                const report = await (await fetch(`http://127.0.0.1:${client}/status`)).json() as {
+                  id?: number;
+                };
+                assert.equal(typeof report.id, "number", "the client API through kubectl port-forward");
+                const config = await fetch(`http://127.0.0.1:${admin}/admin/config`, {
+                  headers: { authorization: `Bearer ${adminToken}` },
+                });
+                assert.equal(config.status, 200, "the admin API through kubectl port-forward");
+                await config.body?.cancel();
+                console.log(`kubectl port-forward pod/demo-0: node ${report.id} answered on both ports`);
+              } finally {
+                await forward.stop();
+              }
+            }
             const s = status(body);
             assert.deepEqual(s.voters, [1, 2, 3]);
             assert.equal(s.labelSelector, "app.kubernetes.io/name=raft-kv,app.kubernetes.io/instance=demo");
