@@ -139,6 +139,8 @@ Deno.test({
                 [[3, 5, "Succeeded"], [5, 4, "Succeeded"]],
                 `${c.name}: 3 -> 5 ran to its end before 5 -> 4 started`,
               );
+              const up = s.history!.at(-2)!;
+              console.log(`${c.name}: 3 -> 5 went ${up.steps.map((x) => x.step).join(" -> ")}`);
               const ref = refs.get(c.name)!;
               const leader = (await leaderOf(api, ref))!;
               await using client = new KvClient({ endpoints: [leader.url] });
