@@ -65,7 +65,10 @@ export class AdminClient implements AsyncDisposable {
     this.#token = options.token;
     const caller = options.caller;
     this.#callerHeaders = caller
-      ? { "x-raft-admin-caller": caller.identity, ...(caller.step ? { "x-raft-admin-step": caller.step } : {}) }
+      ? {
+        "x-raft-admin-caller": caller.identity,
+        ...(caller.step ? { "x-raft-admin-step": caller.step } : {}),
+      }
       : {};
   }
 
