@@ -26,7 +26,7 @@ Deno.test({
     }
     await withTeardown(async (teardown) => {
       const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop());
+      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       const core = kubeConfig.makeApiClient(k8s.CoreV1Api);

@@ -8,6 +8,7 @@ import type { ClusterApi } from "./cluster_api.ts";
 import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
 import { spawnLogged } from "../framework/testing/logged_process.ts";
+import type { ReaperWatch } from "./e2e_reaper.ts";
 
 const decoder = new TextDecoder();
 
@@ -181,9 +182,22 @@ export class BackgroundWriter {
 /** What a test started, stopped in reverse order (each by its PID, through its own stop()). */
 export class Teardown {
   readonly #steps: { what: string; stop: () => Promise<unknown> }[] = [];
+  readonly #watch: ReaperWatch = { pids: [], localkube: [] };
 
-  add(what: string, stop: () => Promise<unknown>): void {
+  /** `watchFile`: where the watchdog (e2e_reaper.ts) reads what to stop if this process dies first. */
+  constructor(private readonly watchFile?: string) {}
+
+  /**
+   * `watch`: the same things for the watchdog, which stops them if this process dies before its
+   * teardown runs (a process by PID; a localkube cluster by its state directory).
+   */
+  add(what: string, stop: () => Promise<unknown>, watch: { pid?: number; localkube?: string } = {}): void {
     this.#steps.push({ what, stop });
+    if (watch.pid) this.#watch.pids.push(watch.pid);
+    if (watch.localkube) this.#watch.localkube.push(watch.localkube);
+    if (this.watchFile && (watch.pid || watch.localkube)) {
+      Deno.writeTextFileSync(this.watchFile, JSON.stringify(this.#watch));
+    }
   }
 
   /** Runs every step once, newest first, even when one fails; throws the failures together. */
@@ -200,15 +214,39 @@ export class Teardown {
   }
 }
 
+const REAPER = new URL("./e2e_reaper.ts", import.meta.url).pathname;
+
+/** Starts the watchdog over this test process; resolves to its stop (SIGTERM, by PID). */
+function startReaper(watchFile: string): () => Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", REAPER, String(Deno.pid), watchFile],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+}
+
 /**
  * Runs an end-to-end test body so that every way it can end stops what it started (what the body
- * adds to the Teardown): after the body returns or throws, and on SIGINT/SIGTERM (then the process
- * exits 130). A promise rejected with no handler during the body (a background loop that threw)
- * would end the whole test module at once, skipping the teardown and leaving a cluster running: it
- * is caught here and fails the test after the teardown instead.
+ * adds to the Teardown): after the body returns or throws, and on SIGTERM (then the process exits
+ * 130). A promise rejected with no handler during the body (a background loop that threw) would end
+ * the whole test module at once, skipping the teardown and leaving a cluster running: it is caught
+ * here and fails the test after the teardown instead. Where no code of this process can run any more
+ * (SIGKILL; `deno test` exits on SIGINT by itself, reporting the pending tests), the watchdog process
+ * (e2e_reaper.ts) stops what the Teardown was told to watch.
  */
 export async function withTeardown(body: (teardown: Teardown) => Promise<void>): Promise<void> {
-  const teardown = new Teardown();
+  const watchFile = await Deno.makeTempFile({ prefix: "e2e-reaper-", suffix: ".json" });
+  const stopReaper = startReaper(watchFile);
+  const teardown = new Teardown(watchFile);
   const stray: unknown[] = [];
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
@@ -239,6 +277,8 @@ export async function withTeardown(body: (teardown: Teardown) => Promise<void>):
   removeEventListener("unhandledrejection", onRejection);
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
+  await stopReaper();
+  await Deno.remove(watchFile).catch(() => {});
   if (bodyError) {
     // The body's own error says more; a teardown failure is then only reported.
     if (teardownError) console.error(`e2e: ${(teardownError.error as Error).message}`);

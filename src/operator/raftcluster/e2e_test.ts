@@ -54,7 +54,7 @@ Deno.test({
     }
     await withTeardown(async (teardown) => {
       const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop());
+      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
       if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
       const dir = await Deno.makeTempDir({ prefix: "raftcluster-e2e-" });
       teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
@@ -65,7 +65,7 @@ Deno.test({
       /** Every operator process is stopped by the teardown, whichever way the test ends. */
       const startOperator = async (logPath: string, args: string[]): Promise<OperatorProcess> => {
         const started = await OperatorProcess.start(logPath, args);
-        teardown.add(`operator (pid ${started.pid})`, () => started.terminate());
+        teardown.add(`operator (pid ${started.pid})`, () => started.terminate(), { pid: started.pid });
         return started;
       };
       const api = new ClusterApi(kubeConfig);

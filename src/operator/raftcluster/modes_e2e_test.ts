@@ -36,7 +36,7 @@ Deno.test({
     }
     await withTeardown(async (teardown) => {
       const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop());
+      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
       const dir = await Deno.makeTempDir({ prefix: "raftcluster-modes-e2e-" });
       teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
       const kubeConfig = new KubeConfigH1();
@@ -87,7 +87,7 @@ Deno.test({
               "operator-m",
             ]);
             operator = started;
-            teardown.add(`operator (pid ${started.pid})`, () => started.terminate());
+            teardown.add(`operator (pid ${started.pid})`, () => started.terminate(), { pid: started.pid });
             for (const c of CLUSTERS) await run(["apply", "-f", `${EXAMPLES}${c.file}`]);
             await Promise.all(CLUSTERS.map(async (c) => {
               const body = await running(c.name, 3);
