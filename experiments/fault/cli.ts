@@ -27,7 +27,7 @@ commands:
   status           every node: role, term, leader, process, the faults it injects
 options:
   --state-dir DIR  the local cluster's state directory (default .data/local)
-  --kube NAME      act on RaftCluster NAME through its pods' fault endpoints (http://<pod IP>:8080/admin/faults,
+  --kube NAME      act on RaftCluster NAME through its pods' fault endpoints (http://<pod IP>:8081/admin/faults,
                    admin token from Secret NAME-tokens); needs a kubeconfig and a route to the pod network
   --namespace NS   the RaftCluster's namespace (default: the kubeconfig context's)
 Fault commands are refused unless the cluster runs with fault injection (deno task local up --fault-injection).`;

@@ -1,6 +1,6 @@
 /**
  * A RaftCluster in Kubernetes as a fault target. Faults go to each pod's own fault endpoint,
- * `POST http://<pod IP>:8080/admin/faults` with the cluster's admin token (Secret <name>-tokens):
+ * `POST http://<pod IP>:8081/admin/faults` (the admin port) with the cluster's admin token (Secret <name>-tokens):
  * a partition must be set on every pod of both sides, and only the pod itself can drop its own
  * traffic, so the client Service (which picks one pod at random) will not do. Pod IPs are reached
  * the way the operator reaches them: directly, which works from a machine that routes to the pod
@@ -12,6 +12,7 @@ import * as k8s from "@kubernetes/client-node";
 import { KubeConfigH1 } from "../../src/operator/framework/mod.ts";
 import {
   ADMIN_TOKEN_KEY,
+  adminUrlOf,
   claimName,
   type ClusterRef,
   labelSelector,
@@ -107,11 +108,11 @@ export class KubeTarget implements FaultTarget {
   }
 
   inject(node: FaultNode, action: FaultAction): Promise<FaultState> {
-    return faultCall(node.url, this.token, node.label, action);
+    return faultCall(adminUrlOf(node.url), this.token, node.label, action);
   }
 
   faults(node: FaultNode): Promise<FaultState> {
-    return faultCall(node.url, this.token, node.label);
+    return faultCall(adminUrlOf(node.url), this.token, node.label);
   }
 
   async kill(node: FaultNode): Promise<string> {

@@ -59,15 +59,31 @@ export class RecordedWorkload {
 
   constructor(readonly recorder: HistoryRecorder, private readonly options: WorkloadOptions) {}
 
+  /** What stopped a client early (rethrown by stop(), never left as an unhandled rejection). */
+  private failure: unknown;
+
   start(clients: number): void {
     this.running = true;
-    for (let i = 0; i < clients; i++) this.workers.push(this.worker(i));
+    for (let i = 0; i < clients; i++) {
+      // Caught here: a worker's rejection would otherwise surface as an unhandled promise rejection,
+      // which ends the whole test module before its clean-up runs.
+      this.workers.push(
+        this.worker(i).catch((e) => {
+          this.failure ??= e;
+        }),
+      );
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.workers);
     this.workers = [];
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      throw failure;
+    }
   }
 
   private client(endpoint: string, identity: string): KvClient {
@@ -86,7 +102,8 @@ export class RecordedWorkload {
   private async worker(i: number): Promise<void> {
     let generation = 0;
     let identity = `c${i}`;
-    let endpoint = this.endpointFor(i);
+    let endpoint = await this.endpointFor(i);
+    if (endpoint === undefined) return;
     let kv = this.client(endpoint, identity);
     let n = 0;
     while (this.running) {
@@ -94,7 +111,9 @@ export class RecordedWorkload {
       if (outcome === "unknown") {
         await kv.close();
         identity = `c${i}.${++generation}`;
-        endpoint = this.endpointFor(i);
+        const next = await this.endpointFor(i);
+        if (next === undefined) return;
+        endpoint = next;
         kv = this.client(endpoint, identity);
       }
       if (outcome !== "ok") await new Promise((r) => setTimeout(r, 20));
@@ -107,10 +126,18 @@ export class RecordedWorkload {
     return typeof mix === "function" ? mix(i) : mix;
   }
 
-  private endpointFor(i: number): string {
+  /**
+   * The node client i sends to; while the endpoint list is empty (no member known yet), waits for one.
+   * Undefined once the workload is stopped while waiting.
+   */
+  private async endpointFor(i: number): Promise<string | undefined> {
     if (this.options.pin) return this.options.pin(i);
-    const all = this.options.endpoints();
-    return all[i % all.length];
+    while (this.running) {
+      const all = this.options.endpoints();
+      if (all.length) return all[i % all.length];
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
   }
 
   /** One recorded operation. */

@@ -23,6 +23,11 @@ import type {
 export interface AdminClientOptions extends ConnectionOptions {
   /** The cluster's admin token (a local cluster keeps it in `.data/local/cluster.json` as `adminToken`). */
   token: string;
+  /**
+   * Sent with every call as X-Raft-Admin-Caller / X-Raft-Admin-Step: who calls (an operator replica's
+   * identity) and what for; the node records them in its admin call log (GET /admin/calls).
+   */
+  caller?: { identity: string; step?: string };
 }
 
 export interface LearnerSpec extends MemberAddress {
@@ -48,6 +53,7 @@ const ADMIN_RETRY = { requestTimeoutMs: 12_000, operationTimeoutMs: 30_000 };
 export class AdminClient implements AsyncDisposable {
   readonly #connection: ClusterConnection;
   readonly #token: string;
+  readonly #callerHeaders: Record<string, string>;
 
   constructor(options: AdminClientOptions) {
     if (typeof options.token !== "string" || options.token === "") {
@@ -57,6 +63,13 @@ export class AdminClient implements AsyncDisposable {
     // request timeout (10 s by default), so give them longer than a key-value call before giving up.
     this.#connection = new ClusterConnection({ ...options, retry: { ...ADMIN_RETRY, ...options.retry } });
     this.#token = options.token;
+    const caller = options.caller;
+    this.#callerHeaders = caller
+      ? {
+        "x-raft-admin-caller": caller.identity,
+        ...(caller.step ? { "x-raft-admin-step": caller.step } : {}),
+      }
+      : {};
   }
 
   /** The current configuration, with the members' addresses. */
@@ -182,7 +195,7 @@ export class AdminClient implements AsyncDisposable {
       method,
       path,
       body,
-      headers: { authorization: `Bearer ${this.#token}` },
+      headers: { authorization: `Bearer ${this.#token}`, ...this.#callerHeaders },
       describe,
       changesState: method !== "GET",
       pinnedUrl,

@@ -14,6 +14,7 @@ import { encodeMembersContext } from "../kv/members.ts";
 import type { NodeHolder } from "./node_holder.ts";
 import { badRequest, conflict, HttpError } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
+import { AdminCallLog } from "./admin_call_log.ts";
 
 const encoder = new TextEncoder();
 
@@ -27,8 +28,15 @@ export function confView(node: RaftKvNode): ConfState & { joint: boolean; index:
   return { ...conf, joint: conf.votersOutgoing.length > 0, index: node.confIndex };
 }
 
-function answer(node: RaftKvNode, changed: boolean, index = node.confIndex) {
-  return { index, changed, conf: confView(node) };
+/** A proposed change's index, and the configuration index it was proposed on (what an audit chains). */
+interface Proposed {
+  index: number;
+  previousIndex: number;
+}
+
+function answer(node: RaftKvNode, changed: boolean, at: number | Proposed = node.confIndex) {
+  const made = typeof at === "number" ? { index: at } : at;
+  return { ...made, changed, conf: confView(node) };
 }
 
 async function json(c: Context): Promise<Record<string, unknown>> {
@@ -65,11 +73,13 @@ const sameSet = (a: readonly number[], b: readonly number[]) =>
  * Proposes a change, retrying briefly while the leader cannot take one yet (a new leader that
  * has not committed in its term, or the previous change still being applied).
  */
-async function propose(node: RaftKvNode, change: ConfChange, timeoutMs: number): Promise<number> {
+async function propose(node: RaftKvNode, change: ConfChange, timeoutMs: number): Promise<Proposed> {
   const deadline = performance.now() + timeoutMs;
   for (let attempt = 0;; attempt++) {
     try {
-      return await node.changeMembership(change);
+      // Read in the same turn as the proposal, which is refused while an earlier change is unapplied.
+      const previousIndex = node.confIndex;
+      return { index: await node.changeMembership(change), previousIndex };
     } catch (e) {
       const transient = e instanceof ProposalDroppedError ||
         (e instanceof ConfChangeError && e.message.includes("not applied yet"));
@@ -111,6 +121,10 @@ export function adminApi(holder: NodeHolder): Hono {
     }
     await next();
   });
+  // Who changed what, and the configuration index before and after (GET /admin/calls).
+  const calls = new AdminCallLog(holder, (message) => console.error(message));
+  app.use("*", calls.middleware);
+  app.get("/calls", async (c) => c.json({ node: holder.identity?.nodeId, calls: await calls.records() }));
 
   /** Runs `change` on the leader, or forwards the request there. */
   const onLeader = async (

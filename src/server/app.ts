@@ -13,8 +13,15 @@ import { messageTraceApi } from "./message_trace.ts";
 import { errorResponse, HttpError } from "./http_errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 
-/** `metrics`: the registry /metrics serves (the server passes the one whose probes it installed). */
-export function createApp(holder: NodeHolder, metrics = new ServerMetrics(holder)): Hono {
+/**
+ * `metrics`: the registry /metrics serves (the server passes the one whose probes it installed).
+ * `serves`: with --listen-admin the server runs two apps, one without /admin and one with /admin only.
+ */
+export function createApp(
+  holder: NodeHolder,
+  metrics = new ServerMetrics(holder),
+  serves: { client: boolean; admin: boolean } = { client: true, admin: true },
+): Hono {
   const app = new Hono();
   const started = performance.now();
 
@@ -51,9 +58,11 @@ export function createApp(holder: NodeHolder, metrics = new ServerMetrics(holder
   app.use("/kv/*", limit(valueBytes * 2 + 4096, `values are limited to ${valueBytes} bytes`));
   app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));
 
-  app.route("/", observabilityApi(holder, metrics, started));
-  app.route("/", messageTraceApi(holder));
-  app.route("/", clientApi(holder));
-  app.route("/admin", adminApi(holder));
+  if (serves.client) {
+    app.route("/", observabilityApi(holder, metrics, started));
+    app.route("/", messageTraceApi(holder));
+    app.route("/", clientApi(holder));
+  }
+  if (serves.admin) app.route("/admin", adminApi(holder));
   return app;
 }

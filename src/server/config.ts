@@ -17,6 +17,8 @@ export interface ServerConfig {
   /** With empty storage: start a new single-member cluster instead of waiting to be added. */
   bootstrap: boolean;
   listenClient: { hostname: string; port: number };
+  /** The admin API on its own listener (then not on the client one), so a firewall can keep it apart. */
+  listenAdmin?: { hostname: string; port: number };
   advertiseClient: string;
   listenPeer: { hostname: string; port: number };
   advertisePeer: string;
@@ -49,6 +51,10 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --bootstrap               with empty storage, start a new cluster with this node as its only voter
   --listen-client H:P       client HTTP API (default 127.0.0.1:8080)
   --advertise-client URL    how clients reach this node (default http://<listen-client>)
+  --listen-admin H:P        serve the admin API (/admin) here instead of on the client listener
+  --listen-wildcard W       never (default) | unless-loopback: listen on 0.0.0.0 (same ports) for the client
+                            and admin APIs when their host is not a loopback address (a pod with its own
+                            network namespace, where kubectl port-forward comes in through localhost)
   --listen-peer H:P         Raft peer listener (default 127.0.0.1:7000)
   --advertise-peer H:P      how peers reach this node (default <listen-peer>)
   --peer-token T            shared secret of the peers (or RAFTKV_PEER_TOKEN; required)
@@ -115,6 +121,11 @@ function electionTicks(
   return ticks;
 }
 
+/** 127.0.0.0/8, ::1 or localhost: an address only this host (or, in a pod, this pod) reaches. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 export function parseConfig(args: string[], env: (name: string) => string | undefined): ServerConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -127,6 +138,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         bootstrap: { type: "boolean" },
         "listen-client": { type: "string" },
         "advertise-client": { type: "string" },
+        "listen-admin": { type: "string" },
+        "listen-wildcard": { type: "string" },
         "listen-peer": { type: "string" },
         "advertise-peer": { type: "string" },
         "peer-token": { type: "string" },
@@ -179,6 +192,25 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   }
   const advertisePeer = get("advertise-peer") ?? `${listenPeer.hostname}:${listenPeer.port}`;
   parseHostPort("advertise-peer", advertisePeer);
+  const listenAdminText = get("listen-admin");
+  const listenAdmin = listenAdminText === undefined
+    ? undefined
+    : parseHostPort("listen-admin", listenAdminText);
+  if (
+    listenAdmin && listenAdmin.port !== 0 && listenAdmin.hostname === listenClient.hostname &&
+    listenAdmin.port === listenClient.port
+  ) {
+    throw new ConfigError(
+      "--listen-admin must differ from --listen-client (or leave it out to serve /admin there)",
+    );
+  }
+  const wildcard = get("listen-wildcard") ?? "never";
+  if (wildcard !== "never" && wildcard !== "unless-loopback") {
+    throw new ConfigError(`--listen-wildcard must be never or unless-loopback, got "${wildcard}"`);
+  }
+  // Defaults above are derived from the addresses as given; only where the server binds changes.
+  const bind = (at: { hostname: string; port: number }) =>
+    wildcard === "unless-loopback" && !isLoopback(at.hostname) ? { hostname: "0.0.0.0", port: at.port } : at;
 
   const nodeIdText = get("node-id");
   let safetyMode: SafetyMode;
@@ -219,7 +251,8 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     nodeId: nodeIdText === undefined ? undefined : positiveInt("node-id", nodeIdText),
     clusterId: get("cluster-id") ?? "raft-kv",
     bootstrap: flag("bootstrap"),
-    listenClient,
+    listenClient: bind(listenClient),
+    ...(listenAdmin ? { listenAdmin: bind(listenAdmin) } : {}),
     advertiseClient: advertiseClient.replace(/\/+$/, ""),
     listenPeer,
     advertisePeer,

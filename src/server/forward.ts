@@ -13,7 +13,15 @@ import { describeLeader, leaderHint } from "./leader_hint.ts";
 const resolveHost = resolverFromEnv();
 
 const FORWARDED_HEADER = "x-raft-forwarded-by";
-const PASSED_REQUEST_HEADERS = ["content-type", "x-client-id", "x-request-seq", "authorization"];
+const PASSED_REQUEST_HEADERS = [
+  "content-type",
+  "x-client-id",
+  "x-request-seq",
+  "authorization",
+  // who sent an admin call and what for (the admin call log records them where the change is made)
+  "x-raft-admin-caller",
+  "x-raft-admin-step",
+];
 const PASSED_RESPONSE_HEADERS = ["content-type", "retry-after", "x-raft-leader", "x-raft-node"];
 
 export async function forwardToLeader(

@@ -46,7 +46,7 @@ holder.diskAlarm?.start();
 holder.clusterAlarms.start();
 const metrics = new ServerMetrics(holder);
 installProbes(metrics.probes);
-const app = createApp(holder, metrics);
+const app = createApp(holder, metrics, { client: true, admin: !config.listenAdmin });
 const server = Deno.serve({
   hostname: config.listenClient.hostname,
   port: config.listenClient.port,
@@ -56,6 +56,14 @@ const server = Deno.serve({
       `client API on http://${hostname}:${port} (peers on ${config.listenPeer.hostname}:${config.listenPeer.port})`,
     ),
 }, app.fetch);
+// --listen-admin: the admin API on its own port, which a NetworkPolicy can open to the operator only.
+const adminServer = config.listenAdmin
+  ? Deno.serve({
+    hostname: config.listenAdmin.hostname,
+    port: config.listenAdmin.port,
+    onListen: ({ hostname, port }) => log("info", `admin API on http://${hostname}:${port}`),
+  }, createApp(holder, metrics, { client: false, admin: true }).fetch)
+  : undefined;
 
 let stopping = false;
 const stop = async (signal: string) => {
@@ -66,6 +74,7 @@ const stop = async (signal: string) => {
   holder.clusterAlarms.stop();
   await holder.node?.stop();
   await server.shutdown();
+  await adminServer?.shutdown();
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGTERM", () => void stop("SIGTERM"));

@@ -10,7 +10,7 @@ import { localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts
 import { findCondition, KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { kubectl } from "./e2e_support.ts";
+import { kubectl, stepper, withTeardown } from "./e2e_support.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
 const DEPLOY = new URL("../../../deploy/deploy.ts", import.meta.url).pathname;
@@ -24,17 +24,20 @@ Deno.test({
       console.warn(`SKIPPED e2e: ${why}`);
       return;
     }
-    const kube = await startLocalKube();
-    const kubeConfig = new KubeConfigH1();
-    kubeConfig.loadFromFile(kube.kubeconfigPath);
-    const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const coordination = kubeConfig.makeApiClient(k8s.CoordinationV1Api);
-    const api = new ClusterApi(kubeConfig);
-    const namespace = "raft-install";
-    const leaseHolder = async () =>
-      (await coordination.readNamespacedLease({ namespace, name: "raft-operator" })).spec?.holderIdentity;
-    try {
-      await t.step("deploy applies everything and waits for the demo to be Ready", async () => {
+    await withTeardown(async (teardown) => {
+      const kube = await startLocalKube();
+      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
+      const kubeConfig = new KubeConfigH1();
+      kubeConfig.loadFromFile(kube.kubeconfigPath);
+      const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+      const coordination = kubeConfig.makeApiClient(k8s.CoordinationV1Api);
+      const api = new ClusterApi(kubeConfig);
+      const namespace = "raft-install";
+      const leaseHolder = async () =>
+        (await coordination.readNamespacedLease({ namespace, name: "raft-operator" })).spec?.holderIdentity;
+      teardown.add("API connections", () => kubeConfig.closeConnections());
+      const step = stepper(t);
+      await step("deploy applies everything and waits for the demo to be Ready", async () => {
         const started = performance.now();
         const out = await new Deno.Command(Deno.execPath(), {
           args: [
@@ -62,11 +65,14 @@ Deno.test({
         console.log(`deploy took ${((performance.now() - started) / 1000).toFixed(1)} s`);
         assert.match(stdout, /applied CustomResourceDefinition raftclusters\.storage\.sys/);
         assert.match(stdout, new RegExp(`applied Deployment raft-operator in namespace ${namespace}`));
-        assert.match(stdout, new RegExp(`RaftCluster ${namespace}/demo is Ready: 3 voters, leader demo-\\d`));
+        assert.match(
+          stdout,
+          new RegExp(`RaftCluster ${namespace}/demo is Ready: 3 voters, leader demo-\\d`),
+        );
         assert.match(stdout, /deno task kv --endpoints http:\/\/127\.\d+\.\d+\.\d+:8080/);
       });
 
-      await t.step("two operator pods run; one holds the Lease", async () => {
+      await step("two operator pods run; one holds the Lease", async () => {
         const pods = await waitFor(
           "two running operator pods",
           async () => {
@@ -83,7 +89,7 @@ Deno.test({
         assert.ok(pods.includes((await leaseHolder())!), `the Lease holder is one of ${pods}`);
       });
 
-      await t.step(
+      await step(
         "the Lease holder's pod is deleted: the standby takes over and resizes the demo",
         async () => {
           const holder = (await leaseHolder())!;
@@ -122,9 +128,6 @@ Deno.test({
           console.log(`${successor} took over from ${holder}`);
         },
       );
-    } finally {
-      await kubeConfig.closeConnections();
-      await kube.stop();
-    }
+    });
   },
 });

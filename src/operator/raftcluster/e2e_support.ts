@@ -8,6 +8,7 @@ import type { ClusterApi } from "./cluster_api.ts";
 import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
 import { spawnLogged } from "../framework/testing/logged_process.ts";
+import type { ReaperWatch } from "./e2e_reaper.ts";
 
 const decoder = new TextDecoder();
 
@@ -64,6 +65,24 @@ export class OperatorProcess {
       // already exited
     }
     return await this.#done;
+  }
+
+  /**
+   * Stops it whatever state it is in: resumed first (a test may have SIGSTOPped it, and a stopped
+   * process never handles SIGTERM), SIGTERM, and SIGKILL if it has not exited after `graceMs`.
+   */
+  async terminate(graceMs = 10_000): Promise<Deno.CommandStatus> {
+    try {
+      Deno.kill(this.pid, "SIGCONT");
+    } catch {
+      // already exited
+    }
+    try {
+      this.#child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    return await this.exited(graceMs) ?? await this.stop("SIGKILL");
   }
 
   /** Waits for the process to exit by itself (undefined if it still runs after timeoutMs). */
@@ -158,4 +177,187 @@ export class BackgroundWriter {
     await this.#loop;
     await this.#client.close();
   }
+}
+
+/** What a test started, stopped in reverse order (each by its PID, through its own stop()). */
+export class Teardown {
+  readonly #steps: { what: string; stop: () => Promise<unknown> }[] = [];
+  readonly #watch: ReaperWatch = { pids: [], localkube: [] };
+
+  /** `watchFile`: where the watchdog (e2e_reaper.ts) reads what to stop if this process dies first. */
+  constructor(private readonly watchFile?: string) {}
+
+  /**
+   * `watch`: the same things for the watchdog, which stops them if this process dies before its
+   * teardown runs (a process by PID; a localkube cluster by its state directory).
+   */
+  add(what: string, stop: () => Promise<unknown>, watch: { pid?: number; localkube?: string } = {}): void {
+    this.#steps.push({ what, stop });
+    if (watch.pid) this.#watch.pids.push(watch.pid);
+    if (watch.localkube) this.#watch.localkube.push(watch.localkube);
+    if (this.watchFile && (watch.pid || watch.localkube)) {
+      Deno.writeTextFileSync(this.watchFile, JSON.stringify(this.#watch));
+    }
+  }
+
+  /** Runs every step once, newest first, even when one fails; throws the failures together. */
+  async run(): Promise<void> {
+    const failures: string[] = [];
+    for (const { what, stop } of this.#steps.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        failures.push(`${what}: ${(e as Error).message}`);
+      }
+    }
+    if (failures.length) throw new Error(`teardown failed:\n${failures.join("\n")}`);
+  }
+}
+
+const REAPER = new URL("./e2e_reaper.ts", import.meta.url).pathname;
+
+/** Starts the watchdog over this test process; resolves to its stop (SIGTERM, by PID). */
+function startReaper(watchFile: string): () => Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", REAPER, String(Deno.pid), watchFile],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+}
+
+/**
+ * Runs an end-to-end test body so that every way it can end stops what it started (what the body
+ * adds to the Teardown): after the body returns or throws, and on SIGTERM (then the process exits
+ * 130). A promise rejected with no handler during the body (a background loop that threw) would end
+ * the whole test module at once, skipping the teardown and leaving a cluster running: it is caught
+ * here and fails the test after the teardown instead. Where no code of this process can run any more
+ * (SIGKILL; `deno test` exits on SIGINT by itself, reporting the pending tests), the watchdog process
+ * (e2e_reaper.ts) stops what the Teardown was told to watch.
+ */
+export async function withTeardown(body: (teardown: Teardown) => Promise<void>): Promise<void> {
+  const watchFile = await Deno.makeTempFile({ prefix: "e2e-reaper-", suffix: ".json" });
+  const stopReaper = startReaper(watchFile);
+  const teardown = new Teardown(watchFile);
+  const stray: unknown[] = [];
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    stray.push(event.reason);
+    console.error(`e2e: unhandled rejection (the test fails after its teardown): ${event.reason}`);
+  };
+  let tornDown: Promise<void> | undefined;
+  const teardownOnce = () => tornDown ??= teardown.run();
+  const onSignal = () => {
+    console.error("e2e: interrupted; stopping what the test started");
+    teardownOnce().finally(() => Deno.exit(130));
+  };
+  addEventListener("unhandledrejection", onRejection);
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let bodyError: { error: unknown } | undefined;
+  try {
+    await body(teardown);
+  } catch (error) {
+    bodyError = { error };
+  }
+  let teardownError: { error: unknown } | undefined;
+  try {
+    await teardownOnce();
+  } catch (error) {
+    teardownError = { error };
+  }
+  removeEventListener("unhandledrejection", onRejection);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  await stopReaper();
+  await Deno.remove(watchFile).catch(() => {});
+  if (bodyError) {
+    // The body's own error says more; a teardown failure is then only reported.
+    if (teardownError) console.error(`e2e: ${(teardownError.error as Error).message}`);
+    throw bodyError.error;
+  }
+  if (teardownError) throw teardownError.error;
+  if (stray.length) {
+    throw new AggregateError(
+      stray,
+      `unhandled rejection(s) during the test: ${stray.map(String).join("; ")}`,
+    );
+  }
+}
+
+/**
+ * A t.step that ends the test when it fails: the later steps build on what this one set up, and
+ * running them anyway only adds confusing failures (and background work on a broken cluster).
+ */
+export function stepper(t: Deno.TestContext) {
+  return async (name: string, fn: (t: Deno.TestContext) => Promise<void>): Promise<void> => {
+    if (!await t.step(name, fn)) throw new Error(`step failed: ${name} (the later steps are skipped)`);
+  };
+}
+
+/**
+ * `kubectl port-forward pod/<pod> :<port>...`: resolves to the local ports kubectl picked, in the
+ * order of `ports`, once it forwards them; the forward runs until `stop()` (killed by PID).
+ */
+export async function portForward(
+  binary: string,
+  kubeconfig: string,
+  namespace: string,
+  pod: string,
+  ports: number[],
+): Promise<{ local: number[]; stop: () => Promise<void> }> {
+  const child = new Deno.Command(binary, {
+    args: [
+      "--kubeconfig",
+      kubeconfig,
+      "-n",
+      namespace,
+      "port-forward",
+      `pod/${pod}`,
+      ...ports.map((p) => `:${p}`),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    await child.status;
+  };
+  const stderr = new Response(child.stderr).text();
+  const found = new Map<number, number>();
+  let seen = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + 20_000;
+  try {
+    while (found.size < ports.length) {
+      if (Date.now() > deadline) throw new Error(`kubectl port-forward: no forwarding within 20 s:\n${seen}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`kubectl port-forward exited: ${seen}${await stderr}`);
+      seen += value;
+      // "Forwarding from 127.0.0.1:41234 -> 8080"
+      for (const m of seen.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)) {
+        found.set(Number(m[2]), Number(m[1]));
+      }
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  // Keep draining its output so that kubectl never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+  })();
+  return { local: ports.map((p) => found.get(p)!), stop };
 }

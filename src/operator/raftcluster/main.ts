@@ -125,7 +125,7 @@ const operator = new Operator({
           console.error(`raft-operator: --crash-after-step ${crashAfterStep}: exiting after persisting it`);
           Deno.exit(137);
         }
-      }),
+      }, identity),
     ),
   ],
   leaderElection: {

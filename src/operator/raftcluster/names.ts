@@ -6,6 +6,8 @@
 
 export const CLIENT_PORT = 8080;
 export const PEER_PORT = 7000;
+/** The admin API's own port (server --listen-admin): the NetworkPolicy opens it to the operator only. */
+export const ADMIN_PORT = 8081;
 /** The volumeClaimTemplate's name: a StatefulSet names each claim `<template>-<pod>`. */
 export const DATA_VOLUME = "data";
 export const DATA_PATH = "/data";
@@ -78,4 +80,11 @@ export const slotOfClaim = (c: ClusterRef, claim: string) => slotOf(c, claim, `$
 /** The client URL of a pod at its pod IP: how the operator reaches a node, in or out of the cluster. */
 export function podUrl(podIp: string): string {
   return podIp.includes(":") ? `http://[${podIp}]:${CLIENT_PORT}` : `http://${podIp}:${CLIENT_PORT}`;
+}
+
+/** The admin URL of the node whose client URL is `clientUrl` (the same pod IP, the admin port). */
+export function adminUrlOf(clientUrl: string): string {
+  const url = new URL(clientUrl);
+  url.port = String(ADMIN_PORT);
+  return url.origin;
 }

@@ -5,7 +5,7 @@
  */
 import { AdminClient } from "../../client/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
-import { type ClusterRef, statefulSetName } from "./names.ts";
+import { adminUrlOf, type ClusterRef, statefulSetName } from "./names.ts";
 import type { Operation } from "./operations.ts";
 
 /** Thrown instead of starting an operation once this replica may no longer act. */
@@ -33,6 +33,8 @@ export class OperationRunner {
       signal: new AbortController().signal,
       leading: () => true,
     },
+    /** Sent with every admin call, recorded by the nodes (GET /admin/calls): which replica, which step. */
+    private readonly caller?: { identity: string; step?: string },
   ) {}
 
   async run(op: Operation): Promise<void> {
@@ -49,34 +51,38 @@ export class OperationRunner {
       case "deletePod":
         return await this.api.deletePod(this.ref.namespace, op.pod);
       case "setIdentity":
-        return await this.#admin(op.url, (a) => a.setIdentity(op.url, op.identity));
+        return await this.#admin(op.url, (a, node) => a.setIdentity(node, op.identity));
       case "addLearner":
-        return await this.#admin(op.leaderUrl, (a) => a.addLearner(op.learner, { node: op.leaderUrl }));
+        return await this.#admin(op.leaderUrl, (a, node) => a.addLearner(op.learner, { node }));
       case "enterJoint":
-        return await this.#admin(op.leaderUrl, (a) => a.enterJoint(op.voters, { node: op.leaderUrl }));
+        return await this.#admin(op.leaderUrl, (a, node) => a.enterJoint(op.voters, { node }));
       case "transferLeader":
-        return await this.#admin(op.leaderUrl, (a) => a.transferLeader(op.to, { node: op.leaderUrl }));
+        return await this.#admin(op.leaderUrl, (a, node) => a.transferLeader(op.to, { node }));
       case "leaveJoint":
-        return await this.#admin(op.leaderUrl, (a) => a.leaveJoint({ node: op.leaderUrl }));
+        return await this.#admin(op.leaderUrl, (a, node) => a.leaveJoint({ node }));
       case "removeLearner":
-        return await this.#admin(op.leaderUrl, (a) => a.removeMember(op.id, { node: op.leaderUrl }));
+        return await this.#admin(op.leaderUrl, (a, node) => a.removeMember(op.id, { node }));
       case "votersDirect":
-        return await this.#admin(
-          op.leaderUrl,
-          (a) => a.votersDirect(op.voters, op.members, { node: op.leaderUrl }),
-        );
+        return await this.#admin(op.leaderUrl, (a, node) => a.votersDirect(op.voters, op.members, { node }));
       case "adoptConfig":
-        return await this.#admin(op.url, (a) => a.adoptConfig(op.url, { voters: op.voters }));
+        return await this.#admin(op.url, (a, node) => a.adoptConfig(node, { voters: op.voters }));
     }
   }
 
-  async #admin(url: string, call: (admin: AdminClient) => Promise<unknown>): Promise<void> {
-    await using admin = new AdminClient({ endpoints: [url], token: this.adminToken, retry: ADMIN_RETRY });
+  /** `url` is the node's client URL; the call goes to its admin port. */
+  async #admin(url: string, call: (admin: AdminClient, node: string) => Promise<unknown>): Promise<void> {
+    const node = adminUrlOf(url);
+    await using admin = new AdminClient({
+      endpoints: [node],
+      token: this.adminToken,
+      retry: ADMIN_RETRY,
+      ...(this.caller ? { caller: this.caller } : {}),
+    });
     // Losing the Lease mid-call closes the client: the call (and its retries) stop at once.
     const cancel = () => void admin[Symbol.asyncDispose]();
     this.fence.signal.addEventListener("abort", cancel, { once: true });
     try {
-      await call(admin);
+      await call(admin, node);
     } finally {
       this.fence.signal.removeEventListener("abort", cancel);
     }

@@ -102,6 +102,8 @@ export class RaftClusterReconciler {
      * action: the crash tests' failpoint (main.ts --crash-after-step) exits the process here.
      */
     private readonly afterPersist: (steps: readonly string[]) => void = () => {},
+    /** This replica's identity (its Lease holder name), sent with its admin calls for the nodes' record. */
+    private readonly identity?: string,
   ) {}
 
   async step(ctx: StepContext): Promise<StepOutcome> {
@@ -393,10 +395,16 @@ export class RaftClusterReconciler {
         operations = plan.operations;
         waitingFor = plan.waitingFor;
       }
+      // The step the calls belong to, as the nodes record it: a second replica acting on the same
+      // step would show up under the same label with another identity.
+      const status = decision.status;
+      const step = upgrade.kind === "deletePod" || upgrade.kind === "transferLeader"
+        ? `RollingUpgrade ${upgrade.kind} conf ${status.confIndex}`
+        : `${status.phase} [${status.targetVoters}] conf ${status.confIndex}: ${decision.action.kind}`;
       const runner = new OperationRunner(api, ref, adminToken, {
         signal: ctx.signal ?? new AbortController().signal,
         leading: ctx.leading ?? (() => true),
-      });
+      }, this.identity ? { identity: this.identity, step } : undefined);
       for (const operation of operations) {
         current = describeOperation(operation);
         ctx.logger.info(`action: ${current}`);

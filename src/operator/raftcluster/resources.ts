@@ -7,6 +7,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { TEMPLATE_HASH_ANNOTATION, templateHash } from "./statefulset_sync.ts";
 import { API_VERSION, RAFT_CLUSTER, type ResolvedSpec } from "./types.ts";
 import {
+  ADMIN_PORT,
   ADMIN_TOKEN_KEY,
   CLIENT_PORT,
   clientServiceName,
@@ -124,8 +125,13 @@ function serverArgs(c: ClusterRef, spec: ResolvedSpec): string[] {
   return [
     `--data-dir=${DATA_PATH}`,
     `--cluster-id=${clusterId(c)}`,
-    // The pod IP, not 0.0.0.0: under localkube every pod shares the host's loopback.
+    // The pod IP: under localkube's process agent every pod shares the host's loopback (pod IPs are
+    // 127.x addresses), so a pod binds its own. A pod IP off loopback means a network namespace of its
+    // own (a real node): there the client and admin APIs listen on 0.0.0.0, so that kubectl
+    // port-forward, which connects through the pod's localhost, reaches them.
     `--listen-client=$(POD_IP):${CLIENT_PORT}`,
+    `--listen-admin=$(POD_IP):${ADMIN_PORT}`,
+    "--listen-wildcard=unless-loopback",
     `--listen-peer=$(POD_IP):${PEER_PORT}`,
     // Addresses recorded in the replicated member directory must survive a pod's new IP.
     `--advertise-client=http://${stableHost}:${CLIENT_PORT}`,
@@ -194,6 +200,7 @@ function statefulSetWithoutHash(c: ClusterRef, spec: ResolvedSpec): k8s.V1Statef
             ports: [
               { name: "client", containerPort: CLIENT_PORT },
               { name: "peer", containerPort: PEER_PORT },
+              { name: "admin", containerPort: ADMIN_PORT },
             ],
             readinessProbe: { httpGet: { path: "/readyz", port: "client" }, periodSeconds: 2 },
             livenessProbe: {
@@ -236,8 +243,11 @@ export function disruptionBudget(c: ClusterRef, voters: number): k8s.V1PodDisrup
 }
 
 /**
- * The peer port only from the cluster's own pods; the client port (client API, and the admin API
- * behind its bearer token) from any pod in the namespace and from the operator, wherever it runs.
+ * The peer port only from the cluster's own pods; the client port from any pod in the namespace and
+ * from the operator; the admin port only from the operator's pods (label app=raft-operator, in any
+ * namespace). An operator running outside the cluster (a process on a machine) reaches pods through
+ * the node's network, which NetworkPolicy implementations treat differently: run it in the cluster
+ * where policies are enforced.
  */
 export function networkPolicy(c: ClusterRef): k8s.V1NetworkPolicy {
   return {
@@ -258,6 +268,10 @@ export function networkPolicy(c: ClusterRef): k8s.V1NetworkPolicy {
             { namespaceSelector: {}, podSelector: { matchLabels: { app: "raft-operator" } } },
           ],
           ports: [{ protocol: "TCP", port: CLIENT_PORT }],
+        },
+        {
+          _from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "raft-operator" } } }],
+          ports: [{ protocol: "TCP", port: ADMIN_PORT }],
         },
       ],
     },

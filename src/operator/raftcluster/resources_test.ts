@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../../server/config.ts";
 import { expandVars } from "../../localkube/agent/env_expansion.ts";
 import {
+  adminUrlOf,
   claimName,
   clusterId,
   type ClusterRef,
@@ -33,7 +34,10 @@ Deno.test("the server accepts the StatefulSet's args once the kubelet has expand
   const config = parseConfig(args, (name) => tokens[name]);
   assert.equal(config.dataDir, "/data");
   assert.equal(config.clusterId, clusterId(ref));
-  assert.deepEqual(config.listenClient, { hostname: "10.1.2.3", port: 8080 });
+  // A pod IP off loopback: the pod has its own network namespace, so the client and admin APIs listen
+  // on every address (kubectl port-forward comes in through the pod's localhost); peers on the pod IP.
+  assert.deepEqual(config.listenClient, { hostname: "0.0.0.0", port: 8080 });
+  assert.deepEqual(config.listenAdmin, { hostname: "0.0.0.0", port: 8081 });
   assert.deepEqual(config.listenPeer, { hostname: "10.1.2.3", port: 7000 });
   assert.equal(config.advertisePeer, "demo-2.demo-peers.prod.svc.cluster.local:7000");
   assert.equal(config.advertiseClient, "http://demo-2.demo-peers.prod.svc.cluster.local:8080");
@@ -41,6 +45,36 @@ Deno.test("the server accepts the StatefulSet's args once the kubelet has expand
   assert.equal(config.tickMs, 20);
   assert.equal(config.nodeId, undefined, "the operator assigns ids through POST /admin/identity");
   assert.equal(config.bootstrap, false);
+
+  // Under localkube's process agent, pods share the host's loopback: each binds its own 127.x pod IP.
+  const shared = container.args!.map((arg) =>
+    expandVars(arg, (name) => ({ ...env, POD_IP: "127.4.0.9" })[name])
+  );
+  const onLoopback = parseConfig(shared, (name) => tokens[name]);
+  assert.deepEqual(onLoopback.listenClient, { hostname: "127.4.0.9", port: 8080 });
+  assert.deepEqual(onLoopback.listenAdmin, { hostname: "127.4.0.9", port: 8081 });
+});
+
+Deno.test("the admin port is open to the operator's pods only; the peer port to the members only", () => {
+  const policy = networkPolicy(ref);
+  const rules = policy.spec!.ingress!.map((rule) => ({
+    from: rule._from,
+    ports: rule.ports!.map((p) => p.port),
+  }));
+  assert.deepEqual(rules.find((r) => r.ports.includes(8081)), {
+    from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "raft-operator" } } }],
+    ports: [8081],
+  });
+  assert.deepEqual(rules.find((r) => r.ports.includes(7000))!.from, [
+    {
+      podSelector: {
+        matchLabels: { "app.kubernetes.io/name": "raft-kv", "app.kubernetes.io/instance": "demo" },
+      },
+    },
+  ]);
+  assert.ok(!rules.find((r) => r.ports.includes(8080))!.ports.includes(8081), "no admin on the client rule");
+  assert.equal(adminUrlOf("http://127.4.0.9:8080"), "http://127.4.0.9:8081");
+  assert.equal(adminUrlOf("http://[fd00::5]:8080"), "http://[fd00::5]:8081");
 });
 
 Deno.test("the StatefulSet starts empty, in parallel, behind the peer Service, with one claim per pod", () => {
