@@ -50,6 +50,12 @@ export function nodeIdFromSubject(subject: { CN?: unknown; OU?: unknown }): numb
   return match ? Number(match[1]) : undefined;
 }
 
+/** The node id a PEM certificate speaks for, or undefined when it is not a node certificate. */
+export function nodeIdOfCertificate(pem: string): number | undefined {
+  const subject = new x509.X509Certificate(pem).subjectName;
+  return nodeIdFromSubject({ CN: subject.getField("CN")[0], OU: subject.getField("OU")[0] });
+}
+
 async function generateKeys(): Promise<CryptoKeyPair> {
   return await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as CryptoKeyPair;
 }

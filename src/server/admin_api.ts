@@ -14,6 +14,7 @@ import { encodeMembersContext } from "../kv/members.ts";
 import type { NodeHolder } from "./node_holder.ts";
 import { badRequest, conflict, HttpError } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
+import { memberFetchInit } from "../security/cluster_fetch.ts";
 
 const encoder = new TextEncoder();
 
@@ -82,7 +83,7 @@ async function propose(node: RaftKvNode, change: ConfChange, timeoutMs: number):
 /** The joining node's incarnation, asked from the node itself when the caller did not give it. */
 async function fetchIncarnation(client: string): Promise<string> {
   try {
-    const r = await fetch(`${client}/status`, { signal: AbortSignal.timeout(3000) });
+    const r = await fetch(`${client}/status`, { ...memberFetchInit(), signal: AbortSignal.timeout(3000) });
     const status = await r.json() as { incarnation?: unknown };
     if (typeof status.incarnation === "string") return status.incarnation;
     throw new Error("its /status has no incarnation (is it initialized?)");

@@ -10,6 +10,10 @@ import { NodeHolder } from "./node_holder.ts";
 import { createApp } from "./app.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { installProbes } from "../metrics/probes.ts";
+import { loadTlsMaterial } from "../security/tls_files.ts";
+import { useClusterTls } from "../security/cluster_fetch.ts";
+import { listenClientPort } from "../security/client_listener.ts";
+import { securityWarnings } from "../security/startup_warnings.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -36,6 +40,10 @@ const holder = ref.holder = new NodeHolder(config, log, (error) => {
   Deno.exit(1);
 });
 try {
+  if (config.tls) {
+    holder.tls = await loadTlsMaterial(config.tls);
+    useClusterTls(holder.tls);
+  }
   await holder.initialize();
 } catch (e) {
   log("error", `cannot start: ${(e as Error).message}`);
@@ -47,15 +55,19 @@ holder.clusterAlarms.start();
 const metrics = new ServerMetrics(holder);
 installProbes(metrics.probes);
 const app = createApp(holder, metrics);
-const server = Deno.serve({
-  hostname: config.listenClient.hostname,
-  port: config.listenClient.port,
-  onListen: ({ hostname, port }) =>
-    log(
-      "info",
-      `client API on http://${hostname}:${port} (peers on ${config.listenPeer.hostname}:${config.listenPeer.port})`,
-    ),
-}, app.fetch);
+let server;
+try {
+  server = await listenClientPort({ ...config.listenClient, tls: holder.tls, log }, app.fetch);
+} catch (e) {
+  log(
+    "error",
+    `cannot listen for clients on ${config.listenClient.hostname}:${config.listenClient.port}: ${e}`,
+  );
+  Deno.exit(1);
+}
+const peers = `${config.listenPeer.hostname}:${config.listenPeer.port}`;
+log("info", `client API on ${server.url} (peers on ${peers}${holder.tls ? ", mutual TLS" : ""})`);
+for (const warning of securityWarnings(config)) log("warn", warning);
 
 let stopping = false;
 const stop = async (signal: string) => {
