@@ -14,6 +14,7 @@ import { loadTlsMaterial } from "../security/tls_files.ts";
 import { useClusterTls } from "../security/cluster_fetch.ts";
 import { listenClientPort } from "../security/client_listener.ts";
 import { securityWarnings } from "../security/startup_warnings.ts";
+import { AuthPolicy } from "../security/auth_policy.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -43,6 +44,10 @@ try {
   if (config.tls) {
     holder.tls = await loadTlsMaterial(config.tls);
     useClusterTls(holder.tls);
+  }
+  if (config.authFile) {
+    holder.auth = await AuthPolicy.load(config.authFile);
+    log("info", `client authentication on: ${holder.auth.tokenCount} token(s) from ${config.authFile}`);
   }
   await holder.initialize();
 } catch (e) {

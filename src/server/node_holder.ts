@@ -13,6 +13,7 @@ import { SnapshotTimer } from "./snapshot_timer.ts";
 import { DiskSpaceAlarm } from "./disk_alarm.ts";
 import { ClusterAlarms } from "./cluster_alarms.ts";
 import type { TlsMaterial } from "../security/tls_files.ts";
+import type { AuthPolicy } from "../security/auth_policy.ts";
 import { nodePeerChannel } from "../security/tls_peer_channel.ts";
 
 export class NodeHolder {
@@ -26,6 +27,8 @@ export class NodeHolder {
   readonly clusterAlarms = new ClusterAlarms(() => this.node);
   /** This node's certificate, key and CA bundle when it runs with TLS (main.ts loads them). */
   tls: TlsMaterial | undefined;
+  /** Client tokens and roles when the server runs with --auth-file (main.ts loads it). */
+  auth: AuthPolicy | undefined;
 
   constructor(
     readonly config: ServerConfig,
