@@ -1,15 +1,18 @@
 /**
  * Authentication and authorization in front of every route: 401 without a valid credential, 403
  * without the permission, before any handler runs (so a refused request changes nothing).
- * Health and readiness stay open for probes; /admin keeps its own admin token, and also accepts
- * an admin principal.
+ * Health, readiness, status and metrics stay open (probes, supervisors, Prometheus); /admin keeps
+ * its own admin token, and also accepts an admin principal.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthPolicy, type Principal, principalOfCertificate, refusal } from "./auth_policy.ts";
 import { certificateSubjectOf } from "./https_server.ts";
 import type { Role } from "./roles.ts";
 
-const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
+/** Probes, status and metrics carry no key or value: open to whoever reaches the port (over TLS). */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/status", "/metrics"]);
+/** The message trace shows the cluster's traffic: admin only. */
+const ADMIN_PATHS = new Set(["/trace"]);
 const PRINCIPAL = "raftkv.principal";
 
 /** The authenticated caller of this request (undefined when auth is off or not needed). */
@@ -59,7 +62,11 @@ export function clientAuth(policy: AuthPolicy): MiddlewareHandler {
           : "this cluster needs a credential: Authorization: Bearer <token>, or a client certificate from its CA",
       );
     }
-    const needed: Role = c.req.method === "GET" || c.req.method === "HEAD" ? "read-only" : "read-write";
+    const needed: Role = ADMIN_PATHS.has(pathname)
+      ? "admin"
+      : c.req.method === "GET" || c.req.method === "HEAD"
+      ? "read-only"
+      : "read-write";
     const why = refusal(principal, needed, keyOf(pathname));
     if (why) return deny(c, 403, "forbidden", why);
     c.set(PRINCIPAL as never, principal as never);

@@ -10,7 +10,7 @@
  * Give `sha256` instead of `token` to keep the secret itself out of the file.
  */
 import { createHash } from "node:crypto";
-import { isRole, type Role, ROLES, roleAllows } from "./roles.ts";
+import { isRole, type Role, roleAllows, ROLES } from "./roles.ts";
 import { nodeIdFromSubject } from "./certificates.ts";
 import type { CertificateSubject } from "./https_server.ts";
 
@@ -58,21 +58,29 @@ export class AuthPolicy {
       const where = `${source}, tokens[${index}]`;
       if (typeof entry !== "object" || entry === null) throw new AuthFileError(`${where} must be an object`);
       const { name, token, sha256, role, prefix } = entry;
-      if (typeof name !== "string" || name === "") throw new AuthFileError(`${where}: "name" must be a non-empty string`);
+      if (typeof name !== "string" || name === "") {
+        throw new AuthFileError(`${where}: "name" must be a non-empty string`);
+      }
       if (names.has(name)) throw new AuthFileError(`${where}: the name "${name}" is used twice`);
       names.add(name);
-      if (!isRole(role)) throw new AuthFileError(`${where} (${name}): "role" must be one of ${ROLES.join(", ")}`);
+      if (!isRole(role)) {
+        throw new AuthFileError(`${where} (${name}): "role" must be one of ${ROLES.join(", ")}`);
+      }
       if (prefix !== undefined && typeof prefix !== "string") {
         throw new AuthFileError(`${where} (${name}): "prefix" must be a string`);
       }
       let digest: string;
       if (typeof token === "string" && sha256 === undefined) {
-        if (token.length < 16) throw new AuthFileError(`${where} (${name}): a token must have at least 16 characters`);
+        if (token.length < 16) {
+          throw new AuthFileError(`${where} (${name}): a token must have at least 16 characters`);
+        }
         digest = sha256Hex(token);
       } else if (typeof sha256 === "string" && token === undefined && /^[0-9a-f]{64}$/.test(sha256)) {
         digest = sha256;
       } else {
-        throw new AuthFileError(`${where} (${name}): give either "token" or "sha256" (64 lowercase hex digits)`);
+        throw new AuthFileError(
+          `${where} (${name}): give either "token" or "sha256" (64 lowercase hex digits)`,
+        );
       }
       if (byDigest.has(digest)) throw new AuthFileError(`${where} (${name}): the same token is listed twice`);
       byDigest.set(digest, { name, role, prefix: prefix || undefined, via: "token" });
@@ -102,16 +110,22 @@ export class AuthPolicy {
  * node certificate is admin (a member already holds the peer credentials).
  */
 export function principalOfCertificate(subject: CertificateSubject): Principal | undefined {
-  if (nodeIdFromSubject(subject) !== undefined) return { name: subject.CN!, role: "admin", via: "certificate" };
+  if (nodeIdFromSubject(subject) !== undefined) {
+    return { name: subject.CN!, role: "admin", via: "certificate" };
+  }
   if (isRole(subject.OU) && subject.CN) return { name: subject.CN, role: subject.OU, via: "certificate" };
   return undefined;
 }
 
 /** Why `principal` may not do `needed` (on `key`), or undefined when it may. */
 export function refusal(principal: Principal, needed: Role, key?: string): string | undefined {
-  const who = `"${principal.name}" (${principal.role}${principal.prefix ? `, keys under "${principal.prefix}"` : ""})`;
+  const who = `"${principal.name}" (${principal.role}${
+    principal.prefix ? `, keys under "${principal.prefix}"` : ""
+  })`;
   if (!roleAllows(principal.role, needed)) {
-    return `${who} may not ${needed === "read-only" ? "read" : needed === "read-write" ? "write" : "administer"}`;
+    return `${who} may not ${
+      needed === "read-only" ? "read" : needed === "read-write" ? "write" : "administer"
+    }`;
   }
   // Endpoints without a key (status, metrics) need only the role.
   if (principal.prefix !== undefined && key !== undefined && !key.startsWith(principal.prefix)) {

@@ -26,7 +26,10 @@ const AUTH_FILE = JSON.stringify({
 
 Deno.test("the auth file is checked entry by entry, with the fix in the message", () => {
   assertThrows(() => AuthPolicy.parse("{"), /not JSON/);
-  assertThrows(() => AuthPolicy.parse(`{"tokens": [{"name": "a", "token": "short", "role": "read-only"}]}`), /16/);
+  assertThrows(
+    () => AuthPolicy.parse(`{"tokens": [{"name": "a", "token": "short", "role": "read-only"}]}`),
+    /16/,
+  );
   assertThrows(
     () => AuthPolicy.parse(`{"tokens": [{"name": "a", "token": "${READER}", "role": "superuser"}]}`),
     /read-only, read-write, admin/,
@@ -34,7 +37,11 @@ Deno.test("the auth file is checked entry by entry, with the fix in the message"
   assertThrows(
     () =>
       AuthPolicy.parse(JSON.stringify({
-        tokens: [{ name: "a", token: READER, role: "admin" }, { name: "b", token: READER, role: "read-only" }],
+        tokens: [{ name: "a", token: READER, role: "admin" }, {
+          name: "b",
+          token: READER,
+          role: "read-only",
+        }],
       })),
     /listed twice/,
   );
@@ -87,7 +94,9 @@ Deno.test("a server with --auth-file answers 401 without a credential and 403 wi
     const read = await call("GET", "/kv/k", READER);
     assertEquals([read.status, read.body.value], [200, "v1"]);
     // Probes stay open; the admin API takes an admin principal as well as its own token.
-    assertEquals((await fetch(`${server.url}/healthz`).then((r) => (r.body?.cancel(), r.status))), 200);
+    assertEquals(await fetch(`${server.url}/healthz`).then((r) => (r.body?.cancel(), r.status)), 200);
+    assertEquals((await fetch(`${server.url}/status`).then((r) => (r.body?.cancel(), r.status))), 200);
+    assertEquals((await call("GET", "/trace", WRITER)).status, 403);
     assertEquals((await call("GET", "/admin/config", ADMIN)).status, 200);
     assertEquals((await call("GET", "/admin/config", WRITER)).status, 401);
     assert(server.logLines.some((l) => l.includes("client authentication on: 4 token(s)")));

@@ -80,10 +80,11 @@ export async function startTestServer(extraArgs: string[] = [], caCert?: string)
     // Wait until it is the leader of its one-node cluster.
     for (let i = 0; i < 200; i++) {
       const client = caCert ? Deno.createHttpClient({ caCerts: [caCert] }) : undefined;
-      const ready = await fetch(`${started}/readyz`, client ? { client } : {}).finally(() => client?.close()).then(
-        async (r) => (await r.body?.cancel(), r.status),
-        () => 0,
-      );
+      const ready = await fetch(`${started}/readyz`, client ? { client } : {}).finally(() => client?.close())
+        .then(
+          async (r) => (await r.body?.cancel(), r.status),
+          () => 0,
+        );
       if (ready === 200) break;
       await new Promise((r) => setTimeout(r, 50));
     }
