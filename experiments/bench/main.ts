@@ -57,6 +57,11 @@ const benches: Record<string, Bench> = {
     inAll: false,
     load: () => import("./wal.ts"),
   },
+  "tls-cost": {
+    about: "the cost of TLS: a plain and a TLS 3-node cluster under the same closed loop, alternating",
+    inAll: false,
+    load: () => import("./tls_cost.ts"),
+  },
   transport: {
     about: "peer transport: one-way messages/s and round trips/s",
     inAll: false,
