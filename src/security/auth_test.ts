@@ -95,7 +95,7 @@ Deno.test("a server with --auth-file answers 401 without a credential and 403 wi
     assertEquals([read.status, read.body.value], [200, "v1"]);
     // Probes stay open; the admin API takes an admin principal as well as its own token.
     assertEquals(await fetch(`${server.url}/healthz`).then((r) => (r.body?.cancel(), r.status)), 200);
-    assertEquals((await fetch(`${server.url}/status`).then((r) => (r.body?.cancel(), r.status))), 200);
+    assertEquals(await fetch(`${server.url}/status`).then((r) => (r.body?.cancel(), r.status)), 200);
     assertEquals((await call("GET", "/trace", WRITER)).status, 403);
     assertEquals((await call("GET", "/admin/config", ADMIN)).status, 200);
     assertEquals((await call("GET", "/admin/config", WRITER)).status, 401);
