@@ -148,9 +148,16 @@ export function nodePeerChannel(material: TlsMaterial, nodeId: NodeId, log: Chan
   return mutualTlsChannel(material, log);
 }
 
-/** "ip:port" of a socket, or a placeholder where Deno's node:tls has not set it (handshake errors). */
-export function remoteOf(socket: { remoteAddress?: string; remotePort?: number } | undefined): string {
-  return socket?.remoteAddress
-    ? `${socket.remoteAddress}:${socket.remotePort}`
-    : "a client (address not known)";
+interface Remote {
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/**
+ * "ip:port" of a TLS socket. After a failed handshake Deno's node:tls leaves the address only on
+ * the TCP socket underneath (`_parent`).
+ */
+export function remoteOf(socket: (Remote & { _parent?: Remote }) | undefined): string {
+  const known = socket?.remoteAddress ? socket : socket?._parent;
+  return known?.remoteAddress ? `${known.remoteAddress}:${known.remotePort}` : "a client (address not known)";
 }
