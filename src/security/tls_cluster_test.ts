@@ -8,7 +8,7 @@ import { checkHistory } from "../check/checker.ts";
 import { kvModel } from "../check/kv_model.ts";
 import { verdictLine } from "../check/summary.ts";
 import { RecordedWorkload } from "../../experiments/lib/workload.ts";
-import { KvClient } from "../client/mod.ts";
+import { fetchNodeStatus, KvClient } from "../client/mod.ts";
 import { sleep, until, withSupervisedCluster } from "../local/test_support.ts";
 import { ClusterCa } from "./certificates.ts";
 import { localClientAccess } from "./local_pki.ts";
@@ -128,12 +128,31 @@ Deno.test({
       const endpoints = () => sup.state.nodes.map((n) => n.clientUrl);
       const workload = new RecordedWorkload(recorder, { keys: 8, endpoints, requestTimeoutMs: 3000, access });
       workload.start(4);
-      await sleep(3_000);
+      await sleep(2_000);
+      // A fault under TLS: the leader is SIGKILLed; the supervisor restarts it, it reconnects over
+      // mutual TLS and the cluster elects a leader again.
+      const statusClient = https();
+      const leader = await until("a leader", async () => {
+        for (const n of sup.state.nodes) {
+          const status = await fetchNodeStatus<{ role: string }>(n.clientUrl, 1000, statusClient);
+          if (status?.role === "leader") return n;
+        }
+      }).finally(() => statusClient.close());
+      recorder.note(`SIGKILL the leader, node ${leader.id}`);
+      Deno.kill(leader.pid!, "SIGKILL");
+      await sleep(4_000);
       await workload.stop();
       await workload.finalReads(endpoints());
       const { history } = parseJsonlHistory(recorder.toJsonl());
       const result = await checkHistory(history, { model: kvModel, timeoutMs: 60_000 });
+      console.log(
+        JSON.stringify({ killedLeader: leader.id, counts: workload.counts, verdict: verdictLine(result) }),
+      );
       assert.equal(result.verdict, "linearizable", verdictLine(result));
+      assert.ok(
+        sup.state.nodes.find((n) => n.id === leader.id)!.restarts >= 1,
+        "the killed leader was restarted",
+      );
       assert.ok(workload.counts.ok > 50, `only ${workload.counts.ok} operations succeeded over TLS`);
     });
   },
