@@ -3,17 +3,9 @@
  * a buffer, write, close, remote address), so frames travel the same way over TCP and over TLS.
  */
 import type tls from "node:tls";
+import type { PeerConn } from "../transport/mod.ts";
 
-/** What FramedConnection needs from a connection. */
-export interface ByteStream {
-  readonly remoteAddr: { hostname: string; port: number };
-  read(buffer: Uint8Array): Promise<number | null>;
-  write(bytes: Uint8Array): Promise<number>;
-  close(): void;
-  setNoDelay?(noDelay: boolean): void;
-}
-
-export class TlsSocketStream implements ByteStream {
+export class TlsSocketStream implements PeerConn {
   readonly remoteAddr: { hostname: string; port: number };
   /** The node id in the peer's verified certificate (undefined for a non-node certificate). */
   readonly peerNodeId: number | undefined;
