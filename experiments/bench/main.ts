@@ -58,7 +58,8 @@ const benches: Record<string, Bench> = {
     load: () => import("./wal.ts"),
   },
   "tls-cost": {
-    about: "the cost of TLS: a plain and a TLS 3-node cluster under the same closed loop, alternating",
+    about:
+      "the cost of TLS: plain, TLS and TLS-tokens-only 3-node clusters under one closed loop, alternating",
     inAll: false,
     load: () => import("./tls_cost.ts"),
   },

@@ -32,6 +32,8 @@ export class ExperimentCluster {
       snapshotEntries?: number;
       /** HTTPS, mutual TLS between peers and client tokens (as `deno task local up --tls`). */
       tls?: boolean;
+      /** With tls: false for tokens only (--client-cert-auth off, Deno's native TLS). */
+      clientCertAuth?: boolean;
     },
   ): Promise<ExperimentCluster> {
     const stateDir = await Deno.makeTempDir({ prefix: "raftkv-experiment-" });
@@ -43,6 +45,7 @@ export class ExperimentCluster {
       tickMs: options.tickMs,
       snapshotEntries: options.snapshotEntries,
       tls: options.tls,
+      clientCertAuth: options.clientCertAuth,
     }, () => {});
     sup.start();
     const cluster = new ExperimentCluster(sup, stateDir);

@@ -19,7 +19,7 @@ export interface NodeProcessSettings {
   retainEntries: number;
   diskReserve?: string;
   /** HTTPS and mutual TLS with this node's certificate, plus client authentication. */
-  security?: { tls: NodeTlsFiles; authFile: string };
+  security?: { tls: NodeTlsFiles; authFile: string; clientCertAuth: boolean };
 }
 
 export class NodeProcess {
@@ -72,6 +72,7 @@ export class NodeProcess {
         "--auth-file",
         authFile,
       );
+      if (!settings.security.clientCertAuth) args.push("--client-cert-auth", "off");
     }
     if (bootstrap) args.push("--bootstrap");
     if (settings.faultInjection) args.push("--fault-injection");

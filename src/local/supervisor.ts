@@ -33,6 +33,8 @@ export interface CreateClusterOptions {
   diskReserve?: string;
   /** HTTPS, mutual TLS between peers and client tokens, from a CA created in <state dir>/tls. */
   tls?: boolean;
+  /** With tls: false runs the nodes with --client-cert-auth off (tokens only, faster HTTPS). */
+  clientCertAuth?: boolean;
 }
 
 export type NodeCommand = "kill" | "pause" | "resume" | "restart";
@@ -95,7 +97,10 @@ export class LocalSupervisor {
       nodes: [],
       reconfig: initialStatus(),
     };
-    if (o.tls) state.security = await createLocalSecurity(stateDir, state.clusterId);
+    if (o.tls) {
+      state.security = await createLocalSecurity(stateDir, state.clusterId);
+      if (o.clientCertAuth === false) state.security.clientCertAuth = false;
+    }
     await writeState(stateDir, state);
     return state;
   }
@@ -157,7 +162,13 @@ export class LocalSupervisor {
     const proc = new NodeProcess(node, {
       ...this.settings,
       ...(security
-        ? { security: { tls: nodeTlsFiles(security, node.id), authFile: security.authFile } }
+        ? {
+          security: {
+            tls: nodeTlsFiles(security, node.id),
+            authFile: security.authFile,
+            clientCertAuth: security.clientCertAuth ?? true,
+          },
+        }
         : {}),
     }, bootstrap);
     node.state = "running";

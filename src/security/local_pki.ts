@@ -13,6 +13,8 @@ export interface LocalSecurity {
   authFile: string;
   /** The client tokens of the auth file: the CLI, benchmark and experiments use `readWrite`. */
   tokens: { admin: string; readWrite: string; readOnly: string };
+  /** false: the nodes run with --client-cert-auth off (tokens only, Deno's native TLS). */
+  clientCertAuth?: boolean;
 }
 
 function randomToken(): string {

@@ -62,7 +62,10 @@ installProbes(metrics.probes);
 const app = createApp(holder, metrics);
 let server;
 try {
-  server = await listenClientPort({ ...config.listenClient, tls: holder.tls, log }, app.fetch);
+  server = await listenClientPort(
+    { ...config.listenClient, tls: holder.tls, clientCertAuth: config.clientCertAuth, log },
+    app.fetch,
+  );
 } catch (e) {
   log(
     "error",
