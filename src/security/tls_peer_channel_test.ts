@@ -126,3 +126,31 @@ Deno.test("a certificate from another CA, and a plain TCP peer, are refused with
     await Promise.all([honest.transport.close(), stranger.transport.close()]);
   }
 });
+
+Deno.test("during a CA rotation a bundle of the old and the new CA lets members of both talk; the old alone does not", async () => {
+  const before = await clusterMaterial();
+  const after = await clusterMaterial();
+  const both = [before.pem.cert, after.pem.cert];
+  // Node 1 still holds a certificate of the old CA, node 2 one of the new; both trust both.
+  const old1 = await tlsNode(1, await before.nodeCert(1), both);
+  const new2 = await tlsNode(2, await after.nodeCert(2), both);
+  // Node 3 already dropped the old CA: it must refuse node 1.
+  const new3 = await tlsNode(3, await after.nodeCert(3), [after.pem.cert]);
+  const nodes = [old1, new2, new3];
+  try {
+    connectAll(nodes);
+    old1.transport.send([heartbeat(1, 2, 1, "old to new"), heartbeat(1, 3, 1, "old to strict")]);
+    new2.transport.send([heartbeat(2, 1, 1, "new to old")]);
+    await waitFor(
+      () => new2.received.length === 1 && old1.received.length === 1,
+      () => `both heartbeats across the rotation, logs: ${[...old1.logs, ...new2.logs].join(" | ")}`,
+    );
+    await waitFor(
+      () => old1.logs.some((l) => l.includes("cannot reach peer 3")),
+      () => `node 1 refused by node 3: ${[...old1.logs, ...new3.logs].join(" | ")}`,
+    );
+    assertEquals(new3.received, []);
+  } finally {
+    await Promise.all(nodes.map((n) => n.transport.close()));
+  }
+});
