@@ -1,10 +1,11 @@
 /**
  * deno task jepsen [--seconds 60] [--nemesis all|partition,kill,pause,membership] [--safety-mode safe]
- *                  [--clients 8] [--keys 5] [--seed N] [--name NAME]
+ *                  [--clients 8] [--keys 5] [--seed N] [--name NAME] [--tls]
  *
  * Drives a local cluster with concurrent recorded clients while a nemesis injects faults, then
  * heals everything, checks that the cluster serves again, checks the history for
  * linearizability, and writes the history, an HTML report and a JSON summary to bench-results/.
+ * --tls: the cluster runs with its own CA (HTTPS, mutual TLS between peers, client tokens).
  * Exit code: 0 linearizable, 1 not linearizable, 2 unknown or the cluster did not recover.
  */
 import { parseFlags, UsageError, usageErrorLines } from "../src/cli/args.ts";
@@ -25,18 +26,22 @@ export interface JepsenOptions {
   keys: number;
   seed: number;
   name: string;
+  /** HTTPS, mutual TLS between the peers and client tokens (as `deno task local up --tls`). */
+  tls?: boolean;
 }
 
 export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; code: number }> {
   console.log(
     `jepsen: ${o.seconds}s, ${o.clients} clients on ${o.keys} keys, nemesis [${o.nemesis}], ${o.mode}, seed ${o.seed}`,
   );
-  const cluster = await ExperimentCluster.start({ replicas: 3, mode: o.mode });
+  const cluster = await ExperimentCluster.start({ replicas: 3, mode: o.mode, tls: o.tls });
+  const access = await cluster.access();
   const recorder = new HistoryRecorder({ model: "kv" });
   const workload = new RecordedWorkload(recorder, {
     keys: o.keys,
     endpoints: () => cluster.endpoints(),
     requestTimeoutMs: 1500,
+    access,
   });
   const rng = new Rng(o.seed);
   const nemesis = new Nemesis(cluster, recorder, o.nemesis, () => rng.next());
@@ -53,7 +58,11 @@ export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; co
     // leave it unable to (a log that lost committed entries): that is a finding, and the history
     // is still checked.
     const healedAt = performance.now();
-    const probe = new KvClient({ endpoints: cluster.endpoints(), retry: { operationTimeoutMs: 30_000 } });
+    const probe = new KvClient({
+      endpoints: cluster.endpoints(),
+      retry: { operationTimeoutMs: 30_000 },
+      ...access,
+    });
     try {
       await probe.put("jepsen-recovery", "ok");
       recoveredMs = Math.round(performance.now() - healedAt);
@@ -90,7 +99,7 @@ export async function runJepsen(o: JepsenOptions): Promise<{ verdict: string; co
 
 if (import.meta.main) {
   const usage = "usage: deno task jepsen [--seconds 60] [--nemesis all|partition,kill,pause,membership] " +
-    "[--safety-mode safe] [--clients 8] [--keys 5] [--seed N] [--name NAME]";
+    "[--safety-mode safe] [--clients 8] [--keys 5] [--seed N] [--name NAME] [--tls]";
   let values;
   try {
     values = parseFlags(Deno.args, {
@@ -101,6 +110,7 @@ if (import.meta.main) {
       keys: { type: "string", default: "5" },
       seed: { type: "string", default: String(Date.now() % 100000) },
       name: { type: "string" },
+      tls: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     }).values;
   } catch (e) {
@@ -132,7 +142,8 @@ if (import.meta.main) {
     clients,
     keys,
     seed,
-    name: values.name ?? `jepsen-${mode}`,
+    name: values.name ?? `jepsen-${mode}${values.tls ? "-tls" : ""}`,
+    tls: values.tls === true,
   });
   Deno.exit(code);
 }

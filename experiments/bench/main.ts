@@ -57,6 +57,12 @@ const benches: Record<string, Bench> = {
     inAll: false,
     load: () => import("./wal.ts"),
   },
+  "tls-cost": {
+    about:
+      "the cost of TLS: plain, TLS and TLS-tokens-only 3-node clusters under one closed loop, alternating",
+    inAll: false,
+    load: () => import("./tls_cost.ts"),
+  },
   transport: {
     about: "peer transport: one-way messages/s and round trips/s",
     inAll: false,

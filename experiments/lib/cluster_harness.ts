@@ -6,10 +6,21 @@
 import type { SafetyMode } from "../../src/raft/mod.ts";
 import { LocalSupervisor } from "../../src/local/supervisor.ts";
 import type { LocalNode } from "../../src/local/state.ts";
-import { fetchNodeStatus } from "../../src/client/mod.ts";
+import { fetchNodeStatus, type KvClientOptions } from "../../src/client/mod.ts";
+import { localClientAccess, localHttpClient } from "../../src/security/local_pki.ts";
 
 export class ExperimentCluster {
-  private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {}
+  /** With TLS: trusts the cluster CA; every call of the harness (and of a benchmark) goes through it. */
+  readonly httpClient: Deno.HttpClient | undefined;
+
+  private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {
+    this.httpClient = localHttpClient(sup.state.security);
+  }
+
+  /** What a client of this cluster needs: trust in its CA and a read-write token (with TLS). */
+  access(): Promise<Pick<KvClientOptions, "tls" | "token">> {
+    return localClientAccess(this.sup.state.security);
+  }
 
   static async start(
     options: {
@@ -19,6 +30,10 @@ export class ExperimentCluster {
       /** On unless asked otherwise: experiments inject faults; benchmarks of the plain server do not. */
       faultInjection?: boolean;
       snapshotEntries?: number;
+      /** HTTPS, mutual TLS between peers and client tokens (as `deno task local up --tls`). */
+      tls?: boolean;
+      /** With tls: false for tokens only (--client-cert-auth off, Deno's native TLS). */
+      clientCertAuth?: boolean;
     },
   ): Promise<ExperimentCluster> {
     const stateDir = await Deno.makeTempDir({ prefix: "raftkv-experiment-" });
@@ -29,6 +44,8 @@ export class ExperimentCluster {
       faultInjection: options.faultInjection ?? true,
       tickMs: options.tickMs,
       snapshotEntries: options.snapshotEntries,
+      tls: options.tls,
+      clientCertAuth: options.clientCertAuth,
     }, () => {});
     sup.start();
     const cluster = new ExperimentCluster(sup, stateDir);
@@ -78,7 +95,7 @@ export class ExperimentCluster {
   }
 
   status(id: number): Promise<Record<string, unknown> | undefined> {
-    return fetchNodeStatus(this.node(id).clientUrl, 500);
+    return fetchNodeStatus(this.node(id).clientUrl, 500, this.httpClient);
   }
 
   /** The node that leads the highest term among those answering. */
@@ -108,6 +125,7 @@ export class ExperimentCluster {
       headers: { authorization: `Bearer ${this.sup.state.adminToken}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(3000),
+      ...(this.httpClient ? { client: this.httpClient } : {}),
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`${method} ${path} on node ${id}: ${r.status} ${JSON.stringify(json)}`);
@@ -136,6 +154,7 @@ export class ExperimentCluster {
   /** Stops every process; the logs and data stay if RAFTKV_KEEP_STATE=1 (for post-mortems). */
   async stop(): Promise<void> {
     await this.sup.stop();
+    this.httpClient?.close();
     if (Deno.env.get("RAFTKV_KEEP_STATE") === "1") console.log(`state kept in ${this.stateDir}`);
     else await Deno.remove(this.stateDir, { recursive: true }).catch(() => {});
   }

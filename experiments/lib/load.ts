@@ -15,6 +15,9 @@ export interface LoadTarget {
   system: SystemName;
   leaderUrl: string;
   readUrls: string[];
+  /** A cluster with TLS: a client that trusts its CA, and the Authorization header of a token. */
+  client?: Deno.HttpClient;
+  headers?: Record<string, string>;
 }
 
 export interface LatencySummary {
@@ -58,10 +61,13 @@ export async function request(
       : await etcdGet(readUrl, key, signal);
     return status === 200;
   }
+  const secured = target.client ? { client: target.client } : {};
   const r = kind === "write"
     ? await fetch(`${target.leaderUrl}/kv/${key}`, {
+      ...secured,
       method: "PUT",
       headers: {
+        ...target.headers,
         "content-type": "application/json",
         "x-client-id": session.id,
         "x-request-seq": String(++session.seq),
@@ -69,7 +75,7 @@ export async function request(
       body: JSON.stringify({ value: VALUE }),
       signal,
     })
-    : await fetch(`${readUrl}/kv/${key}`, { signal });
+    : await fetch(`${readUrl}/kv/${key}`, { ...secured, headers: target.headers, signal });
   await r.arrayBuffer();
   return r.status === 200 || (kind === "read" && r.status === 404);
 }

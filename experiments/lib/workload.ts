@@ -8,6 +8,7 @@
 import {
   CasMismatchError,
   KvClient,
+  type KvClientOptions,
   NotFoundError,
   UnavailableError,
   UnknownOutcomeError,
@@ -30,6 +31,8 @@ export interface WorkloadOptions {
   mix?: OperationMix | ((client: number) => OperationMix);
   /** Fixed node per client (for the bug experiments); default: client i uses endpoints()[i % n]. */
   pin?: (client: number) => string;
+  /** A cluster with TLS and client tokens: the CA to trust and the token to send. */
+  access?: Pick<KvClientOptions, "tls" | "token">;
 }
 
 const DEFAULT_MIX: OperationMix = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
@@ -92,6 +95,7 @@ export class RecordedWorkload {
       oneAttempt: true,
       clientId: identity,
       retry: { requestTimeoutMs: this.options.requestTimeoutMs },
+      ...this.options.access,
     });
   }
 
@@ -223,7 +227,7 @@ export class RecordedWorkload {
 
   /** After the run: one read of every key through a fresh client, to pin down the final state. */
   async finalReads(endpoints: string[]): Promise<void> {
-    const kv = new KvClient({ endpoints, clientId: "final-reader" });
+    const kv = new KvClient({ endpoints, clientId: "final-reader", ...this.options.access });
     for (let k = 0; k < this.options.keys; k++) {
       const key = `k${k}`;
       const id = this.recorder.call("final-reader", "get", key);

@@ -12,8 +12,9 @@ import {
   reportError,
   runCommand,
 } from "./cli_commands.ts";
-import { DEFAULT_CLUSTER_FILE, findEndpoints } from "./cli_endpoints.ts";
+import { accessOf, DEFAULT_CLUSTER_FILE, findEndpoints } from "./cli_endpoints.ts";
 import { KvClient } from "./kv_client.ts";
+import { KvError } from "./errors.ts";
 import { defaultHistoryFile, readLines, runRepl, terminalLines } from "./repl.ts";
 
 const console_: Output = {
@@ -51,8 +52,11 @@ export async function main(args: readonly string[], out: Output = console_): Pro
   }
   let client: KvClient;
   try {
+    const access = accessOf(found, (name) => Deno.env.get(name));
     client = new KvClient({
       endpoints: found.endpoints,
+      token: access.token,
+      ...(access.caFile ? { tls: { caCerts: [await readCaFile(access.caFile)] } } : {}),
       onEvent: (event) => out.stderr(describeEvent(event)),
     });
   } catch (error) {
@@ -89,4 +93,12 @@ if (import.meta.main) {
     code = EXIT_UNAVAILABLE;
   }
   Deno.exit(code);
+}
+
+async function readCaFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new KvError("bad_request", 0, `cannot read the cluster CA ${path}: ${(error as Error).message}`);
+  }
 }

@@ -55,6 +55,9 @@ options:
                       cluster's .data/local/cluster.json from \`deno task local up\`)
   --node N            send to node N only (a follower forwards writes to the leader)
 
+A cluster with TLS and client tokens: $RAFTKV_CA_FILE (the cluster CA, PEM) and $RAFTKV_TOKEN; a local
+cluster started with \`deno task local up --tls\` needs neither (its state file names both).
+
 A value or key starting with "-" goes after "--":  put k -- -5
 Values are UTF-8 text: a file or input that is not valid UTF-8 is refused (encode binary data first,
 e.g. base64 FILE | deno task kv put KEY -).

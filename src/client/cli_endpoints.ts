@@ -14,13 +14,32 @@ export interface EndpointSources {
 }
 
 export type FoundEndpoints =
-  | { kind: "found"; endpoints: EndpointSpec[]; source: string }
+  | { kind: "found"; endpoints: EndpointSpec[]; source: string; access?: ClusterAccess }
   /** Nothing to talk to; `problem` says what was looked at and how to fix it. */
   | { kind: "none"; problem: string };
 
 export const START_A_CLUSTER =
   "start a local cluster with `deno task local up`, or point the client at running " +
   "nodes with --endpoints http://host:port,... or RAFTKV_ENDPOINTS";
+
+/** How to reach a cluster that runs with TLS and client tokens. */
+export interface ClusterAccess {
+  /** PEM file of the cluster CA to trust. */
+  caFile?: string;
+  token?: string;
+}
+
+/**
+ * $RAFTKV_CA_FILE and $RAFTKV_TOKEN, else what a local cluster started with --tls keeps in its
+ * state file (its CA and its read-write token).
+ */
+export function accessOf(found: FoundEndpoints, env: (name: string) => string | undefined): ClusterAccess {
+  const fromState = found.kind === "found" ? found.access : undefined;
+  return {
+    caFile: env("RAFTKV_CA_FILE") || fromState?.caFile,
+    token: env("RAFTKV_TOKEN") || fromState?.token,
+  };
+}
 
 export async function findEndpoints(sources: EndpointSources): Promise<FoundEndpoints> {
   if (sources.flag !== undefined) return fromList(sources.flag, "--endpoints");
@@ -65,5 +84,13 @@ function fromClusterFile(text: string, path: string): FoundEndpoints {
   if (endpoints.length === 0) {
     return { kind: "none", problem: `${path} lists no node with a clientUrl; ${START_A_CLUSTER}` };
   }
-  return { kind: "found", endpoints, source: path };
+  return { kind: "found", endpoints, source: path, access: securityOf(text) };
+}
+
+function securityOf(text: string): ClusterAccess | undefined {
+  const security = (JSON.parse(text) as { security?: { caFile?: unknown; tokens?: { readWrite?: unknown } } })
+    .security;
+  if (!security || typeof security.caFile !== "string") return undefined;
+  const token = security.tokens?.readWrite;
+  return { caFile: security.caFile, token: typeof token === "string" ? token : undefined };
 }

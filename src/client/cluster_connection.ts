@@ -29,6 +29,16 @@ export interface ConnectionOptions {
   /** One HTTP request per call: no retry, no failover (for harnesses that retry on their own). */
   oneAttempt?: boolean;
   onEvent?: (event: ClientEvent) => void;
+  /** Sent as `Authorization: Bearer <token>` with every request (clusters run with --auth-file). */
+  token?: string;
+  /** HTTPS: the cluster CA to trust, and optionally a client certificate (whose subject names a role). */
+  tls?: ClientTls;
+}
+
+export interface ClientTls {
+  caCerts: string[];
+  cert?: string;
+  key?: string;
 }
 
 /** One call to make against the cluster. */
@@ -68,6 +78,7 @@ export class ClusterConnection {
   readonly policy: RetryPolicy;
   readonly oneAttempt: boolean;
   readonly #httpClient: Deno.HttpClient;
+  readonly #authorization: Record<string, string>;
   readonly #onEvent: (event: ClientEvent) => void;
   #membersRefresh: Promise<void> | undefined;
   /** The leader a member refresh was last started for: one refresh per leader, not one per answer. */
@@ -81,8 +92,9 @@ export class ClusterConnection {
     this.book = new EndpointBook(options.endpoints);
     this.oneAttempt = options.oneAttempt ?? false;
     this.#onEvent = options.onEvent ?? (() => {});
+    this.#authorization = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // Last, so that a constructor refusing its options leaves no pool open.
-    this.#httpClient = Deno.createHttpClient({});
+    this.#httpClient = Deno.createHttpClient(options.tls ?? {});
   }
 
   /** Runs a call, retrying and failing over as the policy allows; throws the typed errors of errors.ts. */
@@ -103,7 +115,8 @@ export class ClusterConnection {
         this.#onEvent({ kind: "failover", from: previous, to: { url, node: this.book.nodeOf(url) } });
       }
       const timeoutMs = Math.max(1, Math.min(this.policy.requestTimeoutMs, deadline - performance.now()));
-      const result = await exchange(this.#httpClient, url, plan, timeoutMs, this.#closing.signal);
+      const request = { ...plan, headers: { ...this.#authorization, ...plan.headers } };
+      const result = await exchange(this.#httpClient, url, request, timeoutMs, this.#closing.signal);
       const node = this.book.nodeOf(url);
 
       if (result.kind === "answer") {
@@ -260,7 +273,7 @@ export class ClusterConnection {
     if (this.book.knowsLeaderUrl() || leader === this.#refreshedForLeader || this.#membersRefresh) return;
     if (this.#closed) return;
     this.#refreshedForLeader = leader;
-    const request = { method: "GET", path: "/status" };
+    const request = { method: "GET", path: "/status", headers: this.#authorization };
     this.#membersRefresh = exchange(this.#httpClient, url, request, 2_000, this.#closing.signal)
       .then((result) => {
         const members = result.kind === "answer"

@@ -17,7 +17,7 @@ export {
   type LearnerSpec,
   type NodeIdentity,
 } from "./admin_client.ts";
-export type { ClientEvent, NodeTarget } from "./cluster_connection.ts";
+export type { ClientEvent, ClientTls, NodeTarget } from "./cluster_connection.ts";
 export { describeFailure } from "./cluster_connection.ts";
 export type { EndpointSpec, NodeEndpoint } from "./endpoint_book.ts";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";

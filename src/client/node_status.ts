@@ -7,9 +7,14 @@
 export async function fetchNodeStatus<T = Record<string, unknown>>(
   url: string,
   timeoutMs = 1_000,
+  /** For HTTPS: a client that trusts the cluster CA. */
+  httpClient?: Deno.HttpClient,
 ): Promise<T | undefined> {
   try {
-    const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`${url}/status`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(httpClient ? { client: httpClient } : {}),
+    });
     if (!response.ok) {
       await response.body?.cancel();
       return undefined;

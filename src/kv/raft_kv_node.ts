@@ -17,6 +17,7 @@ import {
 } from "../raft/mod.ts";
 import { PeerTransport, type ResolveHost, type TransportStats } from "../transport/mod.ts";
 import type { FaultInjector } from "../transport/mod.ts";
+import type { PeerChannel } from "../transport/mod.ts";
 import { encodeCommand, type KvCommand, type KvResult } from "./commands.ts";
 import type { ApplyOutcome } from "./state_machine.ts";
 import type { MemberInfo } from "./members.ts";
@@ -49,6 +50,8 @@ export interface RaftKvNodeOptions {
   proposalTimeoutMs?: number;
   faultInjection?: boolean;
   resolveHost?: ResolveHost;
+  /** Plain TCP by default; src/security's mutual TLS when the server runs with TLS. */
+  peerChannel?: PeerChannel;
   log?: Log;
   /** Called once if the node stops on a fatal error (storage failure): the process should exit. */
   onFatal?: (error: Error) => void;
@@ -168,6 +171,7 @@ export class RaftKvNode {
       onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
       onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
+      channel: o.peerChannel,
       faultInjection: o.faultInjection,
       log: (level, line) => log(level, `transport: ${line}`),
     });

@@ -1,6 +1,6 @@
 /**
  * deno task local up [--replicas 3] [--safety-mode safe] [--client-port 8080] [--peer-port 7080]
- *                    [--auto-ports] [--fault-injection] [--disk-reserve 64MiB]
+ *                    [--auto-ports] [--fault-injection] [--disk-reserve 64MiB] [--tls]
  * deno task local status [--json] | scale N | kill ID | pause ID | resume ID | restart ID
  * deno task local start | stop | down
  *
@@ -17,6 +17,7 @@ import { parseByteSize } from "../server/disk_alarm.ts";
 import { fetchNodeStatus } from "../client/mod.ts";
 import { type LogFormat, parseLogFormat } from "../server/logger.ts";
 import { plainMessage } from "../cli/args.ts";
+import { localHttpClient } from "../security/local_pki.ts";
 import {
   assessHealth,
   type ClusterHealth,
@@ -90,9 +91,11 @@ function messageOf(line: string): string {
 
 const USAGE = `usage: deno task local <command>
   up [--replicas N] [--safety-mode M] [--client-port P] [--peer-port P] [--auto-ports] [--fault-injection]
-     [--disk-reserve SIZE] [--log-format text|json]   (json: the supervisor's and nodes' logs)
+     [--disk-reserve SIZE] [--log-format text|json]   (json: the supervisor's and nodes' logs) [--tls]
                       start N nodes (default 3) on 127.0.0.1; returns once a leader is elected.
-                      A stopped cluster in the state directory is resumed instead (as "start")
+                      A stopped cluster in the state directory is resumed instead (as "start").
+                      --tls: a cluster CA and a certificate per node in <state dir>/tls, HTTPS and
+                      mutual TLS between peers, client tokens (admin, read-write, read-only)
   start               resume a stopped cluster from its state directory (after stop, a crash, a reboot)
   status [--json]     every node: role, term, commit, applied, pid, alarms; whether the cluster is
                       whole (exit code 1 while it is not: a node down, quarantined, a replacement...)
@@ -174,13 +177,15 @@ async function follow(
 }
 
 async function healthOf(stateDir: string, state: LocalClusterState): Promise<ClusterHealth> {
+  const httpClient = localHttpClient(state.security);
   const nodes = await Promise.all(state.nodes.map(async (node) => {
     const process = processState(node);
     const status = process === "dead" || process === "stopped"
       ? undefined
-      : await fetchNodeStatus<NodeStatusView>(node.clientUrl);
+      : await fetchNodeStatus<NodeStatusView>(node.clientUrl, undefined, httpClient);
     return { node, process, status };
   }));
+  httpClient?.close();
   return assessHealth(state, supervisorRunning(state, stateDir), nodes);
 }
 
@@ -399,6 +404,7 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
     ports,
     faultInjection: o["fault-injection"] === true,
     diskReserve,
+    tls: o.tls === true,
   });
   const pid = spawnSupervisor(stateDir, logFormat);
   console.log(
@@ -414,7 +420,18 @@ async function up(stateDir: string, o: Record<string, string | boolean | undefin
   console.log(`cluster up in ${((performance.now() - t0) / 1000).toFixed(1)}s:`);
   for (const n of state.nodes) console.log(`  node ${n.id}: ${n.clientUrl}   (peers: ${n.peerAddress})`);
   const first = state.nodes[0].clientUrl;
-  console.log(`try: curl -X POST ${first}/kv/mykey -d '{"value":"myvalue"}'  and  curl ${first}/kv/mykey`);
+  const security = state.security;
+  if (security) {
+    console.log(
+      `TLS on (CA: ${security.caFile}); client tokens in ${security.authFile}; deno task kv finds both`,
+    );
+    const auth =
+      `--cacert ${security.caFile} -H "Authorization: Bearer $(jq -r .security.tokens.readWrite ${stateDir}/cluster.json)"`;
+    console.log(`try: curl ${auth} -X POST ${first}/kv/mykey -d '{"value":"myvalue"}'`);
+  } else {
+    console.log("running WITHOUT TLS or client authentication (deno task local up --tls turns both on)");
+    console.log(`try: curl -X POST ${first}/kv/mykey -d '{"value":"myvalue"}'  and  curl ${first}/kv/mykey`);
+  }
 }
 
 async function down(stateDir: string): Promise<void> {
@@ -448,6 +465,7 @@ async function main(): Promise<void> {
         "state-dir": { type: "string" },
         "disk-reserve": { type: "string" },
         "log-format": { type: "string" },
+        tls: { type: "boolean" },
         json: { type: "boolean" },
       },
     });

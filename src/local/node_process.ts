@@ -4,6 +4,7 @@
  * it (a crashed node recovers from its WAL and snapshot and catches up).
  */
 import type { LocalNode } from "./state.ts";
+import type { NodeTlsFiles } from "../security/local_pki.ts";
 
 const SERVER = new URL("../server/main.ts", import.meta.url).pathname;
 
@@ -17,6 +18,8 @@ export interface NodeProcessSettings {
   snapshotEntries: number;
   retainEntries: number;
   diskReserve?: string;
+  /** HTTPS and mutual TLS with this node's certificate, plus client authentication. */
+  security?: { tls: NodeTlsFiles; authFile: string; clientCertAuth: boolean };
 }
 
 export class NodeProcess {
@@ -57,6 +60,20 @@ export class NodeProcess {
       String(settings.retainEntries),
     ];
     if (settings.diskReserve !== undefined) args.push("--disk-reserve", settings.diskReserve);
+    if (settings.security) {
+      const { tls, authFile } = settings.security;
+      args.push(
+        "--tls-cert",
+        tls.certFile,
+        "--tls-key",
+        tls.keyFile,
+        "--tls-ca",
+        tls.caFile,
+        "--auth-file",
+        authFile,
+      );
+      if (!settings.security.clientCertAuth) args.push("--client-cert-auth", "off");
+    }
     if (bootstrap) args.push("--bootstrap");
     if (settings.faultInjection) args.push("--fault-injection");
     this.child = new Deno.Command(Deno.execPath(), {

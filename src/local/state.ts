@@ -6,6 +6,7 @@
 import type { SafetyMode } from "../raft/mod.ts";
 import type { ReconfigStatus } from "../reconfig/types.ts";
 import { atomicWriteFile } from "../storage/atomic_write.ts";
+import type { LocalSecurity } from "../security/local_pki.ts";
 
 export interface LocalNode {
   slot: number;
@@ -38,6 +39,8 @@ export interface LocalClusterState {
   nodes: LocalNode[];
   reconfig: ReconfigStatus;
   supervisor?: { pid: number; controlUrl: string };
+  /** Present when the cluster was created with --tls: its CA, certificates and client tokens. */
+  security?: LocalSecurity;
 }
 
 export const STATE_FILE = "cluster.json";

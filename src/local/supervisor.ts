@@ -12,6 +12,12 @@ import { AdminClient, fetchNodeStatus } from "../client/mod.ts";
 import { isOurProcess, type LocalClusterState, type LocalNode, readState, writeState } from "./state.ts";
 import { portsOf } from "./ports.ts";
 import { NodeProcess, type NodeProcessSettings } from "./node_process.ts";
+import {
+  createLocalSecurity,
+  ensureNodeCertificate,
+  localHttpClient,
+  nodeTlsFiles,
+} from "../security/local_pki.ts";
 
 export interface CreateClusterOptions {
   replicas: number;
@@ -25,6 +31,10 @@ export interface CreateClusterOptions {
   retainEntries?: number;
   /** Every node's --disk-reserve (NOSPACE alarm), e.g. "64MiB"; the server's default if absent. */
   diskReserve?: string;
+  /** HTTPS, mutual TLS between peers and client tokens, from a CA created in <state dir>/tls. */
+  tls?: boolean;
+  /** With tls: false runs the nodes with --client-cert-auth off (tokens only, faster HTTPS). */
+  clientCertAuth?: boolean;
 }
 
 export type NodeCommand = "kill" | "pause" | "resume" | "restart";
@@ -45,6 +55,7 @@ export class LocalSupervisor {
   private reconciling = false;
   private lastFailure: string | undefined;
   private stateWriteFailing = false;
+  private httpClient: Deno.HttpClient | undefined;
 
   private constructor(
     readonly stateDir: string,
@@ -86,6 +97,10 @@ export class LocalSupervisor {
       nodes: [],
       reconfig: initialStatus(),
     };
+    if (o.tls) {
+      state.security = await createLocalSecurity(stateDir, state.clusterId);
+      if (o.clientCertAuth === false) state.security.clientCertAuth = false;
+    }
     await writeState(stateDir, state);
     return state;
   }
@@ -143,7 +158,19 @@ export class LocalSupervisor {
   // ------------------------------------------------------------------ processes
 
   private spawn(node: LocalNode, bootstrap: boolean): NodeProcess {
-    const proc = new NodeProcess(node, this.settings, bootstrap);
+    const security = this.state.security;
+    const proc = new NodeProcess(node, {
+      ...this.settings,
+      ...(security
+        ? {
+          security: {
+            tls: nodeTlsFiles(security, node.id),
+            authFile: security.authFile,
+            clientCertAuth: security.clientCertAuth ?? true,
+          },
+        }
+        : {}),
+    }, bootstrap);
     node.state = "running";
     this.processes.set(node.id, proc);
     proc.exited.then((status) => this.onExit(node, proc, status));
@@ -288,7 +315,11 @@ export class LocalSupervisor {
   private async fetchStatuses(): Promise<Record<string, NodeStatusDocument | undefined>> {
     const out: Record<string, NodeStatusDocument | undefined> = {};
     await Promise.all(this.state.nodes.map(async (n) => {
-      out[String(n.slot)] = await fetchNodeStatus<NodeStatusDocument>(n.clientUrl);
+      out[String(n.slot)] = await fetchNodeStatus<NodeStatusDocument>(
+        n.clientUrl,
+        undefined,
+        this.httpInit().client,
+      );
     }));
     return out;
   }
@@ -297,6 +328,9 @@ export class LocalSupervisor {
     return new AdminClient({
       endpoints: this.state.nodes.filter((n) => n.state === "running").map((n) => n.clientUrl),
       token: this.state.adminToken,
+      ...(this.state.security
+        ? { tls: { caCerts: [Deno.readTextFileSync(this.state.security.caFile)] } }
+        : {}),
     });
   }
 
@@ -366,10 +400,12 @@ export class LocalSupervisor {
     if (existing?.id === m.id && this.processes.has(m.id)) return;
     if (existing) await this.stopMember({ slot: existing.slot, id: existing.id });
     const ports = portsOf(this.state, m.slot);
+    const security = this.state.security;
+    if (security) await ensureNodeCertificate(security, this.state.clusterId, m.id);
     const node: LocalNode = {
       slot: m.slot,
       id: m.id,
-      clientUrl: `http://127.0.0.1:${ports.client}`,
+      clientUrl: `${security ? "https" : "http"}://127.0.0.1:${ports.client}`,
       peerAddress: `127.0.0.1:${ports.peer}`,
       dataDir: `${this.stateDir}/node-${m.id}`,
       logFile: `${this.stateDir}/node-${m.id}.log`,
@@ -390,7 +426,10 @@ export class LocalSupervisor {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
       try {
-        const r = await fetch(`${node.clientUrl}/healthz`, { signal: AbortSignal.timeout(500) });
+        const r = await fetch(`${node.clientUrl}/healthz`, {
+          signal: AbortSignal.timeout(500),
+          ...this.httpInit(),
+        });
         await r.body?.cancel();
         if (r.ok) return;
       } catch {
@@ -431,6 +470,15 @@ export class LocalSupervisor {
       n.pid = undefined;
     }
     await this.persist().catch(() => {});
+    this.httpClient?.close();
+    this.httpClient = undefined;
+  }
+
+  /** Trust in the cluster CA for the supervisor's own calls (status, health) when it runs with TLS. */
+  private httpInit(): { client?: Deno.HttpClient } {
+    if (!this.state.security) return {};
+    this.httpClient ??= localHttpClient(this.state.security);
+    return { client: this.httpClient };
   }
 
   /** Pids of the node processes (tests check that none is left after stop()). */

@@ -15,6 +15,8 @@ import type { NodeHolder } from "./node_holder.ts";
 import { badRequest, conflict, HttpError } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
 import { AdminCallLog } from "./admin_call_log.ts";
+import { memberFetchInit } from "../security/cluster_fetch.ts";
+import { principalOf } from "../security/auth_middleware.ts";
 
 const encoder = new TextEncoder();
 
@@ -92,7 +94,7 @@ async function propose(node: RaftKvNode, change: ConfChange, timeoutMs: number):
 /** The joining node's incarnation, asked from the node itself when the caller did not give it. */
 async function fetchIncarnation(client: string): Promise<string> {
   try {
-    const r = await fetch(`${client}/status`, { signal: AbortSignal.timeout(3000) });
+    const r = await fetch(`${client}/status`, { ...memberFetchInit(), signal: AbortSignal.timeout(3000) });
     const status = await r.json() as { incarnation?: unknown };
     if (typeof status.incarnation === "string") return status.incarnation;
     throw new Error("its /status has no incarnation (is it initialized?)");
@@ -114,7 +116,7 @@ export function adminApi(holder: NodeHolder): Hono {
   app.use("*", async (c: Context, next: Next) => {
     const header = c.req.header("authorization") ?? "";
     const token = header.startsWith("Bearer ") ? header.slice(7) : "";
-    if (!token || !tokenMatches(token, config.adminToken)) {
+    if (principalOf(c)?.role !== "admin" && (!token || !tokenMatches(token, config.adminToken))) {
       return c.json({
         error: { code: "unauthorized", message: "the admin API needs Authorization: Bearer <admin token>" },
       }, 401);

@@ -12,6 +12,7 @@ import { observabilityApi } from "./observability.ts";
 import { messageTraceApi } from "./message_trace.ts";
 import { errorResponse, HttpError } from "./http_errors.ts";
 import { ServerMetrics } from "./metrics.ts";
+import { clientAuth } from "../security/auth_middleware.ts";
 
 /**
  * `metrics`: the registry /metrics serves (the server passes the one whose probes it installed).
@@ -57,6 +58,7 @@ export function createApp(
   const valueBytes = holder.config.maxValueBytes;
   app.use("/kv/*", limit(valueBytes * 2 + 4096, `values are limited to ${valueBytes} bytes`));
   app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));
+  if (holder.auth) app.use("*", clientAuth(holder.auth));
 
   if (serves.client) {
     app.route("/", observabilityApi(holder, metrics, started));

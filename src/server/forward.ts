@@ -8,6 +8,7 @@ import type { RaftKvNode } from "../kv/raft_kv_node.ts";
 import { HttpError, unavailable } from "./http_errors.ts";
 import { resolverFromEnv } from "../transport/mod.ts";
 import { describeLeader, leaderHint } from "./leader_hint.ts";
+import { memberFetchInit } from "../security/cluster_fetch.ts";
 
 /** Member addresses may be names only the cluster's DNS knows (LOCALKUBE_DNS under localkube). */
 const resolveHost = resolverFromEnv();
@@ -61,6 +62,7 @@ export async function forwardToLeader(
     const leaderUrl = new URL(target);
     leaderUrl.hostname = await resolveHost(leaderUrl.hostname);
     response = await fetch(`${leaderUrl.origin}${url.pathname}${url.search}`, {
+      ...memberFetchInit(),
       method: c.req.method,
       headers,
       body,

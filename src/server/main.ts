@@ -10,6 +10,11 @@ import { NodeHolder } from "./node_holder.ts";
 import { createApp } from "./app.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { installProbes } from "../metrics/probes.ts";
+import { loadTlsMaterial } from "../security/tls_files.ts";
+import { useClusterTls } from "../security/cluster_fetch.ts";
+import { type ClientListener, listenClientPort } from "../security/client_listener.ts";
+import { securityWarnings } from "../security/startup_warnings.ts";
+import { AuthPolicy } from "../security/auth_policy.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -36,6 +41,14 @@ const holder = ref.holder = new NodeHolder(config, log, (error) => {
   Deno.exit(1);
 });
 try {
+  if (config.tls) {
+    holder.tls = await loadTlsMaterial(config.tls);
+    useClusterTls(holder.tls);
+  }
+  if (config.authFile) {
+    holder.auth = await AuthPolicy.load(config.authFile);
+    log("info", `client authentication on: ${holder.auth.tokenCount} token(s) from ${config.authFile}`);
+  }
   await holder.initialize();
 } catch (e) {
   log("error", `cannot start: ${(e as Error).message}`);
@@ -47,23 +60,37 @@ holder.clusterAlarms.start();
 const metrics = new ServerMetrics(holder);
 installProbes(metrics.probes);
 const app = createApp(holder, metrics, { client: true, admin: !config.listenAdmin });
-const server = Deno.serve({
-  hostname: config.listenClient.hostname,
-  port: config.listenClient.port,
-  onListen: ({ hostname, port }) =>
-    log(
-      "info",
-      `client API on http://${hostname}:${port} (peers on ${config.listenPeer.hostname}:${config.listenPeer.port})`,
-    ),
-}, app.fetch);
+const listenOptions = { tls: holder.tls, clientCertAuth: config.clientCertAuth, log };
+let server;
+let adminServer: ClientListener | undefined;
+try {
+  server = await listenClientPort({ ...config.listenClient, ...listenOptions }, app.fetch);
+} catch (e) {
+  log(
+    "error",
+    `cannot listen for clients on ${config.listenClient.hostname}:${config.listenClient.port}: ${e}`,
+  );
+  Deno.exit(1);
+}
 // --listen-admin: the admin API on its own port, which a NetworkPolicy can open to the operator only.
-const adminServer = config.listenAdmin
-  ? Deno.serve({
-    hostname: config.listenAdmin.hostname,
-    port: config.listenAdmin.port,
-    onListen: ({ hostname, port }) => log("info", `admin API on http://${hostname}:${port}`),
-  }, createApp(holder, metrics, { client: false, admin: true }).fetch)
-  : undefined;
+if (config.listenAdmin) {
+  try {
+    adminServer = await listenClientPort(
+      { ...config.listenAdmin, ...listenOptions },
+      createApp(holder, metrics, { client: false, admin: true }).fetch,
+    );
+    log("info", `admin API on ${adminServer.url}`);
+  } catch (e) {
+    log(
+      "error",
+      `cannot listen for the admin API on ${config.listenAdmin.hostname}:${config.listenAdmin.port}: ${e}`,
+    );
+    Deno.exit(1);
+  }
+}
+const peers = `${config.listenPeer.hostname}:${config.listenPeer.port}`;
+log("info", `client API on ${server.url} (peers on ${peers}${holder.tls ? ", mutual TLS" : ""})`);
+for (const warning of securityWarnings(config)) log("warn", warning);
 
 let stopping = false;
 const stop = async (signal: string) => {

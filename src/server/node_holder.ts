@@ -12,6 +12,9 @@ import { conflict, unavailable } from "./http_errors.ts";
 import { SnapshotTimer } from "./snapshot_timer.ts";
 import { DiskSpaceAlarm } from "./disk_alarm.ts";
 import { ClusterAlarms } from "./cluster_alarms.ts";
+import type { TlsMaterial } from "../security/tls_files.ts";
+import type { AuthPolicy } from "../security/auth_policy.ts";
+import { nodePeerChannel } from "../security/tls_peer_channel.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
@@ -22,6 +25,10 @@ export class NodeHolder {
   readonly diskAlarm: DiskSpaceAlarm | undefined;
   /** The other members' NOSPACE alarms, watched while this node leads; main.ts starts it. */
   readonly clusterAlarms = new ClusterAlarms(() => this.node);
+  /** This node's certificate, key and CA bundle when it runs with TLS (main.ts loads them). */
+  tls: TlsMaterial | undefined;
+  /** Client tokens and roles when the server runs with --auth-file (main.ts loads it). */
+  auth: AuthPolicy | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -77,6 +84,9 @@ export class NodeHolder {
   private async start(bootstrap: boolean): Promise<RaftKvNode> {
     const identity = this.identity!;
     const c = this.config;
+    const peerChannel = this.tls
+      ? nodePeerChannel(this.tls, identity.nodeId, (level, line) => this.log(level, `transport: ${line}`))
+      : undefined;
     this.starting ??= RaftKvNode.start({
       nodeId: identity.nodeId,
       clusterId: identity.clusterId,
@@ -93,6 +103,7 @@ export class NodeHolder {
       proposalTimeoutMs: c.requestTimeoutMs,
       faultInjection: c.faultInjection,
       resolveHost: resolverFromEnv(),
+      peerChannel,
       log: this.log,
       onFatal: this.onFatal,
     });

@@ -20,7 +20,8 @@ export const SERVER_TASK_PERMISSIONS = [
   "--allow-sys=statfs",
 ];
 
-export async function startTestServer(extraArgs: string[] = []): Promise<TestServer> {
+/** `caCert`: the CA to trust when `extraArgs` turn TLS on. */
+export async function startTestServer(extraArgs: string[] = [], caCert?: string): Promise<TestServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "raftkv-test-server-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -56,7 +57,7 @@ export async function startTestServer(extraArgs: string[] = []): Promise<TestSer
       pending = lines.pop()!;
       for (const line of lines) {
         logLines.push(line);
-        const found = /client API on (http:\/\/[\d.]+:\d+)/.exec(line);
+        const found = /client API on (https?:\/\/[\d.]+:\d+)/.exec(line);
         if (found) resolveUrl(found[1]);
       }
     }
@@ -78,10 +79,12 @@ export async function startTestServer(extraArgs: string[] = []): Promise<TestSer
     clearTimeout(timer);
     // Wait until it is the leader of its one-node cluster.
     for (let i = 0; i < 200; i++) {
-      const ready = await fetch(`${started}/readyz`).then(
-        async (r) => (await r.body?.cancel(), r.status),
-        () => 0,
-      );
+      const client = caCert ? Deno.createHttpClient({ caCerts: [caCert] }) : undefined;
+      const ready = await fetch(`${started}/readyz`, client ? { client } : {}).finally(() => client?.close())
+        .then(
+          async (r) => (await r.body?.cancel(), r.status),
+          () => 0,
+        );
       if (ready === 200) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,5 +1,6 @@
 /** A TCP connection that reads and writes frames, with deadlines so a silent peer cannot stall us. */
 import { FrameDecoder } from "./frame.ts";
+import type { PeerConn } from "./secure_channel.ts";
 
 /** An operation did not finish in time; the connection has been closed. */
 export class TimeoutError extends Error {
@@ -8,17 +9,17 @@ export class TimeoutError extends Error {
 
 export class FramedConnection {
   readonly remote: string;
-  #conn: Deno.TcpConn;
+  #conn: PeerConn;
   #decoder: FrameDecoder;
   #chunk = new Uint8Array(64 * 1024);
   #closed = false;
 
-  constructor(conn: Deno.TcpConn, maxFrameBytes: number) {
+  constructor(conn: PeerConn, maxFrameBytes: number) {
     this.#conn = conn;
     this.#decoder = new FrameDecoder(maxFrameBytes);
     const address = conn.remoteAddr;
     this.remote = `${address.hostname}:${address.port}`;
-    conn.setNoDelay(true);
+    conn.setNoDelay?.(true);
   }
 
   get closed(): boolean {

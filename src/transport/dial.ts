@@ -5,6 +5,7 @@ import { FramedConnection, TimeoutError } from "./connection.ts";
 import { encodeFrames } from "./frame.ts";
 import { type Channel, checkHelloReply, type Hello, PROTOCOL_VERSION } from "./handshake.ts";
 import type { ResolveHost } from "./resolver.ts";
+import type { PeerChannel, PeerConn } from "./secure_channel.ts";
 
 export interface DialIdentity {
   nodeId: NodeId;
@@ -17,6 +18,8 @@ export interface DialIdentity {
   timeoutMs: number;
   /** This node's own peer address, announced in the hello. */
   advertise?: string;
+  /** Plain TCP, or mutual TLS that also checks the peer's certificate names node `peer`. */
+  channel: PeerChannel;
 }
 
 /** Throws with the cause (DNS, refused, timeout, handshake refused) in its message. */
@@ -28,7 +31,7 @@ export async function dialPeer(
 ): Promise<FramedConnection> {
   const { hostname, port } = parseAddress(address);
   const ip = await identity.resolveHost(hostname);
-  const tcp = await connectWithin({ hostname: ip, port }, identity.timeoutMs);
+  const tcp = await connectWithin(identity.channel, { hostname: ip, port }, peer, identity.timeoutMs);
   const conn = new FramedConnection(tcp, identity.maxFrameBytes);
   try {
     const hello: Hello = {
@@ -53,12 +56,14 @@ export async function dialPeer(
   }
 }
 
-/** Deno.connect has no deadline of its own; a late connection is closed as soon as it arrives. */
+/** A dial has no deadline of its own; a late connection is closed as soon as it arrives. */
 async function connectWithin(
+  channel: PeerChannel,
   target: { hostname: string; port: number },
+  peer: NodeId,
   timeoutMs: number,
-): Promise<Deno.TcpConn> {
-  const connecting = Deno.connect(target);
+): Promise<PeerConn> {
+  const connecting = channel.dial(target, peer);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(

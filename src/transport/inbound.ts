@@ -6,13 +6,22 @@
 import type { Message, NodeId } from "../raft/types.ts";
 import { FramedConnection } from "./connection.ts";
 import { encodeFrames } from "./frame.ts";
-import { acceptHello, type HandshakeExpectations, type Hello, type HelloReply } from "./handshake.ts";
+import {
+  acceptHello,
+  HandshakeError,
+  type HandshakeExpectations,
+  type Hello,
+  type HelloReply,
+} from "./handshake.ts";
 import type { TransportLog } from "./options.ts";
 import { type SnapshotAck, SnapshotAssembler } from "./snapshot_stream.ts";
 import { InvalidMessageError, validateMessage } from "./validate.ts";
+import type { PeerConn, PeerListener } from "./secure_channel.ts";
 
 export interface InboundSettings extends HandshakeExpectations {
   maxFrameBytes: number;
+  /** Each connection names its verified node id: a hello from another id is refused. */
+  authenticatesPeers?: boolean;
   /** Deadline for the hello and for each read inside a snapshot stream. */
   ioTimeoutMs: number;
   log: TransportLog;
@@ -47,7 +56,7 @@ export interface InboundCounters {
 }
 
 export class InboundServer {
-  #listener: Deno.TcpListener;
+  #listener: PeerListener;
   #settings: InboundSettings;
   #connections = new Set<FramedConnection>();
   #messagesConnectionOf = new Map<NodeId, FramedConnection>();
@@ -57,7 +66,7 @@ export class InboundServer {
   #closed = false;
   readonly counters: InboundCounters = emptyInboundCounters();
 
-  constructor(listener: Deno.TcpListener, settings: InboundSettings) {
+  constructor(listener: PeerListener, settings: InboundSettings) {
     this.#listener = listener;
     this.#settings = settings;
   }
@@ -80,7 +89,7 @@ export class InboundServer {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#closed) {
-      let tcp: Deno.TcpConn;
+      let tcp: PeerConn;
       try {
         tcp = await this.#listener.accept();
       } catch (error) {
@@ -97,11 +106,11 @@ export class InboundServer {
     }
   }
 
-  async #serve(tcp: Deno.TcpConn): Promise<void> {
+  async #serve(tcp: PeerConn): Promise<void> {
     const conn = new FramedConnection(tcp, this.#settings.maxFrameBytes);
     this.#connections.add(conn);
     try {
-      const hello = await this.#handshake(conn);
+      const hello = await this.#handshake(conn, tcp.peerNodeId);
       if (hello === undefined) return;
       this.counters.acceptedConnections++;
       if (hello.address) this.#settings.learnAddress?.(hello.from, hello.address);
@@ -119,7 +128,7 @@ export class InboundServer {
   }
 
   /** The accepted hello, or undefined after refusing (and logging) the connection. */
-  async #handshake(conn: FramedConnection): Promise<Hello | undefined> {
+  async #handshake(conn: FramedConnection, certifiedNode: number | undefined): Promise<Hello | undefined> {
     let hello: Hello;
     try {
       const first = await conn.read(this.#settings.ioTimeoutMs);
@@ -130,6 +139,14 @@ export class InboundServer {
         return undefined;
       }
       hello = acceptHello(first, this.#settings);
+      if (this.#settings.authenticatesPeers && certifiedNode !== hello.from) {
+        // The certificate, not the hello, says who is calling: a member cannot pose as another.
+        throw new HandshakeError(
+          `hello claims node ${hello.from} but the peer's certificate is for ${
+            certifiedNode === undefined ? "no node" : `node ${certifiedNode}`
+          }`,
+        );
+      }
     } catch (error) {
       if (this.#closed) return undefined;
       this.counters.rejectedConnections++;

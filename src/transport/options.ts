@@ -3,6 +3,7 @@ import type { Message, NodeId } from "../raft/types.ts";
 import { parseAddress } from "./address.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import type { ResolveHost } from "./resolver.ts";
+import { type PeerChannel, plainTcpChannel } from "./secure_channel.ts";
 
 export type LogLevel = "info" | "warn" | "error";
 export type TransportLog = (level: LogLevel, line: string) => void;
@@ -47,6 +48,8 @@ export interface PeerTransportOptions {
   snapshotAckTimeoutMs?: number;
   backoff?: BackoffPolicy;
   log?: TransportLog;
+  /** How connections are made: plain TCP (default) or mutual TLS from src/security. */
+  channel?: PeerChannel;
 }
 
 export type ResolvedOptions =
@@ -77,6 +80,7 @@ export function resolveOptions(options: PeerTransportOptions): ResolvedOptions {
     snapshotAckTimeoutMs: options.snapshotAckTimeoutMs ?? 30_000,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
     log: options.log ?? ((level, line) => console.error(`[transport ${nodeId}] ${level}: ${line}`)),
+    channel: options.channel ?? plainTcpChannel,
   };
   for (
     const [name, value] of Object.entries({

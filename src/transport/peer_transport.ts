@@ -9,6 +9,7 @@ import { FaultInjector, type FaultVerdict } from "./faults.ts";
 import { emptyInboundCounters, type InboundCounters, InboundServer } from "./inbound.ts";
 import { checkPeer, type PeerTransportOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { PeerLink, type PeerLinkSettings, type PeerStats } from "./peer_link.ts";
+import type { PeerListener } from "./secure_channel.ts";
 
 export interface TransportStats {
   peers: Record<string, PeerStats>;
@@ -49,6 +50,7 @@ export class PeerTransport {
       resolveHost: resolved.resolveHost,
       timeoutMs: resolved.ioTimeoutMs,
       advertise: resolved.advertise,
+      channel: resolved.channel,
     };
     this.#linkSettings = {
       identity,
@@ -68,18 +70,16 @@ export class PeerTransport {
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
-  start(): Promise<{ port: number }> {
-    if (this.#inbound) return Promise.reject(new Error("transport already started"));
+  async start(): Promise<{ port: number }> {
+    if (this.#inbound) throw new Error("transport already started");
     const { hostname, port } = this.#options.listen;
-    let listener: Deno.TcpListener;
+    let listener: PeerListener;
     try {
-      listener = Deno.listen({ hostname, port, transport: "tcp" });
+      listener = await this.#options.channel.listen({ hostname, port });
     } catch (error) {
-      return Promise.reject(
-        new Error(
-          `cannot listen for peers on ${hostname}:${port}: ${(error as Error).message} ` +
-            `(another node on this port? pick a free port or 0)`,
-        ),
+      throw new Error(
+        `cannot listen for peers on ${hostname}:${port}: ${(error as Error).message} ` +
+          `(another node on this port? pick a free port or 0)`,
       );
     }
     const options = this.#options;
@@ -88,6 +88,7 @@ export class PeerTransport {
       clusterId: options.clusterId,
       token: options.token,
       safetyMode: options.safetyMode,
+      authenticatesPeers: options.channel.authenticatesPeers,
       maxFrameBytes: options.maxFrameBytes,
       ioTimeoutMs: options.ioTimeoutMs,
       log: options.log,
@@ -101,7 +102,7 @@ export class PeerTransport {
       },
     });
     this.#inbound.start();
-    return Promise.resolve({ port: listener.addr.port });
+    return { port: listener.addr.port };
   }
 
   /** Queues messages for their peers. Never blocks and never throws: undeliverable ones are counted. */

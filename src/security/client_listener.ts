@@ -1,0 +1,45 @@
+/**
+ * The client/admin port: Deno.serve in plain text; with TLS, node:https when clients may present
+ * certificates (see https_server.ts), else Deno.serve's native TLS (tokens only, faster).
+ */
+import type { HttpBindings } from "@hono/node-server";
+import { serveHttps } from "./https_server.ts";
+import type { ChannelLog } from "./tls_peer_channel.ts";
+import type { TlsMaterial } from "./tls_files.ts";
+
+export interface ClientListener {
+  readonly url: string;
+  shutdown(): Promise<void>;
+}
+
+export async function listenClientPort(
+  options: { hostname: string; port: number; tls?: TlsMaterial; clientCertAuth?: boolean; log: ChannelLog },
+  fetch: (request: Request, env?: HttpBindings) => Response | Promise<Response>,
+): Promise<ClientListener> {
+  const { hostname, tls, log } = options;
+  if (tls && options.clientCertAuth !== false) {
+    const server = await serveHttps({ hostname, port: options.port, material: tls, log }, fetch);
+    return { url: `https://${hostname}:${server.port}`, shutdown: () => server.shutdown() };
+  }
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve(
+    {
+      hostname,
+      port: options.port,
+      onListen: (addr: Deno.NetAddr) => listening.resolve(addr.port),
+      ...(tls ? { cert: tls.cert, key: tls.key } : {}),
+    },
+    (request: Request) => fetch(request),
+  );
+  if (tls) {
+    log(
+      "info",
+      "client certificates are not requested (--client-cert-auth off): clients authenticate with tokens; " +
+        "failed TLS handshakes and plain-text clients are turned away without a log line",
+    );
+  }
+  return {
+    url: `${tls ? "https" : "http"}://${hostname}:${await listening.promise}`,
+    shutdown: () => server.shutdown(),
+  };
+}
