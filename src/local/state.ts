@@ -67,6 +67,7 @@ export async function writeState(stateDir: string, state: LocalClusterState): Pr
     stateDir,
     STATE_FILE,
     new TextEncoder().encode(JSON.stringify(state, null, 2) + "\n"),
+    { mode: 0o600 }, // it holds the supervisor's and the clients' tokens
   );
 }
 
