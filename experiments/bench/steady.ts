@@ -22,6 +22,7 @@ import {
   KEYS,
   type LatencySummary,
   type LoadTarget,
+  median,
   openLoop,
   type OpenLoopResult,
   type OpKind,
@@ -53,13 +54,6 @@ const KIND_LABEL: Record<OpKind, string> = { write: "writes", read: "linearizabl
 
 function load1m(): number {
   return +Deno.loadavg()[0].toFixed(2);
-}
-
-/** The middle of the rounds (the mean of the two middle ones for an even count): one disturbed round moves it least. */
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
 import { lineChart } from "../lib/charts.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
-import { closedLoop, KEYS, type LatencySummary, type LoadTarget, type OpKind } from "../lib/load.ts";
+import { closedLoop, KEYS, type LatencySummary, type LoadTarget, median, type OpKind } from "../lib/load.ts";
 import { benchUsage, parseList, parsePositive } from "./args.ts";
 
 const VARIANTS = ["plain", "tls", "tls-tokens"] as const;
@@ -30,12 +30,6 @@ interface Row extends LatencySummary {
 const USAGE = "deno task bench tls-cost [--quick] [--seconds S] [--levels 1,16,64] [--rounds N] " +
   "[--ops writes|reads|both]";
 const KIND_LABEL: Record<OpKind, string> = { write: "writes", read: "linearizable reads" };
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 export async function run(args: string[]): Promise<void> {
   const { values } = benchUsage(USAGE, () =>

@@ -85,6 +85,13 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+/** The middle of the rounds (the mean of the two middle ones for an even count): one disturbed round moves it least. */
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 export function summarize(latencies: number[], errors: number, seconds: number): LatencySummary {
   const sorted = Float64Array.from(latencies).sort();
   const round = (v: number) => Number.isFinite(v) ? +v.toFixed(2) : NaN;

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
 import { findCondition, KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { kubectl, stepper, withTeardown } from "./e2e_support.ts";
+import { kubectl, stepper, withLocalKube } from "./e2e_support.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
 const DEPLOY = new URL("../../../deploy/deploy.ts", import.meta.url).pathname;
@@ -19,14 +18,7 @@ const decoder = new TextDecoder();
 Deno.test({
   name: "e2e: deno task deploy installs the operator in the cluster and a Ready demo; the standby takes over",
   async fn(t) {
-    const why = await localKubeUnavailable();
-    if (why) {
-      console.warn(`SKIPPED e2e: ${why}`);
-      return;
-    }
-    await withTeardown(async (teardown) => {
-      const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
+    await withLocalKube("raftcluster-deploy-e2e-", async ({ kube, teardown }) => {
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       const core = kubeConfig.makeApiClient(k8s.CoreV1Api);

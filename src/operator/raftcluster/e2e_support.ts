@@ -9,6 +9,7 @@ import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
 import { spawnLogged } from "../framework/testing/logged_process.ts";
 import type { ReaperWatch } from "./e2e_reaper.ts";
+import { type LocalKube, localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
 
 const decoder = new TextDecoder();
 
@@ -291,6 +292,28 @@ export async function withTeardown(body: (teardown: Teardown) => Promise<void>):
       `unhandled rejection(s) during the test: ${stray.map(String).join("; ")}`,
     );
   }
+}
+
+/**
+ * The frame of every operator e2e test: skipped (with the reason) where localkube cannot run, else a
+ * localkube cluster started under a Teardown (stopped last, whatever happens) and a scratch directory.
+ */
+export async function withLocalKube(
+  prefix: string,
+  body: (env: { kube: LocalKube; teardown: Teardown; dir: string }) => Promise<void>,
+): Promise<void> {
+  const why = await localKubeUnavailable();
+  if (why) {
+    console.warn(`SKIPPED e2e: ${why}`);
+    return;
+  }
+  await withTeardown(async (teardown) => {
+    const kube = await startLocalKube();
+    teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
+    const dir = await Deno.makeTempDir({ prefix });
+    teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
+    await body({ kube, teardown, dir });
+  });
 }
 
 /**

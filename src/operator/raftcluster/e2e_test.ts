@@ -22,7 +22,6 @@ import { checkHistory } from "../../check/checker.ts";
 import { HistoryRecorder, parseJsonlHistory } from "../../check/history.ts";
 import { modelByName } from "../../check/models.ts";
 import { verdictLine } from "../../check/summary.ts";
-import { localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
 import { RecordedWorkload } from "../../../experiments/lib/workload.ts";
 import { KubeConfigH1, type KubeObject } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
@@ -36,7 +35,7 @@ import {
   OperatorProcess,
   portForward,
   stepper,
-  withTeardown,
+  withLocalKube,
 } from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
@@ -47,17 +46,8 @@ const SEED = new URL("../../../deploy/examples/raftcluster-seed.yaml", import.me
 Deno.test({
   name: "e2e: the seed RaftCluster through scale, drift, upgrade, status loss, fencing and ownership",
   async fn(t) {
-    const why = await localKubeUnavailable();
-    if (why) {
-      console.warn(`SKIPPED e2e: ${why}`);
-      return;
-    }
-    await withTeardown(async (teardown) => {
-      const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
+    await withLocalKube("raftcluster-e2e-", async ({ kube, teardown, dir }) => {
       if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
-      const dir = await Deno.makeTempDir({ prefix: "raftcluster-e2e-" });
-      teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       teardown.add("API connections", () => kubeConfig.closeConnections());

@@ -10,11 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { KvClient } from "../../client/mod.ts";
-import { localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
 import { findCondition, KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { kubectl, leaderOf, nodesOf, OperatorProcess, stepper, withTeardown } from "./e2e_support.ts";
+import { kubectl, leaderOf, nodesOf, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
@@ -40,16 +39,7 @@ Deno.test({
   name:
     "e2e: each unsafe safety mode runs through the operator; a spec change mid-change is queued; no ghosts",
   async fn(t) {
-    const why = await localKubeUnavailable();
-    if (why) {
-      console.warn(`SKIPPED e2e: ${why}`);
-      return;
-    }
-    await withTeardown(async (teardown) => {
-      const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
-      const dir = await Deno.makeTempDir({ prefix: "raftcluster-modes-e2e-" });
-      teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
+    await withLocalKube("raftcluster-modes-e2e-", async ({ kube, teardown, dir }) => {
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       teardown.add("API connections", () => kubeConfig.closeConnections());
