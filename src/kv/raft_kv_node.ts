@@ -45,6 +45,8 @@ export interface RaftKvNodeOptions {
   electionTicks?: number;
   /** Take a snapshot after this many applied entries. */
   snapshotEntries?: number;
+  /** Also take a snapshot once the entries applied since the last one hold this many bytes (0: no limit). */
+  snapshotLogBytes?: number;
   /** Log entries kept behind a snapshot, so slightly slow followers catch up without one. */
   retainEntries?: number;
   proposalTimeoutMs?: number;
@@ -141,6 +143,7 @@ export class RaftKvNode {
           safetyMode: o.safetyMode,
           electionTicks: o.electionTicks,
           snapshotEntries: o.snapshotEntries,
+          snapshotLogBytes: o.snapshotLogBytes,
           retainEntries: o.retainEntries,
           random: Math.random,
           newIncarnation: () => crypto.randomUUID(),
@@ -169,6 +172,8 @@ export class RaftKvNode {
         node.driver.step(m);
       },
       onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
+      // The core keeps snapshots as metadata; their images are read from the snapshot files.
+      snapshotData: (meta) => store.openSnapshotData(meta),
       onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
       channel: o.peerChannel,
@@ -426,6 +431,16 @@ export class RaftKvNode {
 
   memberInfo(id: NodeId): MemberInfo | undefined {
     return this.driver.sm.members.get(id);
+  }
+
+  /** The last snapshot taken here: index, size on disk, and how long encoding and saving took. */
+  get lastSnapshot(): NodeDriver["lastSnapshot"] {
+    return this.driver.lastSnapshot;
+  }
+
+  /** Bytes of snapshot image the Raft core holds in memory (0: it keeps metadata, images stay in files). */
+  get snapshotImageBytesHeld(): number {
+    return this.raft.latestSnapshot?.data.length ?? 0;
   }
 
   status(): NodeStatus {

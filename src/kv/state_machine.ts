@@ -100,7 +100,7 @@ export class KvStateMachine {
    * frozen generation) and returns an encoder that reads the frozen pairs a slice at a time.
    * Call `releaseImage()` when the encoder is done or abandoned.
    */
-  beginImage(): ImageEncoder {
+  beginImage(streaming = false): ImageEncoder {
     const frozen = this.data.freeze();
     const frozenMods = this.modIndex.freeze();
     return new ImageEncoder(
@@ -113,6 +113,7 @@ export class KvStateMachine {
       },
       withModIndex(frozen, frozenMods),
       this.data.weightFrozen,
+      streaming,
     );
   }
 
