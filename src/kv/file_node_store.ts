@@ -58,7 +58,10 @@ export class FileNodeStore implements NodeStore {
     this.mustBeOpen().saveSnapshot(snapshot).then(() => done(), (e) => done(e as Error));
   }
 
-  beginSnapshot(meta: SnapshotMeta, done: (error: Error | undefined, writer?: SnapshotImageWriter) => void): void {
+  beginSnapshot(
+    meta: SnapshotMeta,
+    done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
+  ): void {
     this.mustBeOpen().beginSnapshotFile(meta).then((file) =>
       done(undefined, {
         write: (piece, done) => file.write(piece).then(() => done(), (e) => done(e as Error)),

@@ -40,7 +40,13 @@ import {
 import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
 import { decodeMembersContext, type MemberInfo } from "./members.ts";
 import type { NodeStore, RecoveredNode } from "./node_store.ts";
-import { type Cancellable, decodeInSlices, encodeInSlices, encodeToWriter, type YieldThen } from "./snapshot_slices.ts";
+import {
+  type Cancellable,
+  decodeInSlices,
+  encodeInSlices,
+  encodeToWriter,
+  type YieldThen,
+} from "./snapshot_slices.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Log = (level: LogLevel, line: string) => void;
@@ -325,7 +331,9 @@ export class NodeDriver {
       apply(); // unless already applied while the fsync ran
       this.raft.advance(rd);
       // The image is in the snapshot file now: the core keeps only its metadata (see coreCopy).
-      if (rd.snapshot && this.imagesInFiles) this.raft.compact(this.coreCopy(rd.snapshot), this.opts.retainEntries);
+      if (rd.snapshot && this.imagesInFiles) {
+        this.raft.compact(this.coreCopy(rd.snapshot), this.opts.retainEntries);
+      }
       if (softChanged) this.hooks.onSoftState();
       if (confChanged) this.onConfigurationApplied();
       this.hooks.onReadyProcessed(rd);
@@ -478,14 +486,26 @@ export class NodeDriver {
     };
     if (this.imagesInFiles) {
       // The image goes to its file as it is encoded; the core keeps the metadata (see coreCopy).
-      encoding = encodeToWriter(this.sm, (opened) => this.store.beginSnapshot!(meta, opened), (error, writer) => {
-        this.abandonSnapshot = undefined;
-        if (error) return encodeFailed(error);
-        const encoded = performance.now();
-        writer!.finish((error, bytes) =>
-          this.snapshotSaved(error, { meta, data: EMPTY_IMAGE }, bytes ?? 0, bytesAtImage, started, encoded, done)
-        );
-      });
+      encoding = encodeToWriter(
+        this.sm,
+        (opened) => this.store.beginSnapshot!(meta, opened),
+        (error, writer) => {
+          this.abandonSnapshot = undefined;
+          if (error) return encodeFailed(error);
+          const encoded = performance.now();
+          writer!.finish((error, bytes) =>
+            this.snapshotSaved(
+              error,
+              { meta, data: EMPTY_IMAGE },
+              bytes ?? 0,
+              bytesAtImage,
+              started,
+              encoded,
+              done,
+            )
+          );
+        },
+      );
       return true;
     }
     encoding = encodeInSlices(this.sm, this.yieldThen, (error, data) => {
@@ -493,8 +513,9 @@ export class NodeDriver {
       if (error) return encodeFailed(error);
       const snapshot: Snapshot = { meta, data: data! };
       const encoded = performance.now();
-      this.store.saveSnapshot(snapshot, (error) =>
-        this.snapshotSaved(error, snapshot, data!.length, bytesAtImage, started, encoded, done)
+      this.store.saveSnapshot(
+        snapshot,
+        (error) => this.snapshotSaved(error, snapshot, data!.length, bytesAtImage, started, encoded, done),
       );
     });
     return true;
@@ -527,9 +548,9 @@ export class NodeDriver {
     this.lastSnapshot = { index: applied, bytes, encodeMs: encoded - started, saveMs: saved - encoded };
     this.opts.log(
       "info",
-      `snapshot at index ${applied} (${bytes} bytes; encoded in ${(encoded - started).toFixed(0)} ms, saved in ${
-        (saved - encoded).toFixed(0)
-      } ms)`,
+      `snapshot at index ${applied} (${bytes} bytes; encoded in ${
+        (encoded - started).toFixed(0)
+      } ms, saved in ${(saved - encoded).toFixed(0)} ms)`,
     );
     done?.(undefined, applied);
   }

@@ -61,7 +61,10 @@ export interface NodeStore {
    * the store (file_node_store.ts: openSnapshotData). Without it (the simulator's store) images
    * are built in memory and the core keeps them.
    */
-  beginSnapshot?(meta: SnapshotMeta, done: (error: Error | undefined, writer?: SnapshotImageWriter) => void): void;
+  beginSnapshot?(
+    meta: SnapshotMeta,
+    done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
+  ): void;
   /** Durably records that this incarnation was added as a learner (it may vote once promoted). */
   clearAwaitingLearner(done: Done): void;
   close(done: Done): void;

@@ -163,7 +163,12 @@ export class SnapshotFileWriter {
 
   static async create(dir: string, meta: Snapshot["meta"]): Promise<SnapshotFileWriter> {
     const name = snapshotFileName(meta.index, meta.term);
-    const file = await Deno.open(`${dir}/${name}.streaming`, { create: true, write: true, read: true, truncate: true });
+    const file = await Deno.open(`${dir}/${name}.streaming`, {
+      create: true,
+      write: true,
+      read: true,
+      truncate: true,
+    });
     const packedMeta = packr.pack(meta);
     const head = new Uint8Array(PREAMBLE_BYTES + 1 + packedMeta.length + 5);
     head.set(SNAPSHOT_MAGIC, 0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Snapshot } from "../raft/types.ts";
 import { crc32 } from "./crc32.ts";
-import { snapshotFileName, SnapshotDataReader } from "./snapshot_file.ts";
+import { SnapshotDataReader, snapshotFileName } from "./snapshot_file.ts";
 import { openQuietly, withTempDir } from "./test_support.ts";
 
 const conf = { voters: [1, 2, 3], votersOutgoing: [], learners: [4], learnersNext: [] };
@@ -72,7 +72,10 @@ Deno.test("a damaged snapshot file is refused before any of it is sent", async (
     bytes[bytes.length - 10] ^= 0xff;
     await Deno.writeFile(path, bytes);
     await assert.rejects(() => storage.openSnapshotData(snapshot.meta), /checksum mismatch/);
-    await assert.rejects(() => storage.openSnapshotData({ ...snapshot.meta, index: 8 }), /No such file|NotFound|not found/i);
+    await assert.rejects(
+      () => storage.openSnapshotData({ ...snapshot.meta, index: 8 }),
+      /No such file|NotFound|not found/i,
+    );
     await storage.close();
   });
 });

@@ -60,8 +60,16 @@ export interface PeerTransportOptions {
 }
 
 export type ResolvedOptions =
-  & Required<Omit<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData">>
-  & Pick<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData">;
+  & Required<
+    Omit<
+      PeerTransportOptions,
+      "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+    >
+  >
+  & Pick<
+    PeerTransportOptions,
+    "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+  >;
 
 /** Room in a chunk frame for its msgpack envelope around the data. */
 const CHUNK_ENVELOPE_BYTES = 64;

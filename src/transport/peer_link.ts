@@ -264,10 +264,17 @@ export class PeerLink {
       try {
         if (this.#closed) throw new Error("transport closed");
         const timeouts = { writeMs: settings.ioTimeoutMs, ackMs: settings.snapshotAckTimeoutMs };
-        const chunks = await streamSnapshot(conn, message, source, settings.snapshotChunkBytes, timeouts, (bytes) => {
-          this.#stats.snapshotChunksSent++;
-          this.#stats.sentBytes += bytes;
-        });
+        const chunks = await streamSnapshot(
+          conn,
+          message,
+          source,
+          settings.snapshotChunkBytes,
+          timeouts,
+          (bytes) => {
+            this.#stats.snapshotChunksSent++;
+            this.#stats.sentBytes += bytes;
+          },
+        );
         ok = true;
         source.close();
         this.#stats.snapshotsSent++;

@@ -97,7 +97,9 @@ export async function streamSnapshot(
   await conn.write(encodeFrames([begin]), timeouts.writeMs);
   for (let seq = 0; seq < chunks; seq++) {
     const data = await source.read(chunkBytes);
-    if (data.length === 0) throw new SnapshotStreamError(`the snapshot image ended at chunk ${seq} of ${chunks}`);
+    if (data.length === 0) {
+      throw new SnapshotStreamError(`the snapshot image ended at chunk ${seq} of ${chunks}`);
+    }
     const chunk: SnapshotChunk = { kind: "snapChunk", seq, data };
     const frame = encodeFrames([chunk]);
     await conn.write(frame, timeouts.writeMs);
