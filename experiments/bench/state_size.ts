@@ -13,7 +13,15 @@
  */
 import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
-import { EtcdCluster, etcdGet, etcdPut } from "../lib/etcd_cluster.ts";
+import {
+  EtcdCluster,
+  etcdGet,
+  type EtcdMember,
+  etcdPut,
+  etcdPutMany,
+  etcdRaftIndexes,
+} from "../lib/etcd_cluster.ts";
+import { fetchNodeStatus } from "../../src/client/mod.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
 import { barChart } from "../lib/charts.ts";
 import { percentile, type SystemName } from "../lib/load.ts";
@@ -26,7 +34,15 @@ interface Target {
   system: SystemName;
   leaderUrl: string;
   readUrls: string[];
-  pids: number[];
+  /** Each member's current pid (a restarted member gets a new one). */
+  pids(): number[];
+  /** Bulk loading: many puts in one request (raft-kv POST /kv-batch, etcd a Txn of puts). */
+  putMany(pairs: Array<[string, string]>, session: { id: string; seq: number }): Promise<boolean>;
+  /**
+   * Stops a follower, lets `whileDown` run (writes go on), restarts it, and returns how long it
+   * took from the restart until it applied everything committed when it came back.
+   */
+  restartFollower(whileDown: () => Promise<void>): Promise<number>;
 }
 
 interface Phase {
@@ -47,6 +63,8 @@ interface Row {
   writes: Phase;
   reads: Phase;
   peakRssMBPerMember: number[];
+  /** A follower stopped for a few seconds of writes, then restarted: until it applied the commit index. */
+  followerCatchUpMs: number;
   snapshots: Array<{ index: number; bytes: number; encodeMs: number; saveMs: number }>;
   loadAverage1m: number;
 }
@@ -115,12 +133,13 @@ async function closedLoop(
   };
 }
 
-/** Peak RSS (MB) per pid, sampled with ps every second until stopped. */
-function rssSampler(pids: number[]): { stop(): Promise<number[]> } {
-  const peak = pids.map(() => 0);
+/** Peak RSS (MB) per member, sampled with ps every second until stopped (pids re-read each time). */
+function rssSampler(currentPids: () => number[]): { stop(): Promise<number[]> } {
+  const peak = currentPids().map(() => 0);
   let running = true;
   const loop = (async () => {
     while (running) {
+      const pids = currentPids();
       const out = await new Deno.Command("ps", {
         args: ["-o", "pid=,rss=", "-p", pids.join(",")],
         stdout: "piped",
@@ -166,14 +185,26 @@ async function measure(
 ): Promise<Omit<Row, "snapshots">> {
   const sampler = rssSampler(target.pids);
   const t0 = performance.now();
-  let next = 0, loadErrors = 0;
-  await Promise.all(Array.from({ length: clients }, async () => {
+  let next = 0, loadErrors = 0, lastReport = t0;
+  // Batches through Raft (one log entry per batch on raft-kv, one Txn on etcd), a few at a time:
+  // a million keys load in minutes instead of a million round trips.
+  const batch = target.system === "etcd" ? ETCD_LOAD_BATCH : RAFTKV_LOAD_BATCH;
+  await Promise.all(Array.from({ length: LOADERS }, async () => {
     const session = { id: `state-size-load-${crypto.randomUUID()}`, seq: 0 };
     while (next < keys) {
-      const i = next++;
-      // A failed put is retried (same key), so that every key exists when measuring starts.
-      while (!(await put(target, `key-${i}`, valueOf(i, valueBytes), session).catch(() => false))) {
-        if (++loadErrors > 1000) throw new Error(`loading ${target.system} failed 1000 times`);
+      const from = next;
+      next = Math.min(keys, next + batch);
+      const pairs: Array<[string, string]> = [];
+      for (let i = from; i < next; i++) pairs.push([`key-${i}`, valueOf(i, valueBytes)]);
+      // A failed batch is retried (same session sequence), so every key exists when measuring starts.
+      session.seq++;
+      while (!(await target.putMany(pairs, session).catch(() => false))) {
+        if (++loadErrors > 100) throw new Error(`loading ${target.system} failed 100 times`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (performance.now() - lastReport > 15_000) {
+        lastReport = performance.now();
+        console.log(`  ${target.system}: ${next} of ${keys} keys loaded`);
       }
     }
   }));
@@ -191,6 +222,15 @@ async function measure(
     seconds / 2,
     (w) => get(target, target.readUrls[w % target.readUrls.length], random()),
   );
+  // A follower down for a few seconds of writes, then restarted: how long until it caught up.
+  const followerCatchUpMs = await target.restartFollower(async () => {
+    await closedLoop(
+      clients,
+      FOLLOWER_DOWN_SECONDS,
+      (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
+    );
+  });
+  console.log(`  ${target.system}: restarted follower caught up in ${followerCatchUpMs.toFixed(0)} ms`);
   const peakRssMBPerMember = await sampler.stop();
   const row = {
     system: target.system,
@@ -200,6 +240,7 @@ async function measure(
     writes,
     reads,
     peakRssMBPerMember,
+    followerCatchUpMs,
     loadAverage1m: +Deno.loadavg()[0].toFixed(2),
   };
   console.log(
@@ -242,11 +283,14 @@ export async function run(args: string[]): Promise<void> {
     );
     const raftkv = await ExperimentCluster.start({ replicas: 3, mode: "safe", faultInjection: false });
     try {
+      const leaderUrl = await raftkv.leaderUrl();
       const target: Target = {
         system: "raft-kv",
-        leaderUrl: await raftkv.leaderUrl(),
+        leaderUrl,
         readUrls: raftkv.endpoints(),
-        pids: raftkv.nodes.map((n) => n.pid!),
+        pids: () => raftkv.nodes.map((n) => n.pid!),
+        putMany: (pairs, session) => raftkvPutMany(leaderUrl, pairs, session),
+        restartFollower: (whileDown) => restartRaftKvFollower(raftkv, leaderUrl, whileDown),
       };
       const row = await measure(target, keys, valueBytes, clients, seconds);
       rows.push({ ...row, snapshots: await snapshotsInLogs(raftkv.nodes.map((n) => n.logFile)) });
@@ -256,11 +300,15 @@ export async function run(args: string[]): Promise<void> {
     if (!withEtcd) continue;
     const etcd = await EtcdCluster.start();
     try {
+      const leader = await etcd.waitForLeader(10_000);
       const target: Target = {
         system: "etcd",
-        leaderUrl: (await etcd.waitForLeader(10_000)).clientUrl,
+        leaderUrl: leader.clientUrl,
         readUrls: etcd.members.map((m) => m.clientUrl),
-        pids: etcd.members.map((m) => m.child!.pid),
+        pids: () => etcd.members.map((m) => m.child?.pid ?? 0),
+        putMany: async (pairs) =>
+          (await etcdPutMany(leader.clientUrl, pairs, AbortSignal.timeout(30_000))) === 200,
+        restartFollower: (whileDown) => restartEtcdFollower(etcd, leader, whileDown),
       };
       rows.push({ ...await measure(target, keys, valueBytes, clients, seconds), snapshots: [] });
     } finally {
@@ -268,6 +316,83 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   await writeStateSize({ valueBytes, seconds, clients, rows });
+}
+
+/** Keys per load request: raft-kv takes up to 10,000 per batch; etcd 128 operations per Txn by default. */
+const RAFTKV_LOAD_BATCH = 500;
+const ETCD_LOAD_BATCH = 128;
+/** Load requests in flight at once. */
+const LOADERS = 8;
+/** How long the restarted follower stays down while writes go on. */
+const FOLLOWER_DOWN_SECONDS = 5;
+
+async function raftkvPutMany(
+  url: string,
+  pairs: Array<[string, string]>,
+  session: { id: string; seq: number },
+): Promise<boolean> {
+  const r = await fetch(`${url}/kv-batch`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-client-id": session.id,
+      "x-request-seq": String(session.seq),
+    },
+    body: JSON.stringify({ puts: pairs.map(([key, value]) => ({ key, value })) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  await r.arrayBuffer();
+  return r.status === 200;
+}
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+async function restartRaftKvFollower(
+  cluster: ExperimentCluster,
+  leaderUrl: string,
+  whileDown: () => Promise<void>,
+): Promise<number> {
+  const follower = cluster.nodes.find((n) => n.clientUrl !== leaderUrl)!;
+  const status = (url: string) => fetchNodeStatus<{ commit: number; applied: number }>(url, 2000);
+  // Down (SIGSTOP) while writes go on, then SIGKILL: the supervisor starts it again after its
+  // first backoff (200 ms), and it recovers from its WAL and snapshot and catches up.
+  await cluster.sup.command(follower.id, "pause");
+  await whileDown();
+  const target = (await status(leaderUrl))?.commit ?? 0;
+  const t0 = performance.now();
+  await cluster.sup.command(follower.id, "kill");
+  await until(
+    `raft-kv node ${follower.id} to apply ${target}`,
+    async () => ((await status(follower.clientUrl))?.applied ?? 0) >= target,
+    300_000,
+  );
+  return performance.now() - t0;
+}
+
+async function restartEtcdFollower(
+  etcd: EtcdCluster,
+  leader: EtcdMember,
+  whileDown: () => Promise<void>,
+): Promise<number> {
+  const follower = etcd.members.find((m) => m !== leader)!;
+  await etcd.kill(follower);
+  await whileDown();
+  const target = (await etcdRaftIndexes(leader.clientUrl))?.raftIndex ?? 0;
+  const t0 = performance.now();
+  etcd.restart(follower);
+  await until(
+    `etcd ${follower.name} to apply ${target}`,
+    async () => ((await etcdRaftIndexes(follower.clientUrl))?.appliedIndex ?? 0) >= target,
+    300_000,
+  );
+  return performance.now() - t0;
 }
 
 interface StateSizeResult {

@@ -18,7 +18,7 @@ import {
 import { PeerTransport, type ResolveHost, type TransportStats } from "../transport/mod.ts";
 import type { FaultInjector } from "../transport/mod.ts";
 import type { PeerChannel } from "../transport/mod.ts";
-import { encodeCommand, type KvCommand, type KvResult } from "./commands.ts";
+import { encodeCommand, type KvBatchCommand, type KvCommand, type KvResult } from "./commands.ts";
 import type { ApplyOutcome } from "./state_machine.ts";
 import type { MemberInfo } from "./members.ts";
 import { ProposalWaiters } from "./proposals.ts";
@@ -302,7 +302,10 @@ export class RaftKvNode {
    * Proposes a write on the leader and resolves with its result once applied here. `timing`, if
    * given, says when the request arrived (for the stage histograms) and gets when it was applied.
    */
-  async write(command: KvCommand, timing?: { received: number; applied?: number }): Promise<ApplyOutcome> {
+  async write(
+    command: KvCommand | KvBatchCommand,
+    timing?: { received: number; applied?: number },
+  ): Promise<ApplyOutcome> {
     this.assertRunning();
     const index = this.raft.propose([encodeCommand(command)]);
     this.metrics.proposals++;
