@@ -139,16 +139,17 @@ function rssSampler(currentPids: () => number[]): { stop(): Promise<number[]> } 
   let running = true;
   const loop = (async () => {
     while (running) {
-      const pids = currentPids();
+      // A member being restarted has no process (pid 0) for a moment: skip it.
+      const pids = currentPids().map((pid) => pid > 0 ? pid : -1);
       const out = await new Deno.Command("ps", {
-        args: ["-o", "pid=,rss=", "-p", pids.join(",")],
+        args: ["-o", "pid=,rss=", "-p", pids.filter((pid) => pid > 0).join(",")],
         stdout: "piped",
       })
         .output();
       for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
         const [pid, rssKb] = line.trim().split(/\s+/).map(Number);
         const i = pids.indexOf(pid);
-        if (i >= 0) peak[i] = Math.max(peak[i], rssKb / 1024);
+        if (i >= 0 && Number.isFinite(rssKb)) peak[i] = Math.max(peak[i], rssKb / 1024);
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
