@@ -85,3 +85,24 @@ Deno.test("with a large state, count-triggered snapshots wait until the new log 
   assert.ok(later.length >= 2, `snapshots later: ${later}`);
   for (const gap of gaps) assert.ok(gap >= 300, `a snapshot came ${gap} entries after the previous one`);
 });
+
+Deno.test("entries kept behind a snapshot are bounded by bytes as well as by count", () => {
+  // 2,000 entries asked for, but entries of 100 KB: at most 4 MiB of them stay (about 41).
+  const driver = startNode({ snapshotEntries: 0, snapshotLogBytes: 0, retainEntries: 2_000 });
+  write(driver, 60, 100_000);
+  let done = false;
+  driver.maybeSnapshot(true, (error) => {
+    assert.ifError(error);
+    done = true;
+  });
+  assert.ok(done, "the simulator's store saves at once");
+  const kept = driver.raft.entries(0, driver.raft.lastIndex + 1);
+  const bytes = kept.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+  assert.ok(kept.length >= 30 && bytes <= 4 * 1024 * 1024, `${kept.length} entries of ${bytes} bytes kept`);
+
+  // Small entries: the count decides.
+  const small = startNode({ snapshotEntries: 0, snapshotLogBytes: 0, retainEntries: 50 });
+  write(small, 200, 100);
+  small.maybeSnapshot(true);
+  assert.equal(small.raft.entries(0, small.raft.lastIndex + 1).length, 50);
+});

@@ -67,6 +67,27 @@ export function decodeSnapshotFile(bytes: Uint8Array, expected: SnapshotFileName
     throw new Error("snapshot file is truncated or has trailing bytes");
   }
   if (crc32(body) !== view.getUint32(12, true)) throw new Error("snapshot checksum mismatch");
+  // The data as a view of the file's bytes (the caller's, read for this): unpacking would copy it,
+  // and with a large state every copy is as large as the state.
+  let located: ReturnType<typeof locateData> | undefined;
+  try {
+    located = locateData(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), bytes.length, expected.name);
+  } catch {
+    located = undefined; // decoded below, for the precise error
+  }
+  if (located) {
+    const { meta, dataAt } = located;
+    if (meta.index !== expected.index || meta.term !== expected.term) {
+      throw new Error(
+        `snapshot holds index ${meta.index} term ${meta.term}, its name says ${expected.index}/${expected.term}`,
+      );
+    }
+    const data = bytes.subarray(dataAt);
+    return {
+      meta: { index: meta.index, term: meta.term, conf: meta.conf },
+      data: asPlainBytes(data, "snapshot data"),
+    };
+  }
   const decoded: unknown = packr.unpack(body);
   if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error("snapshot body is not [meta, data]");
   const [meta, data] = decoded as [Snapshot["meta"], unknown];
@@ -263,14 +284,19 @@ export class SnapshotDataReader {
     readonly crc32: number,
   ) {}
 
-  static async open(dir: string, meta: Snapshot["meta"]): Promise<SnapshotDataReader> {
+  static async open(dir: string, meta: { index: number; term: number }): Promise<SnapshotDataReader> {
     const name = snapshotFileName(meta.index, meta.term);
     const file = await Deno.open(`${dir}/${name}`, { read: true });
     try {
       const fileBytes = (await file.stat()).size;
       const head = new Uint8Array(Math.min(fileBytes, 64 * 1024));
       await readExactly(file, head);
-      const { dataAt, dataLength, bodyCrc } = locateData(head, fileBytes, name);
+      const { dataAt, dataLength, bodyCrc, meta: found } = locateData(head, fileBytes, name);
+      if (found.index !== meta.index || found.term !== meta.term) {
+        throw new Error(
+          `${name} holds index ${found.index} term ${found.term}, its name says ${meta.index}/${meta.term}`,
+        );
+      }
       await file.seek(PREAMBLE_BYTES, Deno.SeekMode.Start);
       // Body CRC (checked against the preamble) and data CRC (announced to the receiver) in one pass.
       const buffer = new Uint8Array(READ_PIECE_BYTES);
@@ -310,12 +336,26 @@ export class SnapshotDataReader {
   }
 }
 
+/**
+ * Checks a snapshot file without loading it (its CRC, read a piece at a time, and its metadata
+ * against its name); returns its size. Recovery loads only the newest valid snapshot, and checks
+ * the older one it keeps this way: loading both cost twice the state in memory at every start.
+ */
+export async function verifySnapshotFile(dir: string, expected: SnapshotFileName): Promise<number> {
+  const reader = await SnapshotDataReader.open(dir, expected);
+  try {
+    return (await Deno.stat(`${dir}/${expected.name}`)).size;
+  } finally {
+    reader.close();
+  }
+}
+
 /** Where the data starts in a snapshot file, from its first bytes (preamble, [meta, bin header]). */
 function locateData(
   head: Uint8Array,
   fileBytes: number,
   name: string,
-): { dataAt: number; dataLength: number; bodyCrc: number } {
+): { dataAt: number; dataLength: number; bodyCrc: number; meta: Snapshot["meta"] } {
   if (head.length < PREAMBLE_BYTES + 3 || !SNAPSHOT_MAGIC.every((b, i) => head[i] === b)) {
     throw new Error(`${name} is not a raft-kv snapshot file`);
   }
@@ -338,8 +378,8 @@ function locateData(
     if (at + headerBytes + length !== fileBytes) continue;
     try {
       const meta = packr.unpack(head.subarray(PREAMBLE_BYTES + 1, at)) as Snapshot["meta"];
-      if (isCount(meta?.index) && isCount(meta?.term)) {
-        return { dataAt: at + headerBytes, dataLength: length, bodyCrc: view.getUint32(12, true) };
+      if (isCount(meta?.index) && isCount(meta?.term) && isConfState(meta.conf)) {
+        return { dataAt: at + headerBytes, dataLength: length, bodyCrc: view.getUint32(12, true), meta };
       }
     } catch {
       // not the meta's end: keep looking
