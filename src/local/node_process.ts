@@ -5,7 +5,7 @@
  */
 import type { LocalNode } from "./state.ts";
 import type { NodeTlsFiles } from "../security/local_pki.ts";
-import { SERVER_ENV, SERVER_V8_FLAGS } from "../server/runtime_tuning.ts";
+import { SERVER_ENV } from "../server/runtime_tuning.ts";
 
 const SERVER = new URL("../server/main.ts", import.meta.url).pathname;
 
@@ -38,7 +38,6 @@ export class NodeProcess {
       "--allow-write",
       "--allow-env",
       "--allow-sys=statfs", // the NOSPACE alarm measures free space
-      `--v8-flags=${SERVER_V8_FLAGS.join(",")}`, // memory: see src/server/runtime_tuning.ts
       SERVER,
       "--data-dir",
       node.dataDir,
@@ -81,7 +80,7 @@ export class NodeProcess {
     this.child = new Deno.Command(Deno.execPath(), {
       args,
       env: {
-        ...SERVER_ENV,
+        ...SERVER_ENV, // memory: see src/server/runtime_tuning.ts
         RAFTKV_PEER_TOKEN: settings.peerToken,
         RAFTKV_ADMIN_TOKEN: settings.adminToken,
         NO_COLOR: "1",
