@@ -4,10 +4,12 @@
  *
  * Issue 17's state-size sweep: for each size, a fresh 3-member raft-kv cluster (and, with
  * `--compare etcd`, a fresh 3-member etcd, one after the other in the same run) is loaded with
- * that many keys of `--value-bytes`, then takes `--clients` closed-loop writers on random existing
- * keys for `--seconds`, then as many linearizable readers for half as long. Reported per system
- * and size: ops/s, p50/p99/p99.9/max, peak RSS per member (ps, sampled every second from the start
- * of loading), and for raft-kv the snapshots taken during the run with their size and how long
+ * that many keys of `--value-bytes` (in batches through Raft: raft-kv POST /kv-batch, etcd a Txn
+ * of puts), then takes `--clients` closed-loop writers on random existing keys for `--seconds`,
+ * then as many linearizable readers for half as long, then a follower is stopped for a few
+ * seconds of writes and restarted. Reported per system and size: ops/s, p50/p99/p99.9/max, peak
+ * RSS per member (ps, sampled every second from the start of loading), the restarted follower's
+ * catch-up time, and for raft-kv the snapshots taken during the run with their size and how long
  * encoding and saving took (from the node logs). Writes bench-results/state-size.{json,md,svg}
  * (and -latency.svg, -rss.svg); `--render <json>` redraws them from a previous run's results.
  */
@@ -43,6 +45,8 @@ interface Target {
    * took from the restart until it applied everything committed when it came back.
    */
   restartFollower(whileDown: () => Promise<void>): Promise<number>;
+  /** After loading: waits until no member is taking a snapshot (raft-kv); resolves with the seconds waited. */
+  settle(): Promise<number>;
 }
 
 interface Phase {
@@ -63,6 +67,8 @@ interface Row {
   writes: Phase;
   reads: Phase;
   peakRssMBPerMember: number[];
+  /** Seconds waited after loading for the snapshots the load triggered to finish (raft-kv; 0 for etcd). */
+  settleSeconds: number;
   /** A follower stopped for a few seconds of writes, then restarted: until it applied the commit index. */
   followerCatchUpMs: number;
   snapshots: Array<{ index: number; bytes: number; encodeMs: number; saveMs: number }>;
@@ -211,6 +217,12 @@ async function measure(
   }));
   const loadSeconds = (performance.now() - t0) / 1000;
   console.log(`  ${target.system}: loaded ${keys} keys in ${loadSeconds.toFixed(1)} s`);
+  // Writes are measured in steady state: once the snapshots the load itself triggered are done
+  // (with a large state each takes seconds of CPU, and all members take theirs at about once).
+  const settleSeconds = await target.settle();
+  if (settleSeconds > 0) {
+    console.log(`  ${target.system}: snapshots after loading took ${settleSeconds.toFixed(1)} s more`);
+  }
   const random = () => `key-${Math.floor(Math.random() * keys)}`;
   let n = 0;
   const writes = await closedLoop(
@@ -241,6 +253,7 @@ async function measure(
     writes,
     reads,
     peakRssMBPerMember,
+    settleSeconds,
     followerCatchUpMs,
     loadAverage1m: +Deno.loadavg()[0].toFixed(2),
   };
@@ -292,6 +305,7 @@ export async function run(args: string[]): Promise<void> {
         pids: () => raftkv.nodes.map((n) => n.pid!),
         putMany: (pairs, session) => raftkvPutMany(leaderUrl, pairs, session),
         restartFollower: (whileDown) => restartRaftKvFollower(raftkv, leaderUrl, whileDown),
+        settle: () => noSnapshotInProgress(raftkv.endpoints()),
       };
       const row = await measure(target, keys, valueBytes, clients, seconds);
       rows.push({ ...row, snapshots: await snapshotsInLogs(raftkv.nodes.map((n) => n.logFile)) });
@@ -310,6 +324,7 @@ export async function run(args: string[]): Promise<void> {
         putMany: async (pairs) =>
           (await etcdPutMany(leader.clientUrl, pairs, AbortSignal.timeout(30_000))) === 200,
         restartFollower: (whileDown) => restartEtcdFollower(etcd, leader, whileDown),
+        settle: () => Promise.resolve(0),
       };
       rows.push({ ...await measure(target, keys, valueBytes, clients, seconds), snapshots: [] });
     } finally {
@@ -353,6 +368,20 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Waits (up to 5 minutes) until no member reports a snapshot in progress; returns the seconds waited. */
+async function noSnapshotInProgress(urls: string[]): Promise<number> {
+  const t0 = performance.now();
+  const busy = async (url: string) => {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    return /^raftkv_snapshot_in_progress 1$/m.test(text);
+  };
+  await until("the members' snapshots to finish", async () => {
+    const states = await Promise.all(urls.map((u) => busy(u).catch(() => true)));
+    return !states.includes(true);
+  }, 300_000);
+  return (performance.now() - t0) / 1000;
 }
 
 async function restartRaftKvFollower(
@@ -420,6 +449,7 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
       "reads/s",
       "read p99 ms",
       "peak RSS/member MB",
+      "follower catch-up s",
       "snapshots (encode+save ms)",
     ],
     rows.map((r) => [
@@ -433,7 +463,13 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
       r.reads.opsPerSec.toFixed(0),
       r.reads.p99Ms.toFixed(1),
       r.peakRssMBPerMember.join(" / "),
-      r.system === "etcd" ? "n/a" : r.snapshots.map((s) => `${s.encodeMs}+${s.saveMs}`).join(", ") || "none",
+      r.followerCatchUpMs === undefined ? "n/a" : (r.followerCatchUpMs / 1000).toFixed(1),
+      r.system === "etcd"
+        ? "n/a"
+        : r.snapshots.map((s) => `${(s.bytes / 1048576).toFixed(0)} MB ${s.encodeMs}+${s.saveMs}`).join(
+          ", ",
+        ) ||
+          "none",
     ]),
   );
   console.log(table);
@@ -475,8 +511,13 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
         })),
       }),
     },
-    summary: `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
-      seconds / 2
-    } s of linearizable reads per row; 3 members on loopback, fsync on.\n\n${table}${rendered}`,
+    summary:
+      `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
+        seconds / 2
+      } s of linearizable reads per row; 3 members on loopback, fsync on. Keys are loaded in batches through ` +
+      `Raft (raft-kv POST /kv-batch of 500, etcd Txn of 128); raft-kv's writes are measured once the ` +
+      `snapshots the load triggered are done. Follower catch-up: a follower is stopped for ${FOLLOWER_DOWN_SECONDS} s ` +
+      `of writes, then restarted; the time from its restart until it applied the leader's commit index. ` +
+      `Snapshots: size on disk, then encode+save ms, every snapshot any member took during the row.\n\n${table}${rendered}`,
   });
 }

@@ -441,6 +441,11 @@ export class RaftKvNode {
     return this.driver.lastSnapshot;
   }
 
+  /** Whether a local snapshot is being encoded or saved right now. */
+  get snapshotInProgress(): boolean {
+    return this.driver.snapshotting;
+  }
+
   /** Bytes of snapshot image the Raft core holds in memory (0: it keeps metadata, images stay in files). */
   get snapshotImageBytesHeld(): number {
     return this.raft.latestSnapshot?.data.length ?? 0;

@@ -74,8 +74,9 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --election-timeout-ms N   election timeout in ms instead of ticks: ticks = round(N / tick-ms), at least 3
   --snapshot-entries N      snapshot after this many applied entries (default 10000; with a state over
                             1 MiB only once those entries hold at least a quarter of the last image's size)
-  --snapshot-log-bytes SIZE also snapshot once the entries applied since the last snapshot hold SIZE
-                            (e.g. 64MiB, the default; 0: entry count only). Bounds the log kept in memory
+  --snapshot-log-bytes SIZE also snapshot once the entries applied since the last snapshot hold SIZE or a
+                            quarter of the last snapshot, whichever is larger (default 64MiB; 0: entry
+                            count only). Bounds the log kept in memory
   --snapshot-interval-ms N  also snapshot every N ms when entries were applied since the last one (default 0: off)
   --retain-entries N        log entries kept behind a snapshot for slow followers (default 1000)
   --max-value-bytes N       largest value accepted (default 1048576)

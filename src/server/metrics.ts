@@ -220,6 +220,11 @@ function registerNodeGauges(registers: Registry[], node: () => RaftKvNode | unde
     (n) => n.lastSnapshot ? (n.lastSnapshot.encodeMs + n.lastSnapshot.saveMs) / 1000 : 0,
   );
   gauge(
+    "raftkv_snapshot_in_progress",
+    "1 while a local snapshot is being encoded (in slices, writes going on) or saved, else 0.",
+    (n) => n.snapshotInProgress ? 1 : 0,
+  );
+  gauge(
     "raftkv_snapshot_image_held_bytes",
     "Snapshot image bytes the Raft core holds in memory (0: images are read from the snapshot files when sent).",
     (n) => n.snapshotImageBytesHeld,
