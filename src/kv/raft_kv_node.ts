@@ -441,6 +441,11 @@ export class RaftKvNode {
     return this.driver.lastSnapshot;
   }
 
+  /** The Raft log's entries held in memory (for measuring what they cost: experiments/bench/node_memory.ts). */
+  logEntries(): Entry[] {
+    return this.raft.entries(0, this.raft.lastIndex + 1);
+  }
+
   /** Whether a local snapshot is being encoded or saved right now. */
   get snapshotInProgress(): boolean {
     return this.driver.snapshotting;
