@@ -13,6 +13,8 @@ import { forwardToLeader } from "./forward.ts";
 import { leaderHint, notServing, notServingReason } from "./leader_hint.ts";
 import { errorResponse } from "./http_errors.ts";
 import { session, validKey } from "./client_api.ts";
+import { principalOf } from "../security/auth_middleware.ts";
+import { refusal } from "../security/auth_policy.ts";
 
 /** Puts per batch: one log entry of at most this many values (a few MB with typical values). */
 export const MAX_BATCH_PUTS = 10_000;
@@ -78,6 +80,15 @@ export function batchApi(holder: NodeHolder): Hono {
     const node = holder.require();
     const text = await c.req.text();
     const { keys, values } = parseBatch(text, config.maxValueBytes);
+    // The auth middleware sees no key in this path: each key is checked against the caller's
+    // prefix here, before anything is proposed (a refused batch changes nothing).
+    const principal = principalOf(c);
+    if (principal) {
+      for (const key of keys) {
+        const why = refusal(principal, "read-write", key);
+        if (why) throw new HttpError(403, "forbidden", why);
+      }
+    }
     const command: KvBatchCommand = {
       op: "putMany",
       keys,
