@@ -79,6 +79,12 @@ const benches: Record<string, Bench> = {
     comparesEtcd: true,
     load: () => import("./state_size.ts"),
   },
+  "node-memory": {
+    about:
+      "one real node's memory at 200k keys: heap, external, log buffers, image held (--expose-gc: see file)",
+    inAll: false,
+    load: () => import("./node_memory.ts"),
+  },
   "state-memory": {
     about: "RSS and heap per byte of live data at 10k/100k/1M keys: map, log, snapshot image",
     inAll: false,

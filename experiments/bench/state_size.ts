@@ -4,16 +4,26 @@
  *
  * Issue 17's state-size sweep: for each size, a fresh 3-member raft-kv cluster (and, with
  * `--compare etcd`, a fresh 3-member etcd, one after the other in the same run) is loaded with
- * that many keys of `--value-bytes`, then takes `--clients` closed-loop writers on random existing
- * keys for `--seconds`, then as many linearizable readers for half as long. Reported per system
- * and size: ops/s, p50/p99/p99.9/max, peak RSS per member (ps, sampled every second from the start
- * of loading), and for raft-kv the snapshots taken during the run with their size and how long
+ * that many keys of `--value-bytes` (in batches through Raft: raft-kv POST /kv-batch, etcd a Txn
+ * of puts), then takes `--clients` closed-loop writers on random existing keys for `--seconds`,
+ * then as many linearizable readers for half as long, then a follower is stopped for a few
+ * seconds of writes and restarted. Reported per system and size: ops/s, p50/p99/p99.9/max, peak
+ * RSS per member (ps, sampled every second from the start of loading), the restarted follower's
+ * catch-up time, and for raft-kv the snapshots taken during the run with their size and how long
  * encoding and saving took (from the node logs). Writes bench-results/state-size.{json,md,svg}
  * (and -latency.svg, -rss.svg); `--render <json>` redraws them from a previous run's results.
  */
 import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
-import { EtcdCluster, etcdGet, etcdPut } from "../lib/etcd_cluster.ts";
+import {
+  EtcdCluster,
+  etcdGet,
+  type EtcdMember,
+  etcdPut,
+  etcdPutMany,
+  etcdRaftIndexes,
+} from "../lib/etcd_cluster.ts";
+import { fetchNodeStatus } from "../../src/client/mod.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
 import { barChart } from "../lib/charts.ts";
 import { percentile, type SystemName } from "../lib/load.ts";
@@ -26,7 +36,17 @@ interface Target {
   system: SystemName;
   leaderUrl: string;
   readUrls: string[];
-  pids: number[];
+  /** Each member's current pid (a restarted member gets a new one). */
+  pids(): number[];
+  /** Bulk loading: many puts in one request (raft-kv POST /kv-batch, etcd a Txn of puts). */
+  putMany(pairs: Array<[string, string]>, session: { id: string; seq: number }): Promise<boolean>;
+  /**
+   * Stops a follower, lets `whileDown` run (writes go on), restarts it, and returns how long it
+   * took from the restart until it applied everything committed when it came back.
+   */
+  restartFollower(whileDown: () => Promise<void>): Promise<number>;
+  /** After loading: waits until no member is taking a snapshot (raft-kv); resolves with the seconds waited. */
+  settle(): Promise<number>;
 }
 
 interface Phase {
@@ -47,6 +67,10 @@ interface Row {
   writes: Phase;
   reads: Phase;
   peakRssMBPerMember: number[];
+  /** Seconds waited after loading for the snapshots the load triggered to finish (raft-kv; 0 for etcd). */
+  settleSeconds: number;
+  /** A follower stopped for a few seconds of writes, then restarted: until it applied the commit index. */
+  followerCatchUpMs: number;
   snapshots: Array<{ index: number; bytes: number; encodeMs: number; saveMs: number }>;
   loadAverage1m: number;
 }
@@ -115,21 +139,23 @@ async function closedLoop(
   };
 }
 
-/** Peak RSS (MB) per pid, sampled with ps every second until stopped. */
-function rssSampler(pids: number[]): { stop(): Promise<number[]> } {
-  const peak = pids.map(() => 0);
+/** Peak RSS (MB) per member, sampled with ps every second until stopped (pids re-read each time). */
+function rssSampler(currentPids: () => number[]): { stop(): Promise<number[]> } {
+  const peak = currentPids().map(() => 0);
   let running = true;
   const loop = (async () => {
     while (running) {
+      // A member being restarted has no process (pid 0) for a moment: skip it.
+      const pids = currentPids().map((pid) => pid > 0 ? pid : -1);
       const out = await new Deno.Command("ps", {
-        args: ["-o", "pid=,rss=", "-p", pids.join(",")],
+        args: ["-o", "pid=,rss=", "-p", pids.filter((pid) => pid > 0).join(",")],
         stdout: "piped",
       })
         .output();
       for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
         const [pid, rssKb] = line.trim().split(/\s+/).map(Number);
         const i = pids.indexOf(pid);
-        if (i >= 0) peak[i] = Math.max(peak[i], rssKb / 1024);
+        if (i >= 0 && Number.isFinite(rssKb)) peak[i] = Math.max(peak[i], rssKb / 1024);
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -166,19 +192,37 @@ async function measure(
 ): Promise<Omit<Row, "snapshots">> {
   const sampler = rssSampler(target.pids);
   const t0 = performance.now();
-  let next = 0, loadErrors = 0;
-  await Promise.all(Array.from({ length: clients }, async () => {
+  let next = 0, loadErrors = 0, lastReport = t0;
+  // Batches through Raft (one log entry per batch on raft-kv, one Txn on etcd), a few at a time:
+  // a million keys load in minutes instead of a million round trips.
+  const batch = target.system === "etcd" ? ETCD_LOAD_BATCH : RAFTKV_LOAD_BATCH;
+  await Promise.all(Array.from({ length: LOADERS }, async () => {
     const session = { id: `state-size-load-${crypto.randomUUID()}`, seq: 0 };
     while (next < keys) {
-      const i = next++;
-      // A failed put is retried (same key), so that every key exists when measuring starts.
-      while (!(await put(target, `key-${i}`, valueOf(i, valueBytes), session).catch(() => false))) {
-        if (++loadErrors > 1000) throw new Error(`loading ${target.system} failed 1000 times`);
+      const from = next;
+      next = Math.min(keys, next + batch);
+      const pairs: Array<[string, string]> = [];
+      for (let i = from; i < next; i++) pairs.push([`key-${i}`, valueOf(i, valueBytes)]);
+      // A failed batch is retried (same session sequence), so every key exists when measuring starts.
+      session.seq++;
+      while (!(await target.putMany(pairs, session).catch(() => false))) {
+        if (++loadErrors > 100) throw new Error(`loading ${target.system} failed 100 times`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (performance.now() - lastReport > 15_000) {
+        lastReport = performance.now();
+        console.log(`  ${target.system}: ${next} of ${keys} keys loaded`);
       }
     }
   }));
   const loadSeconds = (performance.now() - t0) / 1000;
   console.log(`  ${target.system}: loaded ${keys} keys in ${loadSeconds.toFixed(1)} s`);
+  // Writes are measured in steady state: once the snapshots the load itself triggered are done
+  // (with a large state each takes seconds of CPU, and all members take theirs at about once).
+  const settleSeconds = await target.settle();
+  if (settleSeconds > 0) {
+    console.log(`  ${target.system}: snapshots after loading took ${settleSeconds.toFixed(1)} s more`);
+  }
   const random = () => `key-${Math.floor(Math.random() * keys)}`;
   let n = 0;
   const writes = await closedLoop(
@@ -191,6 +235,15 @@ async function measure(
     seconds / 2,
     (w) => get(target, target.readUrls[w % target.readUrls.length], random()),
   );
+  // A follower down for a few seconds of writes, then restarted: how long until it caught up.
+  const followerCatchUpMs = await target.restartFollower(async () => {
+    await closedLoop(
+      clients,
+      FOLLOWER_DOWN_SECONDS,
+      (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
+    );
+  });
+  console.log(`  ${target.system}: restarted follower caught up in ${followerCatchUpMs.toFixed(0)} ms`);
   const peakRssMBPerMember = await sampler.stop();
   const row = {
     system: target.system,
@@ -200,6 +253,8 @@ async function measure(
     writes,
     reads,
     peakRssMBPerMember,
+    settleSeconds,
+    followerCatchUpMs,
     loadAverage1m: +Deno.loadavg()[0].toFixed(2),
   };
   console.log(
@@ -242,11 +297,15 @@ export async function run(args: string[]): Promise<void> {
     );
     const raftkv = await ExperimentCluster.start({ replicas: 3, mode: "safe", faultInjection: false });
     try {
+      const leaderUrl = await raftkv.leaderUrl();
       const target: Target = {
         system: "raft-kv",
-        leaderUrl: await raftkv.leaderUrl(),
+        leaderUrl,
         readUrls: raftkv.endpoints(),
-        pids: raftkv.nodes.map((n) => n.pid!),
+        pids: () => raftkv.nodes.map((n) => n.pid!),
+        putMany: (pairs, session) => raftkvPutMany(leaderUrl, pairs, session),
+        restartFollower: (whileDown) => restartRaftKvFollower(raftkv, leaderUrl, whileDown),
+        settle: () => noSnapshotInProgress(raftkv.endpoints()),
       };
       const row = await measure(target, keys, valueBytes, clients, seconds);
       rows.push({ ...row, snapshots: await snapshotsInLogs(raftkv.nodes.map((n) => n.logFile)) });
@@ -256,11 +315,16 @@ export async function run(args: string[]): Promise<void> {
     if (!withEtcd) continue;
     const etcd = await EtcdCluster.start();
     try {
+      const leader = await etcd.waitForLeader(10_000);
       const target: Target = {
         system: "etcd",
-        leaderUrl: (await etcd.waitForLeader(10_000)).clientUrl,
+        leaderUrl: leader.clientUrl,
         readUrls: etcd.members.map((m) => m.clientUrl),
-        pids: etcd.members.map((m) => m.child!.pid),
+        pids: () => etcd.members.map((m) => m.child?.pid ?? 0),
+        putMany: async (pairs) =>
+          (await etcdPutMany(leader.clientUrl, pairs, AbortSignal.timeout(30_000))) === 200,
+        restartFollower: (whileDown) => restartEtcdFollower(etcd, leader, whileDown),
+        settle: () => Promise.resolve(0),
       };
       rows.push({ ...await measure(target, keys, valueBytes, clients, seconds), snapshots: [] });
     } finally {
@@ -268,6 +332,97 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   await writeStateSize({ valueBytes, seconds, clients, rows });
+}
+
+/** Keys per load request: raft-kv takes up to 10,000 per batch; etcd 128 operations per Txn by default. */
+const RAFTKV_LOAD_BATCH = 500;
+const ETCD_LOAD_BATCH = 128;
+/** Load requests in flight at once. */
+const LOADERS = 8;
+/** How long the restarted follower stays down while writes go on. */
+const FOLLOWER_DOWN_SECONDS = 5;
+
+async function raftkvPutMany(
+  url: string,
+  pairs: Array<[string, string]>,
+  session: { id: string; seq: number },
+): Promise<boolean> {
+  const r = await fetch(`${url}/kv-batch`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-client-id": session.id,
+      "x-request-seq": String(session.seq),
+    },
+    body: JSON.stringify({ puts: pairs.map(([key, value]) => ({ key, value })) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  await r.arrayBuffer();
+  return r.status === 200;
+}
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Waits (up to 5 minutes) until no member reports a snapshot in progress; returns the seconds waited. */
+async function noSnapshotInProgress(urls: string[]): Promise<number> {
+  const t0 = performance.now();
+  const busy = async (url: string) => {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    return /^raftkv_snapshot_in_progress 1$/m.test(text);
+  };
+  await until("the members' snapshots to finish", async () => {
+    const states = await Promise.all(urls.map((u) => busy(u).catch(() => true)));
+    return !states.includes(true);
+  }, 300_000);
+  return (performance.now() - t0) / 1000;
+}
+
+async function restartRaftKvFollower(
+  cluster: ExperimentCluster,
+  leaderUrl: string,
+  whileDown: () => Promise<void>,
+): Promise<number> {
+  const follower = cluster.nodes.find((n) => n.clientUrl !== leaderUrl)!;
+  const status = (url: string) => fetchNodeStatus<{ commit: number; applied: number }>(url, 2000);
+  // Down (SIGSTOP) while writes go on, then SIGKILL: the supervisor starts it again after its
+  // first backoff (200 ms), and it recovers from its WAL and snapshot and catches up.
+  await cluster.sup.command(follower.id, "pause");
+  await whileDown();
+  const target = (await status(leaderUrl))?.commit ?? 0;
+  const t0 = performance.now();
+  await cluster.sup.command(follower.id, "kill");
+  await until(
+    `raft-kv node ${follower.id} to apply ${target}`,
+    async () => ((await status(follower.clientUrl))?.applied ?? 0) >= target,
+    300_000,
+  );
+  return performance.now() - t0;
+}
+
+async function restartEtcdFollower(
+  etcd: EtcdCluster,
+  leader: EtcdMember,
+  whileDown: () => Promise<void>,
+): Promise<number> {
+  const follower = etcd.members.find((m) => m !== leader)!;
+  await etcd.kill(follower);
+  await whileDown();
+  const target = (await etcdRaftIndexes(leader.clientUrl))?.raftIndex ?? 0;
+  const t0 = performance.now();
+  etcd.restart(follower);
+  await until(
+    `etcd ${follower.name} to apply ${target}`,
+    async () => ((await etcdRaftIndexes(follower.clientUrl))?.appliedIndex ?? 0) >= target,
+    300_000,
+  );
+  return performance.now() - t0;
 }
 
 interface StateSizeResult {
@@ -294,6 +449,7 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
       "reads/s",
       "read p99 ms",
       "peak RSS/member MB",
+      "follower catch-up s",
       "snapshots (encode+save ms)",
     ],
     rows.map((r) => [
@@ -307,7 +463,13 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
       r.reads.opsPerSec.toFixed(0),
       r.reads.p99Ms.toFixed(1),
       r.peakRssMBPerMember.join(" / "),
-      r.system === "etcd" ? "n/a" : r.snapshots.map((s) => `${s.encodeMs}+${s.saveMs}`).join(", ") || "none",
+      r.followerCatchUpMs === undefined ? "n/a" : (r.followerCatchUpMs / 1000).toFixed(1),
+      r.system === "etcd"
+        ? "n/a"
+        : r.snapshots.map((s) => `${(s.bytes / 1048576).toFixed(0)} MB ${s.encodeMs}+${s.saveMs}`).join(
+          ", ",
+        ) ||
+          "none",
     ]),
   );
   console.log(table);
@@ -349,8 +511,13 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
         })),
       }),
     },
-    summary: `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
-      seconds / 2
-    } s of linearizable reads per row; 3 members on loopback, fsync on.\n\n${table}${rendered}`,
+    summary:
+      `${valueBytes}-byte values, ${clients} closed-loop clients, ${seconds} s of writes then ${
+        seconds / 2
+      } s of linearizable reads per row; 3 members on loopback, fsync on. Keys are loaded in batches through ` +
+      `Raft (raft-kv POST /kv-batch of 500, etcd Txn of 128); raft-kv's writes are measured once the ` +
+      `snapshots the load triggered are done. Follower catch-up: a follower is stopped for ${FOLLOWER_DOWN_SECONDS} s ` +
+      `of writes, then restarted; the time from its restart until it applied the leader's commit index. ` +
+      `Snapshots: size on disk, then encode+save ms, every snapshot any member took during the row.\n\n${table}${rendered}`,
   });
 }

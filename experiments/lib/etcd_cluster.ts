@@ -191,6 +191,50 @@ export async function etcdPut(
   return r.status;
 }
 
+/**
+ * Many PUTs in one Txn through the JSON gateway (bulk loading; etcd allows 128 operations per
+ * Txn by default, --max-txn-ops); resolves to the HTTP status.
+ */
+export async function etcdPutMany(
+  url: string,
+  pairs: Array<[string, string]>,
+  signal?: AbortSignal,
+): Promise<number> {
+  const r = await fetch(`${url}/v3/kv/txn`, {
+    method: "POST",
+    body: JSON.stringify({
+      success: pairs.map(([key, value]) => ({ requestPut: { key: b64(key), value: b64(value) } })),
+    }),
+    signal,
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+/** The member's Raft index and applied index (maintenance Status), or undefined if it does not answer. */
+export async function etcdRaftIndexes(
+  url: string,
+): Promise<{ raftIndex: number; appliedIndex: number } | undefined> {
+  try {
+    const r = await fetch(`${url}/v3/maintenance/status`, {
+      method: "POST",
+      body: "{}",
+      signal: AbortSignal.timeout(1000),
+    });
+    if (!r.ok) {
+      await r.body?.cancel();
+      return undefined;
+    }
+    const s = await r.json() as { raftIndex?: string; raftAppliedIndex?: string };
+    return {
+      raftIndex: Number(s.raftIndex ?? 0),
+      appliedIndex: Number(s.raftAppliedIndex ?? s.raftIndex ?? 0),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** One linearizable range read of a key (etcd's default, serializable: false). */
 export async function etcdGet(url: string, key: string, signal?: AbortSignal): Promise<number> {
   const r = await fetch(`${url}/v3/kv/range`, {

@@ -16,10 +16,11 @@
  * A `raft/` without INCARNATION that holds nothing at all is the trace of an older version's
  * interrupted creation (the crash window this layout closes) and is created again, quarantined.
  */
-import type { Entry, HardState, Snapshot } from "../raft/mod.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/mod.ts";
 import { RaftStorage } from "../storage/raft_storage.ts";
 import { atomicWriteFile, syncDir } from "../storage/atomic_write.ts";
-import type { Done, FreshStorage, NodeStore, RecoveredNode } from "./node_store.ts";
+import type { Done, FreshStorage, NodeStore, RecoveredNode, SnapshotImageWriter } from "./node_store.ts";
+import type { SnapshotDataReader } from "../storage/snapshot_file.ts";
 import { isAwaitingLearner as legacyAwaitingLearner, readIdentity, setAwaitingLearner } from "./identity.ts";
 
 const INCARNATION_FILE = "INCARNATION";
@@ -55,6 +56,23 @@ export class FileNodeStore implements NodeStore {
 
   saveSnapshot(snapshot: Snapshot, done: Done): void {
     this.mustBeOpen().saveSnapshot(snapshot).then(() => done(), (e) => done(e as Error));
+  }
+
+  beginSnapshot(
+    meta: SnapshotMeta,
+    done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
+  ): void {
+    this.mustBeOpen().beginSnapshotFile(meta).then((file) =>
+      done(undefined, {
+        write: (piece, done) => file.write(piece).then(() => done(), (e) => done(e as Error)),
+        finish: (done) => file.finish().then((bytes) => done(undefined, bytes), (e) => done(e as Error)),
+        abort: () => void file.abort(),
+      }), (e) => done(e as Error));
+  }
+
+  /** The data of a saved snapshot, read from its file a piece at a time (to send it to a follower). */
+  openSnapshotData(meta: SnapshotMeta): Promise<SnapshotDataReader> {
+    return this.mustBeOpen().openSnapshotData(meta);
   }
 
   clearAwaitingLearner(done: Done): void {

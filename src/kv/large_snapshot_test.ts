@@ -107,6 +107,9 @@ Deno.test({
       const stalls = monitor.read();
       const taken = leader.metrics.snapshotsTaken;
       assert.ok(taken >= 1, "no snapshot was taken");
+      // The image went to the snapshot file as it was encoded; the core keeps only its metadata.
+      assert.equal(leader.snapshotImageBytesHeld, 0);
+      assert.ok(leader.lastSnapshot!.bytes > 50_000_000, `snapshot of ${leader.lastSnapshot?.bytes} bytes`);
       assert.ok(
         stalls.maxSeconds * 1000 < ELECTION_TIMEOUT_MS,
         `the event loop was blocked for ${(stalls.maxSeconds * 1000).toFixed(0)} ms during the snapshot ` +
@@ -135,6 +138,8 @@ Deno.test({
       assert.ok(learner.status().snapshotIndex >= snapshotIndex, "node 3 caught up without the snapshot");
       const chunks = leader.transportStats().totals.snapshotChunksSent - chunksBefore;
       assert.ok(chunks > 1, `the snapshot went in ${chunks} chunk(s)`);
+      // Sent from the leader's file, installed, and not kept in the learner's memory either.
+      assert.equal(learner.snapshotImageBytesHeld, 0);
       assert.equal(learner.read("key-7", true), leader.read("key-7", true));
       assert.equal(leader.status().term, term, "an election happened while node 3 caught up");
     } finally {

@@ -9,7 +9,7 @@
  * the storage, atomically, and never again. Lost storage means a new incarnation, whatever the
  * node's id file says; the add-learner change names the incarnation it admits (see node_driver.ts).
  */
-import type { Entry, HardState, Snapshot } from "../raft/mod.ts";
+import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/mod.ts";
 
 export type Done = (error?: Error) => void;
 
@@ -33,6 +33,16 @@ export interface RecoveredNode {
   entries: Entry[];
 }
 
+/** A local snapshot's image being written to the store as it is encoded (NodeStore.beginSnapshot). */
+export interface SnapshotImageWriter {
+  /** Appends bytes of the image; the caller waits for `done` before the next piece. */
+  write(piece: Uint8Array, done: Done): void;
+  /** Makes the snapshot durable, as saveSnapshot does; calls back with its size on disk. */
+  finish(done: (error: Error | undefined, bytes?: number) => void): void;
+  /** Gives up on it (a newer snapshot superseded it, or the node stops). */
+  abort(): void;
+}
+
 export interface NodeStore {
   /**
    * Recovers the storage, or creates it from `fresh()` if there is none. Creation is atomic: a
@@ -44,6 +54,17 @@ export interface NodeStore {
   save(entries: Entry[], hardState: HardState | undefined, done: Done): void;
   /** Durably stores a snapshot (from the leader, or taken locally). */
   saveSnapshot(snapshot: Snapshot, done: Done): void;
+  /**
+   * Optional: a store that keeps snapshot images in files and can write one as it is encoded.
+   * With it the driver never holds a whole local image in memory, and the Raft core keeps only
+   * the snapshot's metadata (empty data): whoever sends the snapshot to a follower reads it from
+   * the store (file_node_store.ts: openSnapshotData). Without it (the simulator's store) images
+   * are built in memory and the core keeps them.
+   */
+  beginSnapshot?(
+    meta: SnapshotMeta,
+    done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
+  ): void;
   /** Durably records that this incarnation was added as a learner (it may vote once promoted). */
   clearAwaitingLearner(done: Done): void;
   close(done: Done): void;

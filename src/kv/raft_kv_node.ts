@@ -18,7 +18,7 @@ import {
 import { PeerTransport, type ResolveHost, type TransportStats } from "../transport/mod.ts";
 import type { FaultInjector } from "../transport/mod.ts";
 import type { PeerChannel } from "../transport/mod.ts";
-import { encodeCommand, type KvCommand, type KvResult } from "./commands.ts";
+import { encodeCommand, type KvBatchCommand, type KvCommand, type KvResult } from "./commands.ts";
 import type { ApplyOutcome } from "./state_machine.ts";
 import type { MemberInfo } from "./members.ts";
 import { ProposalWaiters } from "./proposals.ts";
@@ -45,6 +45,8 @@ export interface RaftKvNodeOptions {
   electionTicks?: number;
   /** Take a snapshot after this many applied entries. */
   snapshotEntries?: number;
+  /** Also take a snapshot once the entries applied since the last one hold this many bytes (0: no limit). */
+  snapshotLogBytes?: number;
   /** Log entries kept behind a snapshot, so slightly slow followers catch up without one. */
   retainEntries?: number;
   proposalTimeoutMs?: number;
@@ -141,6 +143,7 @@ export class RaftKvNode {
           safetyMode: o.safetyMode,
           electionTicks: o.electionTicks,
           snapshotEntries: o.snapshotEntries,
+          snapshotLogBytes: o.snapshotLogBytes,
           retainEntries: o.retainEntries,
           random: Math.random,
           newIncarnation: () => crypto.randomUUID(),
@@ -169,6 +172,8 @@ export class RaftKvNode {
         node.driver.step(m);
       },
       onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
+      // The core keeps snapshots as metadata; their images are read from the snapshot files.
+      snapshotData: (meta) => store.openSnapshotData(meta),
       onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
       channel: o.peerChannel,
@@ -297,7 +302,10 @@ export class RaftKvNode {
    * Proposes a write on the leader and resolves with its result once applied here. `timing`, if
    * given, says when the request arrived (for the stage histograms) and gets when it was applied.
    */
-  async write(command: KvCommand, timing?: { received: number; applied?: number }): Promise<ApplyOutcome> {
+  async write(
+    command: KvCommand | KvBatchCommand,
+    timing?: { received: number; applied?: number },
+  ): Promise<ApplyOutcome> {
     this.assertRunning();
     const index = this.raft.propose([encodeCommand(command)]);
     this.metrics.proposals++;
@@ -426,6 +434,26 @@ export class RaftKvNode {
 
   memberInfo(id: NodeId): MemberInfo | undefined {
     return this.driver.sm.members.get(id);
+  }
+
+  /** The last snapshot taken here: index, size on disk, and how long encoding and saving took. */
+  get lastSnapshot(): NodeDriver["lastSnapshot"] {
+    return this.driver.lastSnapshot;
+  }
+
+  /** The Raft log's entries held in memory (for measuring what they cost: experiments/bench/node_memory.ts). */
+  logEntries(): Entry[] {
+    return this.raft.entries(0, this.raft.lastIndex + 1);
+  }
+
+  /** Whether a local snapshot is being encoded or saved right now. */
+  get snapshotInProgress(): boolean {
+    return this.driver.snapshotting;
+  }
+
+  /** Bytes of snapshot image the Raft core holds in memory (0: it keeps metadata, images stay in files). */
+  get snapshotImageBytesHeld(): number {
+    return this.raft.latestSnapshot?.data.length ?? 0;
   }
 
   status(): NodeStatus {

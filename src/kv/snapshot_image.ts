@@ -52,14 +52,29 @@ export class ImageEncoder {
   private done = false;
   private readonly expectedPairs: number;
 
-  /** `chars`: the characters of all keys and values (GenerationalMap.weight). */
+  /** Streaming: encoded bytes not yet taken by takeEncoded() (then `out` is unused). */
+  private pending: Uint8Array[] | undefined;
+
+  /**
+   * `chars`: the characters of all keys and values (GenerationalMap.weight), to size the buffer.
+   * With `streaming`, no buffer is built: the caller takes the bytes encoded so far after each
+   * step (takeEncoded) and writes them out, so the image is never whole in memory.
+   */
   constructor(
     header: Omit<ImageHeader, "format">,
     private readonly pairs: Iterator<[string, string, number]>,
     chars: number,
+    streaming = false,
   ) {
     const head = kvPackr.pack({ format: 2, ...header });
     this.expectedPairs = header.pairs;
+    if (streaming) {
+      this.out = new Uint8Array(0);
+      this.at = 0;
+      this.pending = [MAGIC.slice()];
+      this.push(head);
+      return;
+    }
     // One byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer once), a string
     // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
     // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
@@ -99,10 +114,33 @@ export class ImageEncoder {
   /** The finished image (a view of the encoder's buffer). */
   image(): Uint8Array {
     if (!this.done) throw new Error("image not fully encoded");
+    if (this.pending) throw new Error("a streaming encoder hands out its bytes with takeEncoded()");
     return this.out.subarray(0, this.at);
   }
 
+  /** Streaming: the bytes encoded since the last call, in one buffer (empty when none). */
+  takeEncoded(): Uint8Array {
+    const pieces = this.pending;
+    if (!pieces) throw new Error("takeEncoded() is for a streaming encoder");
+    this.pending = [];
+    if (pieces.length === 1) return pieces[0];
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   private push(body: Uint8Array): void {
+    if (this.pending) {
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, body.length, true);
+      this.pending.push(length, body);
+      this.at += 4 + body.length;
+      return;
+    }
     const end = this.at + 4 + body.length;
     if (end > this.out.length) {
       // Text beyond Latin-1 takes more than a byte per character: grow (rare, one copy).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KvStateMachine } from "./state_machine.ts";
-import { decodeInSlices, encodeInSlices } from "./snapshot_slices.ts";
+import { decodeInSlices, encodeInSlices, encodeToWriter } from "./snapshot_slices.ts";
 import { kvPackr } from "./codec.ts";
 import { encodeSnapshotFile, snapshotFilePieces } from "../storage/snapshot_file.ts";
 
@@ -104,4 +104,38 @@ Deno.test("snapshot file pieces are byte for byte the packed file, for every bin
     for (const p of pieces) joined.set(p, (at += p.length) - p.length);
     assert.deepEqual(joined, encodeSnapshotFile(snapshot), `size ${size}`);
   }
+});
+
+Deno.test("an image encoded into a writer, slice by slice, is the same bytes as one built in memory", async () => {
+  const sm = stateOf(20_000, 100);
+  const whole = sm.encode();
+  const pieces: Uint8Array[] = [];
+  let opened = 0;
+  await new Promise<void>((resolve, reject) => {
+    encodeToWriter(sm, (done) => {
+      opened++;
+      // Writes made while the image is encoded land after the frozen state: not in this image.
+      sm.data.set("key-0", "changed meanwhile");
+      setTimeout(() =>
+        done(undefined, {
+          write: (piece, done) => {
+            pieces.push(piece.slice());
+            setTimeout(done, 0);
+          },
+          finish: () => {},
+          abort: () => reject(new Error("aborted")),
+        }), 0);
+    }, (error) => error ? reject(error) : resolve());
+  });
+  assert.equal(opened, 1);
+  assert.ok(pieces.length > 1, "written in more than one piece");
+  const streamed = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    streamed.set(p, at);
+    at += p.length;
+  }
+  assert.deepEqual(streamed, whole);
+  assert.equal(sm.data.get("key-0"), "changed meanwhile");
+  assert.equal(sm.data.frozen, false, "the state is thawed once the image is encoded");
 });

@@ -85,3 +85,40 @@ Deno.test("with a large state, count-triggered snapshots wait until the new log 
   assert.ok(later.length >= 2, `snapshots later: ${later}`);
   for (const gap of gaps) assert.ok(gap >= 300, `a snapshot came ${gap} entries after the previous one`);
 });
+
+Deno.test("entries kept behind a snapshot are bounded by bytes as well as by count", () => {
+  // 2,000 entries asked for, but entries of 100 KB: at most 4 MiB of them stay (about 41).
+  const driver = startNode({ snapshotEntries: 0, snapshotLogBytes: 0, retainEntries: 2_000 });
+  write(driver, 60, 100_000);
+  let done = false;
+  driver.maybeSnapshot(true, (error) => {
+    assert.ifError(error);
+    done = true;
+  });
+  assert.ok(done, "the simulator's store saves at once");
+  const kept = driver.raft.entries(0, driver.raft.lastIndex + 1);
+  const bytes = kept.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+  assert.ok(kept.length >= 30 && bytes <= 4 * 1024 * 1024, `${kept.length} entries of ${bytes} bytes kept`);
+
+  // Small entries: the count decides.
+  const small = startNode({ snapshotEntries: 0, snapshotLogBytes: 0, retainEntries: 50 });
+  write(small, 200, 100);
+  small.maybeSnapshot(true);
+  assert.equal(small.raft.entries(0, small.raft.lastIndex + 1).length, 50);
+});
+
+Deno.test("with a large image, a byte-triggered snapshot waits until the log is a quarter of the image", () => {
+  const driver = startNode({ snapshotEntries: 0, snapshotLogBytes: 100_000 });
+  // Grow the state to ~2 MB of distinct keys: snapshots every ~100 KB while the image is small.
+  write(driver, 2_000, 1_000);
+  const imageBytes = driver.lastSnapshot!.bytes;
+  assert.ok(imageBytes > 1_500_000, `image ${imageBytes} bytes`);
+  // Overwrites: now a snapshot only once the log holds ~imageBytes / 4 (about 500 entries of 1 KB).
+  const before = driver.snapshotIndex;
+  const later = write(driver, 1_500, 1_000, 2_000);
+  const gaps = [before, ...later].slice(1).map((index, i) => index - [before, ...later][i]);
+  assert.ok(later.length >= 1, `snapshots later: ${later}`);
+  for (const gap of gaps) {
+    assert.ok(gap >= imageBytes / 4 / 1_100, `a snapshot came ${gap} entries after the previous one`);
+  }
+});

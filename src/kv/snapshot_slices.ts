@@ -5,6 +5,7 @@
  * (the simulator) every slice runs back to back and `done` is called before the function returns.
  */
 import { KvStateMachine } from "./state_machine.ts";
+import type { SnapshotImageWriter } from "./node_store.ts";
 
 /** Runs `fn` later, after pending I/O and timers (production: a macrotask). */
 export type YieldThen = (fn: () => void) => void;
@@ -52,6 +53,65 @@ export function encodeInSlices(
     cancel() {
       cancelled = true;
       release();
+    },
+  };
+}
+
+/**
+ * Encodes the state as it is now (frozen at this call) straight into a store's snapshot file
+ * (NodeStore.beginSnapshot, opened by `open`): each slice's bytes are written before the next
+ * slice is encoded, so the memory in flight is one slice of the image (a few MB), not the image.
+ * Calls back with the writer once every byte is written; the caller finishes it. Cancelling
+ * aborts the writer (its partial file is removed).
+ */
+export function encodeToWriter(
+  sm: KvStateMachine,
+  open: (done: (error: Error | undefined, writer?: SnapshotImageWriter) => void) => void,
+  done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
+): Cancellable {
+  const encoder = sm.beginImage(true);
+  let cancelled = false;
+  let released = false;
+  let writer: SnapshotImageWriter | undefined;
+  const release = () => {
+    if (!released) sm.releaseImage();
+    released = true;
+  };
+  const fail = (error: Error) => {
+    release();
+    writer?.abort();
+    done(error);
+  };
+  const slice = (): void => {
+    if (cancelled) return;
+    let finished: boolean;
+    let piece: Uint8Array;
+    try {
+      finished = encoder.step(SLICE_MS);
+      piece = encoder.takeEncoded();
+    } catch (error) {
+      return fail(error as Error);
+    }
+    if (finished) release();
+    // The write is asynchronous: the event loop runs (timers, sockets) before the next slice.
+    writer!.write(piece, (error) => {
+      if (cancelled) return;
+      if (error) return fail(error);
+      if (finished) done(undefined, writer);
+      else slice();
+    });
+  };
+  open((error, opened) => {
+    if (cancelled) return opened?.abort();
+    if (error) return fail(error);
+    writer = opened;
+    slice();
+  });
+  return {
+    cancel() {
+      cancelled = true;
+      release();
+      writer?.abort();
     },
   };
 }

@@ -4,7 +4,7 @@
  * here is deterministic and changes only through apply*, in log order, on every node alike.
  */
 import type { ConfState, Entry, NodeId, SafetyMode } from "../raft/mod.ts";
-import { decodeCommand, type KvCommand, type KvResult } from "./commands.ts";
+import { decodeAnyCommand, type KvBatchCommand, type KvCommand, type KvResult } from "./commands.ts";
 import { SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
 import { GenerationalMap } from "./generational_map.ts";
@@ -41,7 +41,7 @@ export class KvStateMachine {
   }
 
   applyCommand(entry: Entry): ApplyOutcome {
-    const command = entry.data && entry.data.length ? decodeCommand(entry.data) : undefined;
+    const command = entry.data && entry.data.length ? decodeAnyCommand(entry.data) : undefined;
     if (!command) return { kind: "invalid" };
     if (command.client !== undefined && command.seq !== undefined) {
       const check = this.sessions.check(command.client, command.seq);
@@ -55,7 +55,14 @@ export class KvStateMachine {
     return { kind: "applied", result };
   }
 
-  private execute(c: KvCommand, index: number): KvResult {
+  private execute(c: KvCommand | KvBatchCommand, index: number): KvResult {
+    if (c.op === "putMany") {
+      for (let i = 0; i < c.keys.length; i++) {
+        this.data.set(c.keys[i], c.values[i]);
+        this.modIndex.set(c.keys[i], index);
+      }
+      return { op: "putMany", index, count: c.keys.length };
+    }
     const current = this.data.get(c.key) ?? null;
     switch (c.op) {
       case "put":
@@ -100,7 +107,7 @@ export class KvStateMachine {
    * frozen generation) and returns an encoder that reads the frozen pairs a slice at a time.
    * Call `releaseImage()` when the encoder is done or abandoned.
    */
-  beginImage(): ImageEncoder {
+  beginImage(streaming = false): ImageEncoder {
     const frozen = this.data.freeze();
     const frozenMods = this.modIndex.freeze();
     return new ImageEncoder(
@@ -113,6 +120,7 @@ export class KvStateMachine {
       },
       withModIndex(frozen, frozenMods),
       this.data.weightFrozen,
+      streaming,
     );
   }
 

@@ -5,6 +5,7 @@
  */
 import type { LocalNode } from "./state.ts";
 import type { NodeTlsFiles } from "../security/local_pki.ts";
+import { SERVER_ENV } from "../server/runtime_tuning.ts";
 
 const SERVER = new URL("../server/main.ts", import.meta.url).pathname;
 
@@ -78,7 +79,12 @@ export class NodeProcess {
     if (settings.faultInjection) args.push("--fault-injection");
     this.child = new Deno.Command(Deno.execPath(), {
       args,
-      env: { RAFTKV_PEER_TOKEN: settings.peerToken, RAFTKV_ADMIN_TOKEN: settings.adminToken, NO_COLOR: "1" },
+      env: {
+        ...SERVER_ENV, // memory: see src/server/runtime_tuning.ts
+        RAFTKV_PEER_TOKEN: settings.peerToken,
+        RAFTKV_ADMIN_TOKEN: settings.adminToken,
+        NO_COLOR: "1",
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

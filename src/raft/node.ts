@@ -215,7 +215,9 @@ export class RaftNode {
     if (index > log.snapshotIndex && log.term(index) !== term) {
       throw new Error(`snapshot term ${term} does not match the log's term ${log.term(index)} at ${index}`);
     }
-    if (!this.raft.snapshot || index > this.raft.snapshot.meta.index) this.raft.snapshot = snapshot;
+    // At the same index it stands for the same state: the shell may swap the image it gave for
+    // another form of it (raft-kv: metadata only, the image staying in its snapshot file).
+    if (!this.raft.snapshot || index >= this.raft.snapshot.meta.index) this.raft.snapshot = snapshot;
     log.compact(Math.max(log.snapshotIndex, index - retainEntries));
   }
 

@@ -90,6 +90,14 @@ Deno.test("a server with --auth-file answers 401 without a credential and 403 wi
     assertEquals((await call("DELETE", "/kv/k", READER)).status, 403);
     assertEquals((await call("PUT", "/kv/k", APP_WRITER, { value: "outside its prefix" })).status, 403);
     assertEquals((await call("PUT", "/kv/app%2Fa", APP_WRITER, { value: "inside" })).status, 200);
+    // A batch is checked key by key: one key outside the prefix refuses all of it.
+    const batch = { puts: [{ key: "app/b", value: "in" }, { key: "k", value: "outside" }] };
+    const refusedBatch = await call("POST", "/kv-batch", APP_WRITER, batch);
+    assertEquals(refusedBatch.status, 403);
+    assert(refusedBatch.body.error.message.includes('may not use key "k"'), refusedBatch.body.error.message);
+    assertEquals((await call("GET", "/kv/app%2Fb", READER)).status, 404);
+    assertEquals((await call("POST", "/kv-batch", READER, { puts: [{ key: "x", value: "y" }] })).status, 403);
+    assertEquals((await call("POST", "/kv-batch", APP_WRITER, { puts: [batch.puts[0]] })).status, 200);
     // Nothing of the refused requests reached the store.
     const read = await call("GET", "/kv/k", READER);
     assertEquals([read.status, read.body.value], [200, "v1"]);

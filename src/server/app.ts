@@ -7,6 +7,7 @@ import { routePath } from "hono/route";
 import { bodyLimit } from "hono/body-limit";
 import type { NodeHolder } from "./node_holder.ts";
 import { clientApi } from "./client_api.ts";
+import { batchApi } from "./batch_api.ts";
 import { adminApi } from "./admin_api.ts";
 import { observabilityApi } from "./observability.ts";
 import { messageTraceApi } from "./message_trace.ts";
@@ -64,6 +65,7 @@ export function createApp(
     app.route("/", observabilityApi(holder, metrics, started));
     app.route("/", messageTraceApi(holder));
     app.route("/", clientApi(holder));
+    app.route("/", batchApi(holder));
   }
   if (serves.admin) app.route("/admin", adminApi(holder));
   return app;

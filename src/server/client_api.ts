@@ -17,7 +17,7 @@ const MAX_KEY_BYTES = 512;
 const encoder = new TextEncoder();
 
 /** Hono has already URL-decoded the path parameter: the key arrives as the client meant it. */
-function validKey(key: string): string {
+export function validKey(key: string): string {
   if (key === "." || key === "..") throw badRequest('the keys "." and ".." cannot travel in a URL path');
   const bytes = encoder.encode(key).length;
   if (bytes === 0 || bytes > MAX_KEY_BYTES) {
@@ -29,7 +29,7 @@ function validKey(key: string): string {
 }
 
 /** The client's session, if it sent one: both headers or neither. */
-function session(
+export function session(
   clientId: string | undefined,
   seqText: string | undefined,
 ): { client?: string; seq?: number } {
@@ -86,6 +86,8 @@ function resultOf(outcome: ApplyOutcome, key: string): Record<string, unknown> {
         });
       }
       return { key, index: r.index };
+    case "putMany":
+      return { index: r.index, count: r.count };
   }
 }
 

@@ -29,6 +29,8 @@ export interface ServerConfig {
   tickMs: number;
   electionTicks: number;
   snapshotEntries: number;
+  /** Snapshot once the entries applied since the last one hold this many bytes (0: no byte limit). */
+  snapshotLogBytes: number;
   /** Also snapshot on a timer, every this many ms (0: only by entry count). */
   snapshotIntervalMs: number;
   retainEntries: number;
@@ -70,7 +72,11 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
   --tick-ms N               Raft tick (default 50; heartbeat = 1 tick, election = 10..20 ticks)
   --election-ticks N        (default 10)
   --election-timeout-ms N   election timeout in ms instead of ticks: ticks = round(N / tick-ms), at least 3
-  --snapshot-entries N      snapshot after this many applied entries (default 10000)
+  --snapshot-entries N      snapshot after this many applied entries (default 10000; with a state over
+                            1 MiB only once those entries hold at least a quarter of the last image's size)
+  --snapshot-log-bytes SIZE also snapshot once the entries applied since the last snapshot hold SIZE or a
+                            quarter of the last snapshot, whichever is larger (default 64MiB; 0: entry
+                            count only). Bounds the log kept in memory
   --snapshot-interval-ms N  also snapshot every N ms when entries were applied since the last one (default 0: off)
   --retain-entries N        log entries kept behind a snapshot for slow followers (default 1000)
   --max-value-bytes N       largest value accepted (default 1048576)
@@ -166,6 +172,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "election-ticks": { type: "string" },
         "election-timeout-ms": { type: "string" },
         "snapshot-entries": { type: "string" },
+        "snapshot-log-bytes": { type: "string" },
         "snapshot-interval-ms": { type: "string" },
         "retain-entries": { type: "string" },
         "max-value-bytes": { type: "string" },
@@ -280,6 +287,12 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
       `--snapshot-interval-ms must be a non-negative integer (0: off), got "${get("snapshot-interval-ms")}"`,
     );
   }
+  let snapshotLogBytes: number;
+  try {
+    snapshotLogBytes = parseByteSize(get("snapshot-log-bytes") ?? "64MiB");
+  } catch (e) {
+    throw new ConfigError(`--snapshot-log-bytes: ${(e as Error).message}`);
+  }
   let diskReserveBytes: number;
   try {
     diskReserveBytes = parseByteSize(get("disk-reserve") ?? "64MiB");
@@ -302,6 +315,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     tickMs,
     electionTicks: electionTicks(get("election-ticks"), get("election-timeout-ms"), tickMs),
     snapshotEntries: positiveInt("snapshot-entries", get("snapshot-entries") ?? "10000"),
+    snapshotLogBytes,
     snapshotIntervalMs,
     retainEntries: retain,
     maxValueBytes: positiveInt("max-value-bytes", get("max-value-bytes") ?? String(1 << 20)),

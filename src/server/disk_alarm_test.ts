@@ -66,3 +66,21 @@ Deno.test("free space of a data directory not created yet is that of its nearest
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--snapshot-log-bytes takes a size, defaults to 64MiB, 0 turns it off, and rejects garbage", () => {
+  const base = ["--data-dir", "/d", "--peer-token", "p", "--admin-token", "a"];
+  assert.equal(parseConfig(base, () => undefined).snapshotLogBytes, 64 << 20);
+  assert.equal(
+    parseConfig([...base, "--snapshot-log-bytes", "16MiB"], () => undefined).snapshotLogBytes,
+    16 << 20,
+  );
+  assert.equal(parseConfig([...base, "--snapshot-log-bytes", "0"], () => undefined).snapshotLogBytes, 0);
+  assert.equal(
+    parseConfig(base, (name) => name === "RAFTKV_SNAPSHOT_LOG_BYTES" ? "1MiB" : undefined).snapshotLogBytes,
+    1 << 20,
+  );
+  assert.throws(
+    () => parseConfig([...base, "--snapshot-log-bytes", "lots"], () => undefined),
+    /--snapshot-log-bytes: "lots" is not a size/,
+  );
+});

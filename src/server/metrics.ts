@@ -205,6 +205,31 @@ function registerNodeGauges(registers: Registry[], node: () => RaftKvNode | unde
   );
   gauge("raftkv_snapshot_index", "Log index of the newest snapshot.", (n) => n.status().snapshotIndex);
   gauge(
+    "raftkv_last_snapshot_taken_index",
+    "Log index of the last snapshot taken on this node (0: none since it started).",
+    (n) => n.lastSnapshot?.index ?? 0,
+  );
+  gauge(
+    "raftkv_last_snapshot_taken_size_bytes",
+    "Size on disk of the last snapshot taken on this node.",
+    (n) => n.lastSnapshot?.bytes ?? 0,
+  );
+  gauge(
+    "raftkv_last_snapshot_taken_duration_seconds",
+    "How long the last local snapshot took, encoding (in slices, writes going on) plus saving durably.",
+    (n) => n.lastSnapshot ? (n.lastSnapshot.encodeMs + n.lastSnapshot.saveMs) / 1000 : 0,
+  );
+  gauge(
+    "raftkv_snapshot_in_progress",
+    "1 while a local snapshot is being encoded (in slices, writes going on) or saved, else 0.",
+    (n) => n.snapshotInProgress ? 1 : 0,
+  );
+  gauge(
+    "raftkv_snapshot_image_held_bytes",
+    "Snapshot image bytes the Raft core holds in memory (0: images are read from the snapshot files when sent).",
+    (n) => n.snapshotImageBytesHeld,
+  );
+  gauge(
     "raftkv_configuration_index",
     "Log index of the membership configuration in force.",
     (n) => n.confIndex,

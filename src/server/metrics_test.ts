@@ -74,6 +74,16 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
     assert.ok(sample(text, "raftkv_proposal_commit_duration_seconds_count")! >= 12);
     assert.ok(sample(text, "raftkv_wal_fsync_duration_seconds_count")! >= 12);
     assert.ok(sample(text, "raftkv_snapshot_save_duration_seconds_count")! >= 1, "snapshots every 5 entries");
+    // The last snapshot taken: index, size and duration; and no image kept in memory by the core.
+    const lastIndex = sample(text, "raftkv_last_snapshot_taken_index")!;
+    assert.ok(
+      lastIndex >= 5 && lastIndex <= sample(text, "raftkv_applied_index")!,
+      `last snapshot at ${lastIndex}`,
+    );
+    assert.ok(sample(text, "raftkv_last_snapshot_taken_size_bytes")! > 0);
+    assert.ok(sample(text, "raftkv_last_snapshot_taken_duration_seconds")! > 0);
+    assert.equal(sample(text, "raftkv_snapshot_image_held_bytes"), 0);
+    assert.ok([0, 1].includes(sample(text, "raftkv_snapshot_in_progress")!));
     assert.ok(sample(text, "raftkv_leader_changes_total")! >= 1, "it became the leader");
     // Every write passed every stage of a one-node cluster's path, once; the read its ReadIndex.
     const stages = parseStageHistograms(text);

@@ -99,6 +99,7 @@ export class NodeHolder {
       tickMs: c.tickMs,
       electionTicks: c.electionTicks,
       snapshotEntries: c.snapshotEntries,
+      snapshotLogBytes: c.snapshotLogBytes,
       retainEntries: c.retainEntries,
       proposalTimeoutMs: c.requestTimeoutMs,
       faultInjection: c.faultInjection,

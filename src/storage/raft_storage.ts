@@ -4,7 +4,7 @@ import { lockDir } from "./dir_lock.ts";
 import { isCount } from "./packr.ts";
 import { RecordType } from "./record_codec.ts";
 import { recover, type RecoveredState, type SnapshotFileInfo } from "./recovery.ts";
-import { writeSnapshotFile } from "./snapshot_file.ts";
+import { SnapshotDataReader, SnapshotFileWriter, writeSnapshotFile } from "./snapshot_file.ts";
 import { TermRuns } from "./term_runs.ts";
 import { encodeEntries, encodeHardState, encodeSnapshotMarker } from "./wal_payloads.ts";
 import { WalWriter } from "./wal_writer.ts";
@@ -39,9 +39,18 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const MIN_SEGMENT_BYTES = 1024;
 /** Record offsets are 32-bit. */
 const MAX_SEGMENT_BYTES = 2 ** 31;
+/** A snapshot file being written as its image is encoded (RaftStorage.beginSnapshotFile). */
+export interface StreamedSnapshot {
+  write(piece: Uint8Array): Promise<void>;
+  /** Saves it (file, WAL marker, retention); resolves with the file's size. */
+  finish(): Promise<number>;
+  abort(): Promise<void>;
+}
+
 /** Two snapshots, so that a damaged newest one can be rebuilt from the older one and the WAL. */
 const RETAINED_SNAPSHOTS = 2;
-const TEMP_FILE = /^snap-.*\.snap\.tmp$/;
+/** Snapshot files a crash interrupted: written whole (.tmp) or as encoded (.streaming). */
+const TEMP_FILE = /^snap-.*\.snap\.(tmp|streaming)$/;
 
 /**
  * The durable state of one Raft member in one directory: a WAL of entries, hard states and
@@ -141,6 +150,46 @@ export class RaftStorage {
         "saveSnapshot refused: a snapshot needs meta.index >= 1, meta.term and data bytes",
       );
     }
+    await this.commitSnapshot(index, term, () => writeSnapshotFile(this.dir, snapshot));
+  }
+
+  /**
+   * Starts a snapshot file written piece by piece as the image is encoded (snapshot_file.ts's
+   * SnapshotFileWriter): the caller writes the image, then `finish()` saves it exactly as
+   * saveSnapshot would (the index checks happen then), or `abort()` removes it.
+   */
+  async beginSnapshotFile(meta: Snapshot["meta"]): Promise<StreamedSnapshot> {
+    if (this.closed) throw new Error("storage is closed");
+    const writer = await SnapshotFileWriter.create(this.dir, meta);
+    return {
+      write: (piece) => writer.write(piece),
+      finish: async () => {
+        let bytes = 0;
+        await this.commitSnapshot(meta.index, meta.term, async () => {
+          const written = await writer.finish();
+          bytes = written.bytes;
+          return written;
+        }).catch(async (e) => {
+          await writer.abort();
+          throw e;
+        });
+        return bytes;
+      },
+      abort: () => writer.abort(),
+    };
+  }
+
+  /** Reads the data of the saved snapshot `meta` from its file, a piece at a time. */
+  openSnapshotData(meta: Snapshot["meta"]): Promise<SnapshotDataReader> {
+    return SnapshotDataReader.open(this.dir, meta);
+  }
+
+  private async commitSnapshot(
+    index: number,
+    term: number,
+    writeFile: () => Promise<{ name: string; bytes: number }>,
+  ): Promise<void> {
+    if (this.closed) throw new Error("storage is closed");
     if (index < this.newestSnapshotIndex) {
       throw new RangeError(
         `saveSnapshot refused: snapshot ${index} is older than the saved snapshot ${this.newestSnapshotIndex}`,
@@ -148,9 +197,7 @@ export class RaftStorage {
     }
     this.newestSnapshotIndex = index;
     this.shape.applySnapshot(index, term);
-    const fileWritten = this.lastSnapshotWrite.catch(() => undefined).then(() =>
-      writeSnapshotFile(this.dir, snapshot)
-    );
+    const fileWritten = this.lastSnapshotWrite.catch(() => undefined).then(writeFile);
     this.lastSnapshotWrite = fileWritten;
     const marker = this.wal.append(
       fileWritten.then(

@@ -230,6 +230,28 @@ Deno.test("RaftStorage snapshots", async (t) => {
     });
   });
 
+  await t.step("a damaged older snapshot is found without being loaded, and set aside", async () => {
+    await withTempDir(async (dir) => {
+      const { storage } = await openQuietly(dir);
+      await storage.save(makeEntries(1, 40, 1), { term: 1, vote: 1, commit: 40 });
+      await storage.saveSnapshot(snapshotAt(10, 1));
+      await storage.saveSnapshot(snapshotAt(30, 1));
+      await storage.close();
+      const older = `${dir}/snap-0000000000000010-0000000000000001.snap`;
+      const bytes = await Deno.readFile(older);
+      bytes[bytes.length - 5] ^= 0x10;
+      await Deno.writeFile(older, bytes);
+      const { storage: reopened, recovered, lines } = await openQuietly(dir);
+      assert.equal(recovered.snapshot!.meta.index, 30);
+      assert.deepEqual(recovered.snapshot!.data, snapshotAt(30, 1).data);
+      assert.ok(
+        lines.some((l) => l.includes("snap-0000000000000010") && l.includes("checksum mismatch")),
+        lines.join("\n"),
+      );
+      await reopened.close();
+    });
+  });
+
   await t.step("a damaged newest snapshot the WAL cannot rebuild stops open()", async () => {
     await withTempDir(async (dir) => {
       const { storage } = await openQuietly(dir);

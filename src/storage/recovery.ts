@@ -2,7 +2,12 @@ import type { Entry, HardState, Snapshot } from "../raft/types.ts";
 import { StorageCorruptionError } from "./errors.ts";
 import { replayWal, snapshotKeepsLog, termAt } from "./log_replay.ts";
 import { RecordType } from "./record_codec.ts";
-import { decodeSnapshotFile, listSnapshotFiles, type SnapshotFileName } from "./snapshot_file.ts";
+import {
+  decodeSnapshotFile,
+  listSnapshotFiles,
+  type SnapshotFileName,
+  verifySnapshotFile,
+} from "./snapshot_file.ts";
 import { encodeHardState } from "./wal_payloads.ts";
 import { readWal } from "./wal_reader.ts";
 import type { WalWriterState } from "./wal_writer.ts";
@@ -53,9 +58,13 @@ export async function recover(dir: string, log: (line: string) => void): Promise
   let snapshot: Snapshot | undefined;
   for (const file of snapshotFiles) {
     try {
+      if (snapshot) {
+        // Older ones are only checked, a piece at a time: the newest valid one is the state.
+        snapshots.push({ ...file, bytes: await verifySnapshotFile(dir, file) });
+        continue;
+      }
       const bytes = await Deno.readFile(`${dir}/${file.name}`);
-      const decoded = decodeSnapshotFile(bytes, file);
-      snapshot ??= decoded;
+      snapshot = decodeSnapshotFile(bytes, file);
       snapshots.push({ ...file, bytes: bytes.length });
     } catch (error) {
       damagedSnapshots.push({ file, problem: (error as Error).message });

@@ -1,5 +1,6 @@
 /** PeerTransport configuration: what callers pass, the defaults, and the checks on both. */
-import type { Message, NodeId } from "../raft/types.ts";
+import type { Message, NodeId, SnapshotMeta } from "../raft/types.ts";
+import type { SnapshotSource } from "./snapshot_stream.ts";
 import { parseAddress } from "./address.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import type { ResolveHost } from "./resolver.ts";
@@ -28,6 +29,12 @@ export interface PeerTransportOptions {
   onMessage(message: Message): void;
   /** Whether a snap message reached the peer's Raft (true) or not (false); once per snap sent. */
   onSnapshotSent?(to: NodeId, ok: boolean): void;
+  /**
+   * Where the image of a snap message whose data is empty comes from: the node keeps images in
+   * snapshot files and its Raft core holds only their metadata (node_driver.ts, coreCopy), so
+   * the image is read from the file a chunk at a time as it is sent.
+   */
+  snapshotData?(meta: SnapshotMeta): Promise<SnapshotSource>;
   /** A connection to a peer could not be opened or broke while writing. */
   onPeerUnreachable?(to: NodeId): void;
   /** Name -> IP; by default names pass through to Deno.connect. See resolverFromEnv(). */
@@ -53,8 +60,16 @@ export interface PeerTransportOptions {
 }
 
 export type ResolvedOptions =
-  & Required<Omit<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise">>
-  & Pick<PeerTransportOptions, "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise">;
+  & Required<
+    Omit<
+      PeerTransportOptions,
+      "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+    >
+  >
+  & Pick<
+    PeerTransportOptions,
+    "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+  >;
 
 /** Room in a chunk frame for its msgpack envelope around the data. */
 const CHUNK_ENVELOPE_BYTES = 64;

@@ -3,13 +3,13 @@
  * (dialed on demand, redialed with backoff), batched writes, and snapshot streams on
  * connections of their own.
  */
-import type { Message, NodeId } from "../raft/types.ts";
+import type { Message, NodeId, SnapshotMeta } from "../raft/types.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import type { FramedConnection } from "./connection.ts";
 import { type DialIdentity, dialPeer } from "./dial.ts";
 import { encodeBody, frameBodies } from "./frame.ts";
 import type { TransportLog } from "./options.ts";
-import { streamSnapshot } from "./snapshot_stream.ts";
+import { memorySource, type SnapshotSource, streamSnapshot } from "./snapshot_stream.ts";
 
 /** Where a batch stops growing: small messages all share one write, big appends are not copied into one huge buffer. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
@@ -42,6 +42,8 @@ export interface PeerLinkSettings {
   log: TransportLog;
   onUnreachable(peer: NodeId): void;
   onSnapshotSent(peer: NodeId, ok: boolean): void;
+  /** The image of a snap message with empty data (see PeerTransportOptions.snapshotData). */
+  snapshotData?(meta: SnapshotMeta): Promise<SnapshotSource>;
 }
 
 export class PeerLink {
@@ -246,19 +248,35 @@ export class PeerLink {
 
   async #streamSnapshot(message: Message): Promise<void> {
     const settings = this.#settings;
-    const size = message.snapshot?.data.length ?? 0;
+    let size = message.snapshot?.data.length ?? 0;
     let ok = false;
+    let source: SnapshotSource | undefined;
     try {
+      const snapshot = message.snapshot;
+      if (!snapshot) throw new Error("a snap message needs a snapshot");
+      // Empty data means "in the snapshot file" when the node keeps images in files.
+      source = snapshot.data.length === 0 && settings.snapshotData
+        ? await settings.snapshotData(snapshot.meta)
+        : memorySource(snapshot.data);
+      size = source.size;
       const conn = await dialPeer(settings.identity, this.peer, this.#address, "snapshot");
       this.#snapshotConn = conn;
       try {
         if (this.#closed) throw new Error("transport closed");
         const timeouts = { writeMs: settings.ioTimeoutMs, ackMs: settings.snapshotAckTimeoutMs };
-        const chunks = await streamSnapshot(conn, message, settings.snapshotChunkBytes, timeouts, (bytes) => {
-          this.#stats.snapshotChunksSent++;
-          this.#stats.sentBytes += bytes;
-        });
+        const chunks = await streamSnapshot(
+          conn,
+          message,
+          source,
+          settings.snapshotChunkBytes,
+          timeouts,
+          (bytes) => {
+            this.#stats.snapshotChunksSent++;
+            this.#stats.sentBytes += bytes;
+          },
+        );
         ok = true;
+        source.close();
         this.#stats.snapshotsSent++;
         this.#stats.sentMessages++;
         settings.log(
@@ -270,6 +288,7 @@ export class PeerLink {
         this.#snapshotConn = undefined;
       }
     } catch (error) {
+      source?.close();
       this.#stats.snapshotsFailed++;
       if (!this.#closed) {
         settings.log(

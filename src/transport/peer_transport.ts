@@ -63,6 +63,7 @@ export class PeerTransport {
       log: resolved.log,
       onUnreachable: (peer) => resolved.onPeerUnreachable?.(peer),
       onSnapshotSent: (peer, ok) => resolved.onSnapshotSent?.(peer, ok),
+      snapshotData: resolved.snapshotData,
     };
     for (const [id, address] of resolved.peers) {
       this.#links.set(id, new PeerLink(id, address, this.#linkSettings));

@@ -45,34 +45,62 @@ export interface StreamTimeouts {
 }
 
 /**
- * Sends the snap `message` over `conn` in chunks of at most `chunkBytes` and waits for the ack.
- * Returns the number of chunk frames; throws if the receiver refused or the stream failed.
+ * The bytes of a snapshot image to send: in memory, or read from a snapshot file a chunk at a
+ * time (storage/snapshot_file.ts's SnapshotDataReader), so a sender holds one chunk, not the image.
+ */
+export interface SnapshotSource {
+  readonly size: number;
+  /** CRC-32 of all `size` bytes, announced before the first chunk. */
+  readonly crc32: number;
+  /** The next up to `max` bytes, in order. */
+  read(max: number): Promise<Uint8Array>;
+  close(): void;
+}
+
+export function memorySource(data: Uint8Array): SnapshotSource {
+  let at = 0;
+  return {
+    size: data.length,
+    crc32: crc32(data) >>> 0,
+    read(max) {
+      const piece = data.subarray(at, at + max);
+      at += piece.length;
+      return Promise.resolve(piece);
+    },
+    close() {},
+  };
+}
+
+/**
+ * Sends the snap `message` over `conn` with the image from `source`, in chunks of at most
+ * `chunkBytes`, and waits for the ack. Returns the number of chunk frames; throws if the
+ * receiver refused or the stream failed.
  */
 export async function streamSnapshot(
   conn: FramedConnection,
   message: Message,
+  source: SnapshotSource,
   chunkBytes: number,
   timeouts: StreamTimeouts,
   onChunkSent: (bytes: number) => void,
 ): Promise<number> {
   const snapshot = message.snapshot;
   if (!snapshot) throw new SnapshotStreamError("a snap message needs a snapshot");
-  const data = snapshot.data;
-  const chunks = Math.ceil(data.length / chunkBytes);
+  const chunks = Math.ceil(source.size / chunkBytes);
   const begin: SnapshotBegin = {
     kind: "snapBegin",
     message: { ...message, snapshot: { meta: snapshot.meta, data: new Uint8Array(0) } },
-    size: data.length,
-    crc32: crc32(data),
+    size: source.size,
+    crc32: source.crc32,
     chunks,
   };
   await conn.write(encodeFrames([begin]), timeouts.writeMs);
   for (let seq = 0; seq < chunks; seq++) {
-    const chunk: SnapshotChunk = {
-      kind: "snapChunk",
-      seq,
-      data: data.subarray(seq * chunkBytes, (seq + 1) * chunkBytes),
-    };
+    const data = await source.read(chunkBytes);
+    if (data.length === 0) {
+      throw new SnapshotStreamError(`the snapshot image ended at chunk ${seq} of ${chunks}`);
+    }
+    const chunk: SnapshotChunk = { kind: "snapChunk", seq, data };
     const frame = encodeFrames([chunk]);
     await conn.write(frame, timeouts.writeMs);
     onChunkSent(frame.length);
