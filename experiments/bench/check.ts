@@ -120,6 +120,8 @@ async function measureInChild(job: Job, label: string): Promise<Measurement> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      // As `deno task check` runs (deno.json): Maglev as the top tier, see src/check/README.md.
+      "--v8-flags=--max-opt=2",
       "--allow-read",
       "--allow-env",
       "--allow-sys",

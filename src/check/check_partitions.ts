@@ -3,8 +3,10 @@
  *
  * Partitions take turns: round r lets every unfinished search run for FIRST_SLICE * 2^r steps. Most
  * partitions finish in the first round; a hard one cannot starve the others, so the small failing keys
- * (the best evidence) are found even when a big key would eat the whole budget. Once a violation is
- * known the verdict is settled, so the rounds after it stop (the `stop` flag, shared between workers). The
+ * (the best evidence) are found even when a big key would eat the whole budget. Within a round the
+ * partitions go smallest first. Once a violation is known the verdict is settled: the rest of that round
+ * runs only the partitions as small as the failing one (a smaller failing key would be better evidence;
+ * a bigger one would not), and the rounds after it stop (the `stop` flag, shared between workers). The
  * memo tables of the searches still running share one memory budget: past it the biggest is stopped.
  */
 import type { Model } from "./model.ts";
@@ -37,25 +39,33 @@ export function checkPartitionBatch(
   stop: Int32Array,
   onDone: (outcome: PartitionOutcome) => void,
 ): void {
-  let pending: Running[] = tasks.map((task) => ({ task, elapsedMs: 0, done: false }));
+  // Smallest first (then by key, as the evidence is chosen): see the top of this file.
+  let pending: Running[] = [...tasks]
+    .sort((a, b) => a.operations.length - b.operations.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((task) => ({ task, elapsedMs: 0, done: false }));
   /** The searches started and not finished: their memo tables are alive. */
   const alive = new Set<Running>();
+  /** Operations of the smallest partition this batch found not linearizable. */
+  let smallestFailing = Infinity;
   const finish = (p: Running, search: SearchResult) => {
     p.done = true;
     alive.delete(p);
-    if (search.verdict === "not linearizable") Atomics.store(stop, 0, 1);
+    if (search.verdict === "not linearizable") {
+      Atomics.store(stop, 0, 1);
+      smallestFailing = Math.min(smallestFailing, p.task.operations.length);
+    }
     onDone({ key: p.task.key, search, elapsedMs: p.elapsedMs });
   };
   for (let round = 0; pending.length > 0; round++) {
     const slice = Math.min(FIRST_SLICE * 2 ** round, MAX_SLICE);
-    // Checked once a round: the round that finds a violation still gives every key the same slice, so the
-    // keys that fail as cheaply are found too and the smallest of them is the evidence.
+    // The flag is read once a round: the round that finds a violation still gives every key as small as the
+    // failing one the same slice, so the smallest key that fails as cheaply is the evidence.
     const settled = Atomics.load(stop, 0) !== 0;
     for (const p of pending) {
       if (p.done) continue;
       const started = performance.now();
       let result: SearchResult | undefined;
-      if (settled) {
+      if (settled || p.task.operations.length > smallestFailing) {
         result = p.search?.abandon(STOPPED) ?? stopped();
       } else if (!p.search && Date.now() > limits.deadline) {
         result = notStarted();

@@ -40,6 +40,7 @@ export interface CheckResult {
   /** Unknown-outcome reads: they constrain nothing, so the search leaves them out. */
   droppedUnknownReads: number;
   elapsedMs: number;
+  /** Worker threads used: 0 when `workers` was 0 or the history was too small to share out. */
   workers: number;
 }
 
@@ -65,14 +66,19 @@ export async function checkHistory(history: History, options: CheckOptions): Pro
     deadline: Date.now() + (options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
   };
-  const workers = options.workers ?? 0;
   const tasks = [...groups].map(([key, operations]) => ({ key, operations }));
   const partitions: PartitionResult[] = [];
-  await checkPartitions(tasks, model, limits, workers, ({ key, search, elapsedMs }) => {
-    const result = { ...search, key, operations: groups.get(key)!, elapsedMs };
-    partitions.push(result);
-    options.onProgress?.(partitions.length, tasks.length, result);
-  });
+  const workers = await checkPartitions(
+    tasks,
+    model,
+    limits,
+    options.workers ?? 0,
+    ({ key, search, elapsedMs }) => {
+      const result = { ...search, key, operations: groups.get(key)!, elapsedMs };
+      partitions.push(result);
+      options.onProgress?.(partitions.length, tasks.length, result);
+    },
+  );
   partitions.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
   const failing = partitions.filter((p) => p.verdict === "not linearizable");

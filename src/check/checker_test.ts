@@ -258,7 +258,8 @@ Deno.test("register model", async (t) => {
 
 Deno.test("evidence: the smallest failing key, the longest prefix and the op where it breaks", async () => {
   const h = new HistoryBuilder();
-  // Key "big" fails too, but with more operations.
+  // Key "big" fails too, but with more operations: once "x" fails it is not searched (it could not be
+  // better evidence), and says so.
   h.put("big", "1", [0, 10]);
   h.put("big", "2", [20, 30]);
   h.get("big", "2", [35, 38]);
@@ -270,7 +271,9 @@ Deno.test("evidence: the smallest failing key, the longest prefix and the op whe
   h.get("y", "c", [20, 30]);
   const result = await checkHistory(h.build(), { model: kvModel, workers: 0 });
   assert.equal(result.verdict, BAD);
-  assert.deepEqual(result.partitions.map((p) => [p.key, p.verdict]), [["big", BAD], ["x", BAD], ["y", OK]]);
+  const verdicts = result.partitions.map((p) => [p.key, p.verdict]);
+  assert.deepEqual(verdicts, [["big", "unknown"], ["x", BAD], ["y", OK]]);
+  assert.match(result.partitions[0].reason ?? "", /another key already shows a violation/);
   assert.equal(result.counterexample?.key, "x");
   assert.deepEqual(result.counterexample?.linearization, [a.id, b.id]);
   assert.equal(result.counterexample?.breakingOpId, stale.id);

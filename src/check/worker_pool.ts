@@ -23,20 +23,25 @@ export type WorkerMessage = { outcome: PartitionOutcome } | { batchDone: true };
 /** Operations per message: small enough to balance the load, big enough to amortize a message. */
 const BATCH_OPS = 20_000;
 
-/** Checks the tasks on this thread (workerCount 0) or on worker threads; calls onDone per partition. */
+/**
+ * Checks the tasks on this thread (workerCount 0) or on worker threads; calls onDone per partition.
+ * Returns how many worker threads it started: none when the history fits in one batch (BATCH_OPS), since
+ * one batch runs on one thread anyway and starting a worker costs tens of milliseconds, more than checking
+ * a small history.
+ */
 export async function checkPartitions(
   tasks: PartitionTask[],
   model: Model,
   limits: SearchLimits,
   workerCount: number,
   onDone: (outcome: PartitionOutcome) => void,
-): Promise<void> {
-  if (workerCount === 0) {
+): Promise<number> {
+  const groups = workerCount === 0 ? [] : makeBatches(tasks);
+  if (groups.length <= 1) {
     checkPartitionBatch(tasks, model, limits, new Int32Array(1), onDone);
-    return;
+    return 0;
   }
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  const groups = makeBatches(tasks);
   const count = Math.min(workerCount, groups.length);
   // The workers run side by side: each gets its share of the memory budget.
   const share = { ...limits, memoryBudgetBytes: limits.memoryBudgetBytes / count };
@@ -53,6 +58,7 @@ export async function checkPartitions(
   } finally {
     for (const worker of workers) worker.terminate();
   }
+  return count;
 }
 
 /** Biggest partitions first, so that no worker starts a big one last while the others sit idle. */
