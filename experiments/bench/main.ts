@@ -3,7 +3,7 @@
  * benchmark prints its progress and numbers and writes JSON, SVG charts and a short markdown
  * summary to bench-results/ (RAFTKV_RESULTS_DIR redirects them).
  */
-import { UsageError, usageErrorLines } from "../../src/cli/args.ts";
+import { plainMessage, UsageError, usageErrorLines } from "../../src/cli/args.ts";
 
 interface Bench {
   about: string;
@@ -11,6 +11,8 @@ interface Bench {
   inAll: boolean;
   /** Takes --compare etcd. */
   comparesEtcd?: boolean;
+  /** Its flags, for `--help`, where its own run() does not answer --help itself. */
+  flags?: string;
   load: () => Promise<{ run(args: string[]): Promise<void> }>;
 }
 
@@ -40,21 +42,25 @@ const benches: Record<string, Bench> = {
   check: {
     about: "linearizability checker on 10k..1M-operation histories: time and memory",
     inAll: false,
+    flags: "[--quick] [--sizes 10k,100k,1M] [--unknown FRACTION] [--seed N]",
     load: () => import("./check.ts"),
   },
   summary: {
     about: "prints the README's performance tables from the result files in bench-results/",
     inAll: false,
+    flags: "(no flags: reads bench-results/)",
     load: () => import("./summary.ts"),
   },
   core: {
     about: "3 in-memory Raft nodes, no I/O: committed entries/s and simulator steps/s",
     inAll: false,
+    flags: "[--seconds S]",
     load: () => import("./core.ts"),
   },
   wal: {
     about: "RaftStorage.save: appends/s and p50/p99 latency, 1/8/64 writers",
     inAll: false,
+    flags: "[--seconds S] [--writers 1,8,64] [--dir PATH]",
     load: () => import("./wal.ts"),
   },
   "tls-cost": {
@@ -66,11 +72,13 @@ const benches: Record<string, Bench> = {
   transport: {
     about: "peer transport: one-way messages/s and round trips/s",
     inAll: false,
+    flags: "[--seconds S]",
     load: () => import("./transport.ts"),
   },
   "snapshot-stall": {
     about: "snapshot of a large KV state (200k x 500 B): event-loop blocking of encode, save, decode",
     inAll: false,
+    flags: "[--keys N] [--value-bytes B]",
     load: () => import("./snapshot_stall.ts"),
   },
   "state-size": {
@@ -83,11 +91,13 @@ const benches: Record<string, Bench> = {
     about:
       "one real node's memory at 200k keys: heap, external, log buffers, image held (--expose-gc: see file)",
     inAll: false,
+    flags: "[--keys N] [--value-bytes B] [--writes N]   (run with --v8-flags=--expose-gc: see the file)",
     load: () => import("./node_memory.ts"),
   },
   "state-memory": {
     about: "RSS and heap per byte of live data at 10k/100k/1M keys: map, log, snapshot image",
     inAll: false,
+    flags: "[--sizes 10000,100000,1000000] [--value-bytes B]",
     load: () => import("./state_memory.ts"),
   },
 };
@@ -120,10 +130,17 @@ try {
   } else {
     const bench = name ? benches[name] : undefined;
     if (!bench) throw new UsageError(name ? `unknown benchmark "${name}"` : "which benchmark?");
+    if (bench.flags !== undefined && rest.some((a) => a === "--help" || a === "-h")) {
+      console.log(`usage: deno task bench ${name} ${bench.flags}\n${bench.about}`);
+      Deno.exit(0);
+    }
     await (await bench.load()).run(rest);
   }
 } catch (e) {
-  if (!(e instanceof UsageError)) throw e;
-  console.error(usageErrorLines(name && benches[name] ? `bench ${name}` : "bench", e));
+  // node:util's parseArgs throws TypeErrors with an ERR_PARSE_ARGS_* code: a usage error too.
+  const parseError = (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  if (!(e instanceof UsageError) && !parseError) throw e;
+  const error = e instanceof UsageError ? e : new UsageError(plainMessage(e));
+  console.error(usageErrorLines(name && benches[name] ? `bench ${name}` : "bench", error));
   Deno.exit(2);
 }
