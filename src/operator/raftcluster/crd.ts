@@ -276,6 +276,14 @@ export function raftClusterCrd(): Record<string, unknown> {
                     minimum: 1,
                     description: "Raft tick; the server's default (50) if absent.",
                   },
+                  faultInjection: {
+                    type: "boolean",
+                    default: false,
+                    description:
+                      "EXPERIMENTS AND TESTS ONLY: start the servers with --fault-injection, so that their admin " +
+                      "fault endpoints (deno task fault --kube, deno task experiment --kube) can cut, delay and " +
+                      "drop peer traffic. Never for real data.",
+                  },
                   storage: {
                     type: "object",
                     description: "Old name: use storageSize.",
@@ -307,6 +315,10 @@ export function raftClusterCrd(): Record<string, unknown> {
                   reconfig: reconfigSchema,
                   nextReconfigAt: time("When spec.reconfig.rateLimit lets the held-back change start."),
                   formedAt: time("When the cluster first reached its size."),
+                  faultInjection: {
+                    type: "boolean",
+                    description: "True while the servers run with --fault-injection (experiments only).",
+                  },
                   history: historySchema,
                   operator: operatorStatusSchema(),
                 },

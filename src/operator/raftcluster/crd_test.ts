@@ -35,6 +35,7 @@ const specKeys: Record<keyof RaftClusterSpec, true> = {
   reconfig: true,
   resources: true,
   tickMs: true,
+  faultInjection: true,
   storage: true,
 };
 const statusKeys: Record<keyof RaftClusterStatus, true> = {
@@ -57,6 +58,7 @@ const statusKeys: Record<keyof RaftClusterStatus, true> = {
   formedAt: true,
   history: true,
   operator: true,
+  faultInjection: true,
 };
 const memberKeys: Record<keyof MemberView, true> = {
   pod: true,

@@ -265,6 +265,17 @@ export class RaftClusterReconciler {
       summary.settled = false;
     }
 
+    // Said in status and in an Event, so nobody mistakes an experiment's cluster for a real one.
+    if (spec.faultInjection) summary.status.faultInjection = true;
+    if (spec.faultInjection !== (previous.faultInjection ?? false)) {
+      await ctx.postEvent(
+        spec.faultInjection ? "Warning" : "Normal",
+        "FaultInjection",
+        spec.faultInjection
+          ? "spec.faultInjection: the servers run with --fault-injection (experiments and tests only)"
+          : "spec.faultInjection off: the servers run without fault injection",
+      );
+    }
     const patch = statusPatch(previous, summary.status);
     // Persisted before acting: if the operator dies during the action, the next one plans from here.
     let resourceVersion = cluster.metadata.resourceVersion;

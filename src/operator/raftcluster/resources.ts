@@ -140,6 +140,8 @@ function serverArgs(c: ClusterRef, spec: ResolvedSpec): string[] {
     ...(spec.tickMs === undefined ? [] : [`--tick-ms=${spec.tickMs}`]),
     ...(spec.electionTimeoutMs === undefined ? [] : [`--election-timeout-ms=${spec.electionTimeoutMs}`]),
     `--snapshot-interval-ms=${spec.snapshotIntervalMs}`,
+    // Experiments only: lets `deno task fault --kube` partition, delay and drop peer traffic.
+    ...(spec.faultInjection ? ["--fault-injection"] : []),
   ];
 }
 

@@ -43,6 +43,7 @@ Deno.test("the server accepts the StatefulSet's args once the kubelet has expand
   assert.equal(config.advertiseClient, "http://demo-2.demo-peers.prod.svc.cluster.local:8080");
   assert.equal(config.safetyMode, "unsafe-no-joint");
   assert.equal(config.tickMs, 20);
+  assert.equal(config.faultInjection, false, "no fault injection unless spec.faultInjection says so");
   assert.equal(config.nodeId, undefined, "the operator assigns ids through POST /admin/identity");
   assert.equal(config.bootstrap, false);
 
@@ -238,4 +239,13 @@ Deno.test("slots are read back from pod and claim names, and nothing else", () =
   assert.equal(slotOfClaim(ref, "data-other-3"), undefined);
   assert.equal(podUrl("127.4.0.9"), "http://127.4.0.9:8080");
   assert.equal(podUrl("fd00::5"), "http://[fd00::5]:8080");
+});
+
+Deno.test("spec.faultInjection starts the servers with --fault-injection (experiments only)", () => {
+  const set = statefulSet(ref, resolveSpec({ replicas: 3, faultInjection: true }));
+  const container = set.spec!.template.spec!.containers[0];
+  const env: Record<string, string> = { POD_NAME: "demo-0", POD_NAMESPACE: "prod", POD_IP: "10.1.2.3" };
+  const args = container.args!.map((arg) => expandVars(arg, (name) => env[name]));
+  const config = parseConfig(args, (name) => ({ RAFTKV_PEER_TOKEN: "p", RAFTKV_ADMIN_TOKEN: "a" })[name]);
+  assert.equal(config.faultInjection, true);
 });

@@ -50,6 +50,11 @@ export interface RaftClusterSpec {
   resources?: Resources;
   /** Raft tick in ms (the server's default if absent). */
   tickMs?: number;
+  /**
+   * Starts the servers with --fault-injection: their admin fault endpoints take partitions, delays and
+   * losses (deno task fault --kube, deno task experiment --kube). Experiments and tests only.
+   */
+  faultInjection?: boolean;
   /** The old name of storageSize. */
   storage?: { size?: string };
 }
@@ -73,6 +78,8 @@ export interface ResolvedSpec {
   /** Absent: the server's own default. */
   electionTimeoutMs?: number;
   tickMs?: number;
+  /** Experiments and tests only: the servers run with --fault-injection. */
+  faultInjection: boolean;
   reconfig: { maxParallel: number; rateLimit?: RateLimit };
   resources: { requests: ResourceList; limits: ResourceList };
 }
@@ -210,6 +217,15 @@ export function resolveSpec(spec: Record<string, unknown> | undefined): Resolved
     }
   }
 
+  const faultInjection = s.faultInjection ?? false;
+  if (typeof faultInjection !== "boolean") {
+    throw new SpecError(
+      `spec.faultInjection must be true or false (true: experiments and tests only), got ${
+        JSON.stringify(faultInjection)
+      }`,
+    );
+  }
+
   const snapshotText = s.snapshotInterval ?? SPEC_DEFAULTS.snapshotInterval;
   const snapshotIntervalMs = typeof snapshotText === "string" ? parseDuration(snapshotText) : undefined;
   if (snapshotIntervalMs === undefined) {
@@ -271,6 +287,7 @@ export function resolveSpec(spec: Record<string, unknown> | undefined): Resolved
     snapshotIntervalMs,
     ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs: electionTimeoutMs as number }),
     ...(tickMs === undefined ? {} : { tickMs: tickMs as number }),
+    faultInjection,
     reconfig: { maxParallel, ...(rateLimit ? { rateLimit } : {}) },
     resources: {
       requests: resourceList("spec.resources.requests", resources.requests, SPEC_DEFAULTS.resources.requests),

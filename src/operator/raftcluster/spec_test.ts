@@ -16,6 +16,7 @@ Deno.test("the seed's YAML, verbatim, resolves with every field taken into accou
     storageSize: "1Gi",
     snapshotIntervalMs: 30_000,
     electionTimeoutMs: 300,
+    faultInjection: false,
     reconfig: { maxParallel: 1, rateLimit: { text: "1/min", count: 1, periodMs: 60_000 } },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
   });
@@ -93,4 +94,13 @@ Deno.test("bad values are refused with a message naming the field, the value and
   refused({ image: "" }, /spec\.image must name an image/);
   // With a faster tick, a short election timeout is fine.
   assert.equal(resolveSpec({ replicas: 3, tickMs: 20, electionTimeoutMs: 120 }).electionTimeoutMs, 120);
+});
+
+Deno.test("spec.faultInjection: off by default, a boolean, anything else refused with the field named", () => {
+  assert.equal(resolveSpec({ replicas: 3 }).faultInjection, false);
+  assert.equal(resolveSpec({ replicas: 3, faultInjection: true }).faultInjection, true);
+  assert.throws(
+    () => resolveSpec({ replicas: 3, faultInjection: "yes" }),
+    (e) => e instanceof SpecError && /spec\.faultInjection must be true or false/.test(e.message),
+  );
 });

@@ -179,6 +179,7 @@ const STATUS_KEYS = [
   "nextReconfigAt",
   "formedAt",
   "history",
+  "faultInjection",
 ] as const;
 
 /**

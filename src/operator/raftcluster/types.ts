@@ -121,6 +121,8 @@ export interface RaftClusterStatus {
   /** The last few membership changes, oldest first. */
   history?: ReconfigRecord[];
   operator?: OperatorStatus;
+  /** True while spec.faultInjection runs the servers with --fault-injection (experiments only). */
+  faultInjection?: boolean;
 }
 
 /** The planner state of a status, also from an operator version that kept it in status.reconfig. */
