@@ -84,6 +84,8 @@ export type FaultAction =
   | { action: "partition"; peers: number[] }
   /** Cut the node off from every peer. */
   | { action: "isolate" }
+  /** The node's admin API answers 503 to every call but /admin/faults, until heal. */
+  | { action: "refuse-admin" }
   | { action: "drop"; peer: number; probability: number }
   | { action: "delay"; peer: number; ms: number; jitterMs?: number }
   | { action: "heal" };
@@ -92,6 +94,7 @@ export type FaultAction =
 export interface FaultState {
   enabled: boolean;
   isolated: boolean;
+  adminRefused?: boolean;
   partitioned: number[];
   drop: { peer: number; probability: number }[];
   delay: { peer: number; ms: number; jitterMs: number }[];

@@ -123,6 +123,19 @@ export function adminApi(holder: NodeHolder): Hono {
     }
     await next();
   });
+  // Fault injection: a node told to refuse admin calls answers as if its admin port were cut off, all
+  // but the fault endpoint that lifts it (heal).
+  app.use("*", async (c: Context, next: Next) => {
+    if (config.faultInjection && holder.node?.faults.adminRefused && !c.req.path.endsWith("/faults")) {
+      return c.json({
+        error: {
+          code: "admin_refused_by_fault",
+          message: "this node's admin API refuses calls (injected fault refuse-admin; heal lifts it)",
+        },
+      }, 503);
+    }
+    await next();
+  });
   // Who changed what, and the configuration index before and after (GET /admin/calls).
   const calls = new AdminCallLog(holder, (message) => console.error(message));
   app.use("*", calls.middleware);
@@ -303,6 +316,9 @@ export function adminApi(holder: NodeHolder): Hono {
       case "isolate":
         f.isolate();
         break;
+      case "refuse-admin":
+        f.refuseAdmin();
+        break;
       case "drop":
         f.drop(nodeId(body.peer, "peer"), Number(body.probability ?? 1));
         break;
@@ -313,7 +329,7 @@ export function adminApi(holder: NodeHolder): Hono {
         f.heal();
         break;
       default:
-        throw badRequest('"action" must be partition, isolate, drop, delay or heal');
+        throw badRequest('"action" must be partition, isolate, refuse-admin, drop, delay or heal');
     }
     return c.json(f.describe());
   });

@@ -16,6 +16,8 @@ export interface FaultDescription {
   enabled: boolean;
   seed: number;
   isolated: boolean;
+  /** The node's admin API refuses every call but its fault endpoint (as if its admin port were cut off). */
+  adminRefused: boolean;
   partitioned: NodeId[];
   drop: { peer: NodeId; probability: number }[];
   delay: { peer: NodeId; ms: number; jitterMs: number }[];
@@ -34,6 +36,7 @@ export class FaultInjector {
   #seed: number;
   #random: () => number;
   #isolated = false;
+  #adminRefused = false;
   #partitioned = new Set<NodeId>();
   #dropProbability = new Map<NodeId, number>();
   #delay = new Map<NodeId, { ms: number; jitterMs: number }>();
@@ -65,6 +68,20 @@ export class FaultInjector {
     this.#isolated = true;
   }
 
+  /**
+   * The admin API answers 503 to everything but the fault endpoint: an operator that cannot reach this
+   * node to change it (the membership experiments hold the old minority back this way). Peer traffic is
+   * not touched. Until heal().
+   */
+  refuseAdmin(): void {
+    this.#requireEnabled();
+    this.#adminRefused = true;
+  }
+
+  get adminRefused(): boolean {
+    return this.#adminRefused;
+  }
+
   /** Drops each message to or from `id` with `probability` (0 removes the rule). */
   drop(id: NodeId, probability: number): void {
     this.#requireEnabled();
@@ -91,6 +108,7 @@ export class FaultInjector {
   heal(): void {
     this.#requireEnabled();
     this.#isolated = false;
+    this.#adminRefused = false;
     this.#partitioned.clear();
     this.#dropProbability.clear();
     this.#delay.clear();
@@ -101,6 +119,7 @@ export class FaultInjector {
       enabled: this.enabled,
       seed: this.#seed,
       isolated: this.#isolated,
+      adminRefused: this.#adminRefused,
       partitioned: [...this.#partitioned].sort((a, b) => a - b),
       drop: [...this.#dropProbability].map(([peer, probability]) => ({ peer, probability })),
       delay: [...this.#delay].map(([peer, { ms, jitterMs }]) => ({ peer, ms, jitterMs })),
