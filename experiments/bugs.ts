@@ -20,43 +20,20 @@
 import type { SafetyMode } from "../src/raft/mod.ts";
 import { HistoryRecorder } from "../src/check/history.ts";
 import { ExperimentCluster } from "./lib/cluster_harness.ts";
-import { RecordedWorkload } from "./lib/workload.ts";
-import { checkAndReport } from "./lib/check_run.ts";
-import { explainSplitBrain, explainStaleRead, type SideLeader } from "./lib/explain.ts";
+import { type BugName, type BugOutcome, judgeSplit, runSplit, type SplitRun } from "./lib/split_schedule.ts";
 
-export type BugName = "bug1" | "bug2";
+export type { BugName, BugOutcome };
 
 export const UNSAFE_MODE_OF: Record<BugName, SafetyMode> = {
   bug1: "unsafe-early-vote",
   bug2: "unsafe-no-joint",
 };
 
-export interface BugOutcome {
-  bug: BugName;
-  mode: SafetyMode;
-  verdict: string;
-  verdictLine: string;
-  operations: number;
-  sideLeaderElected: boolean;
-  /** The violation in words (undefined when there is none to explain). */
-  explanation?: string;
-  /** Relative to the repository when the results are in it. */
-  htmlPath: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds = 4): Promise<BugOutcome> {
   const log = (line: string) => console.log(`  [${bug} ${mode}] ${line}`);
   const cluster = await ExperimentCluster.start({ replicas: 3, mode });
   const recorder = new HistoryRecorder({ model: "kv" });
-  let sideLeaderElected = false;
-  let workload: RecordedWorkload | undefined;
-  let oldSide: SideLeader | undefined;
-  let newSide: SideLeader | undefined;
-  let t0 = performance.now();
-  let partitionedAt = t0;
-  let healedAt = Infinity;
+  let run: SplitRun;
   try {
     await cluster.sup.stopReconciling(); // from here on the experiment drives every step itself
     const first = await cluster.leader();
@@ -111,100 +88,24 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
       }
     }
 
-    // Clients on both sides of the coming split: 0-2 talk to node 1, 3-5 to node 3. In bug1 node 1's
-    // side only writes and node 3's side only reads, so that any read node 3 serves from its stale
-    // log is a stale read of an acknowledged write (were node 3's side to write a key before reading
-    // it, the stale state would go unseen). In bug2 both sides write: they commit different entries.
-    const writes = { get: 0, put: 1, delete: 0, cas: 0 };
-    const reads = { get: 1, put: 0, delete: 0, cas: 0 };
-    const both = { get: 0.5, put: 0.5, delete: 0, cas: 0 };
-    workload = new RecordedWorkload(recorder, {
-      keys: 3,
-      endpoints: () => cluster.endpoints(),
-      requestTimeoutMs: 1000,
-      pin: (client) => cluster.node(client < 3 ? 1 : 3).clientUrl,
-      mix: (client) => bug === "bug1" ? (client < 3 ? writes : reads) : both,
+    run = await runSplit({
+      bug,
+      mode,
+      seconds,
+      recorder,
+      note,
+      minority: [1, 2],
+      rest: [3, 4, 5],
+      cluster: {
+        clientUrl: (id) => cluster.node(id).clientUrl,
+        endpoints: () => cluster.endpoints(),
+        status: (id) => cluster.status(id),
+        partition: (groups) => cluster.partition(groups),
+        heal: () => cluster.heal(),
+      },
     });
-    t0 = performance.now();
-    workload.start(6);
-    await sleep(700);
-    const oldTerm = (await cluster.status(1))?.term;
-    oldSide = {
-      endpoint: cluster.node(1).clientUrl,
-      description: `node 1 (leader of {1,2} in term ${oldTerm})`,
-    };
-    await cluster.partition([[1, 2], [3, 4, 5]]);
-    partitionedAt = performance.now();
-    note("partition {1,2} | {3,4,5}");
-    // The clients keep going for `seconds` after the {3,4,5} side starts serving linearizable
-    // reads (the window in which the bug shows); a slow machine gets up to 20 s to get there. In
-    // safe mode that side never serves, and the clients run for `seconds` plus an election or two.
-    const servingDeadline = performance.now() + 20_000;
-    let deadline = performance.now() + seconds * 1000 + 2000;
-    let sideServes = false;
-    const unsafe = mode !== "safe";
-    while (performance.now() < (unsafe && !sideServes ? servingDeadline : deadline)) {
-      for (const id of [3, 4, 5]) {
-        const s = await cluster.status(id);
-        if (s?.role === "leader" && !sideLeaderElected) {
-          sideLeaderElected = true;
-          newSide = {
-            endpoint: cluster.node(3).clientUrl,
-            description: `node ${id} (leader of {3,4,5} in term ${s.term}${
-              id === 3 ? "" : ", through node 3"
-            })`,
-          };
-          note(`node ${id} leads the {3,4,5} side (term ${s.term})`);
-        }
-      }
-      if (sideLeaderElected && !sideServes) {
-        const r = await fetch(`${cluster.node(3).clientUrl}/kv/probe`, { signal: AbortSignal.timeout(500) })
-          .catch(() => undefined);
-        await r?.body?.cancel();
-        if (r && (r.status === 200 || r.status === 404)) {
-          sideServes = true;
-          deadline = performance.now() + seconds * 1000;
-          note("the {3,4,5} side serves linearizable reads");
-        }
-      }
-      await sleep(100);
-    }
-    await workload.stop();
-    healedAt = performance.now();
-    await cluster.heal();
-    note("healed");
-    await sleep(1500);
-    await workload.finalReads([cluster.node(1).clientUrl]);
   } finally {
-    await workload?.stop();
     await cluster.stop();
   }
-  const acks = workload!.acknowledged;
-  const explanation = oldSide && newSide
-    ? bug === "bug1"
-      ? explainStaleRead(acks, t0, oldSide, newSide)
-      : explainSplitBrain(acks, t0, oldSide, newSide, partitionedAt, healedAt)
-    : undefined;
-  const checked = await checkAndReport(`${bug}-${mode}`, recorder, {
-    bug,
-    mode,
-    operations: { total: recorder.size, ...workload!.counts },
-    sideLeaderElected,
-    explanation: explanation ??
-      (sideLeaderElected
-        ? "no violation found in the acknowledged operations"
-        : "the {3,4,5} side never elected a leader"),
-  });
-  log(checked.verdict);
-  if (explanation) log(explanation);
-  return {
-    bug,
-    mode,
-    verdict: checked.result.verdict,
-    verdictLine: checked.verdict,
-    operations: recorder.size,
-    sideLeaderElected,
-    explanation,
-    htmlPath: checked.htmlPath,
-  };
+  return await judgeSplit(bug, mode, `${bug}-${mode}`, recorder, run, log);
 }
