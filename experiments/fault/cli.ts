@@ -24,6 +24,7 @@ commands:
   delay N 200ms    hold every message to and from node N for 200 ms (--jitter 50ms adds up to 50 ms)
   loss N 10%       drop 10% of the messages to and from node N
   wipe N           SIGKILL node N and delete its storage: it comes back empty, under the same id
+  refuse-admin N   node N's admin API answers 503 (all but /admin/faults) until heal: an operator that cannot reach it
   status           every node: role, term, leader, process, the faults it injects
 options:
   --state-dir DIR  the local cluster's state directory (default .data/local)
@@ -75,7 +76,7 @@ export function parseCommand(args: string[]) {
   let op:
     | { kind: "partition"; a: number[]; b: number[] }
     | { kind: "heal" | "leader-kill" | "status" }
-    | { kind: "kill" | "pause" | "resume" | "wipe"; id: number }
+    | { kind: "kill" | "pause" | "resume" | "wipe" | "refuse-admin"; id: number }
     | { kind: "delay"; id: number; ms: number; jitterMs: number }
     | { kind: "loss"; id: number; probability: number };
   switch (command) {
@@ -97,6 +98,7 @@ export function parseCommand(args: string[]) {
     case "pause":
     case "resume":
     case "wipe":
+    case "refuse-admin":
       want(1, `one node id, e.g. ${command} 2`);
       op = { kind: command, id: id(params[0]) };
       break;
@@ -142,6 +144,7 @@ function describeFaults(f: FaultState | undefined): string {
   if (!f) return "-";
   const parts: string[] = [];
   if (f.isolated) parts.push("isolated");
+  if (f.adminRefused) parts.push("admin API refuses calls");
   if (f.partitioned.length) parts.push(`cut from [${f.partitioned}]`);
   for (const d of f.delay) parts.push(`delay ${d.ms}ms${d.jitterMs ? `+${d.jitterMs}` : ""} to ${d.peer}`);
   for (const d of f.drop) parts.push(`loss ${Math.round(d.probability * 100)}% to ${d.peer}`);
@@ -229,6 +232,14 @@ export async function execute(
           o.jitterMs ? ` plus up to ${o.jitterMs} ms` : ""
         }`,
         `undo: ${target.command} heal (or delay ${o.id} 0ms)`,
+      ];
+    }
+    case "refuse-admin": {
+      const n = byId(o.id);
+      await target.inject(n, { action: "refuse-admin" });
+      return [
+        `${n.label}'s admin API answers 503 to every call but /admin/faults (as if an operator could not reach it); peer traffic flows`,
+        `undo: ${target.command} heal`,
       ];
     }
     case "loss": {

@@ -17,6 +17,8 @@ Deno.test("fault: the command line", () => {
   ]);
   const d = parseCommand(["delay", "2", "1.5s", "--jitter", "20ms"]);
   assert.deepEqual(d.help ? undefined : d.op, { kind: "delay", id: 2, ms: 1500, jitterMs: 20 });
+  const r = parseCommand(["refuse-admin", "2"]);
+  assert.deepEqual(r.help ? undefined : r.op, { kind: "refuse-admin", id: 2 });
   const l = parseCommand(["loss", "3", "10%"]);
   assert.deepEqual(l.help ? undefined : l.op, { kind: "loss", id: 3, probability: 0.1 });
   const k = parseCommand(["--kube", "--namespace", "ns", "demo", "leader-kill"]);
@@ -89,9 +91,16 @@ Deno.test("fault: partition, delay, loss and heal reach every node; undo is prin
       /holds every message .* for 100 ms/,
     );
     assert.match((await run("loss", String(rest[1]), "5%")).join("\n"), /drops 5% of the messages/);
+    assert.match((await run("refuse-admin", String(rest[1]))).join("\n"), /admin API answers 503/);
+    assert.match((await run("status")).join("\n"), /admin API refuses calls/);
+    const refused = await fetch(`${c.node(rest[1]).clientUrl}/admin/config`, {
+      headers: { authorization: `Bearer ${c.sup.state.adminToken}` },
+    });
+    assert.equal(refused.status, 503);
+    await refused.body?.cancel();
     const healed = await run("heal");
     assert.equal(healed.filter((l) => l.startsWith("healed")).length, 3);
-    assert.doesNotMatch((await run("status")).join("\n"), /cut from|delay|loss/);
+    assert.doesNotMatch((await run("status")).join("\n"), /cut from|delay|loss|refuses/);
   } finally {
     await c.stop();
   }
