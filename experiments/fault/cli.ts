@@ -31,7 +31,8 @@ options:
   --kube NAME      act on RaftCluster NAME through its pods' fault endpoints (http://<pod IP>:8081/admin/faults,
                    admin token from Secret NAME-tokens); needs a kubeconfig and a route to the pod network
   --namespace NS   the RaftCluster's namespace (default: the kubeconfig context's)
-Fault commands are refused unless the cluster runs with fault injection (deno task local up --fault-injection).`;
+Fault commands are refused unless the cluster runs with fault injection (deno task local up --fault-injection;
+a RaftCluster with spec.faultInjection: true).`;
 
 export class UsageError extends Error {}
 

@@ -31,8 +31,8 @@ interface KubeNode extends FaultNode {
 
 export class KubeTarget implements FaultTarget {
   readonly enableHint =
-    "the RaftCluster's pods run without --fault-injection: the operator starts production pods that way; " +
-    "fault injection on Kubernetes needs pods started with --fault-injection (tests only)";
+    "the RaftCluster's pods run without --fault-injection: the operator starts them with it only when the " +
+    "RaftCluster has spec.faultInjection: true (experiments and tests only)";
   readonly command: string;
 
   private constructor(
