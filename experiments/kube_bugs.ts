@@ -263,6 +263,7 @@ export async function runKubeBugExperiment(bug: BugName, options: KubeBugOptions
       note(`node ${s1}'s admin API refuses calls: the operator cannot change it`);
     }
     const began = performance.now();
+    const took = () => `${((performance.now() - began) / 1000).toFixed(1)} s after the scale`;
     await scale(config, namespace, options.name);
     note(`RaftCluster scaled 3 -> 5 (spec.replicas 5, reconfig.maxParallel 2): the operator takes over`);
 
@@ -277,8 +278,8 @@ export async function runKubeBugExperiment(bug: BugName, options: KubeBugOptions
       const c = confOf(await status(s2));
       note(
         [n1, n2].every((id) => c.voters.includes(id))
-          ? `UNSAFE: the operator made ${n1} and ${n2} voters at once (node ${s2} has voters [${c.voters}])`
-          : `the operator added ${n1} and ${n2} as learners (safe)`,
+          ? `UNSAFE: the operator made ${n1} and ${n2} voters at once (node ${s2} has voters [${c.voters}]), ${took()}`
+          : `the operator added ${n1} and ${n2} as learners (safe), ${took()}`,
       );
       await partition([[s0], [s2, n1, n2]]);
       note(`node ${s2} cut off from leader ${s0}: it misses what ${s0} and ${s1} commit next`);
@@ -293,7 +294,7 @@ export async function runKubeBugExperiment(bug: BugName, options: KubeBugOptions
       );
       note(
         `UNSAFE: the operator made ${n1}, ${n2} and ${s2} adopt C_new = {${target5}} outside the log; ` +
-          `it cannot reach ${s1}, so ${s0} and ${s1} still run C_old`,
+          `it cannot reach ${s1}, so ${s0} and ${s1} still run C_old (${took()})`,
       );
     } else {
       await waitFor(
@@ -307,10 +308,9 @@ export async function runKubeBugExperiment(bug: BugName, options: KubeBugOptions
       note(
         `the operator moved node ${s2} to voters [${c.voters}]${
           c.outgoing.length ? ` && [${c.outgoing}]` : ""
-        } (safe)`,
+        } (safe), ${took()}`,
       );
     }
-    log(`the operator's change took ${((performance.now() - began) / 1000).toFixed(1)} s to get here`);
 
     run = await runSplit({
       bug,
