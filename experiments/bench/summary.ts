@@ -27,6 +27,11 @@ export function run(_args: string[]): Promise<void> {
   return summary();
 }
 
+/** Latencies to two decimals: a median of two rounds is their mean, with binary floating-point noise. */
+function ms(values: number[]): string {
+  return values.map((v) => +v.toFixed(2)).join(" / ");
+}
+
 async function summary(): Promise<void> {
   const out: string[] = [];
   const steady = await read("throughput-vs-qps");
@@ -56,8 +61,8 @@ async function summary(): Promise<void> {
           (r.raftkvOpsPerSec as number[]).join(", "),
           (r.etcdOpsPerSec as number[] | undefined)?.join(", ") ?? "-",
           r.ratio ? `${r.ratio}x` : "-",
-          (r.raftkvP50P99Ms as number[]).join(" / "),
-          (r.etcdP50P99Ms as number[] | undefined)?.join(" / ") ?? "-",
+          ms(r.raftkvP50P99Ms as number[]),
+          r.etcdP50P99Ms ? ms(r.etcdP50P99Ms as number[]) : "-",
         ]),
       ),
       "",
