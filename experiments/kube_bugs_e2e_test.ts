@@ -9,14 +9,18 @@
  */
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { localKubeUnavailable, startLocalKube } from "../src/localkube/testing.ts";
 import { KubeConfigH1 } from "../src/operator/framework/mod.ts";
 import { waitFor } from "../src/operator/framework/testing/wait.ts";
 import { ClusterApi } from "../src/operator/raftcluster/cluster_api.ts";
-import { kubectl, OperatorProcess, stepper, withTeardown } from "../src/operator/raftcluster/e2e_support.ts";
+import {
+  installCrd,
+  kubectl,
+  OperatorProcess,
+  stepper,
+  withLocalKube,
+} from "../src/operator/raftcluster/e2e_support.ts";
 import type { RaftClusterStatus } from "../src/operator/raftcluster/types.ts";
 
-const CRD = new URL("../crds/raftcluster.yaml", import.meta.url).pathname;
 const EXAMPLES = new URL("../deploy/examples/", import.meta.url).pathname;
 const RUN = new URL("./run.ts", import.meta.url).pathname;
 // One RaftCluster per run (a run leaves its cluster at 5 members), deleted once its run is judged.
@@ -36,16 +40,7 @@ Deno.test({
   name:
     "e2e: experiment bug2|bug1 --kube through the operator: a violation in words in the unsafe mode, none in safe",
   async fn(t) {
-    const why = await localKubeUnavailable();
-    if (why) {
-      console.warn(`SKIPPED e2e: ${why}`);
-      return;
-    }
-    await withTeardown(async (teardown) => {
-      const kube = await startLocalKube();
-      teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
-      const dir = await Deno.makeTempDir({ prefix: "experiment-kube-e2e-" });
-      teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
+    await withLocalKube("experiment-kube-e2e-", async ({ kube, teardown, dir }) => {
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       teardown.add("API connections", () => kubeConfig.closeConnections());
@@ -79,14 +74,7 @@ Deno.test({
 
       try {
         await step("the operator runs both examples with spec.faultInjection: true", async () => {
-          await kubectl(kube.kubectl, kube.kubeconfigPath, ["apply", "-f", CRD]);
-          await kubectl(kube.kubectl, kube.kubeconfigPath, [
-            "wait",
-            "--for=condition=Established",
-            "crd/raftclusters.storage.sys",
-            "--timeout=30s",
-          ]);
-          await kubectl(kube.kubectl, kube.kubeconfigPath, ["create", "namespace", namespace]);
+          await installCrd(kube, namespace);
           const started = await OperatorProcess.start(`${dir}/operator.log`, [
             ...["--kubeconfig", kube.kubeconfigPath, "--namespace", namespace],
             ...["--lease-namespace", namespace, "--identity", "operator-x"],

@@ -294,6 +294,20 @@ export async function withTeardown(body: (teardown: Teardown) => Promise<void>):
   }
 }
 
+const CRD = new URL("../../../crds/raftcluster.yaml", import.meta.url).pathname;
+
+/** Installs the RaftCluster CRD, waits until the API server serves it, and creates `namespace`. */
+export async function installCrd(kube: LocalKube, namespace: string): Promise<void> {
+  await kubectl(kube.kubectl, kube.kubeconfigPath, ["apply", "-f", CRD]);
+  await kubectl(kube.kubectl, kube.kubeconfigPath, [
+    "wait",
+    "--for=condition=Established",
+    "crd/raftclusters.storage.sys",
+    "--timeout=30s",
+  ]);
+  await kubectl(kube.kubectl, kube.kubeconfigPath, ["create", "namespace", namespace]);
+}
+
 /**
  * The frame of every operator e2e test: skipped (with the reason) where localkube cannot run, else a
  * localkube cluster started under a Teardown (stopped last, whatever happens) and a scratch directory.

@@ -29,6 +29,7 @@ import { ClusterApi } from "./cluster_api.ts";
 import { AdminCallCollector, auditAdminCalls } from "./admin_audit.ts";
 import type { AdminCallRecord } from "../../server/admin_call_log.ts";
 import {
+  installCrd,
   kubectl,
   leaderOf,
   nodesOf,
@@ -40,7 +41,6 @@ import {
 import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
-const CRD = new URL("../../../crds/raftcluster.yaml", import.meta.url).pathname;
 const SEED = new URL("../../../deploy/examples/raftcluster-seed.yaml", import.meta.url).pathname;
 
 Deno.test({
@@ -198,14 +198,7 @@ Deno.test({
         await step(
           "the seed YAML applies unchanged; Running with 3 ready pods; every field in effect",
           async () => {
-            await kubectl(kube.kubectl, kube.kubeconfigPath, ["apply", "-f", CRD]);
-            await kubectl(kube.kubectl, kube.kubeconfigPath, [
-              "wait",
-              "--for=condition=Established",
-              "crd/raftclusters.storage.sys",
-              "--timeout=30s",
-            ]);
-            await kubectl(kube.kubectl, kube.kubeconfigPath, ["create", "namespace", namespace]);
+            await installCrd(kube, namespace);
             const body = await timed("create 3 (seed)", async () => {
               await run(["apply", "-f", SEED]);
               return await until("Running with 3 voters", running(3));

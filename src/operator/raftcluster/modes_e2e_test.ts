@@ -13,11 +13,18 @@ import { KvClient } from "../../client/mod.ts";
 import { findCondition, KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { kubectl, leaderOf, nodesOf, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
+import {
+  installCrd,
+  kubectl,
+  leaderOf,
+  nodesOf,
+  OperatorProcess,
+  stepper,
+  withLocalKube,
+} from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
-const CRD = new URL("../../../crds/raftcluster.yaml", import.meta.url).pathname;
 const EXAMPLES = new URL("../../../deploy/examples/", import.meta.url).pathname;
 const CLUSTERS = [
   // `path`: the workflow step of the mode's own (unsafe) way to add two members at once.
@@ -69,14 +76,7 @@ Deno.test({
         await step(
           "both unsafe examples apply unchanged, reach Running, report their mode, serve writes",
           async () => {
-            await kubectl(kube.kubectl, kube.kubeconfigPath, ["apply", "-f", CRD]);
-            await kubectl(kube.kubectl, kube.kubeconfigPath, [
-              "wait",
-              "--for=condition=Established",
-              "crd/raftclusters.storage.sys",
-              "--timeout=30s",
-            ]);
-            await kubectl(kube.kubectl, kube.kubeconfigPath, ["create", "namespace", namespace]);
+            await installCrd(kube, namespace);
             const started = await OperatorProcess.start(`${dir}/operator.log`, [
               "--kubeconfig",
               kube.kubeconfigPath,
