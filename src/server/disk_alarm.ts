@@ -91,8 +91,12 @@ export class DiskSpaceAlarm {
     private readonly maxAgeMs = 100,
   ) {}
 
-  /** Checks now and then every `intervalMs`, so the alarm also clears with no traffic. */
-  start(intervalMs = 250): void {
+  /**
+   * Checks now and then every `intervalMs`, so the alarm also clears with no traffic. Often, because a
+   * follower's appends do not pass refuseWrites(): at tens of MB/s of replicated writes, the reserve
+   * must outlast this interval plus the leader's poll (cluster_alarms.ts). statfs costs microseconds.
+   */
+  start(intervalMs = 50): void {
     this.check();
     this.timer ??= setInterval(() => this.check(), intervalMs);
   }
