@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "./config.ts";
 import { NodeHolder } from "./node_holder.ts";
 import { createApp } from "./app.ts";
+import { singleNodeArgs } from "./test_server.ts";
 import { MessageSampler, summarize } from "./message_trace.ts";
 import { connectAll, heartbeat, startNode, waitFor } from "../transport/test_nodes.ts";
 import type { Message } from "../raft/mod.ts";
@@ -32,23 +33,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, count: number) {
 
 Deno.test("GET /trace streams the node's state (vote, log tail) and ends when the node stops", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "raftkv-trace-test-" });
-  const config = parseConfig([
-    "--data-dir",
-    dataDir,
-    "--node-id",
-    "1",
-    "--bootstrap",
-    "--listen-client",
-    "127.0.0.1:0",
-    "--listen-peer",
-    "127.0.0.1:0",
-    "--peer-token",
-    "p",
-    "--admin-token",
-    "a",
-    "--tick-ms",
-    "10",
-  ], () => undefined);
+  const config = parseConfig([...singleNodeArgs(dataDir), "--tick-ms", "10"], () => undefined);
   const holder = new NodeHolder(config, () => {}, (e) => {
     throw e;
   });

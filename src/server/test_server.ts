@@ -20,6 +20,15 @@ export const SERVER_TASK_PERMISSIONS = [
   "--allow-sys=statfs",
 ];
 
+/** The flags of a node that bootstraps a one-node cluster in `dataDir`, on loopback ports the OS picks. */
+export function singleNodeArgs(dataDir: string): string[] {
+  return [
+    ...["--data-dir", dataDir, "--node-id", "1", "--bootstrap"],
+    ...["--listen-client", "127.0.0.1:0", "--listen-peer", "127.0.0.1:0"],
+    ...["--peer-token", "peer-secret", "--admin-token", "admin-secret"],
+  ];
+}
+
 /** `caCert`: the CA to trust when `extraArgs` turn TLS on. */
 export async function startTestServer(extraArgs: string[] = [], caCert?: string): Promise<TestServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "raftkv-test-server-" });
@@ -28,19 +37,7 @@ export async function startTestServer(extraArgs: string[] = [], caCert?: string)
       "run",
       ...SERVER_TASK_PERMISSIONS,
       MAIN,
-      "--data-dir",
-      dataDir,
-      "--node-id",
-      "1",
-      "--bootstrap",
-      "--listen-client",
-      "127.0.0.1:0",
-      "--listen-peer",
-      "127.0.0.1:0",
-      "--peer-token",
-      "peer-secret",
-      "--admin-token",
-      "admin-secret",
+      ...singleNodeArgs(dataDir),
       ...extraArgs,
     ],
     stdout: "null",
