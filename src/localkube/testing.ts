@@ -97,3 +97,28 @@ export async function startLocalKube(
     },
   };
 }
+
+/** Runs kubectl; resolves to its stdout, or throws with its stderr. */
+export async function kubectl(
+  binary: string,
+  kubeconfig: string,
+  args: string[],
+  stdin?: string,
+): Promise<string> {
+  const child = new Deno.Command(binary, {
+    args: ["--kubeconfig", kubeconfig, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  if (out.code !== 0) {
+    throw new Error(`kubectl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}

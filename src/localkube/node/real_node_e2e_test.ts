@@ -7,13 +7,12 @@
  * Runs where a real node can (root, containerd, runc, CNI plugins, podman or docker); else SKIPPED.
  */
 import assert from "node:assert/strict";
-import { localKubeUnavailable, startLocalKube } from "../testing.ts";
+import { kubectl as runKubectl, localKubeUnavailable, startLocalKube } from "../testing.ts";
 import { cgroupDirs, iptablesChains, linkExists, mountsUnder } from "./host.ts";
 import { BRIDGE, NODE_IP } from "./network.ts";
 import { MACHINE_CLAIM, readClaim } from "./node_state.ts";
 
 const NS = "node-e2e";
-const decoder = new TextDecoder();
 
 /** A server on 0.0.0.0:8080 answering with its hostname and the file it keeps on its claim. */
 const SERVER = `
@@ -103,22 +102,8 @@ Deno.test("localkube real node e2e: containers, DNS, Services, logs, exec, claim
   const started = performance.now();
   const kube = await startLocalKube({ node: "kubelet" });
   console.log(`real node up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const kubectl = async (args: string[], stdin?: string) => {
-    const child = new Deno.Command(kube.kubectl, {
-      args: ["--kubeconfig", kube.kubeconfigPath, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    const out = await child.output();
-    if (!out.success) throw new Error(`kubectl ${args.join(" ")}: ${decoder.decode(out.stderr)}`);
-    return decoder.decode(out.stdout).trim();
-  };
+  const kubectl = async (args: string[], stdin?: string) =>
+    (await runKubectl(kube.kubectl, kube.kubeconfigPath, args, stdin)).trim();
   const exec = (pod: string, command: string[]) => kubectl(["exec", "-n", NS, pod, "--", ...command]);
   const waitReady = (pod: string) =>
     kubectl(["wait", "-n", NS, "--for=condition=Ready", `pod/${pod}`, "--timeout=90s"]);

@@ -9,32 +9,9 @@ import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
 import { spawnLogged } from "../framework/testing/logged_process.ts";
 import type { ReaperWatch } from "./e2e_reaper.ts";
-import { type LocalKube, localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
+import { kubectl, type LocalKube, localKubeUnavailable, startLocalKube } from "../../localkube/testing.ts";
 
-const decoder = new TextDecoder();
-
-/** Runs kubectl; resolves to its stdout, or throws with its stderr. */
-export async function kubectl(
-  binary: string,
-  kubeconfig: string,
-  args: string[],
-  stdin?: string,
-): Promise<string> {
-  const child = new Deno.Command(binary, {
-    args: ["--kubeconfig", kubeconfig, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  if (out.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${decoder.decode(out.stderr).trim()}`);
-  return decoder.decode(out.stdout);
-}
+export { kubectl };
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
