@@ -80,6 +80,8 @@ export const kvModel: Model = {
   },
   // An append only extends the value; put, delete and a cas that swapped may set anything.
   extendsOnly: (op) => op.op === "append",
+  // stepKv's append: (state ?? "") + value.
+  appendedText: (op) => op.op === "append" ? op.value as string : undefined,
   canExtend(from, to) {
     if (from === to) return true;
     // Appends never make a key absent; from an absent key they build on "".

@@ -41,6 +41,12 @@ export interface Model {
    * when nothing but extending ops can come before that read (wgl.ts).
    */
   extendsOnly?(op: Operation): boolean;
+  /**
+   * Optional: the text `op` appends when `step(state, op)` is always `(state ?? "") + text` for a text or
+   * null state (kv's append), else undefined. Lets the checker intern the new state without hashing all of
+   * it (state_table.ts).
+   */
+  appendedText?(op: Operation): string | undefined;
   canExtend?(from: ModelState, to: ModelState): boolean;
   /** Why `op` does not fit this model (wrong op name, missing value), or undefined when it does. */
   validate(op: Operation): string | undefined;

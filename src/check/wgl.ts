@@ -33,7 +33,7 @@
 import { ConfigCache } from "./config_cache.ts";
 import type { Model } from "./model.ts";
 import type { Operation } from "./operation.ts";
-import { StateTable } from "./state_table.ts";
+import { StateTable, type TextHash, textHash } from "./state_table.ts";
 import { UnknownOps } from "./unknown_ops.ts";
 import { UnknownSets } from "./unknown_sets.ts";
 
@@ -87,6 +87,8 @@ export class PartitionSearch {
   readonly #callNode: Int32Array;
   readonly #returnNode: Int32Array;
   readonly #states = new StateTable();
+  /** Per op: the text it appends and its hash, where the model says the op only appends (see run()). */
+  readonly #appended: Array<(TextHash & { text: string }) | undefined>;
   readonly #unknowns: UnknownOps;
   readonly #cache: ConfigCache;
   /** Which known ops are linearized. */
@@ -159,6 +161,10 @@ export class PartitionSearch {
       if (required !== undefined) this.#required[i] = this.#states.intern(required);
     }
     this.#unknowns = new UnknownOps(ops, k, model, this.#states);
+    this.#appended = ops.map((o) => {
+      const text = model.appendedText?.(o);
+      return text === undefined ? undefined : { text, ...textHash(text) };
+    });
     const rets = new Float64Array(k);
     for (let i = 0; i < k; i++) rets[i] = known[i].ret;
     const byReturn = Array.from({ length: k }, (_, i) => i).sort((a, b) => rets[a] - rets[b] || a - b);
@@ -256,9 +262,15 @@ export class PartitionSearch {
         continue;
       }
       const op = this.#candidates[this.#candNext[d]++];
-      const after = this.#model.step(this.#states.value(this.#state), this.#ops[op]);
-      if (after === undefined) continue;
-      const afterId = this.#states.intern(after);
+      const appended = this.#appended[op];
+      let afterId: number;
+      if (appended !== undefined) {
+        afterId = this.#states.internAppended(this.#state, appended.text, appended);
+      } else {
+        const after = this.#model.step(this.#states.value(this.#state), this.#ops[op]);
+        if (after === undefined) continue;
+        afterId = this.#states.intern(after);
+      }
       let lo = this.#lo;
       let hi = this.#hi;
       let hash = this.#hash;
