@@ -11,7 +11,7 @@ import {
   UnknownOutcomeError,
 } from "./errors.ts";
 import { EndpointBook, type EndpointSpec, normalizeEndpoint } from "./endpoint_book.ts";
-import { exchange, type HttpRequest } from "./http_exchange.ts";
+import { exchange, type ExchangeFetch, type HttpRequest } from "./http_exchange.ts";
 import { backoffMs, resolveRetryPolicy, retryAfterMs, type RetryPolicy } from "./retry_policy.ts";
 import type { ClusterStatus, NodeStatus, UninitializedStatus } from "./wire_types.ts";
 
@@ -33,6 +33,8 @@ export interface ConnectionOptions {
   token?: string;
   /** HTTPS: the cluster CA to trust, and optionally a client certificate (whose subject names a role). */
   tls?: ClientTls;
+  /** Replaces fetch for every request (the operator's pod client); `tls` is then not used. */
+  fetch?: ExchangeFetch;
 }
 
 export interface ClientTls {
@@ -79,6 +81,7 @@ export class ClusterConnection {
   readonly oneAttempt: boolean;
   readonly #httpClient: Deno.HttpClient;
   readonly #authorization: Record<string, string>;
+  readonly #fetch: ConnectionOptions["fetch"];
   readonly #onEvent: (event: ClientEvent) => void;
   #membersRefresh: Promise<void> | undefined;
   /** The leader a member refresh was last started for: one refresh per leader, not one per answer. */
@@ -93,6 +96,7 @@ export class ClusterConnection {
     this.oneAttempt = options.oneAttempt ?? false;
     this.#onEvent = options.onEvent ?? (() => {});
     this.#authorization = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    this.#fetch = options.fetch;
     // Last, so that a constructor refusing its options leaves no pool open.
     this.#httpClient = Deno.createHttpClient(options.tls ?? {});
   }
@@ -116,7 +120,7 @@ export class ClusterConnection {
       }
       const timeoutMs = Math.max(1, Math.min(this.policy.requestTimeoutMs, deadline - performance.now()));
       const request = { ...plan, headers: { ...this.#authorization, ...plan.headers } };
-      const result = await exchange(this.#httpClient, url, request, timeoutMs, this.#closing.signal);
+      const result = await exchange(this.#httpClient, url, request, timeoutMs, this.#closing.signal, this.#fetch);
       const node = this.book.nodeOf(url);
 
       if (result.kind === "answer") {
@@ -274,7 +278,7 @@ export class ClusterConnection {
     if (this.#closed) return;
     this.#refreshedForLeader = leader;
     const request = { method: "GET", path: "/status", headers: this.#authorization };
-    this.#membersRefresh = exchange(this.#httpClient, url, request, 2_000, this.#closing.signal)
+    this.#membersRefresh = exchange(this.#httpClient, url, request, 2_000, this.#closing.signal, this.#fetch)
       .then((result) => {
         const members = result.kind === "answer"
           ? (result.body as Partial<ClusterStatus>)?.members

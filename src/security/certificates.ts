@@ -114,27 +114,42 @@ export class ClusterCa {
   }
 
   async issueNode(request: NodeCertificateRequest): Promise<CertifiedKey> {
-    if (!Number.isSafeInteger(request.nodeId) || request.nodeId < 1) {
-      throw new Error(`node id must be an integer >= 1, got ${request.nodeId}`);
-    }
-    const names = [
-      ...request.dnsNames.map((value) => ({ type: "dns" as const, value })),
-      ...request.ipAddresses.map((value) => ({ type: "ip" as const, value })),
-    ];
-    if (names.length === 0) {
-      throw new Error(`node ${request.nodeId}: give at least one DNS name or IP address`);
-    }
     return await this.#issueKeyPair(
       `CN=${nodeCommonName(request.nodeId)}, OU=node, O=${escapeRdn(request.clusterId)}`,
       request.validDays ?? 365,
+      nodeExtensions(request),
+    );
+  }
+
+  /**
+   * A node certificate for the key of a certificate request (PEM CSR) the node made itself: the CA
+   * never sees the node's private key. The subject and names come from `request`, not from the CSR.
+   */
+  async signNodeRequest(csrPem: string, request: NodeCertificateRequest): Promise<string> {
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(csrPem);
+    } catch (error) {
+      throw new Error(`not a PEM certificate request: ${(error as Error).message}`);
+    }
+    if (!await csr.verify()) throw new Error("the certificate request's signature does not verify");
+    const publicKey = await csr.publicKey.export(ALGORITHM, ["verify"]);
+    const certificate = await this.#issue(
+      `CN=${nodeCommonName(request.nodeId)}, OU=node, O=${escapeRdn(request.clusterId)}`,
+      publicKey,
+      request.validDays ?? 365,
       [
-        new x509.ExtendedKeyUsageExtension([
-          x509.ExtendedKeyUsage.serverAuth,
-          x509.ExtendedKeyUsage.clientAuth,
-        ]),
-        new x509.SubjectAlternativeNameExtension(names),
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+          true,
+        ),
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(this.certificate),
+        ...nodeExtensions(request),
       ],
     );
+    return certificate.toString("pem");
   }
 
   async issueClient(request: ClientCertificateRequest): Promise<CertifiedKey> {
@@ -187,6 +202,24 @@ export class ClusterCa {
       extensions,
     });
   }
+}
+
+/** What makes a node certificate: server and client use, and every name the node is reached by. */
+function nodeExtensions(request: NodeCertificateRequest): x509.Extension[] {
+  if (!Number.isSafeInteger(request.nodeId) || request.nodeId < 1) {
+    throw new Error(`node id must be an integer >= 1, got ${request.nodeId}`);
+  }
+  const names = [
+    ...request.dnsNames.map((value) => ({ type: "dns" as const, value })),
+    ...request.ipAddresses.map((value) => ({ type: "ip" as const, value })),
+  ];
+  if (names.length === 0) {
+    throw new Error(`node ${request.nodeId}: give at least one DNS name or IP address`);
+  }
+  return [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+    new x509.SubjectAlternativeNameExtension(names),
+  ];
 }
 
 /** RFC 4514: a cluster id is user input and must not add attributes to a subject. */

@@ -10,6 +10,8 @@ import type { TlsMaterial } from "./tls_files.ts";
 export interface ClientListener {
   readonly url: string;
   shutdown(): Promise<void>;
+  /** node:https only: serve new connections with this certificate (--tls-bootstrap). */
+  useMaterial?(material: TlsMaterial): void;
 }
 
 export async function listenClientPort(
@@ -19,7 +21,11 @@ export async function listenClientPort(
   const { hostname, tls, log } = options;
   if (tls && options.clientCertAuth !== false) {
     const server = await serveHttps({ hostname, port: options.port, material: tls, log }, fetch);
-    return { url: `https://${hostname}:${server.port}`, shutdown: () => server.shutdown() };
+    return {
+      url: `https://${hostname}:${server.port}`,
+      shutdown: () => server.shutdown(),
+      useMaterial: (material) => server.useMaterial(material),
+    };
   }
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve(

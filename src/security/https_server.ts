@@ -32,6 +32,8 @@ function asString(value: unknown): string | undefined {
 
 export interface HttpsServer {
   readonly port: number;
+  /** New connections get this certificate and CA bundle (a member's certificate just issued). */
+  useMaterial(material: TlsMaterial): void;
   shutdown(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export function serveHttps(
       server.on("error", (error: Error) => log("error", `HTTPS listener: ${error.message}`));
       resolve({
         port: (server.address() as { port: number }).port,
+        useMaterial: (m) => server.setSecureContext({ cert: m.cert, key: m.key, ca: m.ca }),
         shutdown: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -15,7 +15,7 @@ import type { NodeHolder } from "./node_holder.ts";
 import { badRequest, conflict, HttpError } from "./http_errors.ts";
 import { forwardToLeader } from "./forward.ts";
 import { AdminCallLog } from "./admin_call_log.ts";
-import { memberFetchInit } from "../security/cluster_fetch.ts";
+import { memberFetch } from "../security/cluster_fetch.ts";
 import { principalOf } from "../security/auth_middleware.ts";
 
 const encoder = new TextEncoder();
@@ -94,7 +94,7 @@ async function propose(node: RaftKvNode, change: ConfChange, timeoutMs: number):
 /** The joining node's incarnation, asked from the node itself when the caller did not give it. */
 async function fetchIncarnation(client: string): Promise<string> {
   try {
-    const r = await fetch(`${client}/status`, { ...memberFetchInit(), signal: AbortSignal.timeout(3000) });
+    const r = await memberFetch(`${client}/status`, { signal: AbortSignal.timeout(3000) });
     const status = await r.json() as { incarnation?: unknown };
     if (typeof status.incarnation === "string") return status.incarnation;
     throw new Error("its /status has no incarnation (is it initialized?)");
@@ -165,6 +165,21 @@ export function adminApi(holder: NodeHolder): Hono {
     }
     const { changed } = await holder.assign(id, body.clusterId, body.bootstrap === true);
     return c.json({ id, clusterId: body.clusterId, incarnation: holder.node?.incarnation, changed });
+  });
+
+  // A renewed certificate for this node's own key (CA rotation): used from its next start.
+  app.post("/tls/certificate", async (c) => {
+    const body = await json(c);
+    if (!holder.memberTls || !holder.identity) {
+      throw conflict("no_member_tls", "this node does not keep its own key (--tls-bootstrap) or has no identity yet");
+    }
+    if (typeof body.certificate !== "string") throw badRequest('"certificate" (PEM) is required');
+    try {
+      const staged = await holder.memberTls.stage(body.certificate, config.clusterId, holder.identity.nodeId);
+      return c.json({ id: holder.identity.nodeId, ...staged, takesEffect: "at the next start" });
+    } catch (error) {
+      throw new HttpError(403, "certificate_refused", `certificate refused: ${(error as Error).message}`);
+    }
   });
 
   app.post("/learners", async (c) => {

@@ -9,6 +9,7 @@ import type { NodeHolder } from "./node_holder.ts";
 import { clientApi } from "./client_api.ts";
 import { batchApi } from "./batch_api.ts";
 import { adminApi } from "./admin_api.ts";
+import { bootstrapApi, type BootstrapTarget } from "../security/bootstrap_api.ts";
 import { observabilityApi } from "./observability.ts";
 import { messageTraceApi } from "./message_trace.ts";
 import { errorResponse, HttpError } from "./http_errors.ts";
@@ -67,6 +68,24 @@ export function createApp(
     app.route("/", clientApi(holder));
     app.route("/", batchApi(holder));
   }
-  if (serves.admin) app.route("/admin", adminApi(holder));
+  if (serves.admin) {
+    // Open, before the admin API's token check: see bootstrap_api.ts for why that is safe.
+    app.route("/admin/bootstrap", bootstrapApi(() => bootstrapTarget(holder)));
+    app.route("/admin", adminApi(holder));
+  }
   return app;
+}
+
+function bootstrapTarget(holder: NodeHolder): BootstrapTarget | undefined {
+  const memberTls = holder.memberTls;
+  if (!memberTls) return undefined;
+  return {
+    memberTls,
+    adminToken: holder.config.adminToken,
+    clusterId: holder.config.clusterId,
+    assign: async (nodeId, bootstrap) => {
+      const { changed } = await holder.assign(nodeId, holder.config.clusterId, bootstrap);
+      return { changed, incarnation: holder.node?.incarnation };
+    },
+  };
 }

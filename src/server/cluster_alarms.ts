@@ -7,20 +7,16 @@
  * refusal reaches clients whichever node they talk to.
  */
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
-import { resolverFromEnv } from "../transport/mod.ts";
 import { HttpError } from "./http_errors.ts";
-import { memberFetchInit } from "../security/cluster_fetch.ts";
+import { memberFetch } from "../security/cluster_fetch.ts";
 
 /** Whether the member at `clientUrl` reports the NOSPACE alarm; undefined if it did not answer. */
 export type AlarmProbe = (clientUrl: string) => Promise<boolean | undefined>;
 
-const resolveHost = resolverFromEnv();
-
 export const probeReadyz: AlarmProbe = async (clientUrl) => {
   try {
     const url = new URL(clientUrl);
-    url.hostname = await resolveHost(url.hostname);
-    const r = await fetch(`${url.origin}/readyz`, { ...memberFetchInit(), signal: AbortSignal.timeout(800) });
+    const r = await memberFetch(`${url.origin}/readyz`, { signal: AbortSignal.timeout(800) });
     const body = await r.json() as { alarms?: string[] };
     return body.alarms?.includes("NOSPACE") === true;
   } catch {

@@ -45,6 +45,11 @@ export interface ServerConfig {
   tls?: TlsPaths;
   /** With TLS: ask clients for certificates (node:https) or not (Deno.serve's TLS, faster). */
   clientCertAuth: boolean;
+  /**
+   * --tls-bootstrap: the node makes its own key (--tls-key, on first start) and gets its certificate
+   * (--tls-cert) from the operator with its identity (src/security/bootstrap_api.ts).
+   */
+  tlsBootstrap: boolean;
   /** Client tokens and roles (see src/security/auth.ts); every client may do anything when absent. */
   authFile?: string;
 }
@@ -90,6 +95,10 @@ const USAGE = `usage: raft-kv server --data-dir DIR [options]
                             port and mutual TLS on the peer port; give --tls-key and --tls-ca with it
   --tls-key FILE            its private key (PEM)
   --tls-ca FILE             the cluster CA bundle (PEM; may hold the old and the new CA during a rotation)
+  --tls-bootstrap           with --tls-*: the node makes its own key at --tls-key on first start and
+                            gets the certificate at --tls-cert from the operator with its identity
+                            (GET /admin/bootstrap/csr, POST /admin/bootstrap/identity); until then it
+                            serves a self-signed certificate
   --client-cert-auth on|off with TLS: ask clients for a certificate from the cluster CA and refuse
                             others (default on). off: tokens only, served by Deno's native TLS (about
                             twice as fast), but failed handshakes and plain-text clients are not logged
@@ -186,6 +195,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
         "tls-ca": { type: "string" },
         "auth-file": { type: "string" },
         "client-cert-auth": { type: "string" },
+        "tls-bootstrap": { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -229,6 +239,13 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   }
   if (clientCertAuthText !== undefined && !tls) {
     throw new ConfigError("--client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca too");
+  }
+  const tlsBootstrap = flag("tls-bootstrap");
+  if (tlsBootstrap && !tls) {
+    throw new ConfigError("--tls-bootstrap needs --tls-cert, --tls-key and --tls-ca (where the key and certificate go)");
+  }
+  if (tlsBootstrap && clientCertAuthText === "off") {
+    throw new ConfigError("--tls-bootstrap needs --client-cert-auth on (it switches certificates while it runs)");
   }
   const advertiseClient = get("advertise-client") ??
     `${scheme}://${listenClient.hostname}:${listenClient.port}`;
@@ -326,6 +343,7 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
     logFormat,
     tls,
     clientCertAuth: clientCertAuthText !== "off",
+    tlsBootstrap,
     authFile: get("auth-file") || undefined,
   };
 }

@@ -6,12 +6,9 @@
 import type { Context } from "hono";
 import type { RaftKvNode } from "../kv/raft_kv_node.ts";
 import { HttpError, unavailable } from "./http_errors.ts";
-import { resolverFromEnv } from "../transport/mod.ts";
 import { describeLeader, leaderHint } from "./leader_hint.ts";
-import { memberFetchInit } from "../security/cluster_fetch.ts";
+import { memberFetch } from "../security/cluster_fetch.ts";
 
-/** Member addresses may be names only the cluster's DNS knows (LOCALKUBE_DNS under localkube). */
-const resolveHost = resolverFromEnv();
 
 const FORWARDED_HEADER = "x-raft-forwarded-by";
 const PASSED_REQUEST_HEADERS = [
@@ -59,10 +56,8 @@ export async function forwardToLeader(
   }
   let response: Response;
   try {
-    const leaderUrl = new URL(target);
-    leaderUrl.hostname = await resolveHost(leaderUrl.hostname);
-    response = await fetch(`${leaderUrl.origin}${url.pathname}${url.search}`, {
-      ...memberFetchInit(),
+    // The leader's advertised name stays in the URL: with TLS its certificate is checked against it.
+    response = await memberFetch(`${new URL(target).origin}${url.pathname}${url.search}`, {
       method: c.req.method,
       headers,
       body,

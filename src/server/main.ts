@@ -15,6 +15,7 @@ import { useClusterTls } from "../security/cluster_fetch.ts";
 import { type ClientListener, listenClientPort } from "../security/client_listener.ts";
 import { securityWarnings } from "../security/startup_warnings.ts";
 import { AuthPolicy } from "../security/auth_policy.ts";
+import { MemberTls } from "../security/member_tls.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -41,7 +42,17 @@ const holder = ref.holder = new NodeHolder(config, log, (error) => {
   Deno.exit(1);
 });
 try {
-  if (config.tls) {
+  if (config.tls && config.tlsBootstrap) {
+    // The operator's mode: the key is made here, the certificate comes with the identity.
+    holder.memberTls = await MemberTls.open(config.tls);
+    holder.tls = holder.memberTls.material;
+    useClusterTls(holder.tls);
+    holder.memberTls.onChange((material) => {
+      holder.tls = material;
+      useClusterTls(material);
+    });
+    if (!holder.memberTls.issued) log("info", "no certificate yet: serving a self-signed one until the operator issues it");
+  } else if (config.tls) {
     holder.tls = await loadTlsMaterial(config.tls);
     useClusterTls(holder.tls);
   }
@@ -88,6 +99,11 @@ if (config.listenAdmin) {
     Deno.exit(1);
   }
 }
+holder.memberTls?.onChange((material) => {
+  server.useMaterial?.(material);
+  adminServer?.useMaterial?.(material);
+  log("info", "serving the certificate the cluster CA issued for this node");
+});
 const peers = `${config.listenPeer.hostname}:${config.listenPeer.port}`;
 log("info", `client API on ${server.url} (peers on ${peers}${holder.tls ? ", mutual TLS" : ""})`);
 for (const warning of securityWarnings(config)) log("warn", warning);

@@ -15,6 +15,7 @@ import { ClusterAlarms } from "./cluster_alarms.ts";
 import type { TlsMaterial } from "../security/tls_files.ts";
 import type { AuthPolicy } from "../security/auth_policy.ts";
 import { nodePeerChannel } from "../security/tls_peer_channel.ts";
+import type { MemberTls } from "../security/member_tls.ts";
 
 export class NodeHolder {
   node: RaftKvNode | undefined;
@@ -27,6 +28,8 @@ export class NodeHolder {
   readonly clusterAlarms = new ClusterAlarms(() => this.node);
   /** This node's certificate, key and CA bundle when it runs with TLS (main.ts loads them). */
   tls: TlsMaterial | undefined;
+  /** With --tls-bootstrap: this node's own key, and its certificate once the operator issued it. */
+  memberTls: MemberTls | undefined;
   /** Client tokens and roles when the server runs with --auth-file (main.ts loads it). */
   auth: AuthPolicy | undefined;
 
@@ -57,14 +60,20 @@ export class NodeHolder {
     if (!this.identity && this.config.nodeId !== undefined) {
       this.identity = await writeIdentity(this.config.dataDir, this.config.nodeId, this.config.clusterId);
     }
-    if (this.identity) await this.start(this.config.bootstrap);
+    if (this.identity && this.memberTls && !this.memberTls.issued) {
+      this.log("warn", `node ${this.identity.nodeId} has no certificate at ${this.memberTls.paths.certFile} yet: waiting for POST /admin/bootstrap/identity`);
+    } else if (this.identity) await this.start(this.config.bootstrap);
     else this.log("info", "no identity yet: waiting for POST /admin/identity");
   }
 
   /** POST /admin/identity: idempotent for the same id and cluster, refused for any other. */
   async assign(nodeId: number, clusterId: string, bootstrap: boolean): Promise<{ changed: boolean }> {
     if (this.identity) {
-      if (this.identity.nodeId === nodeId && this.identity.clusterId === clusterId) return { changed: false };
+      if (this.identity.nodeId === nodeId && this.identity.clusterId === clusterId) {
+        // A node that waited for its certificate (--tls-bootstrap) starts once it has one.
+        if (!this.node) await this.start(false);
+        return { changed: false };
+      }
       throw conflict(
         "identity_taken",
         `this node is already node ${this.identity.nodeId} of cluster "${this.identity.clusterId}"; ids are never reused`,

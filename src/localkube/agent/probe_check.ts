@@ -1,4 +1,5 @@
 /** Runs one check of a probe against a container: httpGet and tcpSocket; exec and grpc are not supported. */
+import { namedFetch } from "../../security/named_fetch.ts";
 
 export interface ProbeSpec {
   httpGet?: {
@@ -42,10 +43,14 @@ export async function checkProbe(
     const path = probe.httpGet.path ?? "/";
     const url = `${scheme}://${probe.httpGet.host ?? podIp}:${port}${path.startsWith("/") ? "" : "/"}${path}`;
     try {
-      const response = await fetch(url, {
+      const init = {
         headers: Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value])),
         signal: AbortSignal.timeout(timeoutMs),
-      });
+      };
+      // Like the kubelet, an HTTPS probe does not verify the pod's certificate.
+      const response = scheme === "https"
+        ? await namedFetch(url, { ...init, tls: { ca: [], verify: false } })
+        : await fetch(url, init);
       await response.body?.cancel();
       // Like the kubelet: any status from 200 to 399 is a success.
       const ok = response.status >= 200 && response.status < 400;

@@ -46,7 +46,7 @@ export interface ClusterView {
 /** Joins pods, claims and reports into slots (pure). */
 export function buildView(
   ref: ClusterRef,
-  input: { pods: PodFacts[]; claims: string[]; reports: Map<string, NodeReport>; replicas: number },
+  input: { pods: PodFacts[]; claims: string[]; reports: Map<string, NodeReport>; replicas: number; tls?: boolean },
 ): ClusterView {
   const slots = new Map<number, SlotFacts>();
   const at = (slot: number) => {
@@ -62,7 +62,7 @@ export function buildView(
     facts.ready = pod.ready;
     facts.terminating = pod.terminating;
     if (pod.revision) facts.revision = pod.revision;
-    if (pod.ip) facts.url = podUrl(pod.ip);
+    if (pod.ip) facts.url = podUrl(pod.ip, input.tls);
     const report = input.reports.get(pod.name);
     // An address reused by another cluster's pod is not this node.
     if (report?.clusterId === clusterId(ref)) facts.report = report;
@@ -93,6 +93,21 @@ export function statusesBySlot(view: ClusterView): Record<string, NodeStatusDocu
 /** GET /status of one node, or undefined if it does not answer within the timeout. */
 export function fetchReport(url: string, timeoutMs = 1_000): Promise<NodeReport | undefined> {
   return fetchNodeStatus<NodeReport>(url, timeoutMs);
+}
+
+/** GET /status through `fetch` (the operator's TLS pod client), or undefined. */
+export async function fetchReportWith(
+  fetch: (url: string, init?: { signal?: AbortSignal }) => Promise<Response>,
+  url: string,
+  timeoutMs = 2_000,
+): Promise<NodeReport | undefined> {
+  try {
+    const response = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    return await response.json() as NodeReport;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

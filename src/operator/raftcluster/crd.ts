@@ -134,7 +134,16 @@ const resourceListSchema = (what: string) => ({
 });
 
 /** Changing these would need resized claims or a restart into another protocol. */
+const tlsOn = (o: string) => `(has(${o}.tls) && has(${o}.tls.enabled) && ${o}.tls.enabled)`;
 const immutableFields = [
+  rule(
+    `${tlsOn("self")} == ${tlsOn("oldSelf")}`,
+    "spec.tls.enabled cannot change after creation: create a new RaftCluster (and copy the data) instead",
+  ),
+  rule(
+    "!has(oldSelf.tls) || !has(oldSelf.tls.rotate) || (has(self.tls) && has(self.tls.rotate) && self.tls.rotate >= oldSelf.tls.rotate)",
+    "spec.tls.rotate only grows: raise it by one to rotate the CA",
+  ),
   rule(
     "self.safetyMode == oldSelf.safetyMode",
     "spec.safetyMode cannot change after creation: create a new RaftCluster instead",
@@ -284,6 +293,37 @@ export function raftClusterCrd(): Record<string, unknown> {
                       "fault endpoints (deno task fault --kube, deno task experiment --kube) can cut, delay and " +
                       "drop peer traffic. Never for real data.",
                   },
+                  tls: {
+                    type: "object",
+                    description:
+                      "TLS on the client, admin and peer ports (docs/security.md). Fixed after creation, except rotate.",
+                    properties: {
+                      enabled: { type: "boolean", description: "HTTPS and mutual TLS between members." },
+                      issuerRef: {
+                        type: "object",
+                        required: ["name"],
+                        description:
+                          "A cert-manager issuer that signs the members' certificates; absent: the operator keeps the CA in the Secret <name>-ca.",
+                        properties: {
+                          name: string("The issuer's name."),
+                          kind: { type: "string", enum: ["Issuer", "ClusterIssuer"], description: "Default Issuer." },
+                          group: string("Default cert-manager.io."),
+                        },
+                      },
+                      rotate: {
+                        type: "integer",
+                        minimum: 0,
+                        description:
+                          "Raise by one to rotate the operator's CA and every member certificate, member by member, without downtime.",
+                      },
+                    },
+                  },
+                  auth: {
+                    type: "object",
+                    description:
+                      "Client tokens with roles (needs tls): the operator writes the digests to <name>-auth and each role's token to <name>-token-<role>.",
+                    properties: { enabled: { type: "boolean", description: "Requests without a token get 401." } },
+                  },
                   storage: {
                     type: "object",
                     description: "Old name: use storageSize.",
@@ -318,6 +358,23 @@ export function raftClusterCrd(): Record<string, unknown> {
                   faultInjection: {
                     type: "boolean",
                     description: "True while the servers run with --fault-injection (experiments only).",
+                  },
+                  tls: {
+                    type: "object",
+                    description: "The certificate rotation (no key or certificate here).",
+                    properties: {
+                      rotation: integer("The last spec.tls.rotate carried out."),
+                      phase: {
+                        type: "string",
+                        enum: ["Stable", "TrustNew", "Reissue", "DropOld"],
+                        description:
+                          "Stable; TrustNew (members restarted to trust the new CA too); Reissue (new member certificates, members restarted); DropOld (the old CA dropped, members restarted).",
+                      },
+                      certificates: integer("Generation of the member certificates (raised when they were reissued)."),
+                      reissued: { type: "array", items: { type: "integer" }, description: "Nodes given a certificate of the new CA." },
+                      startedAt: time("When the rotation in flight started."),
+                      message: string("What the rotation does now."),
+                    },
                   },
                   history: historySchema,
                   operator: operatorStatusSchema(),

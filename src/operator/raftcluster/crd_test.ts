@@ -37,6 +37,8 @@ const specKeys: Record<keyof RaftClusterSpec, true> = {
   tickMs: true,
   faultInjection: true,
   storage: true,
+  tls: true,
+  auth: true,
 };
 const statusKeys: Record<keyof RaftClusterStatus, true> = {
   observedGeneration: true,
@@ -59,6 +61,7 @@ const statusKeys: Record<keyof RaftClusterStatus, true> = {
   history: true,
   operator: true,
   faultInjection: true,
+  tls: true,
 };
 const memberKeys: Record<keyof MemberView, true> = {
   pod: true,
@@ -99,7 +102,7 @@ Deno.test("crds/raftcluster.yaml is the YAML of crd.ts (regenerate with write_cr
 Deno.test("the YAML keeps every key of the CRD object, x-kubernetes-* included", () => {
   const parsed = k8s.loadYaml<k8s.V1CustomResourceDefinition>(raftClusterCrdYaml());
   const spec = parsed.spec.versions[0].schema!.openAPIV3Schema!.properties!.spec;
-  assert.equal(spec.x_kubernetes_validations?.length, 3);
+  assert.equal(spec.x_kubernetes_validations?.length, 5);
   const conditions =
     parsed.spec.versions[0].schema!.openAPIV3Schema!.properties!.status.properties!.conditions;
   assert.equal(conditions.x_kubernetes_list_type, "map");

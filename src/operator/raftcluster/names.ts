@@ -25,6 +25,14 @@ export const statefulSetName = (c: ClusterRef) => c.name;
 export const peerServiceName = (c: ClusterRef) => `${c.name}-peers`;
 export const clientServiceName = (c: ClusterRef) => c.name;
 export const secretName = (c: ClusterRef) => `${c.name}-tokens`;
+/** The operator's CA (certificate and key; never mounted in a pod). */
+export const caSecretName = (c: ClusterRef) => `${c.name}-ca`;
+/** The CA bundle the members trust (certificates only), mounted in every pod. */
+export const trustSecretName = (c: ClusterRef) => `${c.name}-trust`;
+/** The members' auth file: token digests only. */
+export const authSecretName = (c: ClusterRef) => `${c.name}-auth`;
+/** One role's client token, for users of that role. */
+export const userTokenSecretName = (c: ClusterRef, role: string) => `${c.name}-token-${role}`;
 export const disruptionBudgetName = (c: ClusterRef) => c.name;
 export const networkPolicyName = (c: ClusterRef) => c.name;
 
@@ -77,9 +85,27 @@ export function slotOf(c: ClusterRef, objectName: string, prefix = `${c.name}-`)
 export const slotOfPod = (c: ClusterRef, pod: string) => slotOf(c, pod);
 export const slotOfClaim = (c: ClusterRef, claim: string) => slotOf(c, claim, `${DATA_VOLUME}-${c.name}-`);
 
-/** The client URL of a pod at its pod IP: how the operator reaches a node, in or out of the cluster. */
-export function podUrl(podIp: string): string {
-  return podIp.includes(":") ? `http://[${podIp}]:${CLIENT_PORT}` : `http://${podIp}:${CLIENT_PORT}`;
+/**
+ * The client URL of a pod at its pod IP: how the operator reaches a node, in or out of the cluster.
+ * With TLS the certificate is checked against the pod's DNS name (podDnsName), not the IP.
+ */
+export function podUrl(podIp: string, tls = false): string {
+  const scheme = tls ? "https" : "http";
+  return podIp.includes(":") ? `${scheme}://[${podIp}]:${CLIENT_PORT}` : `${scheme}://${podIp}:${CLIENT_PORT}`;
+}
+
+/** A pod's stable DNS name under the headless Service (what the members advertise). */
+export function podDnsName(c: ClusterRef, pod: string): string {
+  return `${pod}.${peerServiceName(c)}.${c.namespace}.svc.cluster.local`;
+}
+
+/** Every name a member is reached by: its pod name, the headless and the client Service. */
+export function memberDnsNames(c: ClusterRef, pod: string): string[] {
+  const names: string[] = [podDnsName(c, pod), `${pod}.${peerServiceName(c)}`, `${pod}.${peerServiceName(c)}.${c.namespace}`];
+  for (const service of [peerServiceName(c), clientServiceName(c)]) {
+    names.push(service, `${service}.${c.namespace}`, `${service}.${c.namespace}.svc`, `${service}.${c.namespace}.svc.cluster.local`);
+  }
+  return [...new Set(names)];
 }
 
 /** The admin URL of the node whose client URL is `clientUrl` (the same pod IP, the admin port). */

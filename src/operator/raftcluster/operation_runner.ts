@@ -7,6 +7,16 @@ import { AdminClient } from "../../client/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import { adminUrlOf, type ClusterRef, statefulSetName } from "./names.ts";
 import type { Operation } from "./operations.ts";
+import type { ClusterCa } from "../../security/certificates.ts";
+import { certifyNewMember } from "./member_certificates.ts";
+import type { FetchLike } from "./pod_client.ts";
+
+/** How the operator reaches members of a TLS cluster, and the CA that signs new members. */
+export interface MemberTlsAccess {
+  verified: FetchLike;
+  unverified: FetchLike;
+  signer(): Promise<ClusterCa>;
+}
 
 /** Thrown instead of starting an operation once this replica may no longer act. */
 export class NotLeadingError extends Error {
@@ -35,6 +45,8 @@ export class OperationRunner {
     },
     /** Sent with every admin call, recorded by the nodes (GET /admin/calls): which replica, which step. */
     private readonly caller?: { identity: string; step?: string },
+    /** With spec.tls: how to reach members (verified, and unverified for the certificate handshake). */
+    private readonly tls?: MemberTlsAccess,
   ) {}
 
   async run(op: Operation): Promise<void> {
@@ -51,6 +63,18 @@ export class OperationRunner {
       case "deletePod":
         return await this.api.deletePod(this.ref.namespace, op.pod);
       case "setIdentity":
+        if (this.tls) {
+          // The identity comes with the certificate naming it (member_certificates.ts).
+          return await certifyNewMember(this.tls.unverified, {
+            ref: this.ref,
+            pod: op.pod,
+            url: op.url,
+            nodeId: op.identity.id,
+            bootstrap: op.identity.bootstrap,
+            adminToken: this.adminToken,
+            signer: await this.tls.signer(),
+          });
+        }
         return await this.#admin(op.url, (a, node) => a.setIdentity(node, op.identity));
       case "addLearner":
         return await this.#admin(op.leaderUrl, (a, node) => a.addLearner(op.learner, { node }));
@@ -76,6 +100,7 @@ export class OperationRunner {
       endpoints: [node],
       token: this.adminToken,
       retry: ADMIN_RETRY,
+      ...(this.tls ? { fetch: this.tls.verified } : {}),
       ...(this.caller ? { caller: this.caller } : {}),
     });
     // Losing the Lease mid-call closes the client: the call (and its retries) stop at once.

@@ -26,6 +26,7 @@ import {
   buildView,
   type ClusterView,
   fetchReport,
+  fetchReportWith,
   type NodeReport,
   statusesBySlot,
   withoutDeposedLeader,
@@ -35,12 +36,20 @@ import {
   type ClusterRef,
   labelSelector,
   PEER_TOKEN_KEY,
+  podDnsName,
   podUrl,
   secretName,
   statefulSetName,
 } from "./names.ts";
 import { ActionError, describeOperation, type Operation, operationsFor } from "./operations.ts";
-import { OperationRunner } from "./operation_runner.ts";
+import { type MemberTlsAccess, OperationRunner } from "./operation_runner.ts";
+import { PodClient } from "./pod_client.ts";
+import { initialTlsStatus, planRotation, type RotationAction, withReissued } from "./tls_rotation.ts";
+import { addNextCa, dropOldCa, ForeignSecretError } from "./security_state.ts";
+import { prepareSecurity, securityTemplate, type StepSecurity } from "./step_security.ts";
+import { reissueMemberCertificate } from "./member_certificates.ts";
+import { splitPemBundle } from "../../security/tls_files.ts";
+import { TEMPLATE_HASH_ANNOTATION } from "./statefulset_sync.ts";
 import { controllerUid, reconcileOwned } from "./owned_objects.ts";
 import { pace } from "./pacing.ts";
 import { trackReconfig } from "./reconfig_history.ts";
@@ -64,6 +73,7 @@ import {
   type ResolvedSpec,
   resolveSpec,
   SpecError,
+  type TlsStatus,
 } from "./types.ts";
 
 /** What a step needs from the handler that runs it. */
@@ -147,7 +157,19 @@ export class RaftClusterReconciler {
       );
       return { settled: false };
     }
-    const view = await this.#observe(api, ref, set?.spec?.replicas ?? 0);
+    let security: StepSecurity;
+    try {
+      security = await prepareSecurity(api, ref, spec);
+    } catch (error) {
+      if (!(error instanceof ForeignSecretError)) throw error;
+      await this.#warn(ctx, "NameTaken", error.message);
+      return { settled: false };
+    }
+    for (const change of security.changes) {
+      ctx.logger.info(change);
+      await ctx.postEvent("Normal", "Created", change);
+    }
+    const view = await this.#observe(api, ref, set?.spec?.replicas ?? 0, security.podClient);
     let observed = observationFrom(statusesBySlot(view));
     const initialized = hasInitializedMember(view);
 
@@ -205,7 +227,8 @@ export class RaftClusterReconciler {
         `not touching objects this RaftCluster does not control: ${owned.foreign.join(", ")}`,
       );
     }
-    const desiredSet = statefulSet(ref, spec);
+    let tlsStatus = spec.tls ? previous.tls ?? initialTlsStatus(spec.tls.rotate) : undefined;
+    const desiredSet = statefulSet(ref, spec, securityTemplate(security, tlsStatus));
     if (!set) {
       await api.createStatefulSet(desiredSet);
       ctx.logger.info(`created StatefulSet ${statefulSetName(ref)}`);
@@ -265,6 +288,42 @@ export class RaftClusterReconciler {
       summary.settled = false;
     }
 
+    // The CA rotation (spec.tls.rotate), between membership changes; each of its phases ends with the
+    // members restarted one by one through the rolling upgrade above.
+    let rotation: RotationAction = { kind: "none" };
+    if (spec.tls && tlsStatus && security.ca) {
+      const idleNow = decision.status.phase === "Idle" && decision.action.kind === "none";
+      const rolled = idleNow && upgrade.kind === "done" &&
+        set.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] ===
+          desiredSet.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] &&
+        (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 0) &&
+        set.status?.updateRevision !== undefined && set.status?.currentRevision !== undefined;
+      const planned = idleNow
+        ? planRotation({
+          asked: spec.tls.rotate,
+          status: tlsStatus,
+          members: decision.status.members.map((m) => m.id),
+          rolled,
+          now,
+        })
+        : { status: tlsStatus, action: { kind: "none" as const } };
+      rotation = planned.action;
+      if (planned.status.phase !== tlsStatus.phase || planned.status.certificates !== tlsStatus.certificates) {
+        ctx.logger.info(`certificate rotation: ${planned.status.message}`);
+        await ctx.postEvent("Normal", "CertificateRotation", planned.status.message ?? planned.status.phase);
+      }
+      tlsStatus = planned.status;
+      if (rotation.kind === "createNextCa") security.ca = await addNextCa(api, ref, security.ca);
+      if (rotation.kind === "dropOldCa") security.ca = await dropOldCa(api, ref, security.ca);
+      security.podClient = new PodClient(splitPemBundle(security.ca.bundle), security.podClient);
+      summary.status.tls = tlsStatus;
+      if (tlsStatus.phase !== "Stable") {
+        summary.settled = false;
+        if (summary.status.phase === "Running") summary.status.phase = "Reconfiguring";
+        if (upgrade.kind === "done") summary.status.step = "CertificateRotation";
+      }
+    }
+
     // Said in status and in an Event, so nobody mistakes an experiment's cluster for a real one.
     if (spec.faultInjection) summary.status.faultInjection = true;
     if (spec.faultInjection !== (previous.faultInjection ?? false)) {
@@ -288,7 +347,7 @@ export class RaftClusterReconciler {
 
     // The StatefulSet: template, replicas and the next node id, repaired toward the persisted plan.
     const idle = decision.status.phase === "Idle" && decision.action.kind === "none";
-    const repair = statefulSetRepair(set, desiredSet, decision.status, idle);
+    const repair = statefulSetRepair(set, statefulSet(ref, spec, securityTemplate(security, tlsStatus)), decision.status, idle);
     if (repair.patch) {
       this.#checkLeading(ctx);
       await api.patch("StatefulSet", ref.namespace, statefulSetName(ref), repair.patch);
@@ -304,7 +363,15 @@ export class RaftClusterReconciler {
       await this.#warn(ctx, "SecretMissing", missingSecretMessage(ref));
       return { settled: false };
     }
-    const error = await this.#execute(ctx, api, ref, view, decision, adminToken, upgrade);
+    const access = this.#tlsAccess(security, tlsStatus);
+    if (rotation.kind === "reissue" && tlsStatus && access) {
+      tlsStatus = await this.#reissue(ctx, api, ref, view, decision, rotation.ids, adminToken, security, tlsStatus);
+      const written = await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, { tls: tlsStatus })
+        .catch(() => undefined);
+      if (written) resourceVersion = written.metadata.resourceVersion;
+      return { settled: false };
+    }
+    const error = await this.#execute(ctx, api, ref, view, decision, adminToken, upgrade, access);
     if (error && summary.status.reconfig) {
       await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, {
         reconfig: { lastError: error },
@@ -313,7 +380,7 @@ export class RaftClusterReconciler {
     return { settled: summary.settled };
   }
 
-  async #observe(api: ClusterApi, ref: ClusterRef, replicas: number): Promise<ClusterView> {
+  async #observe(api: ClusterApi, ref: ClusterRef, replicas: number, podClient?: PodClient): Promise<ClusterView> {
     const selector = labelSelector(ref);
     const [pods, claims] = await Promise.all([
       api.listPods(ref.namespace, selector),
@@ -322,10 +389,70 @@ export class RaftClusterReconciler {
     const reports = new Map<string, NodeReport>();
     await Promise.all(pods.map(async (pod) => {
       if (!pod.ip) return;
-      const report = await fetchReport(podUrl(pod.ip));
+      let report: NodeReport | undefined;
+      if (podClient) {
+        podClient.remember(pod.ip, podDnsName(ref, pod.name));
+        report = await fetchReportWith(podClient.fetcher(true), podUrl(pod.ip, true));
+        // A member without its certificate yet serves a stand-in nobody can verify: believed only
+        // when it says it has no identity (then the certificate handshake, which checks it, follows).
+        if (!report) {
+          const unverified = await fetchReportWith(podClient.fetcher(false), podUrl(pod.ip, true));
+          if (unverified && unverified.id === undefined) report = unverified;
+        }
+      } else {
+        report = await fetchReport(podUrl(pod.ip));
+      }
       if (report) reports.set(pod.name, report);
     }));
-    return buildView(ref, { pods, claims, reports, replicas });
+    return buildView(ref, { pods, claims, reports, replicas, tls: podClient !== undefined });
+  }
+
+  #tlsAccess(security: StepSecurity, tlsStatus: TlsStatus | undefined): MemberTlsAccess | undefined {
+    const { ca, podClient } = security;
+    if (!ca || !podClient || !tlsStatus) return undefined;
+    const useNext = tlsStatus.phase === "Reissue" || tlsStatus.phase === "DropOld";
+    return {
+      verified: podClient.fetcher(true),
+      unverified: podClient.fetcher(false),
+      signer: () => ca.signer(useNext),
+    };
+  }
+
+  /** Rotation: members get a certificate of the new CA, one call each; returns the status with them. */
+  async #reissue(
+    ctx: StepContext,
+    api: ClusterApi,
+    ref: ClusterRef,
+    view: ClusterView,
+    decision: PlannerDecision,
+    ids: number[],
+    adminToken: string,
+    security: StepSecurity,
+    status: TlsStatus,
+  ): Promise<TlsStatus> {
+    const signer = await security.ca!.signer(true);
+    for (const id of ids) {
+      const member = decision.status.members.find((m) => m.id === id);
+      const facts = member ? view.slots.get(member.slot) : undefined;
+      if (!member || !facts?.url || !facts.pod) continue;
+      this.#checkLeading(ctx);
+      try {
+        await reissueMemberCertificate(security.podClient!.fetcher(true), {
+          ref,
+          pod: facts.pod,
+          url: facts.url,
+          nodeId: id,
+          adminToken,
+          signer,
+        });
+        status = withReissued(status, id);
+        ctx.logger.info(`certificate rotation: node ${id} has a certificate of the new CA (used from its next start)`);
+      } catch (error) {
+        await this.#warn(ctx, "StepFailed", `certificate rotation: node ${id}: ${(error as Error).message}`);
+      }
+    }
+    void api;
+    return status;
   }
 
   /** Events for what a user wants to know: a change started or finished, a step reached. */
@@ -386,6 +513,7 @@ export class RaftClusterReconciler {
     decision: PlannerDecision,
     adminToken: string,
     upgrade: ReturnType<typeof planUpgrade>,
+    access?: MemberTlsAccess,
   ): Promise<string | undefined> {
     const memory = this.#remember(ctx.uid);
     let current: string = decision.action.kind;
@@ -415,7 +543,7 @@ export class RaftClusterReconciler {
       const runner = new OperationRunner(api, ref, adminToken, {
         signal: ctx.signal ?? new AbortController().signal,
         leading: ctx.leading ?? (() => true),
-      }, this.identity ? { identity: this.identity, step } : undefined);
+      }, this.identity ? { identity: this.identity, step } : undefined, access);
       for (const operation of operations) {
         current = describeOperation(operation);
         ctx.logger.info(`action: ${current}`);

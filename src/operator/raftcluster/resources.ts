@@ -6,6 +6,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { TEMPLATE_HASH_ANNOTATION, templateHash } from "./statefulset_sync.ts";
 import { API_VERSION, RAFT_CLUSTER, type ResolvedSpec } from "./types.ts";
+import { applySecurity, type SecurityTemplate } from "./security_objects.ts";
 import {
   ADMIN_PORT,
   ADMIN_TOKEN_KEY,
@@ -158,8 +159,13 @@ function secretEnv(c: ClusterRef, name: string, key: string): k8s.V1EnvVar {
  * node its identity. Parallel pod management, because a new member only becomes ready after it was
  * added as a learner, and OrderedReady would wait for that before creating the next pod.
  */
-export function statefulSet(c: ClusterRef, spec: ResolvedSpec): k8s.V1StatefulSet {
+export function statefulSet(
+  c: ClusterRef,
+  spec: ResolvedSpec,
+  security: SecurityTemplate = {},
+): k8s.V1StatefulSet {
   const set = statefulSetWithoutHash(c, spec);
+  applySecurity(c, spec, security, set.spec!.template);
   set.metadata!.annotations = { [TEMPLATE_HASH_ANNOTATION]: templateHash(set.spec!.template) };
   return set;
 }

@@ -57,6 +57,31 @@ export interface RaftClusterSpec {
   faultInjection?: boolean;
   /** The old name of storageSize. */
   storage?: { size?: string };
+  /** TLS on every port (see docs/security.md); fixed after creation, except `rotate`. */
+  tls?: TlsSpec;
+  /** Client tokens with roles: the operator writes them (see README, spec.auth). */
+  auth?: { enabled?: boolean };
+}
+
+export interface IssuerRef {
+  name: string;
+  kind?: string;
+  group?: string;
+}
+
+export interface TlsSpec {
+  enabled?: boolean;
+  /** A cert-manager issuer; absent: the operator keeps the cluster CA in a Secret. */
+  issuerRef?: IssuerRef;
+  /** Raise it to rotate the cluster CA and every member certificate without downtime. */
+  rotate?: number;
+}
+
+/** spec.tls resolved: present only when TLS is on. */
+export interface ResolvedTls {
+  issuerRef?: { name: string; kind: string; group: string };
+  /** The CA rotation asked for (0: none yet). */
+  rotate: number;
 }
 
 export interface RateLimit {
@@ -82,6 +107,10 @@ export interface ResolvedSpec {
   faultInjection: boolean;
   reconfig: { maxParallel: number; rateLimit?: RateLimit };
   resources: { requests: ResourceList; limits: ResourceList };
+  /** Absent: plain text. */
+  tls?: ResolvedTls;
+  /** Client authentication with operator-written tokens. */
+  auth: boolean;
 }
 
 export const SPEC_DEFAULTS = {
@@ -277,6 +306,13 @@ export function resolveSpec(spec: Record<string, unknown> | undefined): Resolved
     );
   }
   const resources = (s.resources ?? {}) as Record<string, unknown>;
+  const tls = resolveTls(s.tls);
+  const auth = resolveAuth(s.auth);
+  if (auth && !tls) {
+    throw new SpecError(
+      "spec.auth needs spec.tls.enabled: true: without TLS the tokens would travel in clear text",
+    );
+  }
 
   return {
     replicas,
@@ -293,5 +329,77 @@ export function resolveSpec(spec: Record<string, unknown> | undefined): Resolved
       requests: resourceList("spec.resources.requests", resources.requests, SPEC_DEFAULTS.resources.requests),
       limits: resourceList("spec.resources.limits", resources.limits, SPEC_DEFAULTS.resources.limits),
     },
+    ...(tls ? { tls } : {}),
+    auth,
   };
+}
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+export const ISSUER_KINDS = ["Issuer", "ClusterIssuer"] as const;
+
+function resolveTls(value: unknown): ResolvedTls | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) {
+    throw new SpecError("spec.tls must be an object such as {enabled: true} or {enabled: true, issuerRef: {name: my-issuer}}");
+  }
+  for (const key of Object.keys(value)) {
+    if (!["enabled", "issuerRef", "rotate"].includes(key)) {
+      throw new SpecError(`spec.tls.${key} is not a field: spec.tls takes enabled, issuerRef and rotate`);
+    }
+  }
+  const enabled = value.enabled ?? false;
+  if (typeof enabled !== "boolean") {
+    throw new SpecError(`spec.tls.enabled must be true or false, got ${JSON.stringify(enabled)}`);
+  }
+  const rotate = value.rotate ?? 0;
+  if (typeof rotate !== "number" || !Number.isSafeInteger(rotate) || rotate < 0) {
+    throw new SpecError(
+      `spec.tls.rotate must be a whole number >= 0 (raise it by one to rotate the CA), got ${JSON.stringify(rotate)}`,
+    );
+  }
+  let issuerRef: ResolvedTls["issuerRef"];
+  if (value.issuerRef !== undefined) {
+    const ref = value.issuerRef;
+    if (!isObject(ref) || typeof ref.name !== "string" || !K8S_NAME.test(ref.name)) {
+      throw new SpecError(
+        `spec.tls.issuerRef must name a cert-manager issuer, such as {name: my-ca, kind: ClusterIssuer}, got ${
+          JSON.stringify(ref)
+        }`,
+      );
+    }
+    const kind = ref.kind ?? "Issuer";
+    if (!ISSUER_KINDS.includes(kind as typeof ISSUER_KINDS[number])) {
+      throw new SpecError(`spec.tls.issuerRef.kind must be Issuer or ClusterIssuer, got ${JSON.stringify(kind)}`);
+    }
+    const group = ref.group ?? "cert-manager.io";
+    if (typeof group !== "string" || group === "") {
+      throw new SpecError(`spec.tls.issuerRef.group must be an API group such as cert-manager.io`);
+    }
+    if (rotate > 0) {
+      throw new SpecError(
+        "spec.tls.rotate rotates the operator's own CA: with spec.tls.issuerRef the issuer owns the CA (rotate it there)",
+      );
+    }
+    issuerRef = { name: ref.name, kind: kind as string, group };
+  }
+  if (!enabled) {
+    if (issuerRef || rotate > 0) {
+      throw new SpecError("spec.tls.issuerRef and spec.tls.rotate need spec.tls.enabled: true");
+    }
+    return undefined;
+  }
+  return { rotate, ...(issuerRef ? { issuerRef } : {}) };
+}
+
+function resolveAuth(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (!isObject(value)) throw new SpecError("spec.auth must be an object such as {enabled: true}");
+  for (const key of Object.keys(value)) {
+    if (key !== "enabled") throw new SpecError(`spec.auth.${key} is not a field: spec.auth takes enabled`);
+  }
+  const enabled = value.enabled ?? false;
+  if (typeof enabled !== "boolean") {
+    throw new SpecError(`spec.auth.enabled must be true or false, got ${JSON.stringify(enabled)}`);
+  }
+  return enabled;
 }

@@ -19,6 +19,7 @@ Deno.test("the seed's YAML, verbatim, resolves with every field taken into accou
     faultInjection: false,
     reconfig: { maxParallel: 1, rateLimit: { text: "1/min", count: 1, periodMs: 60_000 } },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+    auth: false,
   });
 });
 

@@ -180,6 +180,7 @@ const STATUS_KEYS = [
   "formedAt",
   "history",
   "faultInjection",
+  "tls",
 ] as const;
 
 /**

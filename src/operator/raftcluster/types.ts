@@ -94,7 +94,7 @@ export interface RaftClusterStatus {
   conditions?: Condition[];
   phase?: ClusterPhase;
   /** The workflow step: the planner's (Idle, AddLearners, CatchUp, EnterJoint, ...) or RollingUpgrade. */
-  step?: Phase | "RollingUpgrade";
+  step?: Phase | "RollingUpgrade" | "CertificateRotation";
   /** Settled members (the scale subresource's status.replicas). */
   replicas?: number;
   /** Pods whose readiness probe passes. */
@@ -123,6 +123,22 @@ export interface RaftClusterStatus {
   operator?: OperatorStatus;
   /** True while spec.faultInjection runs the servers with --fault-injection (experiments only). */
   faultInjection?: boolean;
+  /** The CA rotation's state (spec.tls); never a key or certificate. */
+  tls?: TlsStatus;
+}
+
+export type TlsPhase = "Stable" | "TrustNew" | "Reissue" | "DropOld";
+
+export interface TlsStatus {
+  /** The last spec.tls.rotate carried out. */
+  rotation: number;
+  phase: TlsPhase;
+  /** Generation of the member certificates: raised once every member got one of the new CA. */
+  certificates: number;
+  /** Nodes given a certificate of the new CA in this rotation (phase Reissue). */
+  reissued?: number[];
+  startedAt?: string;
+  message?: string;
 }
 
 /** The planner state of a status, also from an operator version that kept it in status.reconfig. */

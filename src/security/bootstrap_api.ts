@@ -1,0 +1,60 @@
+/**
+ * The certificate handshake between the operator and a member that keeps its own key
+ * (`--tls-bootstrap`), under /admin/bootstrap, open (no token): a member without a certificate
+ * serves a self-signed stand-in nobody can verify, so no secret may be sent to it.
+ *
+ * - GET  /admin/bootstrap/csr: the member's certificate request and an HMAC of it under the admin
+ *   token (which only the cluster's pods and the operator hold): the operator signs only a CSR whose
+ *   MAC checks, so an impostor who answers in the member's place cannot get its key certified.
+ * - POST /admin/bootstrap/identity {certificate, bootstrap?}: the signed certificate, which is its own
+ *   credential: the member takes it only if the cluster CA issued it for the member's own key; its
+ *   subject names the node id, which becomes the member's identity (as POST /admin/identity).
+ *
+ * A renewed certificate during a CA rotation goes through the admin API (POST /admin/tls/certificate,
+ * admin token, over verified TLS): see admin_api.ts.
+ */
+import { Hono } from "hono";
+import type { MemberTls } from "./member_tls.ts";
+import { csrMac } from "./member_key.ts";
+
+export interface BootstrapTarget {
+  memberTls: MemberTls;
+  adminToken: string;
+  clusterId: string;
+  /** Gives the member its identity (NodeHolder.assign). */
+  assign(nodeId: number, bootstrap: boolean): Promise<{ changed: boolean; incarnation?: string }>;
+}
+
+export function bootstrapApi(target: () => BootstrapTarget | undefined): Hono {
+  const app = new Hono();
+  app.get("/csr", async (c) => {
+    const t = target();
+    if (!t) return c.json({ error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" } }, 404);
+    const csr = await t.memberTls.certificateRequest();
+    return c.json({ csr, mac: csrMac(t.adminToken, csr), issued: t.memberTls.issued, nodeId: t.memberTls.nodeId });
+  });
+  app.post("/identity", async (c) => {
+    const t = target();
+    if (!t) return c.json({ error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" } }, 404);
+    let body: { certificate?: unknown; bootstrap?: unknown };
+    try {
+      body = await c.req.json();
+    } catch {
+      return c.json({ error: { code: "bad_request", message: "the body must be a JSON object" } }, 400);
+    }
+    if (typeof body.certificate !== "string") {
+      return c.json({ error: { code: "bad_request", message: '"certificate" (PEM) is required' } }, 400);
+    }
+    let nodeId: number;
+    try {
+      nodeId = await t.memberTls.accept(body.certificate, t.clusterId);
+    } catch (error) {
+      return c.json({
+        error: { code: "certificate_refused", message: `certificate refused: ${(error as Error).message}` },
+      }, 403);
+    }
+    const { changed, incarnation } = await t.assign(nodeId, body.bootstrap === true);
+    return c.json({ id: nodeId, clusterId: t.clusterId, incarnation, changed });
+  });
+  return app;
+}
