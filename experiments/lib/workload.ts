@@ -32,7 +32,7 @@ export interface WorkloadOptions {
   /** Fixed node per client (for the bug experiments); default: client i uses endpoints()[i % n]. */
   pin?: (client: number) => string;
   /** A cluster with TLS and client tokens: the CA to trust and the token to send. */
-  access?: Pick<KvClientOptions, "tls" | "token">;
+  access?: Pick<KvClientOptions, "tls" | "token" | "fetch">;
 }
 
 const DEFAULT_MIX: OperationMix = { get: 0.4, put: 0.35, delete: 0.08, cas: 0.17 };
