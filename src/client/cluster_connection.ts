@@ -120,7 +120,14 @@ export class ClusterConnection {
       }
       const timeoutMs = Math.max(1, Math.min(this.policy.requestTimeoutMs, deadline - performance.now()));
       const request = { ...plan, headers: { ...this.#authorization, ...plan.headers } };
-      const result = await exchange(this.#httpClient, url, request, timeoutMs, this.#closing.signal, this.#fetch);
+      const result = await exchange(
+        this.#httpClient,
+        url,
+        request,
+        timeoutMs,
+        this.#closing.signal,
+        this.#fetch,
+      );
       const node = this.book.nodeOf(url);
 
       if (result.kind === "answer") {

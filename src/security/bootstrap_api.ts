@@ -3,7 +3,8 @@
  * (`--tls-bootstrap`), under /admin/bootstrap, open (no token): a member without a certificate
  * serves a self-signed stand-in nobody can verify, so no secret may be sent to it.
  *
- * - GET  /admin/bootstrap/csr: the member's certificate request and an HMAC of it under the admin
+ * - GET  /admin/bootstrap/csr[?subject=…&dns=…]: the member's certificate request (asking for that
+ *   subject and those names, for an issuer that signs what a CSR says) and an HMAC of it under the admin
  *   token (which only the cluster's pods and the operator hold): the operator signs only a CSR whose
  *   MAC checks, so an impostor who answers in the member's place cannot get its key certified.
  * - POST /admin/bootstrap/identity {certificate, bootstrap?}: the signed certificate, which is its own
@@ -29,13 +30,41 @@ export function bootstrapApi(target: () => BootstrapTarget | undefined): Hono {
   const app = new Hono();
   app.get("/csr", async (c) => {
     const t = target();
-    if (!t) return c.json({ error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" } }, 404);
-    const csr = await t.memberTls.certificateRequest();
-    return c.json({ csr, mac: csrMac(t.adminToken, csr), issued: t.memberTls.issued, nodeId: t.memberTls.nodeId });
+    if (!t) {
+      return c.json({
+        error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" },
+      }, 404);
+    }
+    // ?subject=CN=node-4,OU=node,O=<cluster>&dns=a&dns=b: for an issuer that signs what the CSR says.
+    const subject = c.req.query("subject");
+    const dnsNames = c.req.queries("dns") ?? [];
+    if (
+      subject !== undefined && (!/^CN=node-[1-9][0-9]*, ?OU=node, ?O=.+$/.test(subject) || !dnsNames.length)
+    ) {
+      return c.json({
+        error: {
+          code: "bad_request",
+          message: "subject must read CN=node-<id>, OU=node, O=<cluster id>, with dns names",
+        },
+      }, 400);
+    }
+    const csr = await t.memberTls.certificateRequest(
+      subject === undefined ? undefined : { subject, dnsNames },
+    );
+    return c.json({
+      csr,
+      mac: csrMac(t.adminToken, csr),
+      issued: t.memberTls.issued,
+      nodeId: t.memberTls.nodeId,
+    });
   });
   app.post("/identity", async (c) => {
     const t = target();
-    if (!t) return c.json({ error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" } }, 404);
+    if (!t) {
+      return c.json({
+        error: { code: "no_bootstrap", message: "this server does not run with --tls-bootstrap" },
+      }, 404);
+    }
     let body: { certificate?: unknown; bootstrap?: unknown };
     try {
       body = await c.req.json();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ClusterCa } from "./certificates.ts";
-import { csrMacMatches } from "./member_key.ts";
+import { csrMacMatches, describeRequest } from "./member_key.ts";
 import { namedFetch } from "./named_fetch.ts";
 import { SERVER_TASK_PERMISSIONS } from "../server/test_server.ts";
 
@@ -82,6 +82,21 @@ Deno.test("--tls-bootstrap: own key, MAC'd CSR, certificate checked against key 
     assert.ok(csrMacMatches(ADMIN_TOKEN, answer.csr, answer.mac), "the MAC is made with the admin token");
     assert.ok(!csrMacMatches("another-token-0123", answer.csr, answer.mac), "and no other");
 
+    // For an issuer that signs what a CSR says (cert-manager), the CSR asks for the node's names.
+    const named = await (await unverified(
+      `${server.url}/admin/bootstrap/csr?subject=${
+        encodeURIComponent("CN=node-7, OU=node, O=c1")
+      }&dns=a.svc&dns=b.svc`,
+    )).json();
+    assert.deepEqual(describeRequest(named.csr), {
+      subject: "CN=node-7, OU=node, O=c1",
+      dnsNames: ["a.svc", "b.svc"],
+    });
+    assert.ok(csrMacMatches(ADMIN_TOKEN, named.csr, named.mac));
+    const badSubject = await unverified(`${server.url}/admin/bootstrap/csr?subject=CN=admin&dns=a`);
+    assert.equal(badSubject.status, 400);
+    await badSubject.body?.cancel();
+
     const post = async (certificate: string) =>
       await unverified(`${server.url}/admin/bootstrap/identity`, {
         method: "POST",
@@ -114,11 +129,17 @@ Deno.test("--tls-bootstrap: own key, MAC'd CSR, certificate checked against key 
       fetch(`${server.url}/admin/tls/certificate`, {
         client: trusting,
         method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ certificate: cert }),
       });
     assert.equal((await renew()).status, 401);
-    const foreign = await renew(ADMIN_TOKEN, await stranger.ca.signNodeRequest(answer.csr, { nodeId: 7, ...names }));
+    const foreign = await renew(
+      ADMIN_TOKEN,
+      await stranger.ca.signNodeRequest(answer.csr, { nodeId: 7, ...names }),
+    );
     assert.equal(foreign.status, 403);
     await foreign.body?.cancel();
     const renewed = await renew(ADMIN_TOKEN);

@@ -32,14 +32,23 @@ export async function loadOrCreateMemberKey(path: string): Promise<MemberKey> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   if (keyPem === undefined) {
-    const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as CryptoKeyPair;
-    keyPem = x509.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
+    keyPem = (await generateMemberKey()).keyPem;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || ".", { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp`;
     await Deno.writeTextFile(tmp, keyPem, { mode: 0o600 });
     await Deno.rename(tmp, path);
   }
   return { keyPem, keys: await keyPairOf(keyPem) };
+}
+
+/** A fresh key, in memory only. */
+export async function generateMemberKey(): Promise<MemberKey> {
+  const keys = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]) as CryptoKeyPair;
+  const keyPem = x509.PemConverter.encode(
+    await crypto.subtle.exportKey("pkcs8", keys.privateKey),
+    "PRIVATE KEY",
+  );
+  return { keyPem, keys };
 }
 
 async function keyPairOf(pem: string): Promise<CryptoKeyPair> {
@@ -53,14 +62,41 @@ async function keyPairOf(pem: string): Promise<CryptoKeyPair> {
   return { privateKey, publicKey };
 }
 
-/** A CSR for the key (its subject is ignored: the operator sets the subject and names it signs). */
-export async function certificateRequest(key: MemberKey, name: string): Promise<string> {
+/**
+ * A CSR for the key. The operator's own CA ignores its subject (it sets the subject and names it
+ * signs); an external issuer (cert-manager) signs what the CSR says, so then the operator asks for
+ * the node's subject and DNS names (`names`) and checks them before it submits the request.
+ */
+export async function certificateRequest(
+  key: MemberKey,
+  name: string,
+  names?: { subject: string; dnsNames: string[] },
+): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${name}`,
+    name: names?.subject ?? `CN=${name}`,
     keys: key.keys,
     signingAlgorithm: ALGORITHM,
+    extensions: names
+      ? [
+        new x509.SubjectAlternativeNameExtension(
+          names.dnsNames.map((value) => ({ type: "dns" as const, value })),
+        ),
+      ]
+      : [],
   });
   return csr.toString("pem");
+}
+
+/** The subject and DNS names a CSR asks for (what the operator checks before an issuer signs it). */
+export function describeRequest(csrPem: string): { subject: string; dnsNames: string[] } {
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  const san = csr.extensions.find((e) => e instanceof x509.SubjectAlternativeNameExtension) as
+    | x509.SubjectAlternativeNameExtension
+    | undefined;
+  return {
+    subject: csr.subject,
+    dnsNames: (san?.names.toJSON() ?? []).filter((n) => n.type === "dns").map((n) => n.value),
+  };
 }
 
 /** A self-signed certificate of the member's key, served only until the real one arrives. */
@@ -114,7 +150,9 @@ export async function checkOfferedCertificate(
     throw new Error(`not a PEM certificate: ${(error as Error).message}`);
   }
   const nodeId = nodeIdOfCertificate(pem);
-  if (nodeId === undefined) throw new Error(`${certificate.subject} is not a node certificate (OU=node, CN=node-<id>)`);
+  if (nodeId === undefined) {
+    throw new Error(`${certificate.subject} is not a node certificate (OU=node, CN=node-<id>)`);
+  }
   const organization = certificate.subjectName.getField("O")[0];
   if (organization !== clusterId) {
     throw new Error(`the certificate is for cluster "${organization}", this server runs for "${clusterId}"`);
@@ -124,7 +162,9 @@ export async function checkOfferedCertificate(
   }
   const now = new Date();
   if (certificate.notBefore > now || certificate.notAfter < now) {
-    throw new Error(`the certificate is not valid now (${certificate.notBefore.toISOString()} .. ${certificate.notAfter.toISOString()})`);
+    throw new Error(
+      `the certificate is not valid now (${certificate.notBefore.toISOString()} .. ${certificate.notAfter.toISOString()})`,
+    );
   }
   for (const caPem of trusted) {
     const ca = new x509.X509Certificate(caPem);

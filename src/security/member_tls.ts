@@ -68,7 +68,9 @@ export class MemberTls {
     return this.#issued ? nodeIdOfCertificate(this.#material.cert) : undefined;
   }
 
-  async certificateRequest(): Promise<string> {
+  /** With `names`: a CSR that asks for them (for an external issuer such as cert-manager). */
+  async certificateRequest(names?: { subject: string; dnsNames: string[] }): Promise<string> {
+    if (names) return await certificateRequest(this.key, "raft-kv member", names);
     return this.#csr ??= await certificateRequest(this.key, "raft-kv member");
   }
 
@@ -84,7 +86,9 @@ export class MemberTls {
     const nodeId = await checkOfferedCertificate(pem, this.key, this.#material.ca, clusterId);
     if (this.#issued) {
       if (this.nodeId !== nodeId) {
-        throw new Error(`this member already holds a certificate for node ${this.nodeId}, not node ${nodeId}`);
+        throw new Error(
+          `this member already holds a certificate for node ${this.nodeId}, not node ${nodeId}`,
+        );
       }
       return nodeId;
     }

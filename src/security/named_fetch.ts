@@ -34,7 +34,9 @@ export interface NamedFetchInit {
 /** A small fetch over node:https: string bodies, the whole answer read into a Response. */
 export function namedFetch(url: string, init: NamedFetchInit): Promise<Response> {
   const target = new URL(url);
-  if (target.protocol !== "https:") return Promise.reject(new TypeError(`namedFetch is for https URLs, got ${url}`));
+  if (target.protocol !== "https:") {
+    return Promise.reject(new TypeError(`namedFetch is for https URLs, got ${url}`));
+  }
   const name = target.hostname.replace(/^\[|\]$/g, "");
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, key) => headers[key] = value);
@@ -71,7 +73,10 @@ export function namedFetch(url: string, init: NamedFetchInit): Promise<Response>
     const onAbort = () => request.destroy(init.signal?.reason ?? new DOMException("aborted", "AbortError"));
     init.signal?.addEventListener("abort", onAbort, { once: true });
     request.on("close", () => init.signal?.removeEventListener("abort", onAbort));
-    request.on("error", (error: Error) => reject(new TypeError(`fetch failed: ${error.message}`, { cause: error })));
+    request.on(
+      "error",
+      (error: Error) => reject(new TypeError(`fetch failed: ${error.message}`, { cause: error })),
+    );
     if (init.body !== undefined) request.write(init.body);
     request.end();
   });

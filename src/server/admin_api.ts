@@ -171,7 +171,10 @@ export function adminApi(holder: NodeHolder): Hono {
   app.post("/tls/certificate", async (c) => {
     const body = await json(c);
     if (!holder.memberTls || !holder.identity) {
-      throw conflict("no_member_tls", "this node does not keep its own key (--tls-bootstrap) or has no identity yet");
+      throw conflict(
+        "no_member_tls",
+        "this node does not keep its own key (--tls-bootstrap) or has no identity yet",
+      );
     }
     if (typeof body.certificate !== "string") throw badRequest('"certificate" (PEM) is required');
     try {

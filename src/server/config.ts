@@ -242,10 +242,14 @@ export function parseConfig(args: string[], env: (name: string) => string | unde
   }
   const tlsBootstrap = flag("tls-bootstrap");
   if (tlsBootstrap && !tls) {
-    throw new ConfigError("--tls-bootstrap needs --tls-cert, --tls-key and --tls-ca (where the key and certificate go)");
+    throw new ConfigError(
+      "--tls-bootstrap needs --tls-cert, --tls-key and --tls-ca (where the key and certificate go)",
+    );
   }
   if (tlsBootstrap && clientCertAuthText === "off") {
-    throw new ConfigError("--tls-bootstrap needs --client-cert-auth on (it switches certificates while it runs)");
+    throw new ConfigError(
+      "--tls-bootstrap needs --client-cert-auth on (it switches certificates while it runs)",
+    );
   }
   const advertiseClient = get("advertise-client") ??
     `${scheme}://${listenClient.hostname}:${listenClient.port}`;

@@ -9,7 +9,6 @@ import { HttpError, unavailable } from "./http_errors.ts";
 import { describeLeader, leaderHint } from "./leader_hint.ts";
 import { memberFetch } from "../security/cluster_fetch.ts";
 
-
 const FORWARDED_HEADER = "x-raft-forwarded-by";
 const PASSED_REQUEST_HEADERS = [
   "content-type",

@@ -51,7 +51,9 @@ try {
       holder.tls = material;
       useClusterTls(material);
     });
-    if (!holder.memberTls.issued) log("info", "no certificate yet: serving a self-signed one until the operator issues it");
+    if (!holder.memberTls.issued) {
+      log("info", "no certificate yet: serving a self-signed one until the operator issues it");
+    }
   } else if (config.tls) {
     holder.tls = await loadTlsMaterial(config.tls);
     useClusterTls(holder.tls);

@@ -61,7 +61,10 @@ export class NodeHolder {
       this.identity = await writeIdentity(this.config.dataDir, this.config.nodeId, this.config.clusterId);
     }
     if (this.identity && this.memberTls && !this.memberTls.issued) {
-      this.log("warn", `node ${this.identity.nodeId} has no certificate at ${this.memberTls.paths.certFile} yet: waiting for POST /admin/bootstrap/identity`);
+      this.log(
+        "warn",
+        `node ${this.identity.nodeId} has no certificate at ${this.memberTls.paths.certFile} yet: waiting for POST /admin/bootstrap/identity`,
+      );
     } else if (this.identity) await this.start(this.config.bootstrap);
     else this.log("info", "no identity yet: waiting for POST /admin/identity");
   }

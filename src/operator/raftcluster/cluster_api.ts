@@ -12,6 +12,7 @@ import * as k8s from "@kubernetes/client-node";
 import type { KubeObject } from "../framework/mod.ts";
 import { apiStatusCode } from "../framework/mod.ts";
 import { RAFT_CLUSTER } from "./types.ts";
+import { CERTIFICATE_REQUEST } from "./cert_manager.ts";
 
 const FIELD_MANAGER = "raft-operator";
 
@@ -141,6 +142,32 @@ export class ClusterApi {
       }
       throw error;
     }
+  }
+
+  /** A cert-manager CertificateRequest (spec.tls.issuerRef), or undefined. */
+  async readCertificateRequest(
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const { group, version, plural } = CERTIFICATE_REQUEST;
+    return await orUndefined(() =>
+      this.#clients.objects.getNamespacedCustomObject(
+        { group, version, plural, namespace, name },
+        this.#options(),
+      )
+    ) as Record<string, unknown> | undefined;
+  }
+
+  async createCertificateRequest(body: { metadata: k8s.V1ObjectMeta }): Promise<void> {
+    const { group, version, plural } = CERTIFICATE_REQUEST;
+    await this.#clients.objects.createNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace: body.metadata.namespace!,
+      body,
+      fieldManager: FIELD_MANAGER,
+    }, this.#options());
   }
 
   async readSecret(namespace: string, name: string): Promise<k8s.V1Secret | undefined> {

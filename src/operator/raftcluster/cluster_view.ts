@@ -46,7 +46,13 @@ export interface ClusterView {
 /** Joins pods, claims and reports into slots (pure). */
 export function buildView(
   ref: ClusterRef,
-  input: { pods: PodFacts[]; claims: string[]; reports: Map<string, NodeReport>; replicas: number; tls?: boolean },
+  input: {
+    pods: PodFacts[];
+    claims: string[];
+    reports: Map<string, NodeReport>;
+    replicas: number;
+    tls?: boolean;
+  },
 ): ClusterView {
   const slots = new Map<number, SlotFacts>();
   const at = (slot: number) => {

@@ -306,7 +306,11 @@ export function raftClusterCrd(): Record<string, unknown> {
                           "A cert-manager issuer that signs the members' certificates; absent: the operator keeps the CA in the Secret <name>-ca.",
                         properties: {
                           name: string("The issuer's name."),
-                          kind: { type: "string", enum: ["Issuer", "ClusterIssuer"], description: "Default Issuer." },
+                          kind: {
+                            type: "string",
+                            enum: ["Issuer", "ClusterIssuer"],
+                            description: "Default Issuer.",
+                          },
                           group: string("Default cert-manager.io."),
                         },
                       },
@@ -322,7 +326,9 @@ export function raftClusterCrd(): Record<string, unknown> {
                     type: "object",
                     description:
                       "Client tokens with roles (needs tls): the operator writes the digests to <name>-auth and each role's token to <name>-token-<role>.",
-                    properties: { enabled: { type: "boolean", description: "Requests without a token get 401." } },
+                    properties: {
+                      enabled: { type: "boolean", description: "Requests without a token get 401." },
+                    },
                   },
                   storage: {
                     type: "object",
@@ -370,8 +376,14 @@ export function raftClusterCrd(): Record<string, unknown> {
                         description:
                           "Stable; TrustNew (members restarted to trust the new CA too); Reissue (new member certificates, members restarted); DropOld (the old CA dropped, members restarted).",
                       },
-                      certificates: integer("Generation of the member certificates (raised when they were reissued)."),
-                      reissued: { type: "array", items: { type: "integer" }, description: "Nodes given a certificate of the new CA." },
+                      certificates: integer(
+                        "Generation of the member certificates (raised when they were reissued).",
+                      ),
+                      reissued: {
+                        type: "array",
+                        items: { type: "integer" },
+                        description: "Nodes given a certificate of the new CA.",
+                      },
                       startedAt: time("When the rotation in flight started."),
                       message: string("What the rotation does now."),
                     },

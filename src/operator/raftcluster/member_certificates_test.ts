@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { ClusterCa, describeCertificate, nodeIdOfCertificate } from "../../security/certificates.ts";
-import { certificateRequest, checkOfferedCertificate, loadOrCreateMemberKey } from "../../security/member_key.ts";
+import {
+  certificateRequest,
+  checkOfferedCertificate,
+  loadOrCreateMemberKey,
+} from "../../security/member_key.ts";
 import { memberDnsNames } from "./names.ts";
 
 const ref = { name: "demo", namespace: "shop", uid: "0123456789abcdef" };

@@ -91,7 +91,9 @@ export const slotOfClaim = (c: ClusterRef, claim: string) => slotOf(c, claim, `$
  */
 export function podUrl(podIp: string, tls = false): string {
   const scheme = tls ? "https" : "http";
-  return podIp.includes(":") ? `${scheme}://[${podIp}]:${CLIENT_PORT}` : `${scheme}://${podIp}:${CLIENT_PORT}`;
+  return podIp.includes(":")
+    ? `${scheme}://[${podIp}]:${CLIENT_PORT}`
+    : `${scheme}://${podIp}:${CLIENT_PORT}`;
 }
 
 /** A pod's stable DNS name under the headless Service (what the members advertise). */
@@ -101,9 +103,18 @@ export function podDnsName(c: ClusterRef, pod: string): string {
 
 /** Every name a member is reached by: its pod name, the headless and the client Service. */
 export function memberDnsNames(c: ClusterRef, pod: string): string[] {
-  const names: string[] = [podDnsName(c, pod), `${pod}.${peerServiceName(c)}`, `${pod}.${peerServiceName(c)}.${c.namespace}`];
+  const names: string[] = [
+    podDnsName(c, pod),
+    `${pod}.${peerServiceName(c)}`,
+    `${pod}.${peerServiceName(c)}.${c.namespace}`,
+  ];
   for (const service of [peerServiceName(c), clientServiceName(c)]) {
-    names.push(service, `${service}.${c.namespace}`, `${service}.${c.namespace}.svc`, `${service}.${c.namespace}.svc.cluster.local`);
+    names.push(
+      service,
+      `${service}.${c.namespace}`,
+      `${service}.${c.namespace}.svc`,
+      `${service}.${c.namespace}.svc.cluster.local`,
+    );
   }
   return [...new Set(names)];
 }

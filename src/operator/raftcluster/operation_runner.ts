@@ -7,15 +7,15 @@ import { AdminClient } from "../../client/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import { adminUrlOf, type ClusterRef, statefulSetName } from "./names.ts";
 import type { Operation } from "./operations.ts";
-import type { ClusterCa } from "../../security/certificates.ts";
-import { certifyNewMember } from "./member_certificates.ts";
+import { certifyNewMember, type MemberIssuer } from "./member_certificates.ts";
 import type { FetchLike } from "./pod_client.ts";
 
 /** How the operator reaches members of a TLS cluster, and the CA that signs new members. */
 export interface MemberTlsAccess {
   verified: FetchLike;
   unverified: FetchLike;
-  signer(): Promise<ClusterCa>;
+  /** Signs new members' certificates. */
+  issuer: MemberIssuer;
 }
 
 /** Thrown instead of starting an operation once this replica may no longer act. */
@@ -65,14 +65,13 @@ export class OperationRunner {
       case "setIdentity":
         if (this.tls) {
           // The identity comes with the certificate naming it (member_certificates.ts).
-          return await certifyNewMember(this.tls.unverified, {
+          return await certifyNewMember(this.tls.unverified, this.tls.issuer, {
             ref: this.ref,
             pod: op.pod,
             url: op.url,
             nodeId: op.identity.id,
             bootstrap: op.identity.bootstrap,
             adminToken: this.adminToken,
-            signer: await this.tls.signer(),
           });
         }
         return await this.#admin(op.url, (a, node) => a.setIdentity(node, op.identity));

@@ -16,7 +16,7 @@ export class PodClient {
 
   /** `previous`: a client of the same cluster whose pod names carry over (the CA bundle changed). */
   constructor(readonly caBundle: string[], previous?: PodClient) {
-    if (previous) for (const [ip, name] of previous.#names) this.#names.set(ip, name);
+    if (previous) { for (const [ip, name] of previous.#names) this.#names.set(ip, name); }
   }
 
   remember(ip: string, dnsName: string): void {

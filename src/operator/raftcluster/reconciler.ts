@@ -47,7 +47,7 @@ import { PodClient } from "./pod_client.ts";
 import { initialTlsStatus, planRotation, type RotationAction, withReissued } from "./tls_rotation.ts";
 import { addNextCa, dropOldCa, ForeignSecretError } from "./security_state.ts";
 import { prepareSecurity, securityTemplate, type StepSecurity } from "./step_security.ts";
-import { reissueMemberCertificate } from "./member_certificates.ts";
+import { certManagerIssuer, operatorCaIssuer, reissueMemberCertificate } from "./member_certificates.ts";
 import { splitPemBundle } from "../../security/tls_files.ts";
 import { TEMPLATE_HASH_ANNOTATION } from "./statefulset_sync.ts";
 import { controllerUid, reconcileOwned } from "./owned_objects.ts";
@@ -168,6 +168,11 @@ export class RaftClusterReconciler {
     for (const change of security.changes) {
       ctx.logger.info(change);
       await ctx.postEvent("Normal", "Created", change);
+    }
+    if (security.waiting) {
+      // spec.tls.issuerRef: the CA to trust is not known yet; no pod starts without it.
+      await this.#reportOnce(ctx, "WaitingForIssuer", security.waiting);
+      return { settled: false };
     }
     const view = await this.#observe(api, ref, set?.spec?.replicas ?? 0, security.podClient);
     let observed = observationFrom(statusesBySlot(view));
@@ -308,7 +313,9 @@ export class RaftClusterReconciler {
         })
         : { status: tlsStatus, action: { kind: "none" as const } };
       rotation = planned.action;
-      if (planned.status.phase !== tlsStatus.phase || planned.status.certificates !== tlsStatus.certificates) {
+      if (
+        planned.status.phase !== tlsStatus.phase || planned.status.certificates !== tlsStatus.certificates
+      ) {
         ctx.logger.info(`certificate rotation: ${planned.status.message}`);
         await ctx.postEvent("Normal", "CertificateRotation", planned.status.message ?? planned.status.phase);
       }
@@ -347,7 +354,12 @@ export class RaftClusterReconciler {
 
     // The StatefulSet: template, replicas and the next node id, repaired toward the persisted plan.
     const idle = decision.status.phase === "Idle" && decision.action.kind === "none";
-    const repair = statefulSetRepair(set, statefulSet(ref, spec, securityTemplate(security, tlsStatus)), decision.status, idle);
+    const repair = statefulSetRepair(
+      set,
+      statefulSet(ref, spec, securityTemplate(security, tlsStatus)),
+      decision.status,
+      idle,
+    );
     if (repair.patch) {
       this.#checkLeading(ctx);
       await api.patch("StatefulSet", ref.namespace, statefulSetName(ref), repair.patch);
@@ -363,10 +375,22 @@ export class RaftClusterReconciler {
       await this.#warn(ctx, "SecretMissing", missingSecretMessage(ref));
       return { settled: false };
     }
-    const access = this.#tlsAccess(security, tlsStatus);
+    const access = this.#tlsAccess(api, spec, security, tlsStatus);
     if (rotation.kind === "reissue" && tlsStatus && access) {
-      tlsStatus = await this.#reissue(ctx, api, ref, view, decision, rotation.ids, adminToken, security, tlsStatus);
-      const written = await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, { tls: tlsStatus })
+      tlsStatus = await this.#reissue(
+        ctx,
+        api,
+        ref,
+        view,
+        decision,
+        rotation.ids,
+        adminToken,
+        security,
+        tlsStatus,
+      );
+      const written = await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, {
+        tls: tlsStatus,
+      })
         .catch(() => undefined);
       if (written) resourceVersion = written.metadata.resourceVersion;
       return { settled: false };
@@ -380,7 +404,12 @@ export class RaftClusterReconciler {
     return { settled: summary.settled };
   }
 
-  async #observe(api: ClusterApi, ref: ClusterRef, replicas: number, podClient?: PodClient): Promise<ClusterView> {
+  async #observe(
+    api: ClusterApi,
+    ref: ClusterRef,
+    replicas: number,
+    podClient?: PodClient,
+  ): Promise<ClusterView> {
     const selector = labelSelector(ref);
     const [pods, claims] = await Promise.all([
       api.listPods(ref.namespace, selector),
@@ -407,15 +436,22 @@ export class RaftClusterReconciler {
     return buildView(ref, { pods, claims, reports, replicas, tls: podClient !== undefined });
   }
 
-  #tlsAccess(security: StepSecurity, tlsStatus: TlsStatus | undefined): MemberTlsAccess | undefined {
+  #tlsAccess(
+    api: ClusterApi,
+    spec: ResolvedSpec,
+    security: StepSecurity,
+    tlsStatus: TlsStatus | undefined,
+  ): MemberTlsAccess | undefined {
     const { ca, podClient } = security;
-    if (!ca || !podClient || !tlsStatus) return undefined;
-    const useNext = tlsStatus.phase === "Reissue" || tlsStatus.phase === "DropOld";
-    return {
-      verified: podClient.fetcher(true),
-      unverified: podClient.fetcher(false),
-      signer: () => ca.signer(useNext),
-    };
+    if (!podClient) return undefined;
+    const useNext = tlsStatus?.phase === "Reissue" || tlsStatus?.phase === "DropOld";
+    const issuer = spec.tls?.issuerRef
+      ? certManagerIssuer(api, spec.tls.issuerRef)
+      : ca
+      ? operatorCaIssuer(() => ca.signer(useNext))
+      : undefined;
+    if (!issuer) return undefined;
+    return { verified: podClient.fetcher(true), unverified: podClient.fetcher(false), issuer };
   }
 
   /** Rotation: members get a certificate of the new CA, one call each; returns the status with them. */
@@ -430,23 +466,25 @@ export class RaftClusterReconciler {
     security: StepSecurity,
     status: TlsStatus,
   ): Promise<TlsStatus> {
-    const signer = await security.ca!.signer(true);
+    const ca = security.ca!;
+    const issuer = operatorCaIssuer(() => ca.signer(true));
     for (const id of ids) {
       const member = decision.status.members.find((m) => m.id === id);
       const facts = member ? view.slots.get(member.slot) : undefined;
       if (!member || !facts?.url || !facts.pod) continue;
       this.#checkLeading(ctx);
       try {
-        await reissueMemberCertificate(security.podClient!.fetcher(true), {
+        await reissueMemberCertificate(security.podClient!.fetcher(true), issuer, {
           ref,
           pod: facts.pod,
           url: facts.url,
           nodeId: id,
           adminToken,
-          signer,
         });
         status = withReissued(status, id);
-        ctx.logger.info(`certificate rotation: node ${id} has a certificate of the new CA (used from its next start)`);
+        ctx.logger.info(
+          `certificate rotation: node ${id} has a certificate of the new CA (used from its next start)`,
+        );
       } catch (error) {
         await this.#warn(ctx, "StepFailed", `certificate rotation: node ${id}: ${(error as Error).message}`);
       }
@@ -540,10 +578,17 @@ export class RaftClusterReconciler {
       const step = upgrade.kind === "deletePod" || upgrade.kind === "transferLeader"
         ? `RollingUpgrade ${upgrade.kind} conf ${status.confIndex}`
         : `${status.phase} [${status.targetVoters}] conf ${status.confIndex}: ${decision.action.kind}`;
-      const runner = new OperationRunner(api, ref, adminToken, {
-        signal: ctx.signal ?? new AbortController().signal,
-        leading: ctx.leading ?? (() => true),
-      }, this.identity ? { identity: this.identity, step } : undefined, access);
+      const runner = new OperationRunner(
+        api,
+        ref,
+        adminToken,
+        {
+          signal: ctx.signal ?? new AbortController().signal,
+          leading: ctx.leading ?? (() => true),
+        },
+        this.identity ? { identity: this.identity, step } : undefined,
+        access,
+      );
       for (const operation of operations) {
         current = describeOperation(operation);
         ctx.logger.info(`action: ${current}`);

@@ -87,7 +87,9 @@ export const sha256Hex = (text: string) => createHash("sha256").update(text).dig
 
 /** A fresh client token (hex, 128 bits). */
 export function randomToken(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
 }
 
 export function userTokenSecret(
@@ -153,7 +155,9 @@ export function applySecurity(
       `--tls-ca=${TLS_MOUNT}/${TRUST_KEY}`,
       "--tls-bootstrap",
     );
-    for (let i = 0; i < args.length; i++) args[i] = args[i].replace(/^--advertise-client=http:/, "--advertise-client=https:");
+    for (let i = 0; i < args.length; i++) {
+      args[i] = args[i].replace(/^--advertise-client=http:/, "--advertise-client=https:");
+    }
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       if (probe?.httpGet) probe.httpGet.scheme = "HTTPS";
     }
@@ -168,7 +172,10 @@ export function applySecurity(
   if (spec.auth) {
     args.push(`--auth-file=${AUTH_MOUNT}/${AUTH_KEY}`);
     container.volumeMounts!.push({ name: "auth", mountPath: AUTH_MOUNT, readOnly: true });
-    template.spec!.volumes!.push({ name: "auth", secret: { secretName: authSecretName(c), defaultMode: 0o400 } });
+    template.spec!.volumes!.push({
+      name: "auth",
+      secret: { secretName: authSecretName(c), defaultMode: 0o400 },
+    });
     annotations[AUTH_ANNOTATION] = security.authHash ?? "";
   }
   if (Object.keys(annotations).length) template.metadata = { ...template.metadata, annotations };

@@ -9,7 +9,7 @@ import { ClusterCa } from "../../security/certificates.ts";
 import { ROLES } from "../../security/roles.ts";
 import { apiStatusCode } from "../framework/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
-import { caSecretName, type ClusterRef, clusterId, userTokenSecretName } from "./names.ts";
+import { caSecretName, clusterId, type ClusterRef, trustSecretName, userTokenSecretName } from "./names.ts";
 import { controllerUid } from "./owned_objects.ts";
 import { ownerReference } from "./resources.ts";
 import {
@@ -24,6 +24,7 @@ import {
   randomToken,
   sha256Hex,
   TOKEN_KEY,
+  TRUST_KEY,
   trustBundle,
   trustSecret,
   userTokenSecret,
@@ -35,13 +36,17 @@ export class ForeignSecretError extends Error {
 
 const decode = (secret: k8s.V1Secret | undefined, key: string) => {
   const value = secret?.data?.[key];
-  return value === undefined ? undefined : new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+  return value === undefined
+    ? undefined
+    : new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
 };
 
 async function readOwn(api: ClusterApi, ref: ClusterRef, name: string): Promise<k8s.V1Secret | undefined> {
   const secret = await api.readSecret(ref.namespace, name);
   if (secret && controllerUid(secret) !== ref.uid) {
-    throw new ForeignSecretError(`Secret ${name} exists but this RaftCluster does not control it: not touching it`);
+    throw new ForeignSecretError(
+      `Secret ${name} exists but this RaftCluster does not control it: not touching it`,
+    );
   }
   return secret;
 }
@@ -63,7 +68,9 @@ async function ensure(api: ClusterApi, ref: ClusterRef, desired: k8s.V1Secret): 
   if (same) return undefined;
   // A merge patch cannot drop keys by leaving them out: null them.
   const data: Record<string, string | null> = {};
-  for (const key of Object.keys(current.data ?? {})) if (!(key in (desired.stringData ?? {}))) data[key] = null;
+  for (const key of Object.keys(current.data ?? {})) {
+    if (!(key in (desired.stringData ?? {}))) data[key] = null;
+  }
   await api.patch("Secret", ref.namespace, name, { data, stringData: desired.stringData });
   return `updated Secret ${name}`;
 }
@@ -86,7 +93,10 @@ export async function loadCa(api: ClusterApi, ref: ClusterRef): Promise<CaState>
   const cert = decode(secret, CA_CERT), key = decode(secret, CA_KEY);
   if (cert && key) {
     const nextCert = decode(secret, NEXT_CERT), nextKey = decode(secret, NEXT_KEY);
-    pems = { current: { cert, key }, ...(nextCert && nextKey ? { next: { cert: nextCert, key: nextKey } } : {}) };
+    pems = {
+      current: { cert, key },
+      ...(nextCert && nextKey ? { next: { cert: nextCert, key: nextKey } } : {}),
+    };
   } else {
     pems = { current: (await ClusterCa.create(clusterId(ref))).pem };
     changes.push(await ensure(api, ref, caSecret(ref, owner, pems)) ?? "");
@@ -149,4 +159,17 @@ export async function ensureAuth(
   const change = await ensure(api, ref, authSecret(ref, owner, file));
   if (change) changes.push(change);
   return { tokens, authHash: hashOf(file), changes: changes.filter(Boolean) };
+}
+
+/** The trust bundle in the cluster's trust Secret, if there is one. */
+export async function readTrustBundle(api: ClusterApi, ref: ClusterRef): Promise<string | undefined> {
+  return decode(await readOwn(api, ref, trustSecretName(ref)), TRUST_KEY) || undefined;
+}
+
+export async function writeTrustBundle(
+  api: ClusterApi,
+  ref: ClusterRef,
+  bundle: string,
+): Promise<string | undefined> {
+  return await ensure(api, ref, trustSecret(ref, ownerReference(ref), bundle));
 }

@@ -340,7 +340,9 @@ export const ISSUER_KINDS = ["Issuer", "ClusterIssuer"] as const;
 function resolveTls(value: unknown): ResolvedTls | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
-    throw new SpecError("spec.tls must be an object such as {enabled: true} or {enabled: true, issuerRef: {name: my-issuer}}");
+    throw new SpecError(
+      "spec.tls must be an object such as {enabled: true} or {enabled: true, issuerRef: {name: my-issuer}}",
+    );
   }
   for (const key of Object.keys(value)) {
     if (!["enabled", "issuerRef", "rotate"].includes(key)) {
@@ -354,7 +356,9 @@ function resolveTls(value: unknown): ResolvedTls | undefined {
   const rotate = value.rotate ?? 0;
   if (typeof rotate !== "number" || !Number.isSafeInteger(rotate) || rotate < 0) {
     throw new SpecError(
-      `spec.tls.rotate must be a whole number >= 0 (raise it by one to rotate the CA), got ${JSON.stringify(rotate)}`,
+      `spec.tls.rotate must be a whole number >= 0 (raise it by one to rotate the CA), got ${
+        JSON.stringify(rotate)
+      }`,
     );
   }
   let issuerRef: ResolvedTls["issuerRef"];
@@ -369,7 +373,9 @@ function resolveTls(value: unknown): ResolvedTls | undefined {
     }
     const kind = ref.kind ?? "Issuer";
     if (!ISSUER_KINDS.includes(kind as typeof ISSUER_KINDS[number])) {
-      throw new SpecError(`spec.tls.issuerRef.kind must be Issuer or ClusterIssuer, got ${JSON.stringify(kind)}`);
+      throw new SpecError(
+        `spec.tls.issuerRef.kind must be Issuer or ClusterIssuer, got ${JSON.stringify(kind)}`,
+      );
     }
     const group = ref.group ?? "cert-manager.io";
     if (typeof group !== "string" || group === "") {

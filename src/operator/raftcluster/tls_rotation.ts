@@ -52,7 +52,8 @@ export function planRotation(input: RotationInput): { status: TlsStatus; action:
           ...s,
           phase: "TrustNew",
           startedAt: input.now.toISOString(),
-          message: `rotation ${target}: a new CA; members restarted one by one to trust it next to the old one`,
+          message:
+            `rotation ${target}: a new CA; members restarted one by one to trust it next to the old one`,
         },
         action: { kind: "createNextCa" },
       };

@@ -14,7 +14,11 @@ Deno.test("rotation: trust both, reissue, roll, drop the old CA, each phase only
   assert.equal(r.status.phase, "TrustNew");
   status = r.status;
 
-  assert.equal(step({ status, rolled: false }).action.kind, "wait", "members still restarting to trust the new CA");
+  assert.equal(
+    step({ status, rolled: false }).action.kind,
+    "wait",
+    "members still restarting to trust the new CA",
+  );
   r = step({ status });
   assert.equal(r.status.phase, "Reissue");
   status = r.status;

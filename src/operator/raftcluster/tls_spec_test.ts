@@ -19,14 +19,26 @@ Deno.test("spec.tls and spec.auth resolve: operator CA by default, cert-manager 
 
 Deno.test("bad spec.tls / spec.auth input is refused with a message naming the field and the fix", () => {
   const refused = (spec: Record<string, unknown>, pattern: RegExp) =>
-    assert.throws(() => resolveSpec({ ...base, ...spec }), (e: Error) => e instanceof SpecError && pattern.test(e.message));
+    assert.throws(
+      () => resolveSpec({ ...base, ...spec }),
+      (e: Error) => e instanceof SpecError && pattern.test(e.message),
+    );
   refused({ tls: true }, /spec\.tls must be an object such as \{enabled: true\}/);
   refused({ tls: { enabled: "yes" } }, /spec\.tls\.enabled must be true or false, got "yes"/);
   refused({ tls: { enabled: true, rotate: -1 } }, /spec\.tls\.rotate must be a whole number >= 0/);
   refused({ tls: { enabled: true, rotate: 1.5 } }, /spec\.tls\.rotate must be a whole number/);
-  refused({ tls: { enabled: true, issuer: "x" } }, /spec\.tls\.issuer is not a field: spec\.tls takes enabled, issuerRef and rotate/);
-  refused({ tls: { enabled: true, issuerRef: "my-ca" } }, /spec\.tls\.issuerRef must name a cert-manager issuer/);
-  refused({ tls: { enabled: true, issuerRef: { name: "My CA" } } }, /spec\.tls\.issuerRef must name a cert-manager issuer/);
+  refused(
+    { tls: { enabled: true, issuer: "x" } },
+    /spec\.tls\.issuer is not a field: spec\.tls takes enabled, issuerRef and rotate/,
+  );
+  refused(
+    { tls: { enabled: true, issuerRef: "my-ca" } },
+    /spec\.tls\.issuerRef must name a cert-manager issuer/,
+  );
+  refused(
+    { tls: { enabled: true, issuerRef: { name: "My CA" } } },
+    /spec\.tls\.issuerRef must name a cert-manager issuer/,
+  );
   refused(
     { tls: { enabled: true, issuerRef: { name: "ca", kind: "Vault" } } },
     /spec\.tls\.issuerRef\.kind must be Issuer or ClusterIssuer, got "Vault"/,
@@ -36,9 +48,15 @@ Deno.test("bad spec.tls / spec.auth input is refused with a message naming the f
     /with spec\.tls\.issuerRef the issuer owns the CA/,
   );
   refused({ tls: { enabled: false, rotate: 1 } }, /need spec\.tls\.enabled: true/);
-  refused({ auth: { enabled: true } }, /spec\.auth needs spec\.tls\.enabled: true: without TLS the tokens would travel in clear text/);
+  refused(
+    { auth: { enabled: true } },
+    /spec\.auth needs spec\.tls\.enabled: true: without TLS the tokens would travel in clear text/,
+  );
   refused({ auth: true }, /spec\.auth must be an object such as \{enabled: true\}/);
-  refused({ tls: { enabled: true }, auth: { enabled: 1 } }, /spec\.auth\.enabled must be true or false, got 1/);
+  refused(
+    { tls: { enabled: true }, auth: { enabled: 1 } },
+    /spec\.auth\.enabled must be true or false, got 1/,
+  );
   refused({ tls: { enabled: true }, auth: { users: [] } }, /spec\.auth\.users is not a field/);
 });
 
