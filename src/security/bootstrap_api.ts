@@ -17,11 +17,14 @@
 import { Hono } from "hono";
 import type { MemberTls } from "./member_tls.ts";
 import { csrMac } from "./member_key.ts";
+import { nodeIdOfCertificate } from "./certificates.ts";
 
 export interface BootstrapTarget {
   memberTls: MemberTls;
   adminToken: string;
   clusterId: string;
+  /** The node id the member already has, if any (a certificate for another id is refused). */
+  currentId(): number | undefined;
   /** Gives the member its identity (NodeHolder.assign). */
   assign(nodeId: number, bootstrap: boolean): Promise<{ changed: boolean; incarnation?: string }>;
 }
@@ -76,6 +79,11 @@ export function bootstrapApi(target: () => BootstrapTarget | undefined): Hono {
     }
     let nodeId: number;
     try {
+      const current = t.currentId();
+      const named = nodeIdOfCertificate(body.certificate);
+      if (current !== undefined && named !== current) {
+        throw new Error(`this member is already node ${current}, the certificate names node ${named}`);
+      }
       nodeId = await t.memberTls.accept(body.certificate, t.clusterId);
     } catch (error) {
       return c.json({

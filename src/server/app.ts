@@ -83,6 +83,7 @@ function bootstrapTarget(holder: NodeHolder): BootstrapTarget | undefined {
     memberTls,
     adminToken: holder.config.adminToken,
     clusterId: holder.config.clusterId,
+    currentId: () => holder.identity?.nodeId,
     assign: async (nodeId, bootstrap) => {
       const { changed } = await holder.assign(nodeId, holder.config.clusterId, bootstrap);
       return { changed, incarnation: holder.node?.incarnation };

@@ -82,6 +82,13 @@ export class NodeHolder {
         `this node is already node ${this.identity.nodeId} of cluster "${this.identity.clusterId}"; ids are never reused`,
       );
     }
+    if (this.memberTls && !this.memberTls.issued) {
+      throw conflict(
+        "certificate_needed",
+        "this node keeps its own key (--tls-bootstrap): its identity comes with its certificate " +
+          "(POST /admin/bootstrap/identity), which the operator issues",
+      );
+    }
     if (clusterId !== this.config.clusterId) {
       throw conflict(
         "wrong_cluster",
