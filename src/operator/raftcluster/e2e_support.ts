@@ -375,3 +375,32 @@ export async function portForward(
   })();
   return { local: ports.map((p) => found.get(p)!), stop };
 }
+
+/**
+ * The seed YAML names `localhost:5000/raft-kv:latest` (a user's local registry) and the upgrade step a
+ * second tag, `:v2`. On the real node, both are tags of the raft-kv image built and loaded into its
+ * containerd, so the kubelet finds them without a registry (imagePullPolicy IfNotPresent).
+ */
+export async function tagSeedImages(kube: { stateDir: string; images: string[] }): Promise<void> {
+  const built = kube.images.find((image) => /(^|\/)raft-kv:latest$/.test(image));
+  if (!built) throw new Error(`the real node has no raft-kv image (it has ${kube.images.join(", ")})`);
+  const source = built.includes("/") ? built : `docker.io/library/${built}`;
+  for (const tag of ["latest", "v2"]) {
+    const out = await new Deno.Command("ctr", {
+      args: [
+        "--address",
+        `${kube.stateDir}/node/containerd/containerd.sock`,
+        "--namespace",
+        "k8s.io",
+        "images",
+        "tag",
+        "--force",
+        source,
+        `localhost:5000/raft-kv:${tag}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`ctr images tag: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}

@@ -36,6 +36,7 @@ import {
   OperatorProcess,
   portForward,
   stepper,
+  tagSeedImages,
   withLocalKube,
 } from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
@@ -740,33 +741,4 @@ function assertInOrder(seen: string[], expected: string[]) {
     expected.length,
     `steps ${seen.join(" -> ")} should pass through ${expected.join(" -> ")}`,
   );
-}
-
-/**
- * The seed YAML names `localhost:5000/raft-kv:latest` (a user's local registry) and the upgrade step a
- * second tag, `:v2`. On the real node, both are tags of the raft-kv image built and loaded into its
- * containerd, so the kubelet finds them without a registry (imagePullPolicy IfNotPresent).
- */
-async function tagSeedImages(kube: { stateDir: string; images: string[] }): Promise<void> {
-  const built = kube.images.find((image) => /(^|\/)raft-kv:latest$/.test(image));
-  if (!built) throw new Error(`the real node has no raft-kv image (it has ${kube.images.join(", ")})`);
-  const source = built.includes("/") ? built : `docker.io/library/${built}`;
-  for (const tag of ["latest", "v2"]) {
-    const out = await new Deno.Command("ctr", {
-      args: [
-        "--address",
-        `${kube.stateDir}/node/containerd/containerd.sock`,
-        "--namespace",
-        "k8s.io",
-        "images",
-        "tag",
-        "--force",
-        source,
-        `localhost:5000/raft-kv:${tag}`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`ctr images tag: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
 }

@@ -45,7 +45,7 @@ import { ActionError, describeOperation, type Operation, operationsFor } from ".
 import { type MemberTlsAccess, OperationRunner } from "./operation_runner.ts";
 import { PodClient } from "./pod_client.ts";
 import { initialTlsStatus, planRotation, type RotationAction, withReissued } from "./tls_rotation.ts";
-import { addNextCa, dropOldCa, ForeignSecretError } from "./security_state.ts";
+import { addNextCa, dropOldCa, ForeignSecretError, MissingCaError } from "./security_state.ts";
 import { prepareSecurity, securityTemplate, type StepSecurity } from "./step_security.ts";
 import { certManagerIssuer, operatorCaIssuer, reissueMemberCertificate } from "./member_certificates.ts";
 import { splitPemBundle } from "../../security/tls_files.ts";
@@ -161,6 +161,10 @@ export class RaftClusterReconciler {
     try {
       security = await prepareSecurity(api, ref, spec);
     } catch (error) {
+      if (error instanceof MissingCaError) {
+        await this.#warn(ctx, "SecretMissing", error.message);
+        return { settled: false };
+      }
       if (!(error instanceof ForeignSecretError)) throw error;
       await this.#warn(ctx, "NameTaken", error.message);
       return { settled: false };

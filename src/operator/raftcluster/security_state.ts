@@ -30,6 +30,10 @@ import {
   userTokenSecret,
 } from "./security_objects.ts";
 
+export class MissingCaError extends Error {
+  override name = "MissingCaError";
+}
+
 export class ForeignSecretError extends Error {
   override name = "ForeignSecretError";
 }
@@ -98,6 +102,17 @@ export async function loadCa(api: ClusterApi, ref: ClusterRef): Promise<CaState>
       ...(nextCert && nextKey ? { next: { cert: nextCert, key: nextKey } } : {}),
     };
   } else {
+    // Members already trust a CA (the bundle is there): a new CA would cut them off from each other
+    // at their next restart. Like the tokens, the CA is never invented under a running cluster.
+    if (await readTrustBundle(api, ref)) {
+      throw new MissingCaError(
+        `Secret ${
+          caSecretName(ref)
+        } is missing (or lacks ${CA_CERT}/${CA_KEY}) while the members trust its CA ` +
+          `(Secret ${trustSecretName(ref)}): restore it from a backup; the operator does not make a new CA ` +
+          "for a running cluster",
+      );
+    }
     pems = { current: (await ClusterCa.create(clusterId(ref))).pem };
     changes.push(await ensure(api, ref, caSecret(ref, owner, pems)) ?? "");
   }

@@ -22,7 +22,14 @@ import { RecordedWorkload } from "../../../experiments/lib/workload.ts";
 import { namedFetch } from "../../security/named_fetch.ts";
 import { splitPemBundle } from "../../security/tls_files.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { installCrd, kubectl, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
+import {
+  installCrd,
+  kubectl,
+  OperatorProcess,
+  stepper,
+  tagSeedImages,
+  withLocalKube,
+} from "./e2e_support.ts";
 import { type ClusterRef, labelSelector, podDnsName } from "./names.ts";
 import type { RaftClusterStatus, TlsPhase } from "./types.ts";
 
@@ -71,6 +78,9 @@ Deno.test({
     "e2e: a TLS RaftCluster with tokens: HTTPS only, roles enforced, CA rotated under writes, linearizable",
   async fn(t) {
     await withLocalKube("raftcluster-tls-e2e-", async ({ kube, teardown, dir }) => {
+      // The example names localhost:5000/raft-kv:latest, as the seed does: on the real node, a tag of the
+      // image loaded into its containerd.
+      if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       teardown.add("API connections", () => kubeConfig.closeConnections());
@@ -286,6 +296,28 @@ Deno.test({
             await Deno.writeTextFile(`${dir}/history.jsonl`, recorder.toJsonl());
             assert.equal(result.verdict, "linearizable", verdictLine(result));
             assert.ok(workload.counts.ok > 50, `only ${workload.counts.ok} operations completed`);
+          },
+        );
+
+        await step(
+          "the CA Secret deleted under running members: a SecretMissing warning, no new CA",
+          async () => {
+            const trust = await secret(`${NAME}-trust`, "ca.crt");
+            await run(["delete", "secret", `${NAME}-ca`]);
+            await waitFor(
+              "a SecretMissing Event",
+              async () =>
+                (await run(["get", "events", "-o", "json"])).includes(`Secret ${NAME}-ca is missing`),
+              30_000,
+              250,
+            );
+            await new Promise((r) => setTimeout(r, 2_000));
+            assert.equal(
+              await secret(`${NAME}-trust`, "ca.crt"),
+              trust,
+              "the members' trust bundle is unchanged",
+            );
+            await assert.rejects(run(["get", "secret", `${NAME}-ca`]), "no CA invented");
           },
         );
       } catch (error) {
