@@ -44,12 +44,11 @@ import {
 import { ActionError, describeOperation, type Operation, operationsFor } from "./operations.ts";
 import { type MemberTlsAccess, OperationRunner } from "./operation_runner.ts";
 import { PodClient } from "./pod_client.ts";
-import { initialTlsStatus, planRotation, type RotationAction, withReissued } from "./tls_rotation.ts";
-import { addNextCa, dropOldCa, ForeignSecretError, MissingCaError } from "./security_state.ts";
+import { initialTlsStatus, type RotationAction } from "./tls_rotation.ts";
+import { ForeignSecretError, MissingCaError } from "./security_state.ts";
+import { reissueMembers, stepRotation } from "./rotation_step.ts";
 import { prepareSecurity, securityTemplate, type StepSecurity } from "./step_security.ts";
-import { certManagerIssuer, operatorCaIssuer, reissueMemberCertificate } from "./member_certificates.ts";
-import { splitPemBundle } from "../../security/tls_files.ts";
-import { TEMPLATE_HASH_ANNOTATION } from "./statefulset_sync.ts";
+import { certManagerIssuer, operatorCaIssuer } from "./member_certificates.ts";
 import { controllerUid, reconcileOwned } from "./owned_objects.ts";
 import { pace } from "./pacing.ts";
 import { trackReconfig } from "./reconfig_history.ts";
@@ -298,35 +297,27 @@ export class RaftClusterReconciler {
     }
 
     // The CA rotation (spec.tls.rotate), between membership changes; each of its phases ends with the
-    // members restarted one by one through the rolling upgrade above.
+    // members restarted one by one through the rolling upgrade above (rotation_step.ts).
     let rotation: RotationAction = { kind: "none" };
     if (spec.tls && tlsStatus && security.ca) {
-      const idleNow = decision.status.phase === "Idle" && decision.action.kind === "none";
-      const rolled = idleNow && upgrade.kind === "done" &&
-        set.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] ===
-          desiredSet.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] &&
-        (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 0) &&
-        set.status?.updateRevision !== undefined && set.status?.currentRevision !== undefined;
-      const planned = idleNow
-        ? planRotation({
-          asked: spec.tls.rotate,
-          status: tlsStatus,
-          members: decision.status.members.map((m) => m.id),
-          rolled,
-          now,
-        })
-        : { status: tlsStatus, action: { kind: "none" as const } };
-      rotation = planned.action;
-      if (
-        planned.status.phase !== tlsStatus.phase || planned.status.certificates !== tlsStatus.certificates
-      ) {
-        ctx.logger.info(`certificate rotation: ${planned.status.message}`);
-        await ctx.postEvent("Normal", "CertificateRotation", planned.status.message ?? planned.status.phase);
-      }
-      tlsStatus = planned.status;
-      if (rotation.kind === "createNextCa") security.ca = await addNextCa(api, ref, security.ca);
-      if (rotation.kind === "dropOldCa") security.ca = await dropOldCa(api, ref, security.ca);
-      security.podClient = new PodClient(splitPemBundle(security.ca.bundle), security.podClient);
+      const stepped = await stepRotation({
+        api,
+        ref,
+        asked: spec.tls.rotate,
+        status: tlsStatus,
+        security,
+        set,
+        desiredSet,
+        decision,
+        upgradeDone: upgrade.kind === "done",
+        now,
+        announce: async (message) => {
+          ctx.logger.info(`certificate rotation: ${message}`);
+          await ctx.postEvent("Normal", "CertificateRotation", message);
+        },
+      });
+      rotation = stepped.action;
+      tlsStatus = stepped.status;
       summary.status.tls = tlsStatus;
       if (tlsStatus.phase !== "Stable") {
         summary.settled = false;
@@ -381,17 +372,18 @@ export class RaftClusterReconciler {
     }
     const access = this.#tlsAccess(api, spec, security, tlsStatus);
     if (rotation.kind === "reissue" && tlsStatus && access) {
-      tlsStatus = await this.#reissue(
-        ctx,
-        api,
+      tlsStatus = await reissueMembers({
         ref,
         view,
-        decision,
-        rotation.ids,
+        members: decision.status.members,
+        ids: rotation.ids,
         adminToken,
         security,
-        tlsStatus,
-      );
+        status: tlsStatus,
+        leading: () => this.#checkLeading(ctx),
+        log: (line) => ctx.logger.info(`certificate rotation: ${line}`),
+        warn: (line) => this.#warn(ctx, "StepFailed", `certificate rotation: ${line}`),
+      });
       const written = await api.patchClusterStatus(ref.namespace, ref.name, resourceVersion, {
         tls: tlsStatus,
       })
@@ -456,45 +448,6 @@ export class RaftClusterReconciler {
       : undefined;
     if (!issuer) return undefined;
     return { verified: podClient.fetcher(true), unverified: podClient.fetcher(false), issuer };
-  }
-
-  /** Rotation: members get a certificate of the new CA, one call each; returns the status with them. */
-  async #reissue(
-    ctx: StepContext,
-    api: ClusterApi,
-    ref: ClusterRef,
-    view: ClusterView,
-    decision: PlannerDecision,
-    ids: number[],
-    adminToken: string,
-    security: StepSecurity,
-    status: TlsStatus,
-  ): Promise<TlsStatus> {
-    const ca = security.ca!;
-    const issuer = operatorCaIssuer(() => ca.signer(true));
-    for (const id of ids) {
-      const member = decision.status.members.find((m) => m.id === id);
-      const facts = member ? view.slots.get(member.slot) : undefined;
-      if (!member || !facts?.url || !facts.pod) continue;
-      this.#checkLeading(ctx);
-      try {
-        await reissueMemberCertificate(security.podClient!.fetcher(true), issuer, {
-          ref,
-          pod: facts.pod,
-          url: facts.url,
-          nodeId: id,
-          adminToken,
-        });
-        status = withReissued(status, id);
-        ctx.logger.info(
-          `certificate rotation: node ${id} has a certificate of the new CA (used from its next start)`,
-        );
-      } catch (error) {
-        await this.#warn(ctx, "StepFailed", `certificate rotation: node ${id}: ${(error as Error).message}`);
-      }
-    }
-    void api;
-    return status;
   }
 
   /** Events for what a user wants to know: a change started or finished, a step reached. */
