@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuthPolicy, type Principal, principalOfCertificate, refusal } from "./auth_policy.ts";
-import { certificateSubjectOf } from "./https_server.ts";
+import { certificateSubjectOf } from "./certificate_subject.ts";
 import type { Role } from "./roles.ts";
 
 /** Probes, status and metrics carry no key or value: open to whoever reaches the port (over TLS). */

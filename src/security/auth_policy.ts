@@ -11,8 +11,8 @@
  */
 import { createHash } from "node:crypto";
 import { isRole, type Role, roleAllows, ROLES } from "./roles.ts";
-import { nodeIdFromSubject } from "./certificates.ts";
-import type { CertificateSubject } from "./https_server.ts";
+import { nodeIdFromSubject } from "./certificate_subject.ts";
+import type { CertificateSubject } from "./certificate_subject.ts";
 
 export interface Principal {
   name: string;

@@ -16,8 +16,6 @@
  */
 import { Hono } from "hono";
 import type { MemberTls } from "./member_tls.ts";
-import { csrMac } from "./member_key.ts";
-import { nodeIdOfCertificate } from "./certificates.ts";
 
 export interface BootstrapTarget {
   memberTls: MemberTls;
@@ -54,6 +52,8 @@ export function bootstrapApi(target: () => BootstrapTarget | undefined): Hono {
     const csr = await t.memberTls.certificateRequest(
       subject === undefined ? undefined : { subject, dnsNames },
     );
+    // The X.509 and HMAC code loads on first use: only a --tls-bootstrap member gets this far.
+    const { csrMac } = await import("./member_key.ts");
     return c.json({
       csr,
       mac: csrMac(t.adminToken, csr),
@@ -80,6 +80,7 @@ export function bootstrapApi(target: () => BootstrapTarget | undefined): Hono {
     let nodeId: number;
     try {
       const current = t.currentId();
+      const { nodeIdOfCertificate } = await import("./certificates.ts");
       const named = nodeIdOfCertificate(body.certificate);
       if (current !== undefined && named !== current) {
         throw new Error(`this member is already node ${current}, the certificate names node ${named}`);

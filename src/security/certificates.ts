@@ -10,6 +10,8 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { type Role, ROLES } from "./roles.ts";
+import { nodeIdFromSubject } from "./certificate_subject.ts";
+export { nodeIdFromSubject };
 
 x509.cryptoProvider.set(crypto);
 
@@ -41,13 +43,6 @@ export interface ClientCertificateRequest {
 /** The subject CN of node `id`'s certificate. */
 export function nodeCommonName(id: number): string {
   return `node-${id}`;
-}
-
-/** The node id a node certificate speaks for, from its subject; undefined for any other subject. */
-export function nodeIdFromSubject(subject: { CN?: unknown; OU?: unknown }): number | undefined {
-  if (subject.OU !== "node" || typeof subject.CN !== "string") return undefined;
-  const match = /^node-([1-9][0-9]*)$/.exec(subject.CN);
-  return match ? Number(match[1]) : undefined;
 }
 
 /** The node id a PEM certificate speaks for, or undefined when it is not a node certificate. */

@@ -3,7 +3,6 @@
  * certificates (see https_server.ts), else Deno.serve's native TLS (tokens only, faster).
  */
 import type { HttpBindings } from "@hono/node-server";
-import { serveHttps } from "./https_server.ts";
 import type { ChannelLog } from "./tls_peer_channel.ts";
 import type { TlsMaterial } from "./tls_files.ts";
 
@@ -20,6 +19,8 @@ export async function listenClientPort(
 ): Promise<ClientListener> {
   const { hostname, tls, log } = options;
   if (tls && options.clientCertAuth !== false) {
+    // node:https and its adapter load only for this listener (see tls_files.ts).
+    const { serveHttps } = await import("./https_server.ts");
     const server = await serveHttps({ hostname, port: options.port, material: tls, log }, fetch);
     return {
       url: `https://${hostname}:${server.port}`,

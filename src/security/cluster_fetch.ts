@@ -8,7 +8,6 @@
  */
 import type { TlsMaterial } from "./tls_files.ts";
 import { resolverFromEnv } from "../transport/mod.ts";
-import { namedFetch } from "./named_fetch.ts";
 
 let client: Deno.HttpClient | undefined;
 let material: TlsMaterial | undefined;
@@ -34,6 +33,8 @@ export async function memberFetch(
   const target = new URL(url);
   const address = await resolveHost(target.hostname);
   if (material && target.protocol === "https:") {
+    // node:https loads only for members that run with TLS.
+    const { namedFetch } = await import("./named_fetch.ts");
     return await namedFetch(url, {
       ...init,
       connectTo: address,

@@ -10,25 +10,7 @@ import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import type { ChannelLog } from "./tls_peer_channel.ts";
 import { describeHandshakeFailure, remoteOf } from "./tls_peer_channel.ts";
 import type { TlsMaterial } from "./tls_files.ts";
-
-/** Who the TLS layer says is calling: the verified certificate's subject, if one was presented. */
-export interface CertificateSubject {
-  CN?: string;
-  OU?: string;
-}
-
-/** The verified client certificate's subject behind a request served by serveHttps. */
-export function certificateSubjectOf(env: unknown): CertificateSubject | undefined {
-  const socket = (env as Partial<HttpBindings> | undefined)?.incoming?.socket as tls.TLSSocket | undefined;
-  if (!socket || typeof socket.getPeerCertificate !== "function" || !socket.authorized) return undefined;
-  const subject = socket.getPeerCertificate()?.subject;
-  if (!subject) return undefined;
-  return { CN: asString(subject.CN), OU: asString(subject.OU) };
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === "string" ? value : Array.isArray(value) ? String(value[0]) : undefined;
-}
+export { type CertificateSubject, certificateSubjectOf } from "./certificate_subject.ts";
 
 export interface HttpsServer {
   readonly port: number;

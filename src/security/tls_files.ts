@@ -1,5 +1,4 @@
 /** Reads a node's TLS material (its certificate and key, the CA bundle) and checks it fits. */
-import { describeCertificate } from "./certificates.ts";
 
 export interface TlsMaterial {
   cert: string;
@@ -43,6 +42,8 @@ export async function loadTlsMaterial(paths: TlsPaths): Promise<TlsMaterial> {
     throw new Error(`--tls-key ${paths.keyFile}: no PEM private key in it`);
   }
   try {
+    // Loaded here, not at the top: a node without TLS never needs the X.509 library.
+    const { describeCertificate } = await import("./certificates.ts");
     describeCertificate(cert);
   } catch (error) {
     throw new Error(`--tls-cert ${paths.certFile}: not a readable certificate: ${(error as Error).message}`);

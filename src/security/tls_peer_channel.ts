@@ -11,7 +11,8 @@
 import tls from "node:tls";
 import type { NodeId } from "../raft/types.ts";
 import type { PeerChannel, PeerConn, PeerListener } from "../transport/mod.ts";
-import { nodeIdFromSubject, nodeIdOfCertificate } from "./certificates.ts";
+import { nodeIdOfCertificate } from "./certificates.ts";
+import { nodeIdFromSubject } from "./certificate_subject.ts";
 import { TlsSocketStream } from "./node_stream.ts";
 import type { TlsMaterial } from "./tls_files.ts";
 

@@ -15,7 +15,6 @@ import { useClusterTls } from "../security/cluster_fetch.ts";
 import { type ClientListener, listenClientPort } from "../security/client_listener.ts";
 import { securityWarnings } from "../security/startup_warnings.ts";
 import { AuthPolicy } from "../security/auth_policy.ts";
-import { MemberTls } from "../security/member_tls.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(usage());
@@ -44,6 +43,8 @@ const holder = ref.holder = new NodeHolder(config, log, (error) => {
 try {
   if (config.tls && config.tlsBootstrap) {
     // The operator's mode: the key is made here, the certificate comes with the identity.
+    // TLS code loads only when asked for: see node_holder.ts.
+    const { MemberTls } = await import("../security/member_tls.ts");
     holder.memberTls = await MemberTls.open(config.tls);
     holder.tls = holder.memberTls.material;
     useClusterTls(holder.tls);

@@ -14,7 +14,6 @@ import { DiskSpaceAlarm } from "./disk_alarm.ts";
 import { ClusterAlarms } from "./cluster_alarms.ts";
 import type { TlsMaterial } from "../security/tls_files.ts";
 import type { AuthPolicy } from "../security/auth_policy.ts";
-import { nodePeerChannel } from "../security/tls_peer_channel.ts";
 import type { MemberTls } from "../security/member_tls.ts";
 
 export class NodeHolder {
@@ -103,8 +102,13 @@ export class NodeHolder {
   private async start(bootstrap: boolean): Promise<RaftKvNode> {
     const identity = this.identity!;
     const c = this.config;
+    // Loaded only with TLS: node:tls and the X.509 library are a third of a plain node's start-up.
     const peerChannel = this.tls
-      ? nodePeerChannel(this.tls, identity.nodeId, (level, line) => this.log(level, `transport: ${line}`))
+      ? (await import("../security/tls_peer_channel.ts")).nodePeerChannel(
+        this.tls,
+        identity.nodeId,
+        (level, line) => this.log(level, `transport: ${line}`),
+      )
       : undefined;
     this.starting ??= RaftKvNode.start({
       nodeId: identity.nodeId,
