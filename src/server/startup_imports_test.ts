@@ -1,7 +1,7 @@
 /**
  * A node without TLS must not load the TLS machinery at start-up: node:tls, node:https, the Node HTTP
- * adapter and the X.509 library were over a third of a plain node's start-up CPU (median 360 -> 225 ms here, 6 alternating starts),
- * and a restarted follower's catch-up starts only when its process is up. They load through dynamic
+ * adapter and the X.509 library were over a third of a plain node's start-up CPU (median 360 -> 225 ms
+ * here, 6 alternating starts), and a restarted follower's catch-up starts only when its process is up. They load through dynamic
  * import() where TLS is configured; this test walks the static import graph of the server's entry point.
  */
 import assert from "node:assert/strict";
