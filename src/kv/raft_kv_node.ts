@@ -313,7 +313,8 @@ export class RaftKvNode {
     const term = this.raft.term;
     this.kick();
     const outcome = await this.proposals.wait(index, term);
-    if (timing) timing.applied = performance.now();
+    // When it was applied, not when this resumed: the wait in between belongs to apply_to_response.
+    if (timing) timing.applied = this.stages.appliedAt(index) ?? performance.now();
     return outcome;
   }
 
