@@ -220,6 +220,7 @@ export class RaftKvNode {
       },
       onFatal: (error: Error) => this.die(error),
       afterStep: () => this.noticeCommit(),
+      later: (fn: () => void, ms: number) => setTimeout(fn, ms),
       onReadyTaken: (rd: import("../raft/mod.ts").Ready) => {
         this.noticeCommit();
         if (rd.entries.length && this.raft.role === "leader") {
