@@ -40,6 +40,7 @@ import {
 import { type ApplyOutcome, KvStateMachine } from "./state_machine.ts";
 import { decodeMembersContext, type MemberInfo } from "./members.ts";
 import type { NodeStore, RecoveredNode } from "./node_store.ts";
+import { CommitHold } from "./commit_hold.ts";
 import {
   type Cancellable,
   decodeInSlices,
@@ -100,6 +101,12 @@ export interface DriverHooks {
   onReadyTaken?(rd: Ready): void;
   /** Timing only: a Ready's entries are durable; its other messages go out next. */
   onPersisted?(rd: Ready): void;
+  /**
+   * Runs `fn` after `ms` (setTimeout). Given, entry-less appends (commit broadcasts) are held
+   * briefly and dropped when a later append carries their commit index (commit_hold.ts).
+   * Absent (the simulator): every message leaves at once.
+   */
+  later?(fn: () => void, ms: number): void;
 }
 
 export class NodeDriver {
@@ -126,6 +133,8 @@ export class NodeDriver {
   private readonly yieldThen: YieldThen | undefined;
   /** The store keeps images in files (NodeStore.beginSnapshot): the core holds metadata only. */
   private readonly imagesInFiles: boolean;
+  /** Entry-less appends waiting to be made redundant by a later append (see DriverHooks.later). */
+  private readonly commitHold: CommitHold | undefined;
   /** The hard state last written to the store (commit-only changes are not written on their own). */
   private storedHardState: HardState;
   private latestHardState: HardState;
@@ -146,6 +155,8 @@ export class NodeDriver {
     this.yieldThen = store.yieldThen ? (fn) => store.yieldThen!(fn) : undefined;
     this.storedHardState = this.latestHardState = recovered.hardState;
     this.quarantinedNow = recovered.awaitingLearner;
+    this.commitHold = hooks.later &&
+      new CommitHold(hooks.later, (messages) => !this.stopped && hooks.send(messages));
     this.raft = new RaftNode({
       id: opts.nodeId,
       random: opts.random,
@@ -238,6 +249,7 @@ export class NodeDriver {
   /** Stops processing: nothing more is persisted, sent or applied (a crash, or a shutdown). */
   halt(): void {
     this.stopped = true;
+    this.commitHold?.clear();
     this.abandonSnapshot?.("node stopped");
   }
 
@@ -306,7 +318,10 @@ export class NodeDriver {
     const mismatch = modeMismatch(restored, this.opts);
     if (mismatch) return this.fail(mismatch);
     const early = rd.messages.filter(canSendBeforePersist);
-    if (early.length) this.hooks.send(early);
+    // Entry-less appends wait for a later append only while no other write is in flight.
+    const idle = this.raft.lastIndex === this.raft.commitIndex;
+    const now = this.commitHold ? this.commitHold.filter(early, idle) : early;
+    if (now.length) this.hooks.send(now);
     this.hooks.onReadyTaken?.(rd);
     // The core hands out only entries that are committed AND already durable here (applying <=
     // persisted), so they need not wait for this Ready's own write: they are applied while its
@@ -616,6 +631,7 @@ export class NodeDriver {
   private fail(error: Error): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.commitHold?.clear();
     this.loopRunning = false;
     this.hooks.onFatal(error);
   }

@@ -220,6 +220,7 @@ export class RaftKvNode {
       },
       onFatal: (error: Error) => this.die(error),
       afterStep: () => this.noticeCommit(),
+      later: (fn: () => void, ms: number) => setTimeout(fn, ms),
       onReadyTaken: (rd: import("../raft/mod.ts").Ready) => {
         this.noticeCommit();
         if (rd.entries.length && this.raft.role === "leader") {
@@ -313,7 +314,8 @@ export class RaftKvNode {
     const term = this.raft.term;
     this.kick();
     const outcome = await this.proposals.wait(index, term);
-    if (timing) timing.applied = performance.now();
+    // When it was applied, not when this resumed: the wait in between belongs to apply_to_response.
+    if (timing) timing.applied = this.stages.appliedAt(index) ?? performance.now();
     return outcome;
   }
 

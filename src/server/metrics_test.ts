@@ -98,6 +98,17 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
         "write_total",
       ]
     ) assert.equal(stages.get(stage)?.count, 12, `stage ${stage}: ${JSON.stringify(stages.get(stage))}`);
+    // The critical path's stages are consecutive intervals: for each write they add up to write_total.
+    const path = [
+      "http_to_propose",
+      "propose_to_ready",
+      "ready_to_commit",
+      "commit_to_apply",
+      "apply_to_response",
+    ];
+    const pathSum = path.reduce((sum, stage) => sum + stages.get(stage)!.sum, 0);
+    const total = stages.get("write_total")!.sum;
+    assert.ok(Math.abs(pathSum - total) < 1e-7, `stages add up to ${pathSum} s, write_total is ${total} s`);
     assert.equal(stages.get("read_total")?.count, 2);
     assert.ok(!stages.has("first_follower_ack"), "a one-node cluster has no followers");
     assert.ok(sample(text, "raftkv_configuration_index")! >= 1);
