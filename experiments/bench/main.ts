@@ -91,7 +91,8 @@ const benches: Record<string, Bench> = {
     about:
       "one real node's memory at 200k keys: heap, external, log buffers, image held (--expose-gc: see file)",
     inAll: false,
-    flags: "[--keys N] [--value-bytes B] [--writes N]   (run with --v8-flags=--expose-gc: see the file)",
+    flags:
+      "[--keys N] [--value-bytes B] [--writes N] [--trim: needs --allow-ffi]   (run with --v8-flags=--expose-gc: see the file)",
     load: () => import("./node_memory.ts"),
   },
   "state-memory": {

@@ -1,13 +1,14 @@
 /**
  * `deno run -A --v8-flags=--expose-gc experiments/bench/node_memory.ts [--keys 200000]
- *  [--value-bytes 500] [--writes 60000]` (also `deno task bench node-memory`, without exact GC):
+ *  [--value-bytes 500] [--writes 60000] [--trim]` (also `deno task bench node-memory`, without exact GC):
  * where one real raft-kv node's memory goes as its state grows (issue 17). One bootstrapped
  * RaftKvNode in this process (file store, fsync on, no HTTP, no peers): loads `--keys` keys through
  * Raft in batches of 500 (POST /kv-batch's command), then makes `--writes` single-key writes with
  * 64 concurrent writers, and after each phase reports, after a full GC: RSS, V8 heap used and
  * total, external (ArrayBuffer) memory, the Raft log's entries with their data bytes and the bytes
  * of the buffers those entries keep alive (they differ when an entry is a view into a larger
- * buffer), and the snapshot image bytes the Raft core holds. Writes bench-results/node-memory.json.
+ * buffer), the snapshot image bytes the Raft core holds, the value arena's slabs and live bytes,
+ * and with --trim the RSS after malloc_trim (memory freed but kept by glibc). Writes bench-results/node-memory.json.
  */
 import { parseArgs } from "node:util";
 import { RaftKvNode } from "../../src/kv/raft_kv_node.ts";
@@ -26,6 +27,10 @@ interface Phase {
   logDataMB: number;
   logBuffersMB: number;
   imageHeldBytes: number;
+  /** The value arena: bytes of its slabs and of the live records in them. */
+  arenaMB: number;
+  arenaLiveMB: number;
+  rssAfterTrimMB?: number;
   writesPerSecond?: number;
 }
 
@@ -36,6 +41,20 @@ function settle(): Deno.MemoryUsage {
   return Deno.memoryUsage();
 }
 
+/**
+ * RSS after glibc's malloc_trim(0) (Linux, glibc): how much of the RSS is memory the process freed
+ * but malloc kept (not live data). A measurement only: the server does not call it.
+ */
+function rssAfterTrim(): number {
+  const libc = Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } });
+  try {
+    libc.symbols.malloc_trim(0n);
+  } finally {
+    libc.close();
+  }
+  return Deno.memoryUsage().rss;
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -43,6 +62,7 @@ export async function run(args: string[]): Promise<void> {
       keys: { type: "string", default: "200000" },
       "value-bytes": { type: "string", default: "500" },
       writes: { type: "string", default: "60000" },
+      trim: { type: "boolean", default: false },
     },
   });
   const keys = Number(values.keys),
@@ -81,6 +101,7 @@ export async function run(args: string[]): Promise<void> {
     }
     let held = 0;
     for (const b of buffers) held += b.byteLength;
+    const arena = node.arenaStats();
     const p: Phase = {
       phase,
       rssMB: m.rss / MB,
@@ -91,6 +112,9 @@ export async function run(args: string[]): Promise<void> {
       logDataMB: data / MB,
       logBuffersMB: held / MB,
       imageHeldBytes: node.snapshotImageBytesHeld,
+      arenaMB: arena.allocatedBytes / MB,
+      arenaLiveMB: arena.liveBytes / MB,
+      ...(values.trim ? { rssAfterTrimMB: rssAfterTrim() / MB } : {}),
       ...(writesPerSecond ? { writesPerSecond } : {}),
     };
     phases.push(p);
@@ -99,7 +123,10 @@ export async function run(args: string[]): Promise<void> {
         p.heapTotalMB.toFixed(0)
       } MB, external ${p.externalMB.toFixed(0)} MB; log ${p.logEntries} entries, ${
         p.logDataMB.toFixed(1)
-      } MB of data in ${p.logBuffersMB.toFixed(1)} MB of buffers; image held ${p.imageHeldBytes} B` +
+      } MB of data in ${p.logBuffersMB.toFixed(1)} MB of buffers; image held ${p.imageHeldBytes} B; arena ${
+        p.arenaMB.toFixed(0)
+      } MB (${p.arenaLiveMB.toFixed(0)} live)` +
+        (p.rssAfterTrimMB ? `; RSS after malloc_trim ${p.rssAfterTrimMB.toFixed(0)} MB` : "") +
         (writesPerSecond ? `; ${writesPerSecond.toFixed(0)} writes/s` : ""),
     );
   };

@@ -473,7 +473,7 @@ export class NodeDriver {
    * Takes a snapshot of the applied state when one is due (or when forced). Calls back with its
    * index once durable and the log is compacted (or with an error if it was abandoned).
    *
-   * Never stop-the-world: the state is frozen as it is now (copy-on-write, generational_map.ts)
+   * Never stop-the-world: the state is frozen as it is now (copy-on-write, kv_data.ts)
    * and encoded a few milliseconds at a time between other work (snapshot_slices.ts); the store
    * writes it in pieces. Entries keep being applied meanwhile, on top of the frozen generation.
    * This is TiKV's approach (region snapshots generated from a RocksDB snapshot off the Raft

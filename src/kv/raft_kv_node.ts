@@ -5,6 +5,7 @@
  * Everything that decides *what* happens lives in the driver, which the simulator runs too; this
  * file only connects it to sockets, timers and promises.
  */
+import type { ArenaStats } from "./value_arena.ts";
 import { probes } from "../metrics/probes.ts";
 import {
   type ConfChange,
@@ -464,6 +465,11 @@ export class RaftKvNode {
 
   get keyCount(): number {
     return this.driver.sm.data.size;
+  }
+
+  /** Memory of the arena that holds the values (kv_data.ts, value_arena.ts). */
+  arenaStats(): ArenaStats {
+    return this.driver.sm.data.arenaStats();
   }
 
   storageStats() {

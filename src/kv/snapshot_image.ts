@@ -43,7 +43,7 @@ interface ImageV1 {
  * Encodes an image from a header and the pairs of a frozen generation, a slice of work per
  * `step()`, straight into one buffer sized from the state's character count: the memory a
  * snapshot in flight costs is the image itself (plus the keys written meanwhile, see
- * generational_map.ts), never a second copy of it, nor an array of the pairs.
+ * kv_data.ts), never a second copy of it, nor an array of the pairs.
  */
 export class ImageEncoder {
   private out: Uint8Array;
@@ -56,7 +56,7 @@ export class ImageEncoder {
   private pending: Uint8Array[] | undefined;
 
   /**
-   * `chars`: the characters of all keys and values (GenerationalMap.weight), to size the buffer.
+   * `chars`: the characters of all keys and values (KvData.weight: key characters and value UTF-8 bytes), to size the buffer.
    * With `streaming`, no buffer is built: the caller takes the bytes encoded so far after each
    * step (takeEncoded) and writes them out, so the image is never whole in memory.
    */

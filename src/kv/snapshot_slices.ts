@@ -18,7 +18,7 @@ export interface Cancellable {
 }
 
 /**
- * Encodes the state as it is now (a frozen generation, see generational_map.ts); the state keeps
+ * Encodes the state as it is now (a frozen generation, see kv_data.ts); the state keeps
  * changing meanwhile. Memory in flight: the image being built (one buffer, sized from the
  * state's character count) plus the keys written while it runs.
  */

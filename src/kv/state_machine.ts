@@ -7,7 +7,7 @@ import type { ConfState, Entry, NodeId, SafetyMode } from "../raft/mod.ts";
 import { decodeAnyCommand, type KvBatchCommand, type KvCommand, type KvResult } from "./commands.ts";
 import { SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
-import { GenerationalMap } from "./generational_map.ts";
+import { KvData } from "./kv_data.ts";
 import { ImageDecoder, ImageEncoder } from "./snapshot_image.ts";
 
 export type ApplyOutcome =
@@ -17,13 +17,12 @@ export type ApplyOutcome =
   | { kind: "invalid" };
 
 export class KvStateMachine {
-  /** Frozen while a snapshot image is being encoded (see generational_map.ts). */
-  readonly data = new GenerationalMap<string, string>((k, v) => k.length + v.length);
   /**
-   * Log index of the write that set each key's value (etcd's mod_revision); 0: unknown (a key
-   * restored from an image of an older version). Frozen together with `data`.
+   * Each key's value and the log index of the write that set it (etcd's mod_revision; 0: unknown,
+   * a key restored from an image of an older version). Values are kept off the V8 heap (see
+   * value_arena.ts); frozen while a snapshot image is being encoded (see kv_data.ts).
    */
-  readonly modIndex = new GenerationalMap<string, number>();
+  readonly data = new KvData();
   sessions = new SessionTable();
   readonly members = new Map<NodeId, MemberInfo>();
   /** Log index of the configuration entry in force (or of the snapshot that carried it). */
@@ -37,7 +36,7 @@ export class KvStateMachine {
 
   /** The log index of the write that set the key's current value, or undefined if it is absent. */
   modIndexOf(key: string): number | undefined {
-    return this.data.has(key) ? this.modIndex.get(key) ?? 0 : undefined;
+    return this.data.modIndex(key);
   }
 
   applyCommand(entry: Entry): ApplyOutcome {
@@ -58,25 +57,21 @@ export class KvStateMachine {
   private execute(c: KvCommand | KvBatchCommand, index: number): KvResult {
     if (c.op === "putMany") {
       for (let i = 0; i < c.keys.length; i++) {
-        this.data.set(c.keys[i], c.values[i]);
-        this.modIndex.set(c.keys[i], index);
+        this.data.set(c.keys[i], c.values[i], index);
       }
       return { op: "putMany", index, count: c.keys.length };
     }
     const current = this.data.get(c.key) ?? null;
     switch (c.op) {
       case "put":
-        this.data.set(c.key, c.value);
-        this.modIndex.set(c.key, index);
+        this.data.set(c.key, c.value, index);
         return { op: "put", index, prev: current };
       case "delete":
         this.data.delete(c.key);
-        this.modIndex.delete(c.key);
         return { op: "delete", index, deleted: current !== null };
       case "cas":
         if (current !== c.prev) return { op: "cas", index, ok: false, current };
-        this.data.set(c.key, c.value);
-        this.modIndex.set(c.key, index);
+        this.data.set(c.key, c.value, index);
         return { op: "cas", index, ok: true, current: c.value };
     }
   }
@@ -109,7 +104,6 @@ export class KvStateMachine {
    */
   beginImage(streaming = false): ImageEncoder {
     const frozen = this.data.freeze();
-    const frozenMods = this.modIndex.freeze();
     return new ImageEncoder(
       {
         sessions: this.sessions.entries(),
@@ -118,8 +112,8 @@ export class KvStateMachine {
         ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
         pairs: frozen.size,
       },
-      withModIndex(frozen, frozenMods),
-      this.data.weightFrozen,
+      frozen.pairs(),
+      frozen.weight,
       streaming,
     );
   }
@@ -127,7 +121,6 @@ export class KvStateMachine {
   /** Ends the image begun by beginImage(): folds the writes made meanwhile into the data. */
   releaseImage(): void {
     this.data.thaw();
-    this.modIndex.thaw();
   }
 
   /** The serialized image for a snapshot, in one synchronous call (small states, bootstrap, tests). */
@@ -148,10 +141,7 @@ export class KvStateMachine {
   static beginDecode(bytes: Uint8Array): { sm: KvStateMachine; decoder: ImageDecoder | undefined } {
     const sm = new KvStateMachine();
     if (bytes.length === 0) return { sm, decoder: undefined };
-    const decoder = new ImageDecoder(bytes, (k, v, mod) => {
-      sm.data.set(k, v);
-      if (mod) sm.modIndex.set(k, mod);
-    });
+    const decoder = new ImageDecoder(bytes, (k, v, mod) => sm.data.set(k, v, mod));
     const h = decoder.header;
     sm.sessions = SessionTable.from(h.sessions);
     for (const [id, info] of h.members) sm.members.set(Number(id), info);
@@ -165,11 +155,4 @@ export class KvStateMachine {
     decoder?.step();
     return sm;
   }
-}
-
-function* withModIndex(
-  data: ReadonlyMap<string, string>,
-  mods: ReadonlyMap<string, number>,
-): IterableIterator<[string, string, number]> {
-  for (const [k, v] of data) yield [k, v, mods.get(k) ?? 0];
 }
