@@ -21,6 +21,8 @@ import { RaftStorage } from "../storage/raft_storage.ts";
 import { atomicWriteFile, syncDir } from "../storage/atomic_write.ts";
 import type { Done, FreshStorage, NodeStore, RecoveredNode, SnapshotImageWriter } from "./node_store.ts";
 import type { SnapshotDataReader } from "../storage/snapshot_file.ts";
+import { IncomingSnapshots, type StagedImage } from "./incoming_snapshots.ts";
+import type { SnapshotStage } from "../transport/snapshot_stream.ts";
 import { isAwaitingLearner as legacyAwaitingLearner, readIdentity, setAwaitingLearner } from "./identity.ts";
 
 const INCARNATION_FILE = "INCARNATION";
@@ -35,7 +37,12 @@ export class FileNodeStore implements NodeStore {
   private storage: RaftStorage | undefined;
   private legacyMarker = false;
 
-  constructor(private readonly opts: FileNodeStoreOptions) {}
+  /** Leader snapshots received into files (incoming_snapshots.ts). */
+  private readonly incoming: IncomingSnapshots;
+
+  constructor(private readonly opts: FileNodeStoreOptions) {
+    this.incoming = new IncomingSnapshots(`${opts.dataDir}/snapshot-incoming`);
+  }
 
   get raftDir(): string {
     return `${this.opts.dataDir}/raft`;
@@ -68,6 +75,45 @@ export class FileNodeStore implements NodeStore {
         finish: (done) => file.finish().then((bytes) => done(undefined, bytes), (e) => done(e as Error)),
         abort: () => void file.abort(),
       }), (e) => done(e as Error));
+  }
+
+  /** A file for an incoming snapshot's image (the transport's stageSnapshot). */
+  stageSnapshot(meta: SnapshotMeta, size: number): Promise<SnapshotStage> {
+    return this.incoming.stage(meta, size);
+  }
+
+  stagedSnapshot(meta: SnapshotMeta): StagedImage | undefined {
+    return this.incoming.image(meta);
+  }
+
+  /**
+   * Makes a staged leader snapshot durable, as saveSnapshot does: its image is copied from the
+   * staged file into a snapshot file a piece at a time, then the staged files it supersedes go.
+   */
+  saveStagedSnapshot(meta: SnapshotMeta, done: Done): void {
+    const image = this.incoming.image(meta);
+    if (!image) return done(new Error(`no staged image for the snapshot at index ${meta.index}`));
+    const copy = async () => {
+      const writer = await this.mustBeOpen().beginSnapshotFile(meta);
+      try {
+        using file = await Deno.open(image.path, { read: true });
+        const piece = new Uint8Array(1024 * 1024);
+        let copied = 0;
+        for (let n = await file.read(piece); n !== null; n = await file.read(piece)) {
+          await writer.write(piece.slice(0, n));
+          copied += n;
+        }
+        if (copied !== image.size) {
+          throw new Error(`staged image has ${copied} bytes, expected ${image.size}`);
+        }
+        await writer.finish();
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+      await this.incoming.discardUpTo(meta.index);
+    };
+    copy().then(() => done(), (e) => done(e as Error));
   }
 
   /** The data of a saved snapshot, read from its file a piece at a time (to send it to a follower). */
@@ -106,6 +152,7 @@ export class FileNodeStore implements NodeStore {
     const { dataDir } = this.opts;
     await Deno.mkdir(dataDir, { recursive: true });
     await Deno.remove(`${dataDir}/raft.creating`, { recursive: true }).catch(ignoreNotFound);
+    await this.incoming.reset();
     let created: FreshStorage | undefined;
     let incarnation = await readText(`${this.raftDir}/${INCARNATION_FILE}`);
     if (incarnation === undefined && await exists(this.raftDir)) {

@@ -4,7 +4,8 @@
  * stall monitor rather than by an election the shared stall would suppress): a leader with ~60 MB
  * of state takes a snapshot while writes continue; the loop is never blocked for as long as an
  * election timeout, no election happens, writes complete meanwhile; then a new learner that
- * needs the snapshot (the log behind it is compacted) receives it in chunks and catches up.
+ * needs the snapshot (the log behind it is compacted) receives it in chunks into a file (one chunk
+ * in memory at a time) and catches up.
  */
 import assert from "node:assert/strict";
 import { RaftKvNode, type RaftKvNodeOptions } from "./raft_kv_node.ts";
@@ -138,8 +139,19 @@ Deno.test({
       assert.ok(learner.status().snapshotIndex >= snapshotIndex, "node 3 caught up without the snapshot");
       const chunks = leader.transportStats().totals.snapshotChunksSent - chunksBefore;
       assert.ok(chunks > 1, `the snapshot went in ${chunks} chunk(s)`);
-      // Sent from the leader's file, installed, and not kept in the learner's memory either.
+      // Sent from the leader's file, received into a staged file a chunk at a time (never whole in
+      // the learner's memory), decoded from that file piece by piece, installed, and not kept.
+      const received = learner.transportStats().totals;
+      assert.ok(
+        received.snapshotChunksReceived > 1,
+        `received in ${received.snapshotChunksReceived} chunk(s)`,
+      );
+      assert.ok(
+        received.snapshotMaxBytesHeld <= 512 * 1024,
+        `the learner held ${received.snapshotMaxBytesHeld} bytes of the image at once`,
+      );
       assert.equal(learner.snapshotImageBytesHeld, 0);
+      assert.deepEqual([...Deno.readDirSync(`${o3.dataDir}/snapshot-incoming`)], [], "staged image removed");
       assert.equal(learner.read("key-7", true), leader.read("key-7", true));
       assert.equal(leader.status().term, term, "an election happened while node 3 caught up");
     } finally {

@@ -43,6 +43,7 @@ import type { NodeStore, RecoveredNode } from "./node_store.ts";
 import { CommitHold } from "./commit_hold.ts";
 import {
   type Cancellable,
+  decodeFileInSlices,
   decodeInSlices,
   encodeInSlices,
   encodeToWriter,
@@ -119,6 +120,8 @@ export class NodeDriver {
   private stopped = false;
   private lastSnapshotIndex: number;
   private snapshotInFlight = false;
+  /** The staged file of the leader snapshot being installed (incoming_snapshots.ts), if any. */
+  private stagedImage: { path: string; size: number } | undefined;
   /** Snapshots taken locally (not received from a leader). */
   snapshotsTaken = 0;
   /** The last local snapshot: its size, and how long encoding (sliced) and saving took, wall ms. */
@@ -301,7 +304,13 @@ export class NodeDriver {
     // otherwise stop this node for as long as decoding takes. Inputs keep stepping the core
     // meanwhile, as they do while a Ready is persisted.
     const index = rd.snapshot.meta.index;
-    decodeInSlices(rd.snapshot.data, this.yieldThen, (error, restored) => {
+    // With a staging store every received image is in a file and the message's data is empty;
+    // an empty image without a staged file would install an empty state: refuse it.
+    const staged = rd.snapshot.data.length === 0 ? this.store.stagedSnapshot?.(rd.snapshot.meta) : undefined;
+    if (!staged && rd.snapshot.data.length === 0 && this.store.stagedSnapshot) {
+      return this.fail(new Error(`the snapshot at index ${index} arrived without its staged image`));
+    }
+    const decoded = (error: Error | undefined, restored?: KvStateMachine) => {
       if (this.stopped) {
         this.loopRunning = false;
         return;
@@ -309,8 +318,11 @@ export class NodeDriver {
       if (error) {
         return this.fail(new Error(`the snapshot at index ${index} cannot be decoded: ${error.message}`));
       }
+      this.stagedImage = staged;
       this.processReady(rd, restored, next);
-    });
+    };
+    if (staged) decodeFileInSlices(staged.path, this.yieldThen, decoded);
+    else decodeInSlices(rd.snapshot.data, this.yieldThen, decoded);
   }
 
   private processReady(rd: Ready, restored: KvStateMachine | undefined, next: () => void): void {
@@ -385,7 +397,9 @@ export class NodeDriver {
     if (rd.snapshot) {
       // Saved before a local snapshot still being encoded, whose older index the store would refuse.
       this.abandonSnapshot?.("a snapshot from the leader supersedes it");
-      this.store.saveSnapshot(rd.snapshot, (error) => error ? done(error) : writeLog());
+      const saved = (error?: Error) => error ? done(error) : writeLog();
+      if (this.stagedImage) this.store.saveStagedSnapshot!(rd.snapshot.meta, saved);
+      else this.store.saveSnapshot(rd.snapshot, saved);
     } else writeLog();
   }
 
@@ -396,13 +410,14 @@ export class NodeDriver {
       this.sm = restored!;
       this.raft.applySnapshot(rd.snapshot);
       this.lastSnapshotIndex = rd.snapshot.meta.index;
-      this.lastImageBytes = rd.snapshot.data.length;
+      this.lastImageBytes = this.stagedImage?.size ?? rd.snapshot.data.length;
+      this.stagedImage = undefined;
       this.appliedBytesAtSnapshot = this.appliedBytes;
       confChanged = true;
       this.noticeOwnLearnerStageInDirectory();
       this.opts.log("info", `installed snapshot at index ${rd.snapshot.meta.index} from the leader`);
       this.hooks.onSnapshotInstalled(rd.snapshot);
-      probes.snapshotInstalled(rd.snapshot.data.length);
+      probes.snapshotInstalled(this.lastImageBytes);
     }
     for (const e of rd.committedEntries) {
       this.appliedBytes += e.data?.length ?? 0;

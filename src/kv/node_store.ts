@@ -65,6 +65,13 @@ export interface NodeStore {
     meta: SnapshotMeta,
     done: (error: Error | undefined, writer?: SnapshotImageWriter) => void,
   ): void;
+  /**
+   * Optional, with beginSnapshot: the image of a leader's snapshot that the transport staged in a
+   * file (incoming_snapshots.ts) and delivered as a snap message with empty data.
+   */
+  stagedSnapshot?(meta: SnapshotMeta): { path: string; size: number } | undefined;
+  /** Durably stores a staged leader snapshot (as saveSnapshot does for one held in memory). */
+  saveStagedSnapshot?(meta: SnapshotMeta, done: Done): void;
   /** Durably records that this incarnation was added as a learner (it may vote once promoted). */
   clearAwaitingLearner(done: Done): void;
   close(done: Done): void;

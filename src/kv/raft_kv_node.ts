@@ -175,6 +175,8 @@ export class RaftKvNode {
       onSnapshotSent: (to, ok) => node.driver.reportSnapshot(to, ok),
       // The core keeps snapshots as metadata; their images are read from the snapshot files.
       snapshotData: (meta) => store.openSnapshotData(meta),
+      // And a leader's snapshot is received into a file, chunk by chunk, not into memory.
+      stageSnapshot: (meta, size) => store.stageSnapshot(meta, size),
       onPeerUnreachable: (to) => node.driver.reportUnreachable(to),
       resolveHost: o.resolveHost,
       channel: o.peerChannel,

@@ -233,3 +233,88 @@ export class ImageDecoder {
 function unsupported(format: unknown): Error {
   return new Error(`unsupported snapshot format ${String(format)}: this raft-kv reads formats 1 and 2`);
 }
+
+/**
+ * Decodes a format 2 image that arrives in pieces (read from a file a chunk at a time): `push()`
+ * the next piece, then `step()` decodes the whole frames received so far. Memory: the unread
+ * remainder of the pieces (at most one frame plus one piece), never the image.
+ */
+export class ImageStreamDecoder {
+  header: DecodedHeader | undefined;
+  private buffer: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  private pairsSeen = 0;
+  private expectedPairs = 0;
+  private magicRead = false;
+
+  constructor(private readonly onPair: (k: string, v: string, modIndex: number) => void) {}
+
+  /** Whether `firstBytes` start a format 2 image (others are decoded whole, by ImageDecoder). */
+  static isStreamable(firstBytes: Uint8Array): boolean {
+    return MAGIC.every((b, i) => firstBytes[i] === b);
+  }
+
+  push(piece: Uint8Array): void {
+    const rest = this.buffer.length - this.at;
+    if (rest === 0) {
+      this.buffer = piece;
+    } else {
+      const joined = new Uint8Array(rest + piece.length);
+      joined.set(this.buffer.subarray(this.at));
+      joined.set(piece, rest);
+      this.buffer = joined;
+    }
+    this.at = 0;
+    if (!this.magicRead && this.buffer.length >= MAGIC.length) {
+      if (!ImageStreamDecoder.isStreamable(this.buffer)) {
+        throw unsupported(`bytes ${[...this.buffer.subarray(0, 4)]} (a streamed image must be format 2)`);
+      }
+      this.at = MAGIC.length;
+      this.magicRead = true;
+    }
+  }
+
+  /** Decodes the whole frames received so far, until `budgetMs` passed; true when all are decoded. */
+  step(budgetMs = Infinity): boolean {
+    const start = performance.now();
+    while (true) {
+      const body = this.nextFrame();
+      if (body === undefined) return true;
+      const value = kvPackr.unpack(body);
+      if (this.header === undefined) {
+        const header = value as ImageHeader | undefined;
+        if (header?.format !== 2 || !Number.isSafeInteger(header.pairs)) {
+          throw new Error("snapshot image: malformed header frame");
+        }
+        this.header = header;
+        this.expectedPairs = header.pairs;
+      } else {
+        if (!Array.isArray(value) || value.length % 3 !== 0) {
+          throw new Error("snapshot image: malformed data frame");
+        }
+        for (let i = 0; i < value.length; i += 3) this.onPair(value[i], value[i + 1], value[i + 2]);
+        this.pairsSeen += value.length / 3;
+      }
+      if (performance.now() - start >= budgetMs) return false;
+    }
+  }
+
+  /** After the last piece: checks that nothing is left over and every pair the header announced came. */
+  finish(): void {
+    if (this.header === undefined) throw new Error("snapshot image is truncated (no header)");
+    if (this.at < this.buffer.length) throw new Error("snapshot image is truncated (frame body)");
+    if (this.pairsSeen !== this.expectedPairs) {
+      throw new Error(`snapshot image holds ${this.pairsSeen} pairs, its header says ${this.expectedPairs}`);
+    }
+  }
+
+  private nextFrame(): Uint8Array | undefined {
+    if (!this.magicRead || this.at + 4 > this.buffer.length) return undefined;
+    const length = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.at, 4).getUint32(0, true);
+    const end = this.at + 4 + length;
+    if (end > this.buffer.length) return undefined;
+    const body = this.buffer.subarray(this.at + 4, end);
+    this.at = end;
+    return body;
+  }
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KvStateMachine } from "./state_machine.ts";
-import { decodeInSlices, encodeInSlices, encodeToWriter } from "./snapshot_slices.ts";
+import { decodeFileInSlices, decodeInSlices, encodeInSlices, encodeToWriter } from "./snapshot_slices.ts";
 import { kvPackr } from "./codec.ts";
 import { encodeSnapshotFile, snapshotFilePieces } from "../storage/snapshot_file.ts";
 
@@ -138,4 +138,49 @@ Deno.test("an image encoded into a writer, slice by slice, is the same bytes as 
   assert.deepEqual(streamed, whole);
   assert.equal(sm.data.get("key-0"), "changed meanwhile");
   assert.equal(sm.data.frozen, false, "the state is thawed once the image is encoded");
+});
+
+Deno.test("an image decoded from pieces of any size is the state; a truncated one is refused", () => {
+  const sm = stateOf(300, 150);
+  sm.data.set("ü-key", "€😀".repeat(40), 77);
+  const image = sm.encode();
+  for (const pieceBytes of [3, 4096, image.length]) {
+    const { sm: back, decoder, header } = KvStateMachine.beginStreamDecode();
+    for (let at = 0; at < image.length; at += pieceBytes) {
+      decoder.push(image.slice(at, at + pieceBytes));
+      decoder.step();
+    }
+    decoder.finish();
+    header();
+    assert.deepEqual(new Map(back.data.entries()), new Map(sm.data.entries()), `pieces of ${pieceBytes}`);
+    assert.equal(back.modIndexOf("ü-key"), 77);
+    assert.deepEqual([...back.members], [...sm.members]);
+    assert.equal(back.safetyMode, "safe");
+  }
+  const { decoder } = KvStateMachine.beginStreamDecode();
+  decoder.push(image.slice(0, image.length - 10));
+  decoder.step();
+  assert.throws(() => decoder.finish(), /truncated/);
+});
+
+Deno.test("decodeFileInSlices reads a staged image a piece at a time, and a format 1 file whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "decode-file-" });
+  try {
+    const sm = stateOf(20_000, 200);
+    await Deno.writeFile(`${dir}/v2`, sm.encode());
+    const decode = (path: string) =>
+      new Promise<KvStateMachine>((resolve, reject) =>
+        decodeFileInSlices(path, (fn) => setTimeout(fn, 0), (e, back) => e ? reject(e) : resolve(back!))
+      );
+    const back = await decode(`${dir}/v2`);
+    assert.deepEqual(new Map(back.data.entries()), new Map(sm.data.entries()));
+    assert.equal(back.confIndex, sm.confIndex);
+    const v1 = kvPackr.pack({ format: 1, data: [["a", "1"]], sessions: [], members: [], confIndex: 4 });
+    await Deno.writeFile(`${dir}/v1`, v1);
+    assert.equal((await decode(`${dir}/v1`)).get("a"), "1");
+    await Deno.writeFile(`${dir}/cut`, sm.encode().subarray(0, 100_000));
+    await assert.rejects(() => decode(`${dir}/cut`), /truncated/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -5,6 +5,7 @@
  * (the simulator) every slice runs back to back and `done` is called before the function returns.
  */
 import { KvStateMachine } from "./state_machine.ts";
+import { ImageStreamDecoder } from "./snapshot_image.ts";
 import type { SnapshotImageWriter } from "./node_store.ts";
 
 /** Runs `fn` later, after pending I/O and timers (production: a macrotask). */
@@ -142,6 +143,66 @@ export function decodeInSlices(
     done(undefined, sm);
   };
   slice();
+  return {
+    cancel() {
+      cancelled = true;
+    },
+  };
+}
+
+/** Bytes read from a staged image per piece: the decoder holds about this much at a time. */
+const FILE_PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Decodes the image in a file (a leader's snapshot staged by the receiving transport, see
+ * incoming_snapshots.ts) into a new state machine: a piece of the file at a time, a slice of
+ * decoding at a time, so neither the image nor the event loop is held. A format 1 image (one
+ * msgpack map, from older versions) cannot be decoded in pieces: it is read whole.
+ */
+export function decodeFileInSlices(
+  path: string,
+  yieldThen: YieldThen | undefined,
+  done: (error: Error | undefined, sm?: KvStateMachine) => void,
+): Cancellable {
+  let cancelled = false;
+  const pause = () => new Promise<void>((resolve) => yieldThen ? yieldThen(resolve) : resolve());
+  const run = async (): Promise<KvStateMachine | undefined> => {
+    using file = await Deno.open(path, { read: true });
+    const first = new Uint8Array(4);
+    const firstRead = await file.read(first) ?? 0;
+    if (!ImageStreamDecoder.isStreamable(first.subarray(0, firstRead))) {
+      const whole = await Deno.readFile(path);
+      return await new Promise((resolve, reject) =>
+        decodeInSlices(whole, yieldThen, (error, sm) => error ? reject(error) : resolve(sm))
+      );
+    }
+    const { sm, decoder, header } = KvStateMachine.beginStreamDecode();
+    decoder.push(first.slice(0, firstRead));
+    let headerTaken = false;
+    while (!cancelled) {
+      const piece = new Uint8Array(FILE_PIECE_BYTES);
+      const n = await file.read(piece);
+      if (n === null) break;
+      decoder.push(piece.subarray(0, n));
+      while (!decoder.step(SLICE_MS)) {
+        await pause();
+        if (cancelled) return undefined;
+      }
+      if (!headerTaken && decoder.header) {
+        header();
+        headerTaken = true;
+      }
+    }
+    if (cancelled) return undefined;
+    decoder.step();
+    decoder.finish();
+    if (!headerTaken) header();
+    return sm;
+  };
+  run().then(
+    (sm) => !cancelled && done(undefined, sm),
+    (error) => !cancelled && done(error as Error),
+  );
   return {
     cancel() {
       cancelled = true;

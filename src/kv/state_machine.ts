@@ -8,7 +8,7 @@ import { decodeAnyCommand, type KvBatchCommand, type KvCommand, type KvResult } 
 import { SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
 import { KvData } from "./kv_data.ts";
-import { ImageDecoder, ImageEncoder } from "./snapshot_image.ts";
+import { type DecodedHeader, ImageDecoder, ImageEncoder, ImageStreamDecoder } from "./snapshot_image.ts";
 
 export type ApplyOutcome =
   | { kind: "applied"; result: KvResult }
@@ -142,12 +142,26 @@ export class KvStateMachine {
     const sm = new KvStateMachine();
     if (bytes.length === 0) return { sm, decoder: undefined };
     const decoder = new ImageDecoder(bytes, (k, v, mod) => sm.data.set(k, v, mod));
-    const h = decoder.header;
-    sm.sessions = SessionTable.from(h.sessions);
-    for (const [id, info] of h.members) sm.members.set(Number(id), info);
-    sm.confIndex = h.confIndex;
-    sm.safetyMode = h.safetyMode;
+    sm.takeHeader(decoder.header);
     return { sm, decoder };
+  }
+
+  /**
+   * Starts decoding an image that arrives in pieces (a staged snapshot read from its file): push
+   * pieces into the decoder and step it; `header()` completes the state machine once the
+   * image's header frame has been decoded.
+   */
+  static beginStreamDecode(): { sm: KvStateMachine; decoder: ImageStreamDecoder; header(): void } {
+    const sm = new KvStateMachine();
+    const decoder = new ImageStreamDecoder((k, v, mod) => sm.data.set(k, v, mod));
+    return { sm, decoder, header: () => sm.takeHeader(decoder.header!) };
+  }
+
+  private takeHeader(h: DecodedHeader): void {
+    this.sessions = SessionTable.from(h.sessions);
+    for (const [id, info] of h.members) this.members.set(Number(id), info);
+    this.confIndex = h.confIndex;
+    this.safetyMode = h.safetyMode;
   }
 
   static decode(bytes: Uint8Array): KvStateMachine {

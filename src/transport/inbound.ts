@@ -14,7 +14,12 @@ import {
   type HelloReply,
 } from "./handshake.ts";
 import type { TransportLog } from "./options.ts";
-import { type SnapshotAck, SnapshotAssembler } from "./snapshot_stream.ts";
+import {
+  MAX_SNAPSHOT_BYTES,
+  type SnapshotAck,
+  SnapshotAssembler,
+  type StageSnapshot,
+} from "./snapshot_stream.ts";
 import { InvalidMessageError, validateMessage } from "./validate.ts";
 import type { PeerConn, PeerListener } from "./secure_channel.ts";
 
@@ -29,6 +34,8 @@ export interface InboundSettings extends HandshakeExpectations {
   deliver(message: Message): void;
   /** A complete, verified snapshot; returns the refusal reason, or undefined once delivered. */
   deliverSnapshot(message: Message): string | undefined;
+  /** Where incoming images go chunk by chunk (PeerTransportOptions.stageSnapshot); else memory. */
+  stageSnapshot?: StageSnapshot;
   /** An authenticated peer announced where it listens. */
   learnAddress?(peer: NodeId, address: string): void;
 }
@@ -41,6 +48,7 @@ export function emptyInboundCounters(): InboundCounters {
     receivedMessages: 0,
     snapshotsReceived: 0,
     snapshotChunksReceived: 0,
+    snapshotMaxBytesHeld: 0,
   };
 }
 
@@ -53,6 +61,8 @@ export interface InboundCounters {
   receivedMessages: number;
   snapshotsReceived: number;
   snapshotChunksReceived: number;
+  /** The most bytes of an incoming image held in memory at once (one chunk when staged to a file). */
+  snapshotMaxBytesHeld: number;
 }
 
 export class InboundServer {
@@ -184,7 +194,7 @@ export class InboundServer {
     // One stream per sender: a newer snapshot supersedes an older one, and memory stays bounded.
     this.#snapshotConnectionOf.get(from)?.close();
     this.#snapshotConnectionOf.set(from, conn);
-    const assembler = new SnapshotAssembler();
+    const assembler = new SnapshotAssembler(MAX_SNAPSHOT_BYTES, this.#settings.stageSnapshot);
     try {
       while (true) {
         const frame = await conn.read(this.#settings.ioTimeoutMs);
@@ -195,7 +205,7 @@ export class InboundServer {
               : "sender closed the snapshot stream before its last chunk",
           );
         }
-        const message = assembler.accept(frame);
+        const message = await assembler.accept(frame);
         if (message === undefined) continue;
         this.#checkAddressing(message, from);
         const refusal = this.#settings.deliverSnapshot(message);
@@ -214,7 +224,12 @@ export class InboundServer {
       }
       throw error;
     } finally {
+      await assembler.close().catch((e) => this.#settings.log("warn", `removing a partial snapshot: ${e}`));
       this.counters.snapshotChunksReceived += assembler.chunksReceived;
+      this.counters.snapshotMaxBytesHeld = Math.max(
+        this.counters.snapshotMaxBytesHeld,
+        assembler.maxBytesHeld,
+      );
       if (this.#snapshotConnectionOf.get(from) === conn) this.#snapshotConnectionOf.delete(from);
     }
   }

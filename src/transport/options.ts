@@ -1,6 +1,6 @@
 /** PeerTransport configuration: what callers pass, the defaults, and the checks on both. */
 import type { Message, NodeId, SnapshotMeta } from "../raft/types.ts";
-import type { SnapshotSource } from "./snapshot_stream.ts";
+import type { SnapshotSource, StageSnapshot } from "./snapshot_stream.ts";
 import { parseAddress } from "./address.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import type { ResolveHost } from "./resolver.ts";
@@ -35,6 +35,12 @@ export interface PeerTransportOptions {
    * the image is read from the file a chunk at a time as it is sent.
    */
   snapshotData?(meta: SnapshotMeta): Promise<SnapshotSource>;
+  /**
+   * Where an incoming snapshot's image goes as its chunks arrive (a file, see the node's
+   * incoming_snapshots.ts); the snap message is then delivered with empty data. Without it the
+   * image is assembled in memory and delivered in the message.
+   */
+  stageSnapshot?: StageSnapshot;
   /** A connection to a peer could not be opened or broke while writing. */
   onPeerUnreachable?(to: NodeId): void;
   /** Name -> IP; by default names pass through to Deno.connect. See resolverFromEnv(). */
@@ -63,12 +69,12 @@ export type ResolvedOptions =
   & Required<
     Omit<
       PeerTransportOptions,
-      "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+      "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData" | "stageSnapshot"
     >
   >
   & Pick<
     PeerTransportOptions,
-    "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData"
+    "onSnapshotSent" | "onPeerUnreachable" | "faultSeed" | "advertise" | "snapshotData" | "stageSnapshot"
   >;
 
 /** Room in a chunk frame for its msgpack envelope around the data. */

@@ -95,6 +95,7 @@ export class PeerTransport {
       log: options.log,
       deliver: (message) => this.#receive(message),
       deliverSnapshot: (message) => this.#receiveSnapshot(message),
+      stageSnapshot: options.stageSnapshot,
       // Only fills a gap: an address set by the owner (the member directory) always wins.
       learnAddress: (peer, address) => {
         if (this.#links.has(peer) || peer === options.nodeId) return;

@@ -4,7 +4,7 @@
  * never become one giant frame, and heartbeats on the messages connection are not stuck behind them.
  */
 import { crc32 } from "node:zlib";
-import type { Message } from "../raft/types.ts";
+import type { Message, SnapshotMeta } from "../raft/types.ts";
 import type { FramedConnection } from "./connection.ts";
 import { encodeFrames } from "./frame.ts";
 import { InvalidMessageError, validateMessage } from "./validate.ts";
@@ -114,15 +114,38 @@ export async function streamSnapshot(
   return chunks;
 }
 
-/** Receiver side: checks each frame of one snapshot stream and rebuilds the snap message. */
+/**
+ * Where a receiver puts an incoming snapshot's image instead of memory (a file: the node's
+ * incoming_snapshots.ts): chunks are written as they arrive, so receiving costs one chunk of
+ * memory, not the image. `finish()` once every byte arrived and the CRC matched; `abort()` if the
+ * stream failed (the partial image is removed).
+ */
+export interface SnapshotStage {
+  write(bytes: Uint8Array): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Opens a stage for the image of the snapshot `meta` of `size` bytes (PeerTransportOptions.stageSnapshot). */
+export type StageSnapshot = (meta: SnapshotMeta, size: number) => Promise<SnapshotStage>;
+
+/**
+ * Receiver side: checks each frame of one snapshot stream and rebuilds the snap message. With a
+ * `stage`, the image goes there chunk by chunk and the message is delivered with empty data (the
+ * node reads the image from its stage); without one, it is assembled in memory.
+ */
 export class SnapshotAssembler {
   #begin?: SnapshotBegin;
   #data = new Uint8Array(0);
   #received = 0;
   #nextSeq = 0;
   #crc = 0;
+  #staging?: SnapshotStage;
+  #finished = false;
+  /** The most image bytes this assembler held in memory at once (a chunk when staging). */
+  maxBytesHeld = 0;
 
-  constructor(readonly maxSnapshotBytes = MAX_SNAPSHOT_BYTES) {}
+  constructor(readonly maxSnapshotBytes = MAX_SNAPSHOT_BYTES, private readonly stage?: StageSnapshot) {}
 
   get chunksReceived(): number {
     return this.#nextSeq;
@@ -132,14 +155,25 @@ export class SnapshotAssembler {
    * Takes the next frame. Returns the complete, verified snap message after its last chunk,
    * `undefined` before that; throws SnapshotStreamError or InvalidMessageError on any violation.
    */
-  accept(frame: unknown): Message | undefined {
+  async accept(frame: unknown): Promise<Message | undefined> {
     const kind = (frame as { kind?: unknown } | null)?.kind;
-    if (kind === "snapBegin" && this.#begin === undefined) return this.#acceptBegin(frame as SnapshotBegin);
-    if (kind === "snapChunk" && this.#begin !== undefined) return this.#acceptChunk(frame as SnapshotChunk);
+    if (kind === "snapBegin" && this.#begin === undefined) {
+      return await this.#acceptBegin(frame as SnapshotBegin);
+    }
+    if (kind === "snapChunk" && this.#begin !== undefined) {
+      return await this.#acceptChunk(frame as SnapshotChunk);
+    }
     throw new SnapshotStreamError(`unexpected frame ${JSON.stringify(kind)} in a snapshot stream`);
   }
 
-  #acceptBegin(begin: SnapshotBegin): Message | undefined {
+  /** The stream ended (delivered or broken): an unfinished staged image is removed. */
+  async close(): Promise<void> {
+    const staging = this.#staging;
+    this.#staging = undefined;
+    if (staging && !this.#finished) await staging.abort();
+  }
+
+  async #acceptBegin(begin: SnapshotBegin): Promise<Message | undefined> {
     const message = validateMessage(begin.message);
     if (message.type !== "snap" || message.snapshot?.data.length !== 0) {
       throw new InvalidMessageError("snapBegin must carry a snap message with empty data");
@@ -155,11 +189,15 @@ export class SnapshotAssembler {
       throw new SnapshotStreamError(`snapBegin.crc32 must be a u32, got ${begin.crc32}`);
     }
     this.#begin = { kind: "snapBegin", message, size, chunks, crc32: begin.crc32 };
-    this.#data = new Uint8Array(size);
-    return this.#complete();
+    if (this.stage) this.#staging = await this.stage(message.snapshot!.meta, size);
+    else {
+      this.#data = new Uint8Array(size);
+      this.maxBytesHeld = size;
+    }
+    return await this.#complete();
   }
 
-  #acceptChunk(chunk: SnapshotChunk): Message | undefined {
+  async #acceptChunk(chunk: SnapshotChunk): Promise<Message | undefined> {
     const begin = this.#begin!;
     if (chunk.seq !== this.#nextSeq || this.#nextSeq >= begin.chunks) {
       throw new SnapshotStreamError(
@@ -172,14 +210,17 @@ export class SnapshotAssembler {
     if (this.#received + chunk.data.length > begin.size) {
       throw new SnapshotStreamError(`chunk ${chunk.seq} runs past the announced size ${begin.size}`);
     }
-    this.#data.set(chunk.data, this.#received);
+    if (this.#staging) {
+      await this.#staging.write(chunk.data);
+      this.maxBytesHeld = Math.max(this.maxBytesHeld, chunk.data.length);
+    } else this.#data.set(chunk.data, this.#received);
     this.#crc = crc32(chunk.data, this.#crc);
     this.#received += chunk.data.length;
     this.#nextSeq++;
-    return this.#complete();
+    return await this.#complete();
   }
 
-  #complete(): Message | undefined {
+  async #complete(): Promise<Message | undefined> {
     const begin = this.#begin!;
     if (this.#nextSeq < begin.chunks) return undefined;
     if (this.#received !== begin.size) {
@@ -189,6 +230,11 @@ export class SnapshotAssembler {
       throw new SnapshotStreamError(`CRC-32 mismatch: the snapshot was corrupted in transit`);
     }
     const message = begin.message;
+    if (this.#staging) {
+      await this.#staging.finish();
+      this.#finished = true;
+      return message; // empty data: the image is staged
+    }
     return { ...message, snapshot: { meta: message.snapshot!.meta, data: this.#data } };
   }
 }
