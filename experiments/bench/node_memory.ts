@@ -7,7 +7,7 @@
  * 64 concurrent writers, and after each phase reports, after a full GC: RSS, V8 heap used and
  * total, external (ArrayBuffer) memory, the Raft log's entries with their data bytes and the bytes
  * of the buffers those entries keep alive (they differ when an entry is a view into a larger
- * buffer), the snapshot image bytes the Raft core holds, the value arena's slabs and live bytes,
+ * buffer), the snapshot image bytes the Raft core holds, the arena's slabs, live bytes and index,
  * and with --trim the RSS after malloc_trim (memory freed but kept by glibc). Writes bench-results/node-memory.json.
  */
 import { parseArgs } from "node:util";
@@ -30,6 +30,8 @@ interface Phase {
   /** The value arena: bytes of its slabs and of the live records in them. */
   arenaMB: number;
   arenaLiveMB: number;
+  /** The arena's hash table and per-slot arrays. */
+  arenaIndexMB: number;
   rssAfterTrimMB?: number;
   writesPerSecond?: number;
 }
@@ -114,6 +116,7 @@ export async function run(args: string[]): Promise<void> {
       imageHeldBytes: node.snapshotImageBytesHeld,
       arenaMB: arena.allocatedBytes / MB,
       arenaLiveMB: arena.liveBytes / MB,
+      arenaIndexMB: arena.indexBytes / MB,
       ...(values.trim ? { rssAfterTrimMB: rssAfterTrim() / MB } : {}),
       ...(writesPerSecond ? { writesPerSecond } : {}),
     };
@@ -125,7 +128,7 @@ export async function run(args: string[]): Promise<void> {
         p.logDataMB.toFixed(1)
       } MB of data in ${p.logBuffersMB.toFixed(1)} MB of buffers; image held ${p.imageHeldBytes} B; arena ${
         p.arenaMB.toFixed(0)
-      } MB (${p.arenaLiveMB.toFixed(0)} live)` +
+      } MB (${p.arenaLiveMB.toFixed(0)} live) + index ${p.arenaIndexMB.toFixed(0)} MB` +
         (p.rssAfterTrimMB ? `; RSS after malloc_trim ${p.rssAfterTrimMB.toFixed(0)} MB` : "") +
         (writesPerSecond ? `; ${writesPerSecond.toFixed(0)} writes/s` : ""),
     );

@@ -2,7 +2,7 @@
  * The key-value data of the state machine (each key's value and modIndex) that can be frozen for a
  * snapshot while it keeps taking writes: copy-on-write by generations. `freeze()` hands out the
  * current data (the *frozen generation*, a ValueArena) and from then on writes land in a small
- * overlay (values and deletion marks) in front of it; reads look at the overlay first. `thaw()`
+ * overlay (values and deletion marks, as JS strings: few) in front of it; reads look at the overlay first. `thaw()`
  * folds the overlay back in. So a snapshot reads one consistent state, at its own pace, without
  * copying the data, and the extra memory it costs is bounded by the keys written while it runs
  * (not by the size of the state). The arena is not written while frozen, so it does not compact
@@ -24,7 +24,7 @@ interface Pending {
 /** What a snapshot reads: the frozen pairs with their modIndex, and how many and how heavy. */
 export interface FrozenData {
   readonly size: number;
-  /** Key characters plus value UTF-8 bytes (to size an image). */
+  /** UTF-8 bytes of the keys and values (to size an image). */
   readonly weight: number;
   pairs(): IterableIterator<[string, string, number]>;
 }
@@ -57,7 +57,7 @@ export class KvData {
     return this.overlay ? this.liveSize : this.base.size;
   }
 
-  /** Key characters plus value UTF-8 bytes of the current entries. */
+  /** UTF-8 bytes of the current keys and values. */
   get weight(): number {
     return this.overlay ? this.liveWeight : this.base.weight;
   }
@@ -100,7 +100,7 @@ export class KvData {
     const old = this.get(key);
     if (old === undefined) {
       this.liveSize++;
-      this.liveWeight += key.length;
+      this.liveWeight += utf8Length(key);
     } else this.liveWeight -= utf8Length(old);
     this.liveWeight += utf8Length(value);
     this.overlay.set(key, { value, modIndex });
@@ -111,7 +111,7 @@ export class KvData {
     if (!this.overlay) return this.base.delete(key);
     const old = this.get(key);
     if (old === undefined) return false;
-    this.liveWeight -= key.length + utf8Length(old);
+    this.liveWeight -= utf8Length(key) + utf8Length(old);
     this.overlay.set(key, DELETED);
     this.liveSize--;
     return true;

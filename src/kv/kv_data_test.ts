@@ -44,11 +44,11 @@ Deno.test("the data behaves as a Map under random writes across freezes (model c
   const m = new KvData();
   const model = new Map<string, [string, number]>();
   const weight = (map: ReadonlyMap<string, [string, number]>) =>
-    [...map].reduce((n, [k, [v]]) => n + k.length + utf8Length(v), 0);
+    [...map].reduce((n, [k, [v]]) => n + utf8Length(k) + utf8Length(v), 0);
   let frozen: ReturnType<KvData["freeze"]> | undefined;
   let frozenModel: Map<string, [string, number]> | undefined;
   for (let step = 0; step < 20_000; step++) {
-    const k = `k${rand(200)}`;
+    const k = rand(7) ? `k${rand(200)}` : `ключ${rand(20)}`;
     const op = rand(10);
     if (op < 5) {
       const v = `v${step}`.padEnd(rand(300), step % 3 ? "x" : "€");

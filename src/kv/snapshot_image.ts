@@ -56,7 +56,7 @@ export class ImageEncoder {
   private pending: Uint8Array[] | undefined;
 
   /**
-   * `chars`: the characters of all keys and values (KvData.weight: key characters and value UTF-8 bytes), to size the buffer.
+   * `chars`: the UTF-8 bytes of all keys and values (KvData.weight), to size the buffer.
    * With `streaming`, no buffer is built: the caller takes the bytes encoded so far after each
    * step (takeEncoded) and writes them out, so the image is never whole in memory.
    */

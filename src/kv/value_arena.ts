@@ -1,28 +1,32 @@
 /**
- * The key-value data with the values kept off the V8 heap: each value's UTF-8 bytes live in a
- * record in a large ArrayBuffer *slab*, and the heap holds only a Map from key to a small integer
- * (the key's *slot*) plus typed arrays indexed by slot (where the record is, the key's modIndex).
+ * The key-value data kept off the V8 heap: each pair's UTF-8 bytes (key and value) live in a record
+ * in a large ArrayBuffer *slab*, and the index is an open-addressing hash table in typed arrays:
+ * no JS object, string or Map entry per key. Each key has a *slot* (a small integer); per slot,
+ * typed arrays hold where its record is, its modIndex and its hash; the table maps a key's hash
+ * to slots (linear probing, deletion by backward shift, kept at most half full).
  *
  * Why (issue 17, measured at 1M keys): with values as JS strings in a Map, every write stored a
  * fresh (young) string into a Map in the old generation. V8 must then scan each such old-to-new
- * pointer at every young-generation collection, and a scavenge took 28-35 ms at 1M keys; the
- * strings also cost ~16-24 bytes of header each and were counted again in the heap's headroom.
- * Here an overwrite stores no pointer at all (the Map's value is a small integer that does not
- * change; the bytes are copied into the slab), so a scavenge has nothing of the data to visit, and
- * the bytes are held once, outside the heap, in memory the process can give back.
+ * pointer at every young-generation collection, and a scavenge took 28-35 ms at 1M keys; every
+ * key and value also cost a string header and a Map entry, and the old generation's size (which
+ * V8 pads with headroom, and marks in full at each major GC) grew with the data. Here a write
+ * stores no pointer at all (bytes are copied into a slab, integers into typed arrays), so neither
+ * collector has anything of the data to visit, and the bytes are held once, outside the heap.
  *
- * Records are appended to the current slab: `slot u32 | byteLength u32 | bytes`, padded to 4 bytes.
- * An overwrite or delete leaves the old record dead. Compaction (see `maybeCompact`): once the dead
- * bytes exceed a quarter of the live ones (and two slabs), the slab with the fewest live bytes is
- * walked record by record; a record is live when its slot still points at it; live records are
- * copied to the current slab and the emptied slab is reused or dropped. So the arena stays within
- * about 1.25x the live bytes plus two slabs, and each compaction step copies at most one slab.
+ * Records are appended to the current slab: `slot u32 | key bytes u32 | value bytes u32 | key |
+ * value`, padded to 4 bytes. An overwrite or delete leaves the old record dead. Compaction (see
+ * `maybeCompact`): once the dead bytes exceed a quarter of the live ones (and two slabs), the
+ * slab with the fewest live bytes is walked record by record; a record is live when its slot
+ * still points at it; live records are copied to the current slab and the emptied slab is reused
+ * or dropped. So the arena stays within about 1.25x the live bytes plus two slabs, and each
+ * compaction step copies at most one slab.
  */
 
 const SLAB_BYTES = 4 * 1024 * 1024;
-/** A value larger than this gets a slab of its own (dropped whole once the value is replaced). */
+/** A record larger than this gets a slab of its own (dropped whole once the value is replaced). */
 const LARGE_RECORD = SLAB_BYTES / 4;
-const HEADER = 8;
+/** slot, key bytes, value bytes: three u32 words. */
+const HEADER = 12;
 /** Empty slabs kept for reuse instead of being left to the GC (an ArrayBuffer is freed late). */
 const SPARE_SLABS = 2;
 
@@ -41,24 +45,33 @@ const decoder = new TextDecoder();
 const padded = (n: number) => (n + 3) & ~3;
 
 export interface ArenaStats {
+  keys: number;
   slabs: number;
-  /** Bytes of all slabs (what the arena costs). */
+  /** Bytes of all slabs (what the records cost). */
   allocatedBytes: number;
   /** Bytes of live records, headers included. */
   liveBytes: number;
   /** Bytes of dead records not yet reclaimed. */
   deadBytes: number;
+  /** Bytes of the hash table and the per-slot arrays. */
+  indexBytes: number;
   compactions: number;
 }
 
 export class ValueArena {
-  private readonly slots = new Map<string, number>();
-  /** Per slot: slab id (-1: free slot), byte offset of its record, modIndex. */
-  private slabOf = new Int32Array(1024).fill(-1);
-  private offsetOf = new Uint32Array(1024);
-  private modOf = new Float64Array(1024);
+  /** Hash table: slot + 1 of each key, 0 for an empty bucket. */
+  private table = new Int32Array(1024);
+  private count = 0;
+  /** Per slot: slab id (-1: free slot), byte offset of its record, modIndex, key hash. */
+  private slabOf = new Int32Array(512).fill(-1);
+  private offsetOf = new Uint32Array(512);
+  private modOf = new Float64Array(512);
+  private hashOf = new Uint32Array(512);
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
+  /** The UTF-8 bytes of the key being looked up (encodeKey), and how many. */
+  private scratch = new Uint8Array(256);
+  private keyBytes = 0;
 
   private readonly slabs: Array<Slab | undefined> = [];
   private readonly freeSlabIds: number[] = [];
@@ -68,84 +81,147 @@ export class ValueArena {
   private deadTotal = 0;
   private allocated = 0;
   private compactions = 0;
-  /** Sum of key characters and value bytes (to size a snapshot image). */
+  /** UTF-8 bytes of all keys and values (to size a snapshot image). */
   private weightTotal = 0;
 
   get size(): number {
-    return this.slots.size;
+    return this.count;
   }
 
-  /** Characters of the keys plus UTF-8 bytes of the values. */
+  /** UTF-8 bytes of the keys and the values. */
   get weight(): number {
     return this.weightTotal;
   }
 
   stats(): ArenaStats {
     return {
+      keys: this.count,
       slabs: this.slabs.filter(Boolean).length,
       allocatedBytes: this.allocated,
       liveBytes: this.liveTotal,
       deadBytes: this.deadTotal,
+      indexBytes: this.table.byteLength + this.slabOf.byteLength + this.offsetOf.byteLength +
+        this.modOf.byteLength + this.hashOf.byteLength,
       compactions: this.compactions,
     };
   }
 
   has(key: string): boolean {
-    return this.slots.has(key);
+    return this.find(this.encodeKey(key)) >= 0;
   }
 
   get(key: string): string | undefined {
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : this.valueAt(slot);
+    const bucket = this.find(this.encodeKey(key));
+    return bucket < 0 ? undefined : this.valueAt(this.table[bucket] - 1);
   }
 
   /** The modIndex stored with the key's value (0: unknown), or undefined if the key is absent. */
   modIndex(key: string): number | undefined {
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : this.modOf[slot];
+    const bucket = this.find(this.encodeKey(key));
+    return bucket < 0 ? undefined : this.modOf[this.table[bucket] - 1];
   }
 
   set(key: string, value: string, modIndex = 0): void {
-    let slot = this.slots.get(key);
-    if (slot === undefined) {
-      slot = this.newSlot();
-      this.slots.set(key, slot);
-      this.weightTotal += key.length;
-    } else {
-      this.weightTotal -= this.byteLengthAt(slot);
+    const hash = this.encodeKey(key);
+    const bucket = this.find(hash);
+    let slot: number;
+    if (bucket >= 0) {
+      slot = this.table[bucket] - 1;
+      this.weightTotal -= this.valueBytesAt(slot);
       this.free(slot);
+    } else {
+      slot = this.newSlot();
+      this.hashOf[slot] = hash;
+      this.table[~bucket] = slot + 1;
+      this.count++;
+      this.weightTotal += this.keyBytes;
     }
     this.modOf[slot] = modIndex;
     this.weightTotal += this.append(slot, value);
+    if (bucket < 0 && this.count * 2 > this.table.length) this.growTable();
     this.maybeCompact();
   }
 
   delete(key: string): boolean {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return false;
-    this.slots.delete(key);
-    this.weightTotal -= key.length + this.byteLengthAt(slot);
+    const bucket = this.find(this.encodeKey(key));
+    if (bucket < 0) return false;
+    const slot = this.table[bucket] - 1;
+    this.weightTotal -= this.keyBytes + this.valueBytesAt(slot);
     this.free(slot);
     this.slabOf[slot] = -1;
     this.freeSlots.push(slot);
+    this.removeBucket(bucket);
+    this.count--;
     this.maybeCompact();
     return true;
   }
 
-  /** Every pair with its modIndex, in the Map's order (insertion order of the keys). */
+  /** Every pair with its modIndex, in slot order (stable while the arena is not written). */
   *entries(): IterableIterator<[string, string, number]> {
-    for (const [key, slot] of this.slots) yield [key, this.valueAt(slot), this.modOf[slot]];
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      if (this.slabOf[slot] < 0) continue;
+      yield [this.keyAt(slot), this.valueAt(slot), this.modOf[slot]];
+    }
   }
 
-  private valueAt(slot: number): string {
+  // ------------------------------------------------------------------ the index
+
+  /** Puts the key's UTF-8 bytes in `scratch` and returns their hash (FNV-1a, 32 bits). */
+  private encodeKey(key: string): number {
+    if (key.length * 3 > this.scratch.length) this.scratch = new Uint8Array(key.length * 3 + 64);
+    const n = encoder.encodeInto(key, this.scratch).written;
+    this.keyBytes = n;
+    const b = this.scratch;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    return h >>> 0;
+  }
+
+  /** The bucket holding the key in `scratch`, or ~(the empty bucket where it would go). */
+  private find(hash: number): number {
+    const table = this.table, mask = table.length - 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const entry = table[i];
+      if (entry === 0) return ~i;
+      const slot = entry - 1;
+      if (this.hashOf[slot] === hash && this.keyEquals(slot)) return i;
+    }
+  }
+
+  private keyEquals(slot: number): boolean {
     const slab = this.slabs[this.slabOf[slot]]!;
     const at = this.offsetOf[slot];
-    const length = slab.words[(at >> 2) + 1];
-    return decoder.decode(slab.bytes.subarray(at + HEADER, at + HEADER + length));
+    const n = this.keyBytes;
+    if (slab.words[(at >> 2) + 1] !== n) return false;
+    const bytes = slab.bytes, scratch = this.scratch, start = at + HEADER;
+    for (let i = 0; i < n; i++) if (bytes[start + i] !== scratch[i]) return false;
+    return true;
   }
 
-  private byteLengthAt(slot: number): number {
-    return this.slabs[this.slabOf[slot]]!.words[(this.offsetOf[slot] >> 2) + 1];
+  /** Empties a bucket, moving later entries of its probe run back (no tombstones). */
+  private removeBucket(bucket: number): void {
+    const table = this.table, mask = table.length - 1;
+    let hole = bucket;
+    for (let j = (bucket + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hashOf[table[j] - 1] & mask;
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      const stays = hole < j ? home > hole && home <= j : home > hole || home <= j;
+      if (stays) continue;
+      table[hole] = table[j];
+      hole = j;
+    }
+    table[hole] = 0;
+  }
+
+  private growTable(): void {
+    const table = new Int32Array(this.table.length * 2), mask = table.length - 1;
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      if (this.slabOf[slot] < 0) continue;
+      let i = this.hashOf[slot] & mask;
+      while (table[i] !== 0) i = (i + 1) & mask;
+      table[i] = slot + 1;
+    }
+    this.table = table;
   }
 
   private newSlot(): number {
@@ -161,75 +237,110 @@ export class ValueArena {
       this.slabOf = grow(this.slabOf, (n) => new Int32Array(n).fill(-1));
       this.offsetOf = grow(this.offsetOf, (n) => new Uint32Array(n));
       this.modOf = grow(this.modOf, (n) => new Float64Array(n));
+      this.hashOf = grow(this.hashOf, (n) => new Uint32Array(n));
     }
     return slot;
+  }
+
+  // ------------------------------------------------------------------ records
+
+  private keyAt(slot: number): string {
+    const slab = this.slabs[this.slabOf[slot]]!;
+    const at = this.offsetOf[slot];
+    const keyBytes = slab.words[(at >> 2) + 1];
+    return decoder.decode(slab.bytes.subarray(at + HEADER, at + HEADER + keyBytes));
+  }
+
+  private valueAt(slot: number): string {
+    const slab = this.slabs[this.slabOf[slot]]!;
+    const at = this.offsetOf[slot];
+    const start = at + HEADER + slab.words[(at >> 2) + 1];
+    return decoder.decode(slab.bytes.subarray(start, start + slab.words[(at >> 2) + 2]));
+  }
+
+  private valueBytesAt(slot: number): number {
+    return this.slabs[this.slabOf[slot]]!.words[(this.offsetOf[slot] >> 2) + 2];
+  }
+
+  private recordSize(slab: Slab, at: number): number {
+    return HEADER + padded(slab.words[(at >> 2) + 1] + slab.words[(at >> 2) + 2]);
   }
 
   /** Marks the slot's record dead (the slot keeps its number). */
   private free(slot: number): void {
     const id = this.slabOf[slot];
     const slab = this.slabs[id]!;
-    const size = HEADER + padded(slab.words[(this.offsetOf[slot] >> 2) + 1]);
+    const size = this.recordSize(slab, this.offsetOf[slot]);
     slab.live -= size;
     this.liveTotal -= size;
     this.deadTotal += size;
     if (slab.live === 0 && id !== this.current) this.dropSlab(id);
   }
 
-  /** Writes the value's record for `slot` and points the slot at it; returns the byte length. */
+  /**
+   * Writes the record of `slot` (the key in `scratch`, then the value) and points the slot at
+   * it; returns the value's byte length.
+   */
   private append(slot: number, value: string): number {
-    if (value.length * 3 + HEADER > LARGE_RECORD) {
+    const keyBytes = this.keyBytes;
+    const key = this.scratch.subarray(0, keyBytes);
+    if (keyBytes + value.length * 3 + HEADER > LARGE_RECORD) {
       // A long value: its exact UTF-8 bytes first (one temporary copy), then a record that fits.
       const bytes = encoder.encode(value);
-      if (HEADER + bytes.length > LARGE_RECORD) {
-        const id = this.addSlab(padded(HEADER + bytes.length), false);
-        const slab = this.slabs[id]!;
-        slab.bytes.set(bytes, HEADER);
-        return this.place(slot, id, bytes.length);
-      }
-      const slab = this.roomFor(bytes.length);
-      slab.bytes.set(bytes, slab.used + HEADER);
-      return this.place(slot, this.current, bytes.length);
+      const total = keyBytes + bytes.length;
+      const id = HEADER + total > LARGE_RECORD
+        ? this.addSlab(padded(HEADER + total), false)
+        : this.roomFor(total);
+      const slab = this.slabs[id]!;
+      slab.bytes.set(key, slab.used + HEADER);
+      slab.bytes.set(bytes, slab.used + HEADER + keyBytes);
+      return this.place(slot, id, keyBytes, bytes.length);
     }
     // UTF-8 takes at most 3 bytes per UTF-16 unit, and most values are ASCII (1 byte each): try
     // the current slab's free space first, a fresh slab if the value did not fit.
     const worst = value.length * 3;
     const current = this.current >= 0 ? this.slabs[this.current]! : undefined;
-    if (current && current.bytes.length - current.used - HEADER >= value.length) {
-      const start = current.used + HEADER;
+    if (current && current.bytes.length - current.used - HEADER - keyBytes >= value.length) {
+      const start = current.used + HEADER + keyBytes;
       const room = current.bytes.subarray(start, Math.min(current.bytes.length, start + worst));
       const { read, written } = encoder.encodeInto(value, room);
-      if (read === value.length) return this.place(slot, this.current, written);
+      if (read === value.length) {
+        current.bytes.set(key, current.used + HEADER);
+        return this.place(slot, this.current, keyBytes, written);
+      }
     }
-    const slab = this.roomFor(worst);
-    const { written } = encoder.encodeInto(
-      value,
-      slab.bytes.subarray(slab.used + HEADER, slab.used + HEADER + worst),
-    );
-    return this.place(slot, this.current, written);
+    const id = this.roomFor(keyBytes + worst);
+    const slab = this.slabs[id]!;
+    const start = slab.used + HEADER + keyBytes;
+    const { written } = encoder.encodeInto(value, slab.bytes.subarray(start, start + worst));
+    slab.bytes.set(key, slab.used + HEADER);
+    return this.place(slot, id, keyBytes, written);
   }
 
-  /** The current slab if `length` bytes fit after a header, else a new current slab. */
-  private roomFor(length: number): Slab {
+  /** The current slab's id if `length` bytes fit after a header, else a new current slab's. */
+  private roomFor(length: number): number {
     const current = this.current >= 0 ? this.slabs[this.current]! : undefined;
-    if (current && current.bytes.length - current.used - HEADER >= length) return current;
-    this.addSlab(SLAB_BYTES, true);
-    return this.slabs[this.current]!;
+    if (current && current.bytes.length - current.used - HEADER >= length) return this.current;
+    return this.addSlab(SLAB_BYTES, true);
   }
 
   /** The record's bytes are already at slab.used + HEADER: write its header and account for it. */
-  private place(slot: number, id: number, length: number): number {
+  private place(slot: number, id: number, keyBytes: number, valueBytes: number): number {
     const slab = this.slabs[id]!;
     const at = slab.used;
-    slab.words[at >> 2] = slot;
-    slab.words[(at >> 2) + 1] = length;
-    const size = HEADER + padded(length);
+    const w = at >> 2;
+    slab.words[w] = slot;
+    slab.words[w + 1] = keyBytes;
+    slab.words[w + 2] = valueBytes;
+    const size = HEADER + padded(keyBytes + valueBytes);
     slab.used += size;
     slab.live += size;
     this.liveTotal += size;
     this.slabOf[slot] = id;
     this.offsetOf[slot] = at;
-    return length;
+    // A large record's own slab: its unused tail (if any) is dead from the start.
+    if (id !== this.current) this.deadTotal += slab.bytes.length - slab.used;
+    return valueBytes;
   }
 
   /** A new slab (a spare one if there is one); `current`: appends go there from now on. */
@@ -280,15 +391,14 @@ export class ValueArena {
     let least = Infinity;
     for (let id = 0; id < this.slabs.length; id++) {
       const slab = this.slabs[id];
-      // Only shared slabs: a large value's own slab is dropped whole when the value goes.
+      // Only shared slabs: a large record's own slab is dropped whole when the record dies.
       if (!slab || id === this.current || slab.bytes.length !== SLAB_BYTES) continue;
       if (slab.live < least) {
         least = slab.live;
         victim = id;
       }
     }
-    if (victim < 0) return;
-    this.compactSlab(victim);
+    if (victim >= 0) this.compactSlab(victim);
   }
 
   private compactSlab(id: number): void {
@@ -297,10 +407,12 @@ export class ValueArena {
     let at = 0;
     while (at < slab.used && slab.live > 0) {
       const slot = slab.words[at >> 2];
-      const length = slab.words[(at >> 2) + 1];
-      const size = HEADER + padded(length);
+      const size = this.recordSize(slab, at);
       if (this.slabOf[slot] === id && this.offsetOf[slot] === at) {
-        this.moveRecord(slot, slab, at, length);
+        const length = size - HEADER;
+        const target = this.slabs[this.roomFor(length)]!;
+        target.bytes.set(slab.bytes.subarray(at + HEADER, at + size), target.used + HEADER);
+        this.place(slot, this.current, slab.words[(at >> 2) + 1], slab.words[(at >> 2) + 2]);
         slab.live -= size;
         this.liveTotal -= size;
         this.deadTotal += size;
@@ -308,12 +420,5 @@ export class ValueArena {
       at += size;
     }
     this.dropSlab(id);
-  }
-
-  /** Copies a live record to the current slab (or a new one) and points its slot there. */
-  private moveRecord(slot: number, from: Slab, at: number, length: number): void {
-    const target = this.roomFor(length);
-    target.bytes.set(from.bytes.subarray(at + HEADER, at + HEADER + length), target.used + HEADER);
-    this.place(slot, this.current, length);
   }
 }

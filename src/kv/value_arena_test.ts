@@ -94,7 +94,7 @@ Deno.test("the arena behaves as a Map under random writes of mixed sizes and scr
   const model = new Map<string, [string, number]>();
   const pieces = ["a", "é", "€", "😀", "ж"];
   for (let step = 1; step <= 40_000; step++) {
-    const k = `k${rand(2_000)}`;
+    const k = rand(5) ? `k${rand(2_000)}` : `ключ-😀-${rand(300)}`;
     if (rand(10) < 7) {
       const size = rand(50) === 0 ? 20_000 + rand(400_000) : rand(700);
       // Whole code points (a lone surrogate would not survive UTF-8, nor msgpack, nor JSON).
