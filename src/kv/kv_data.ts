@@ -13,6 +13,7 @@
  * its region snapshots from, off the Raft thread.
  */
 import { type ArenaStats, ValueArena } from "./value_arena.ts";
+import { CHUNK_BYTES, type FrameSource } from "./snapshot_image.ts";
 
 const DELETED: unique symbol = Symbol("deleted");
 
@@ -27,6 +28,8 @@ export interface FrozenData {
   /** UTF-8 bytes of the keys and values (to size an image). */
   readonly weight: number;
   pairs(): IterableIterator<[string, string, number]>;
+  /** The image's data frames, encoded straight from the arena's bytes (snapshot_image.ts). */
+  frames(): FrameSource;
 }
 
 /** UTF-8 length of a string (what the arena stores for a value). */
@@ -147,7 +150,20 @@ export class KvData {
     this.liveSize = base.size;
     this.liveWeight = base.weight;
     this.overlay = new Map();
-    return { size: base.size, weight: base.weight, pairs: () => base.entries() };
+    return {
+      size: base.size,
+      weight: base.weight,
+      pairs: () => base.entries(),
+      frames: () => {
+        let next = 0;
+        return () => {
+          if (next >= base.slotEnd) return undefined;
+          const frame = base.encodeFrame(next, CHUNK_BYTES);
+          next = frame.next;
+          return frame;
+        };
+      },
+    };
   }
 
   /** Folds the writes made while frozen into the data (one step per key written meanwhile). */

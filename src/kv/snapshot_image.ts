@@ -40,6 +40,33 @@ interface ImageV1 {
 }
 
 /**
+ * The data frames of an image, one msgpack body [key, value, modIndex, ...] of about CHUNK_BYTES
+ * per call with its pair count; undefined when there are no more (ValueArena.encodeFrame).
+ */
+export type FrameSource = () => { body: Uint8Array; pairs: number } | undefined;
+
+/** Frames from pairs given as strings (small states, tests): msgpack-encoded by kvPackr. */
+export function pairFrames(pairs: Iterator<[string, string, number]>): FrameSource {
+  let done = false;
+  return () => {
+    if (done) return undefined;
+    const flat: Array<string | number> = [];
+    let bytes = 0;
+    while (bytes < CHUNK_BYTES) {
+      const next = pairs.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const [k, v, mod] = next.value;
+      flat.push(k, v, mod);
+      bytes += k.length + v.length + 17;
+    }
+    return { body: kvPackr.pack(flat), pairs: flat.length / 3 };
+  };
+}
+
+/**
  * Encodes an image from a header and the pairs of a frozen generation, a slice of work per
  * `step()`, straight into one buffer sized from the state's character count: the memory a
  * snapshot in flight costs is the image itself (plus the keys written meanwhile, see
@@ -62,7 +89,7 @@ export class ImageEncoder {
    */
   constructor(
     header: Omit<ImageHeader, "format">,
-    private readonly pairs: Iterator<[string, string, number]>,
+    private readonly frames: FrameSource,
     chars: number,
     streaming = false,
   ) {
@@ -78,8 +105,8 @@ export class ImageEncoder {
     // One byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer once), a string
     // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
     // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
-    const frames = Math.ceil(chars / CHUNK_BYTES) + 2;
-    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frames * 9);
+    const frameCount = Math.ceil(chars / CHUNK_BYTES) + 2;
+    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frameCount * 9);
     this.out.set(MAGIC, 0);
     this.at = MAGIC.length;
     this.push(head);
@@ -89,20 +116,13 @@ export class ImageEncoder {
   step(budgetMs = Infinity): boolean {
     const start = performance.now();
     while (!this.done) {
-      const flat: Array<string | number> = [];
-      let bytes = 0;
-      while (bytes < CHUNK_BYTES) {
-        const next = this.pairs.next();
-        if (next.done) {
-          this.done = true;
-          break;
-        }
-        const [k, v, mod] = next.value;
-        flat.push(k, v, mod);
-        bytes += k.length + v.length + 17;
+      const frame = this.frames();
+      if (!frame) {
+        this.done = true;
+        break;
       }
-      this.pairsSeen += flat.length / 3;
-      if (flat.length) this.push(kvPackr.pack(flat));
+      this.pairsSeen += frame.pairs;
+      if (frame.pairs) this.push(frame.body);
       if (performance.now() - start >= budgetMs) break;
     }
     if (this.done && this.pairsSeen !== this.expectedPairs) {

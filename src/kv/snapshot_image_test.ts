@@ -44,7 +44,7 @@ Deno.test("a format 1 image (older versions) is still read; garbage is refused w
 });
 
 Deno.test("a sliced image is the state when it began, whatever is written between slices", () => {
-  const sm = stateOf(20_000, 200);
+  const sm = stateOf(200_000, 100);
   const expected = new Map(sm.data.entries());
   const pending: Array<() => void> = [];
   let image: Uint8Array | undefined;

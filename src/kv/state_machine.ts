@@ -112,7 +112,7 @@ export class KvStateMachine {
         ...(this.safetyMode ? { safetyMode: this.safetyMode } : {}),
         pairs: frozen.size,
       },
-      frozen.pairs(),
+      frozen.frames(),
       frozen.weight,
       streaming,
     );

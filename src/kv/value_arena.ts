@@ -44,6 +44,50 @@ const decoder = new TextDecoder();
 
 const padded = (n: number) => (n + 3) & ~3;
 
+// msgpack, written by hand for image frames (any valid encoding decodes the same).
+const strHeaderBytes = (n: number) => n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+const uintBytes = (n: number) => n < 0x80 ? 1 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+
+function writeStrHeader(out: Uint8Array, view: DataView, at: number, n: number): number {
+  if (n < 32) {
+    out[at] = 0xa0 | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = 0xd9;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = 0xda;
+    view.setUint16(at + 1, n);
+    return at + 3;
+  }
+  out[at] = 0xdb;
+  view.setUint32(at + 1, n);
+  return at + 5;
+}
+
+function writeUint(out: Uint8Array, view: DataView, at: number, n: number): number {
+  if (n < 0x80) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n < 0x10000) {
+    out[at] = 0xcd;
+    view.setUint16(at + 1, n);
+    return at + 3;
+  }
+  if (n < 0x100000000) {
+    out[at] = 0xce;
+    view.setUint32(at + 1, n);
+    return at + 5;
+  }
+  out[at] = 0xcb; // float64: exact for every safe integer
+  view.setFloat64(at + 1, n);
+  return at + 9;
+}
+
 export interface ArenaStats {
   keys: number;
   slabs: number;
@@ -162,6 +206,50 @@ export class ValueArena {
       if (this.slabOf[slot] < 0) continue;
       yield [this.keyAt(slot), this.valueAt(slot), this.modOf[slot]];
     }
+  }
+
+  /**
+   * Encodes the pairs of slots `from`.. as the body of one image data frame (snapshot_image.ts):
+   * a msgpack array [key, value, modIndex, ...] written straight from the records' bytes (no
+   * string is made), until about `targetBytes`. Returns the body, the next slot to encode from
+   * (`nextSlot` when done) and the number of pairs in it. Only while the arena is not written.
+   */
+  encodeFrame(from: number, targetBytes: number): { body: Uint8Array; next: number; pairs: number } {
+    // Pass 1: how many slots fit, and the exact size of their encoding.
+    let size = 5; // array header: 0xdd + u32
+    let slot = from;
+    let pairs = 0;
+    for (; slot < this.nextSlot && size < targetBytes; slot++) {
+      if (this.slabOf[slot] < 0) continue;
+      const slab = this.slabs[this.slabOf[slot]]!, w = this.offsetOf[slot] >> 2;
+      size += strHeaderBytes(slab.words[w + 1]) + slab.words[w + 1] + strHeaderBytes(slab.words[w + 2]) +
+        slab.words[w + 2] + uintBytes(this.modOf[slot]);
+      pairs++;
+    }
+    const body = new Uint8Array(size);
+    const view = new DataView(body.buffer);
+    body[0] = 0xdd;
+    view.setUint32(1, pairs * 3);
+    let at = 5;
+    for (let s = from; s < slot; s++) {
+      if (this.slabOf[s] < 0) continue;
+      const slab = this.slabs[this.slabOf[s]]!, record = this.offsetOf[s], w = record >> 2;
+      const keyBytes = slab.words[w + 1], valueBytes = slab.words[w + 2];
+      at = writeStrHeader(body, view, at, keyBytes);
+      body.set(slab.bytes.subarray(record + HEADER, record + HEADER + keyBytes), at);
+      at += keyBytes;
+      at = writeStrHeader(body, view, at, valueBytes);
+      const value = record + HEADER + keyBytes;
+      body.set(slab.bytes.subarray(value, value + valueBytes), at);
+      at += valueBytes;
+      at = writeUint(body, view, at, this.modOf[s]);
+    }
+    return { body, next: slot, pairs };
+  }
+
+  /** One past the highest slot in use (encodeFrame's end). */
+  get slotEnd(): number {
+    return this.nextSlot;
   }
 
   // ------------------------------------------------------------------ the index
