@@ -16,6 +16,7 @@ import { type ArenaStats, ValueArena } from "./value_arena.ts";
 import { CHUNK_BYTES, type FrameSource } from "./snapshot_image.ts";
 
 const DELETED: unique symbol = Symbol("deleted");
+const decoder = new TextDecoder();
 
 interface Pending {
   value: string;
@@ -108,6 +109,21 @@ export class KvData {
     this.liveWeight += utf8Length(value);
     this.overlay.set(key, { value, modIndex });
     return this;
+  }
+
+  /** set() from an image frame's UTF-8 bytes (snapshot_image.ts EncodedPairSink). */
+  setEncoded(
+    src: Uint8Array,
+    keyAt: number,
+    keyBytes: number,
+    valueAt: number,
+    valueBytes: number,
+    modIndex: number,
+  ): void {
+    if (this.overlay) {
+      const key = decoder.decode(src.subarray(keyAt, keyAt + keyBytes));
+      this.set(key, decoder.decode(src.subarray(valueAt, valueAt + valueBytes)), modIndex);
+    } else this.base.setEncoded(src, keyAt, keyBytes, valueAt, valueBytes, modIndex);
   }
 
   delete(key: string): boolean {

@@ -195,6 +195,7 @@ export class ImageDecoder {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly onPair: (k: string, v: string, modIndex: number) => void,
+    private readonly onEncoded?: EncodedPairSink,
   ) {
     if (bytes[0] !== MAGIC[0]) {
       const image = kvPackr.unpack(bytes) as ImageV1;
@@ -224,12 +225,7 @@ export class ImageDecoder {
     }
     const start = performance.now();
     while (this.at < this.bytes.length) {
-      const flat = this.nextFrame();
-      if (!Array.isArray(flat) || flat.length % 3 !== 0) {
-        throw new Error("snapshot image: malformed data frame");
-      }
-      for (let i = 0; i < flat.length; i += 3) this.onPair(flat[i], flat[i + 1], flat[i + 2]);
-      this.pairsSeen += flat.length / 3;
+      this.pairsSeen += decodeDataFrame(this.nextBody(), this.onPair, this.onEncoded);
       if (performance.now() - start >= budgetMs) break;
     }
     if (this.at < this.bytes.length) return false;
@@ -240,14 +236,99 @@ export class ImageDecoder {
   }
 
   private nextFrame(): unknown {
+    return kvPackr.unpack(this.nextBody());
+  }
+
+  private nextBody(): Uint8Array {
     if (this.at + 4 > this.bytes.length) throw new Error("snapshot image is truncated (frame length)");
     const length = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.at, 4).getUint32(0, true);
     const end = this.at + 4 + length;
     if (end > this.bytes.length) throw new Error("snapshot image is truncated (frame body)");
-    const value = kvPackr.unpack(this.bytes.subarray(this.at + 4, end));
+    const body = this.bytes.subarray(this.at + 4, end);
     this.at = end;
-    return value;
+    return body;
   }
+}
+
+/** A pair handed over as UTF-8 byte ranges of a frame (no strings made): ValueArena.setEncoded. */
+export type EncodedPairSink = (
+  src: Uint8Array,
+  keyAt: number,
+  keyBytes: number,
+  valueAt: number,
+  valueBytes: number,
+  modIndex: number,
+) => void;
+
+/**
+ * Hands over the pairs of one data frame body; returns how many. With `onEncoded`, a frame of
+ * [str, str, uint]* is read straight from its bytes; any other encoding goes through msgpack.
+ */
+function decodeDataFrame(
+  body: Uint8Array,
+  onPair: (k: string, v: string, modIndex: number) => void,
+  onEncoded: EncodedPairSink | undefined,
+): number {
+  if (onEncoded) {
+    const pairs = decodeFrameBytes(body, onEncoded);
+    if (pairs !== undefined) return pairs;
+  }
+  const flat = kvPackr.unpack(body);
+  if (!Array.isArray(flat) || flat.length % 3 !== 0) throw new Error("snapshot image: malformed data frame");
+  for (let i = 0; i < flat.length; i += 3) onPair(flat[i], flat[i + 1], flat[i + 2]);
+  return flat.length / 3;
+}
+
+/**
+ * The fast path of decodeDataFrame: undefined if the frame holds a type it does not read (then
+ * the caller decodes it with msgpack; pairs already handed over are handed over again, the same).
+ */
+function decodeFrameBytes(body: Uint8Array, onEncoded: EncodedPairSink): number | undefined {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const end = body.length;
+  let at: number;
+  let items: number;
+  const t = body[0];
+  if ((t & 0xf0) === 0x90) [items, at] = [t & 0x0f, 1];
+  else if (t === 0xdc) [items, at] = [view.getUint16(1), 3];
+  else if (t === 0xdd) [items, at] = [view.getUint32(1), 5];
+  else return undefined;
+  if (items % 3 !== 0) return undefined;
+  // Reads a string item at `at`: its length (-1 if the item is not a string), its bytes at strAt.
+  let strAt = 0;
+  const str = (): number => {
+    const b = body[at];
+    let n: number;
+    if ((b & 0xe0) === 0xa0) [n, strAt] = [b & 0x1f, at + 1];
+    else if (b === 0xd9) [n, strAt] = [body[at + 1], at + 2];
+    else if (b === 0xda) [n, strAt] = [view.getUint16(at + 1), at + 3];
+    else if (b === 0xdb) [n, strAt] = [view.getUint32(at + 1), at + 5];
+    else return -1;
+    at = strAt + n;
+    return n;
+  };
+  for (let i = 0; i < items; i += 3) {
+    if (at >= end) throw new Error("snapshot image: malformed data frame");
+    const keyBytes = str();
+    const keyAt = strAt;
+    if (keyBytes < 0 || at >= end) return undefined;
+    const valueBytes = str();
+    const valueAt = strAt;
+    if (valueBytes < 0 || at >= end) return undefined;
+    const b = body[at];
+    let mod: number;
+    if (b < 0x80) [mod, at] = [b, at + 1];
+    else if (b === 0xcc) [mod, at] = [body[at + 1], at + 2];
+    else if (b === 0xcd) [mod, at] = [view.getUint16(at + 1), at + 3];
+    else if (b === 0xce) [mod, at] = [view.getUint32(at + 1), at + 5];
+    else if (b === 0xcb) [mod, at] = [view.getFloat64(at + 1), at + 9];
+    else if (b === 0xcf) [mod, at] = [Number(view.getBigUint64(at + 1)), at + 9];
+    else return undefined;
+    if (at > end) throw new Error("snapshot image: malformed data frame");
+    onEncoded(body, keyAt, keyBytes, valueAt, valueBytes, mod);
+  }
+  if (at !== end) throw new Error("snapshot image: malformed data frame");
+  return items / 3;
 }
 
 function unsupported(format: unknown): Error {
@@ -267,7 +348,10 @@ export class ImageStreamDecoder {
   private expectedPairs = 0;
   private magicRead = false;
 
-  constructor(private readonly onPair: (k: string, v: string, modIndex: number) => void) {}
+  constructor(
+    private readonly onPair: (k: string, v: string, modIndex: number) => void,
+    private readonly onEncoded?: EncodedPairSink,
+  ) {}
 
   /** Whether `firstBytes` start a format 2 image (others are decoded whole, by ImageDecoder). */
   static isStreamable(firstBytes: Uint8Array): boolean {
@@ -300,21 +384,14 @@ export class ImageStreamDecoder {
     while (true) {
       const body = this.nextFrame();
       if (body === undefined) return true;
-      const value = kvPackr.unpack(body);
       if (this.header === undefined) {
-        const header = value as ImageHeader | undefined;
+        const header = kvPackr.unpack(body) as ImageHeader | undefined;
         if (header?.format !== 2 || !Number.isSafeInteger(header.pairs)) {
           throw new Error("snapshot image: malformed header frame");
         }
         this.header = header;
         this.expectedPairs = header.pairs;
-      } else {
-        if (!Array.isArray(value) || value.length % 3 !== 0) {
-          throw new Error("snapshot image: malformed data frame");
-        }
-        for (let i = 0; i < value.length; i += 3) this.onPair(value[i], value[i + 1], value[i + 2]);
-        this.pairsSeen += value.length / 3;
-      }
+      } else this.pairsSeen += decodeDataFrame(body, this.onPair, this.onEncoded);
       if (performance.now() - start >= budgetMs) return false;
     }
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { KvStateMachine } from "./state_machine.ts";
 import { decodeFileInSlices, decodeInSlices, encodeInSlices, encodeToWriter } from "./snapshot_slices.ts";
 import { kvPackr } from "./codec.ts";
+import { ImageEncoder, pairFrames } from "./snapshot_image.ts";
 import { encodeSnapshotFile, snapshotFilePieces } from "../storage/snapshot_file.ts";
 
 function stateOf(keys: number, valueBytes: number): KvStateMachine {
@@ -183,4 +184,20 @@ Deno.test("decodeFileInSlices reads a staged image a piece at a time, and a form
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an image whose frames msgpackr encoded (older versions) decodes the same", () => {
+  const pairs: Array<[string, string, number]> = [["a", "1", 3], ["ключ", "€".repeat(300), 2 ** 40], [
+    "b",
+    "",
+    0,
+  ]];
+  const encoder = new ImageEncoder(
+    { sessions: [], members: [], confIndex: 2, pairs: pairs.length },
+    pairFrames(pairs[Symbol.iterator]()),
+    1000,
+  );
+  encoder.step();
+  const back = KvStateMachine.decode(encoder.image());
+  assert.deepEqual([...back.data.entriesWithModIndex()], pairs);
 });

@@ -8,7 +8,13 @@ import { decodeAnyCommand, type KvBatchCommand, type KvCommand, type KvResult } 
 import { SessionTable } from "./sessions.ts";
 import { decodeMembersContext, type MemberInfo, membersOf } from "./members.ts";
 import { KvData } from "./kv_data.ts";
-import { type DecodedHeader, ImageDecoder, ImageEncoder, ImageStreamDecoder } from "./snapshot_image.ts";
+import {
+  type DecodedHeader,
+  type EncodedPairSink,
+  ImageDecoder,
+  ImageEncoder,
+  ImageStreamDecoder,
+} from "./snapshot_image.ts";
 
 export type ApplyOutcome =
   | { kind: "applied"; result: KvResult }
@@ -141,7 +147,7 @@ export class KvStateMachine {
   static beginDecode(bytes: Uint8Array): { sm: KvStateMachine; decoder: ImageDecoder | undefined } {
     const sm = new KvStateMachine();
     if (bytes.length === 0) return { sm, decoder: undefined };
-    const decoder = new ImageDecoder(bytes, (k, v, mod) => sm.data.set(k, v, mod));
+    const decoder = new ImageDecoder(bytes, (k, v, mod) => sm.data.set(k, v, mod), sm.setEncoded);
     sm.takeHeader(decoder.header);
     return { sm, decoder };
   }
@@ -153,9 +159,13 @@ export class KvStateMachine {
    */
   static beginStreamDecode(): { sm: KvStateMachine; decoder: ImageStreamDecoder; header(): void } {
     const sm = new KvStateMachine();
-    const decoder = new ImageStreamDecoder((k, v, mod) => sm.data.set(k, v, mod));
+    const decoder = new ImageStreamDecoder((k, v, mod) => sm.data.set(k, v, mod), sm.setEncoded);
     return { sm, decoder, header: () => sm.takeHeader(decoder.header!) };
   }
+
+  /** Decoding an image: a pair straight from a frame's bytes (snapshot_image.ts EncodedPairSink). */
+  private readonly setEncoded: EncodedPairSink = (src, keyAt, keyBytes, valueAt, valueBytes, mod) =>
+    this.data.setEncoded(src, keyAt, keyBytes, valueAt, valueBytes, mod);
 
   private takeHeader(h: DecodedHeader): void {
     this.sessions = SessionTable.from(h.sessions);

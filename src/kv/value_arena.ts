@@ -167,6 +167,39 @@ export class ValueArena {
 
   set(key: string, value: string, modIndex = 0): void {
     const hash = this.encodeKey(key);
+    this.upsert(hash, modIndex, (slot) => this.append(slot, value));
+  }
+
+  /**
+   * set() from UTF-8 bytes already encoded (an image's frame, snapshot_image.ts): the key's and
+   * the value's bytes are copied from `src`, and no string is made.
+   */
+  setEncoded(
+    src: Uint8Array,
+    keyAt: number,
+    keyBytes: number,
+    valueAt: number,
+    valueBytes: number,
+    modIndex: number,
+  ): void {
+    if (keyBytes > this.scratch.length) this.scratch = new Uint8Array(keyBytes * 2);
+    this.scratch.set(src.subarray(keyAt, keyAt + keyBytes));
+    this.keyBytes = keyBytes;
+    const hash = this.hashScratch();
+    this.upsert(hash, modIndex, (slot) => {
+      const total = keyBytes + valueBytes;
+      const id = HEADER + total > LARGE_RECORD
+        ? this.addSlab(padded(HEADER + total), false)
+        : this.roomFor(total);
+      const slab = this.slabs[id]!;
+      slab.bytes.set(this.scratch.subarray(0, keyBytes), slab.used + HEADER);
+      slab.bytes.set(src.subarray(valueAt, valueAt + valueBytes), slab.used + HEADER + keyBytes);
+      return this.place(slot, id, keyBytes, valueBytes);
+    });
+  }
+
+  /** Points the key in `scratch` (hash `hash`) at a new record written by `write`. */
+  private upsert(hash: number, modIndex: number, write: (slot: number) => number): void {
     const bucket = this.find(hash);
     let slot: number;
     if (bucket >= 0) {
@@ -181,7 +214,7 @@ export class ValueArena {
       this.weightTotal += this.keyBytes;
     }
     this.modOf[slot] = modIndex;
-    this.weightTotal += this.append(slot, value);
+    this.weightTotal += write(slot);
     if (bucket < 0 && this.count * 2 > this.table.length) this.growTable();
     this.maybeCompact();
   }
@@ -257,9 +290,12 @@ export class ValueArena {
   /** Puts the key's UTF-8 bytes in `scratch` and returns their hash (FNV-1a, 32 bits). */
   private encodeKey(key: string): number {
     if (key.length * 3 > this.scratch.length) this.scratch = new Uint8Array(key.length * 3 + 64);
-    const n = encoder.encodeInto(key, this.scratch).written;
-    this.keyBytes = n;
-    const b = this.scratch;
+    this.keyBytes = encoder.encodeInto(key, this.scratch).written;
+    return this.hashScratch();
+  }
+
+  private hashScratch(): number {
+    const b = this.scratch, n = this.keyBytes;
     let h = 0x811c9dc5;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ b[i], 0x01000193);
     return h >>> 0;
