@@ -108,7 +108,7 @@ Deno.test("snapshot file pieces are byte for byte the packed file, for every bin
 });
 
 Deno.test("an image encoded into a writer, slice by slice, is the same bytes as one built in memory", async () => {
-  const sm = stateOf(20_000, 100);
+  const sm = stateOf(300_000, 100);
   const whole = sm.encode();
   const pieces: Uint8Array[] = [];
   let opened = 0;
