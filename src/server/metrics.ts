@@ -235,6 +235,16 @@ function registerNodeGauges(registers: Registry[], node: () => RaftKvNode | unde
     (n) => n.confIndex,
   );
   gauge("raftkv_keys", "Keys in the state machine.", (n) => n.keyCount);
+  gauge(
+    "raftkv_kv_arena_bytes",
+    "Bytes of the slabs holding the keys and values, outside the V8 heap (src/kv/value_arena.ts).",
+    (n) => n.arenaStats().allocatedBytes,
+  );
+  gauge(
+    "raftkv_kv_arena_live_bytes",
+    "Bytes of the live key/value records in those slabs (the rest awaits compaction).",
+    (n) => n.arenaStats().liveBytes,
+  );
   gauge("raftkv_wal_size_bytes", "Bytes in WAL segment files.", (n) => n.storageStats().walBytes);
   gauge("raftkv_wal_segments", "WAL segment files.", (n) => n.storageStats().segments);
   counter(

@@ -83,6 +83,8 @@ Deno.test("GET /metrics: valid for promtool, with latency histograms and the nod
     assert.ok(sample(text, "raftkv_last_snapshot_taken_size_bytes")! > 0);
     assert.ok(sample(text, "raftkv_last_snapshot_taken_duration_seconds")! > 0);
     assert.equal(sample(text, "raftkv_snapshot_image_held_bytes"), 0);
+    assert.ok(sample(text, "raftkv_kv_arena_live_bytes")! > 0, "the arena holds the keys written");
+    assert.ok(sample(text, "raftkv_kv_arena_bytes")! >= sample(text, "raftkv_kv_arena_live_bytes")!);
     assert.ok([0, 1].includes(sample(text, "raftkv_snapshot_in_progress")!));
     assert.ok(sample(text, "raftkv_leader_changes_total")! >= 1, "it became the leader");
     // Every write passed every stage of a one-node cluster's path, once; the read its ReadIndex.
