@@ -67,6 +67,8 @@ interface Row {
   writes: Phase;
   reads: Phase;
   peakRssMBPerMember: number[];
+  /** The same, per phase: load (and settling), writes, reads, catchUp (a follower restarted). */
+  peakRssMBByPhase?: Record<string, number[]>;
   /** Seconds waited after loading for the snapshots the load triggered to finish (raft-kv; 0 for etcd). */
   settleSeconds: number;
   /** A follower stopped for a few seconds of writes, then restarted: until it applied the commit index. */
@@ -139,9 +141,18 @@ async function closedLoop(
   };
 }
 
-/** Peak RSS (MB) per member, sampled with ps every second until stopped (pids re-read each time). */
-function rssSampler(currentPids: () => number[]): { stop(): Promise<number[]> } {
+/**
+ * Peak RSS (MB) per member, sampled with ps every second until stopped (pids re-read each time),
+ * overall and per phase (`phase(name)` starts one): where the peak happens.
+ */
+function rssSampler(currentPids: () => number[]): {
+  phase(name: string): void;
+  stop(): Promise<{ peak: number[]; byPhase: Record<string, number[]> }>;
+} {
   const peak = currentPids().map(() => 0);
+  const byPhase: Record<string, number[]> = {};
+  let phasePeak = peak.map(() => 0);
+  byPhase.load = phasePeak;
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -155,16 +166,27 @@ function rssSampler(currentPids: () => number[]): { stop(): Promise<number[]> } 
       for (const line of new TextDecoder().decode(out.stdout).trim().split("\n")) {
         const [pid, rssKb] = line.trim().split(/\s+/).map(Number);
         const i = pids.indexOf(pid);
-        if (i >= 0 && Number.isFinite(rssKb)) peak[i] = Math.max(peak[i], rssKb / 1024);
+        if (i >= 0 && Number.isFinite(rssKb)) {
+          peak[i] = Math.max(peak[i], rssKb / 1024);
+          phasePeak[i] = Math.max(phasePeak[i], rssKb / 1024);
+        }
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
   return {
+    phase(name) {
+      phasePeak = peak.map(() => 0);
+      byPhase[name] = phasePeak;
+    },
     async stop() {
       running = false;
       await loop;
-      return peak.map((p) => Math.round(p));
+      const round = (a: number[]) => a.map((p) => Math.round(p));
+      return {
+        peak: round(peak),
+        byPhase: Object.fromEntries(Object.entries(byPhase).map(([k, v]) => [k, round(v)])),
+      };
     },
   };
 }
@@ -225,17 +247,20 @@ async function measure(
   }
   const random = () => `key-${Math.floor(Math.random() * keys)}`;
   let n = 0;
+  sampler.phase("writes");
   const writes = await closedLoop(
     clients,
     seconds,
     (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
   );
+  sampler.phase("reads");
   const reads = await closedLoop(
     clients,
     seconds / 2,
     (w) => get(target, target.readUrls[w % target.readUrls.length], random()),
   );
   // A follower down for a few seconds of writes, then restarted: how long until it caught up.
+  sampler.phase("catchUp");
   const followerCatchUpMs = await target.restartFollower(async () => {
     await closedLoop(
       clients,
@@ -244,7 +269,12 @@ async function measure(
     );
   });
   console.log(`  ${target.system}: restarted follower caught up in ${followerCatchUpMs.toFixed(0)} ms`);
-  const peakRssMBPerMember = await sampler.stop();
+  const { peak: peakRssMBPerMember, byPhase: peakRssMBByPhase } = await sampler.stop();
+  console.log(
+    `  ${target.system}: peak RSS per member by phase (MB): ${
+      Object.entries(peakRssMBByPhase).map(([phase, mb]) => `${phase} ${mb.join("/")}`).join(", ")
+    }`,
+  );
   const row = {
     system: target.system,
     keys,
@@ -253,6 +283,7 @@ async function measure(
     writes,
     reads,
     peakRssMBPerMember,
+    peakRssMBByPhase,
     settleSeconds,
     followerCatchUpMs,
     loadAverage1m: +Deno.loadavg()[0].toFixed(2),
