@@ -122,3 +122,18 @@ Deno.test("with a large image, a byte-triggered snapshot waits until the log is 
     assert.ok(gap >= imageBytes / 4 / 1_100, `a snapshot came ${gap} entries after the previous one`);
   }
 });
+
+Deno.test("with a large state, members' snapshots are staggered by node id so they do not coincide", () => {
+  const gapsOf = (nodeId: number) => {
+    const driver = startNode({ nodeId, snapshotEntries: 0, snapshotLogBytes: 100_000 });
+    write(driver, 2_000, 1_000);
+    const before = driver.snapshotIndex;
+    const later = write(driver, 3_000, 1_000, 2_000);
+    return [before, ...later].slice(1).map((index, i) => index - [before, ...later][i]);
+  };
+  const [one, two, three] = [1, 2, 3].map(gapsOf);
+  const mean = (gaps: number[]) => gaps.reduce((a, b) => a + b, 0) / gaps.length;
+  // The same writes: node 2 waits ~1.15x and node 3 ~1.3x as much log as node 1.
+  assert.ok(Math.abs(mean(two) / mean(one) - 1.15) < 0.05, `gaps ${mean(one)} vs ${mean(two)}`);
+  assert.ok(Math.abs(mean(three) / mean(one) - 1.3) < 0.05, `gaps ${mean(one)} vs ${mean(three)}`);
+});
