@@ -172,9 +172,9 @@ export class KvData {
       pairs: () => base.entries(),
       frames: () => {
         let next = 0;
-        return () => {
+        return (reserve) => {
           if (next >= base.slotEnd) return undefined;
-          const frame = base.encodeFrame(next, CHUNK_BYTES);
+          const frame = base.encodeFrame(next, CHUNK_BYTES, reserve);
           next = frame.next;
           return frame;
         };

@@ -39,38 +39,44 @@ interface ImageV1 {
   safetyMode?: SafetyMode;
 }
 
+/** Room for `bytes` bytes of a frame body: write them at buffer[at..at + bytes). */
+export type Reserve = (bytes: number) => { buffer: Uint8Array; at: number };
+
 /**
- * The data frames of an image, one msgpack body [key, value, modIndex, ...] of about CHUNK_BYTES
- * per call with its pair count; undefined when there are no more (ValueArena.encodeFrame).
+ * The data frames of an image: each call writes one msgpack body [key, value, modIndex, ...] of
+ * about CHUNK_BYTES into the room `reserve` gives it (straight into the encoder's buffer, no
+ * buffer of its own) and returns its size and pair count; undefined when there are no more pairs
+ * (ValueArena.encodeFrame).
  */
-export type FrameSource = () => { body: Uint8Array; pairs: number } | undefined;
+export type FrameSource = (reserve: Reserve) => { bytes: number; pairs: number } | undefined;
 
 /** Frames from pairs given as strings (small states, tests): msgpack-encoded by kvPackr. */
 export function pairFrames(pairs: Iterator<[string, string, number]>): FrameSource {
-  let done = false;
-  return () => {
-    if (done) return undefined;
+  return (reserve) => {
     const flat: Array<string | number> = [];
     let bytes = 0;
     while (bytes < CHUNK_BYTES) {
       const next = pairs.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
+      if (next.done) break;
       const [k, v, mod] = next.value;
       flat.push(k, v, mod);
       bytes += k.length + v.length + 17;
     }
-    return { body: kvPackr.pack(flat), pairs: flat.length / 3 };
+    if (flat.length === 0) return undefined;
+    const body = kvPackr.pack(flat);
+    const room = reserve(body.length);
+    room.buffer.set(body, room.at);
+    return { bytes: body.length, pairs: flat.length / 3 };
   };
 }
 
 /**
  * Encodes an image from a header and the pairs of a frozen generation, a slice of work per
- * `step()`, straight into one buffer sized from the state's character count: the memory a
- * snapshot in flight costs is the image itself (plus the keys written meanwhile, see
- * kv_data.ts), never a second copy of it, nor an array of the pairs.
+ * `step()`, straight into one buffer: in memory, one sized from the state's bytes (the memory a
+ * snapshot in flight costs is the image itself, plus the keys written meanwhile, see kv_data.ts,
+ * never a second copy of it, nor an array of the pairs); streaming, one reused slice after slice
+ * (the caller writes each slice's bytes out before the next step, so the image is never whole in
+ * memory and no buffer is allocated per frame).
  */
 export class ImageEncoder {
   private out: Uint8Array;
@@ -78,14 +84,26 @@ export class ImageEncoder {
   private pairsSeen = 0;
   private done = false;
   private readonly expectedPairs: number;
-
-  /** Streaming: encoded bytes not yet taken by takeEncoded() (then `out` is unused). */
-  private pending: Uint8Array[] | undefined;
+  private readonly streaming: boolean;
+  /** Streaming: the bytes up to `at` were taken; the next step starts the buffer over. */
+  private taken = false;
+  private readonly reserve: Reserve = (bytes) => {
+    const end = this.at + 4 + bytes;
+    if (end > this.out.length) {
+      // Text beyond Latin-1 takes more than a byte per character, or a streaming slice encoded
+      // more than the buffer holds: grow (rare, one copy of what is in it).
+      const bigger = new Uint8Array(Math.max(end, Math.ceil(this.out.length * 1.5)));
+      bigger.set(this.out.subarray(0, this.at));
+      this.out = bigger;
+    }
+    new DataView(this.out.buffer, this.out.byteOffset + this.at, 4).setUint32(0, bytes, true);
+    return { buffer: this.out, at: this.at + 4 };
+  };
 
   /**
    * `chars`: the UTF-8 bytes of all keys and values (KvData.weight), to size the buffer.
-   * With `streaming`, no buffer is built: the caller takes the bytes encoded so far after each
-   * step (takeEncoded) and writes them out, so the image is never whole in memory.
+   * With `streaming`, the caller takes the bytes encoded by each step (takeEncoded) and writes
+   * them out before the next step.
    */
   constructor(
     header: Omit<ImageHeader, "format">,
@@ -95,18 +113,16 @@ export class ImageEncoder {
   ) {
     const head = kvPackr.pack({ format: 2, ...header });
     this.expectedPairs = header.pairs;
-    if (streaming) {
-      this.out = new Uint8Array(0);
-      this.at = 0;
-      this.pending = [MAGIC.slice()];
-      this.push(head);
-      return;
-    }
-    // One byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer once), a string
-    // header of at most 5 bytes per key and per value, and 4 + 5 bytes per frame. An
-    // overestimate by at most a few bytes per pair, and no copy of the image when it is done.
+    this.streaming = streaming;
+    // In memory: one byte per character (ASCII/Latin-1 text; other UTF-8 grows the buffer
+    // once), a string header of at most 5 bytes per key and per value, and 4 + 5 bytes per
+    // frame: an overestimate by at most a few bytes per pair, and no copy of the image when done.
     const frameCount = Math.ceil(chars / CHUNK_BYTES) + 2;
-    this.out = new Uint8Array(MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frameCount * 9);
+    this.out = new Uint8Array(
+      streaming
+        ? STREAMING_BUFFER_BYTES
+        : MAGIC.length + 4 + head.length + chars + header.pairs * 19 + frameCount * 9,
+    );
     this.out.set(MAGIC, 0);
     this.at = MAGIC.length;
     this.push(head);
@@ -114,15 +130,19 @@ export class ImageEncoder {
 
   /** Encodes frames until done or `budgetMs` passed; returns true when every pair is encoded. */
   step(budgetMs = Infinity): boolean {
+    if (this.taken) {
+      this.at = 0;
+      this.taken = false;
+    }
     const start = performance.now();
     while (!this.done) {
-      const frame = this.frames();
+      const frame = this.frames(this.reserve);
       if (!frame) {
         this.done = true;
         break;
       }
       this.pairsSeen += frame.pairs;
-      if (frame.pairs) this.push(frame.body);
+      if (frame.pairs) this.at += 4 + frame.bytes;
       if (performance.now() - start >= budgetMs) break;
     }
     if (this.done && this.pairsSeen !== this.expectedPairs) {
@@ -134,45 +154,29 @@ export class ImageEncoder {
   /** The finished image (a view of the encoder's buffer). */
   image(): Uint8Array {
     if (!this.done) throw new Error("image not fully encoded");
-    if (this.pending) throw new Error("a streaming encoder hands out its bytes with takeEncoded()");
+    if (this.streaming) throw new Error("a streaming encoder hands out its bytes with takeEncoded()");
     return this.out.subarray(0, this.at);
   }
 
-  /** Streaming: the bytes encoded since the last call, in one buffer (empty when none). */
+  /**
+   * Streaming: the bytes encoded since the last call (a view of the encoder's buffer, valid until
+   * the next step(): write it out first).
+   */
   takeEncoded(): Uint8Array {
-    const pieces = this.pending;
-    if (!pieces) throw new Error("takeEncoded() is for a streaming encoder");
-    this.pending = [];
-    if (pieces.length === 1) return pieces[0];
-    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of pieces) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    if (!this.streaming) throw new Error("takeEncoded() is for a streaming encoder");
+    this.taken = true;
+    return this.out.subarray(0, this.at);
   }
 
   private push(body: Uint8Array): void {
-    if (this.pending) {
-      const length = new Uint8Array(4);
-      new DataView(length.buffer).setUint32(0, body.length, true);
-      this.pending.push(length, body);
-      this.at += 4 + body.length;
-      return;
-    }
-    const end = this.at + 4 + body.length;
-    if (end > this.out.length) {
-      // Text beyond Latin-1 takes more than a byte per character: grow (rare, one copy).
-      const bigger = new Uint8Array(Math.max(end, Math.ceil(this.out.length * 1.5)));
-      bigger.set(this.out.subarray(0, this.at));
-      this.out = bigger;
-    }
-    new DataView(this.out.buffer, this.out.byteOffset + this.at, 4).setUint32(0, body.length, true);
-    this.out.set(body, this.at + 4);
-    this.at = end;
+    const room = this.reserve(body.length);
+    room.buffer.set(body, room.at);
+    this.at += 4 + body.length;
   }
 }
+
+/** A streaming encoder's buffer to begin with: a 4 ms slice encodes a few MB at most. */
+const STREAMING_BUFFER_BYTES = 1024 * 1024;
 
 export interface DecodedHeader {
   sessions: Array<[string, Session]>;

@@ -244,10 +244,15 @@ export class ValueArena {
   /**
    * Encodes the pairs of slots `from`.. as the body of one image data frame (snapshot_image.ts):
    * a msgpack array [key, value, modIndex, ...] written straight from the records' bytes (no
-   * string is made), until about `targetBytes`. Returns the body, the next slot to encode from
-   * (`nextSlot` when done) and the number of pairs in it. Only while the arena is not written.
+   * string is made) into the room `reserve` gives, until about `targetBytes`. Returns its size,
+   * the next slot to encode from (`slotEnd` when done) and the number of pairs in it (0: nothing
+   * written). Only while the arena is not written.
    */
-  encodeFrame(from: number, targetBytes: number): { body: Uint8Array; next: number; pairs: number } {
+  encodeFrame(
+    from: number,
+    targetBytes: number,
+    reserve: (bytes: number) => { buffer: Uint8Array; at: number },
+  ): { bytes: number; next: number; pairs: number } {
     // Pass 1: how many slots fit, and the exact size of their encoding.
     let size = 5; // array header: 0xdd + u32
     let slot = from;
@@ -259,11 +264,13 @@ export class ValueArena {
         slab.words[w + 2] + uintBytes(this.modOf[slot]);
       pairs++;
     }
-    const body = new Uint8Array(size);
-    const view = new DataView(body.buffer);
-    body[0] = 0xdd;
-    view.setUint32(1, pairs * 3);
-    let at = 5;
+    if (pairs === 0) return { bytes: 0, next: slot, pairs };
+    const room = reserve(size);
+    const body = room.buffer;
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    body[room.at] = 0xdd;
+    view.setUint32(room.at + 1, pairs * 3);
+    let at = room.at + 5;
     for (let s = from; s < slot; s++) {
       if (this.slabOf[s] < 0) continue;
       const slab = this.slabs[this.slabOf[s]]!, record = this.offsetOf[s], w = record >> 2;
@@ -277,7 +284,7 @@ export class ValueArena {
       at += valueBytes;
       at = writeUint(body, view, at, this.modOf[s]);
     }
-    return { body, next: slot, pairs };
+    return { bytes: size, next: slot, pairs };
   }
 
   /** One past the highest slot in use (encodeFrame's end). */

@@ -135,8 +135,14 @@ Deno.test("image frames encoded from the arena's bytes decode to the pairs (ever
   const decoded: unknown[] = [];
   let frames = 0;
   for (let from = 0; from < a.slotEnd;) {
-    const frame = a.encodeFrame(from, 1000); // small frames: several of them
-    const flat = kvPackr.unpack(frame.body) as unknown[];
+    // Small frames (several of them), each written at an offset into a larger buffer.
+    let room: { buffer: Uint8Array; at: number } | undefined;
+    const frame = a.encodeFrame(
+      from,
+      1000,
+      (bytes) => (room = { buffer: new Uint8Array(bytes + 10), at: 7 }),
+    );
+    const flat = kvPackr.unpack(room!.buffer.subarray(7, 7 + frame.bytes)) as unknown[];
     assert.equal(flat.length, frame.pairs * 3);
     for (let i = 0; i < flat.length; i += 3) decoded.push(flat.slice(i, i + 3));
     from = frame.next;
