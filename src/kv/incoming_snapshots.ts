@@ -6,7 +6,7 @@
  * needs a large snapshot holds one chunk of it in memory, not the image, the way TiKV receives a
  * region snapshot into files before applying it.
  *
- *   <dataDir>/snapshot-incoming/<term>-<index>.part    being received (removed if the stream breaks)
+ *   <dataDir>/snapshot-incoming/<term>-<index>.<n>.part being received (removed if the stream breaks)
  *   <dataDir>/snapshot-incoming/<term>-<index>.image   complete, CRC checked by the transport
  *
  * Staged images are not durable state: the directory is emptied when the node starts, and an
@@ -23,6 +23,7 @@ export interface StagedImage {
 
 export class IncomingSnapshots {
   private readonly staged = new Map<string, StagedImage>();
+  private streams = 0;
 
   constructor(readonly dir: string) {}
 
@@ -38,7 +39,9 @@ export class IncomingSnapshots {
   async stage(meta: SnapshotMeta, size: number): Promise<SnapshotStage> {
     await Deno.mkdir(this.dir, { recursive: true });
     const name = `${meta.term}-${meta.index}`;
-    const part = `${this.dir}/${name}.part`;
+    // Its own part file: a resent stream of the same snapshot may start before the broken one
+    // it replaces has cleaned up after itself.
+    const part = `${this.dir}/${name}.${++this.streams}.part`;
     const file = await Deno.open(part, { write: true, create: true, truncate: true });
     let closed = false;
     const close = () => {

@@ -76,3 +76,21 @@ Deno.test("a stream that breaks or fails its CRC leaves no staged file", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a resent stream of the same snapshot is not hurt by the broken one it replaces", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "snapshot-stage-" });
+  const incoming = new IncomingSnapshots(`${dir}/incoming`);
+  try {
+    const meta = snapMessage(new Uint8Array(0)).snapshot!.meta;
+    const broken = await incoming.stage(meta, 6);
+    await broken.write(Uint8Array.of(1, 2, 3));
+    const resent = await incoming.stage(meta, 6);
+    await resent.write(Uint8Array.of(1, 2, 3));
+    await broken.abort(); // the old connection noticed it was superseded
+    await resent.write(Uint8Array.of(4, 5, 6));
+    await resent.finish();
+    assert.deepEqual(await Deno.readFile(incoming.image(meta)!.path), Uint8Array.of(1, 2, 3, 4, 5, 6));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
