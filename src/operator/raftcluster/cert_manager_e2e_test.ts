@@ -1,11 +1,11 @@
 /**
- * spec.tls.issuerRef on localkube, with a stand-in for cert-manager (whose images cannot be pulled
- * here): the CertificateRequest CRD (cert-manager.io/v1, schema left open) and a signer in this test
- * that does what cert-manager's CA issuer does with a request: sign the CSR as it stands with its CA
- * and set status.certificate, status.ca and the Ready condition. What is tested is the operator's side:
- * the probe request that tells it the CA, one request per member carrying the member's own CSR, the
- * certificates reaching the members, and the cluster serving HTTPS under that CA. cert-manager's own
- * behaviour (approval, policies, renewal) is not.
+ * spec.tls.issuerRef on localkube against cert-manager itself: its CRDs (from the Go module's
+ * deploy/crds) and its own controllers for a CA Issuer (the internal approver, the Issuer controller and
+ * the CertificateRequest CA issuer), built from the published Go module by `cert_manager_ca.ts` and run
+ * as a process, since cert-manager's images (quay.io) cannot be pulled here. cert-manager's webhook is
+ * not run. What is tested: the probe request that tells the operator the CA, one request per member
+ * carrying the member's own CSR, approved and signed by cert-manager, the certificates reaching the
+ * members, and the cluster serving HTTPS under the Issuer's CA.
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -15,57 +15,31 @@ import { KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterCa } from "../../security/certificates.ts";
 import { namedFetch } from "../../security/named_fetch.ts";
+import { CertManagerCaProcess, certManagerCrdDir, ensureCertManagerCa } from "./cert_manager_ca.ts";
 import { ClusterApi } from "./cluster_api.ts";
 import { installCrd, kubectl, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
 import { labelSelector, podDnsName } from "./names.ts";
+import { localKubeUnavailable } from "../../localkube/testing.ts";
 import type { RaftClusterStatus } from "./types.ts";
 
-const CERTIFICATE_REQUEST_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "certificaterequests.cert-manager.io" },
-  spec: {
-    group: "cert-manager.io",
-    names: { kind: "CertificateRequest", plural: "certificaterequests", singular: "certificaterequest" },
-    scope: "Namespaced",
-    versions: [{
-      name: "v1",
-      served: true,
-      storage: true,
-      subresources: { status: {} },
-      schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-    }],
-  },
-};
+const CERT_MANAGER_CRDS = ["certificaterequests", "issuers", "clusterissuers", "certificates"];
 
-/** Signs a CSR as cert-manager's CA issuer does: its subject and names as requested, under the CA. */
-async function signAsIssuer(ca: ClusterCa, caKey: CryptoKey, csrPem: string): Promise<string> {
-  const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  assert.ok(await csr.verify(), "the CSR's signature verifies");
-  const now = Date.now();
-  const certificate = await x509.X509CertificateGenerator.create({
-    subject: csr.subject,
-    issuer: ca.certificate.subject,
-    publicKey: await csr.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]),
-    signingKey: caKey,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 86_400_000),
-    extensions: [
-      ...csr.extensions,
-      new x509.ExtendedKeyUsageExtension([
-        x509.ExtendedKeyUsage.serverAuth,
-        x509.ExtendedKeyUsage.clientAuth,
-      ]),
-    ],
-  });
-  return certificate.toString("pem");
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
 }
 
 Deno.test({
   name:
     "e2e: spec.tls.issuerRef: members' own CSRs go out as CertificateRequests; the cluster runs on the issuer's CA",
   async fn(t) {
+    // Built (or waited for: CI starts the build beside the tests) before localkube starts, since a cold
+    // build takes minutes; a failed build fails the test with go build's error. Where localkube cannot
+    // run, withLocalKube says why and skips, and nothing is built.
+    const binary = await localKubeUnavailable()
+      ? ""
+      : await ensureCertManagerCa((line) => console.error(line));
     await withLocalKube("raftcluster-cm-e2e-", async ({ kube, teardown, dir }) => {
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
@@ -76,71 +50,69 @@ Deno.test({
         kubectl(kube.kubectl, kube.kubeconfigPath, ["-n", namespace, ...args], stdin);
       const step = stepper(t);
       const issuer = await ClusterCa.create("issuer");
-      const caKey = await crypto.subtle.importKey(
-        "pkcs8",
-        x509.PemConverter.decode(issuer.pem.key)[0],
-        { name: "ECDSA", namedCurve: "P-256" },
-        false,
-        ["sign"],
-      );
-      let signing = true;
-      const signed = new Set<string>();
-      // The stand-in issuer: every request without a certificate gets one.
-      const signer = (async () => {
-        while (signing) {
-          const list = JSON.parse(
-            await run(["get", "certificaterequests", "-o", "json"]).catch(() => '{"items":[]}'),
-          );
-          for (const request of list.items) {
-            if (request.status?.certificate) continue;
-            const csr = Buffer.from(request.spec.request, "base64").toString();
-            const certificate = await signAsIssuer(issuer.ca, caKey, csr);
-            const status = {
-              status: {
-                certificate: Buffer.from(certificate).toString("base64"),
-                ca: Buffer.from(issuer.pem.cert).toString("base64"),
-                conditions: [{
-                  type: "Ready",
-                  status: "True",
-                  reason: "Issued",
-                  message: "signed by the test",
-                }],
-              },
-            };
-            await run([
-              "patch",
-              "certificaterequest",
-              request.metadata.name,
-              "--subresource=status",
-              "--type=merge",
-              "-p",
-              JSON.stringify(status),
-            ]);
-            signed.add(request.metadata.name);
-          }
-          await new Promise((r) => setTimeout(r, 300));
-        }
-      })();
-      teardown.add("the stand-in signer", async () => {
-        signing = false;
-        await signer;
-      });
+      let certManager: CertManagerCaProcess | undefined;
       let operator: OperatorProcess | undefined;
       try {
         await step("a RaftCluster with an issuerRef forms on the issuer's CA and serves HTTPS", async () => {
           await installCrd(kube, namespace);
-          await kubectl(
-            kube.kubectl,
-            kube.kubeconfigPath,
-            ["apply", "-f", "-"],
-            JSON.stringify(CERTIFICATE_REQUEST_CRD),
-          );
+          const crds = await certManagerCrdDir();
+          for (const crd of CERT_MANAGER_CRDS) {
+            await kubectl(kube.kubectl, kube.kubeconfigPath, [
+              "apply",
+              "-f",
+              `${crds}/cert-manager.io_${crd}.yaml`,
+            ]);
+          }
           await kubectl(kube.kubectl, kube.kubeconfigPath, [
             "wait",
             "--for=condition=Established",
-            "crd/certificaterequests.cert-manager.io",
+            ...CERT_MANAGER_CRDS.map((crd) => `crd/${crd}.cert-manager.io`),
             "--timeout=30s",
           ]);
+          // A CA Issuer as cert-manager's docs set one up: a kubernetes.io/tls Secret holding the CA.
+          await run(
+            ["apply", "-f", "-"],
+            JSON.stringify({
+              apiVersion: "v1",
+              kind: "List",
+              items: [{
+                apiVersion: "v1",
+                kind: "Secret",
+                metadata: { name: "test-ca-key" },
+                type: "kubernetes.io/tls",
+                data: {
+                  "tls.crt": Buffer.from(issuer.pem.cert).toString("base64"),
+                  "tls.key": Buffer.from(issuer.pem.key).toString("base64"),
+                },
+              }, {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Issuer",
+                metadata: { name: "test-ca" },
+                spec: { ca: { secretName: "test-ca-key" } },
+              }],
+            }),
+          );
+          const signer = await CertManagerCaProcess.start(
+            binary,
+            kube.kubeconfigPath,
+            namespace,
+            `${dir}/cert-manager.log`,
+          );
+          certManager = signer;
+          teardown.add(`cert-manager's CA issuer (pid ${signer.pid})`, () => signer.stop(), {
+            pid: signer.pid,
+          });
+          await waitFor(
+            "cert-manager marks the CA Issuer Ready",
+            async () => {
+              const body = JSON.parse(await run(["get", "issuer", "test-ca", "-o", "json"]));
+              return (body.status?.conditions ?? []).some((c: Condition) =>
+                c.type === "Ready" && c.status === "True"
+              );
+            },
+            60_000,
+            250,
+          );
           const started = await OperatorProcess.start(`${dir}/operator.log`, [
             ...["--kubeconfig", kube.kubeconfigPath, "--namespace", namespace],
             ...["--lease-namespace", namespace, "--identity", "operator-cm"],
@@ -156,7 +128,7 @@ Deno.test({
               spec: {
                 replicas: 3,
                 image: "localhost:5000/raft-kv:latest",
-                tls: { enabled: true, issuerRef: { name: "test-ca", kind: "ClusterIssuer" } },
+                tls: { enabled: true, issuerRef: { name: "test-ca", kind: "Issuer" } },
               },
             }),
           );
@@ -170,20 +142,47 @@ Deno.test({
             180_000,
             250,
           );
+          const requests = JSON.parse(await run(["get", "certificaterequests", "-o", "json"])).items;
           assert.deepEqual(
-            [...signed].sort(),
+            requests.map((r: { metadata: { name: string } }) => r.metadata.name).sort(),
             ["issued-ca-probe", "issued-node-1", "issued-node-2", "issued-node-3"],
             "a probe request for the CA, then one request per member",
           );
           const trust = atob(await run(["get", "secret", "issued-trust", "-o", "jsonpath={.data.ca\\.crt}"]));
           assert.equal(trust.trim(), issuer.pem.cert.trim(), "the members trust the issuer's CA");
           await assert.rejects(run(["get", "secret", "issued-ca"]), "no operator CA with an issuer");
-          const requests = JSON.parse(await run(["get", "certificaterequests", "-o", "json"])).items;
           for (const request of requests) {
+            const name = request.metadata.name;
+            const conditions: Condition[] = request.status?.conditions ?? [];
+            assert.ok(
+              conditions.some((c) =>
+                c.type === "Approved" && c.status === "True" && c.reason === "cert-manager.io"
+              ),
+              `${name} was approved by cert-manager's approver`,
+            );
+            assert.ok(
+              conditions.some((c) => c.type === "Ready" && c.status === "True" && c.reason === "Issued"),
+              `${name} was issued`,
+            );
+            const csr = new x509.Pkcs10CertificateRequest(
+              Buffer.from(request.spec.request, "base64").toString(),
+            );
+            const certificate = new x509.X509Certificate(
+              Buffer.from(request.status.certificate, "base64").toString(),
+            );
+            assert.ok(
+              await certificate.verify({ publicKey: issuer.ca.certificate.publicKey, signatureOnly: true }),
+              `${name}'s certificate is signed by the Issuer's CA`,
+            );
+            assert.equal(
+              Buffer.from(certificate.publicKey.rawData).toString("hex"),
+              Buffer.from(csr.publicKey.rawData).toString("hex"),
+              `${name}'s certificate is for the key of its CSR`,
+            );
             assert.ok(!JSON.stringify(request).includes("PRIVATE KEY"), "no key in a request");
             assert.deepEqual(request.spec.issuerRef, {
               name: "test-ca",
-              kind: "ClusterIssuer",
+              kind: "Issuer",
               group: "cert-manager.io",
             });
           }
@@ -203,6 +202,11 @@ Deno.test({
           }
         });
       } catch (error) {
+        if (certManager) {
+          console.error(
+            `--- cert-manager log (tail) ---\n${(await certManager.log()).split("\n").slice(-40).join("\n")}`,
+          );
+        }
         if (operator) {
           console.error(
             `--- operator log (tail) ---\n${(await operator.log()).split("\n").slice(-60).join("\n")}`,
