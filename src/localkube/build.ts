@@ -42,7 +42,7 @@ export function kubeVersion(): string {
   return match[1];
 }
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   const base = Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
   return `${base}/raft-kv`;
 }

@@ -7,10 +7,16 @@
  * `deno run -A src/operator/raftcluster/cert_manager_ca.ts` builds it (CI does, in .ci/run, beside the
  * tests); the e2e takes the same lock and waits for it, and fails with the build's error if it fails.
  */
-import { elapsed, goUnavailable } from "../../localkube/build.ts";
+import { buildFromCommandLine, ensureGoBinary, type GoFixture } from "../../localkube/cached_go_binary.ts";
 
 const MODULE_DIR = new URL("./testdata/cert-manager-ca/", import.meta.url).pathname;
-const SOURCES = ["go.mod", "go.sum", "main.go"];
+const FIXTURE: GoFixture = {
+  name: "cert-manager-ca",
+  what: "cert-manager's CA issuer",
+  moduleDir: MODULE_DIR,
+  sources: ["go.mod", "go.sum", "main.go"],
+  pkg: ".",
+};
 
 /** cert-manager's own CRDs, from the same module version the fixture is built from. */
 export async function certManagerCrdDir(): Promise<string> {
@@ -29,62 +35,9 @@ export async function certManagerCrdDir(): Promise<string> {
   return `${new TextDecoder().decode(out.stdout).trim()}/deploy/crds`;
 }
 
-function cacheRoot(): string {
-  const base = Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  return `${base}/raft-kv`;
-}
-
-/** Editing the fixture (another cert-manager version, other controllers) means a new build. */
-async function binaryPath(): Promise<string> {
-  const text = SOURCES.map((f) => Deno.readTextFileSync(MODULE_DIR + f)).join("\0");
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  const hex = Array.from(hash.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${cacheRoot()}/cert-manager-ca-${hex}/cert-manager-ca`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Builds the fixture unless it is cached; throws with the reason when Go is missing or the build fails. */
-export async function ensureCertManagerCa(log: (line: string) => void): Promise<string> {
-  const path = await binaryPath();
-  if (await exists(path)) return path;
-  const why = await goUnavailable();
-  if (why) throw new Error(`cannot build cert-manager's CA issuer: ${why}`);
-  await Deno.mkdir(cacheRoot(), { recursive: true });
-  // One build at a time per machine; a second caller (the e2e while CI builds) waits, then finds it.
-  const lock = await Deno.open(`${cacheRoot()}/cert-manager-ca.lock`, { create: true, write: true });
-  try {
-    await lock.lock(true);
-    if (await exists(path)) return path;
-    const started = performance.now();
-    log(`building cert-manager's CA issuer from its Go module into ${path} (first run only, a few minutes)`);
-    const partial = `${path}.partial-${Deno.pid}`;
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-    const out = await new Deno.Command("go", {
-      args: ["build", "-trimpath", "-ldflags=-s -w", "-o", partial, "."],
-      cwd: MODULE_DIR,
-      env: { GOFLAGS: "-mod=readonly -buildvcs=false" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      await Deno.remove(partial).catch(() => {});
-      const stderr = new TextDecoder().decode(out.stderr).trim().slice(-3000);
-      throw new Error(`go build of cert-manager's CA issuer failed (exit ${out.code}): ${stderr}`);
-    }
-    await Deno.rename(partial, path);
-    log(`cert-manager's CA issuer built in ${elapsed(started)}: ${path}`);
-    return path;
-  } finally {
-    lock.close();
-  }
+export function ensureCertManagerCa(log: (line: string) => void): Promise<string> {
+  return ensureGoBinary(FIXTURE, log);
 }
 
 /** The fixture running against one cluster, its output appended to a log file. */
@@ -141,11 +94,4 @@ export class CertManagerCaProcess {
   }
 }
 
-if (import.meta.main) {
-  try {
-    console.log(await ensureCertManagerCa((line) => console.error(line)));
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await buildFromCommandLine(FIXTURE);
