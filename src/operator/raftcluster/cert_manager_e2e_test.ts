@@ -17,7 +17,14 @@ import { ClusterCa } from "../../security/certificates.ts";
 import { namedFetch } from "../../security/named_fetch.ts";
 import { CertManagerCaProcess, certManagerCrdDir, ensureCertManagerCa } from "./cert_manager_ca.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import { installCrd, kubectl, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
+import {
+  installCrd,
+  kubectl,
+  OperatorProcess,
+  stepper,
+  tagSeedImages,
+  withLocalKube,
+} from "./e2e_support.ts";
 import { labelSelector, podDnsName } from "./names.ts";
 import { localKubeUnavailable } from "../../localkube/testing.ts";
 import type { RaftClusterStatus } from "./types.ts";
@@ -41,6 +48,8 @@ Deno.test({
       ? ""
       : await ensureCertManagerCa((line) => console.error(line));
     await withLocalKube("raftcluster-cm-e2e-", async ({ kube, teardown, dir }) => {
+      // The cluster below names localhost:5000/raft-kv:latest: on the real node, a tag of the loaded image.
+      if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
       const kubeConfig = new KubeConfigH1();
       kubeConfig.loadFromFile(kube.kubeconfigPath);
       teardown.add("API connections", () => kubeConfig.closeConnections());
