@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { KubeConfigH1 } from "../src/operator/framework/mod.ts";
 import { waitFor } from "../src/operator/framework/testing/wait.ts";
 import { ClusterApi } from "../src/operator/raftcluster/cluster_api.ts";
 import {
@@ -40,10 +39,7 @@ Deno.test({
   name:
     "e2e: experiment bug2|bug1 --kube through the operator: a violation in words in the unsafe mode, none in safe",
   async fn(t) {
-    await withLocalKube("experiment-kube-e2e-", async ({ kube, teardown, dir }) => {
-      const kubeConfig = new KubeConfigH1();
-      kubeConfig.loadFromFile(kube.kubeconfigPath);
-      teardown.add("API connections", () => kubeConfig.closeConnections());
+    await withLocalKube("experiment-kube-e2e-", async ({ kube, kubeConfig, teardown, dir }) => {
       const api = new ClusterApi(kubeConfig);
       const namespace = "raft-experiments";
       const run = (args: string[], stdin?: string) =>

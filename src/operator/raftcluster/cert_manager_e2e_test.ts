@@ -11,20 +11,12 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as x509 from "@peculiar/x509";
-import { KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterCa } from "../../security/certificates.ts";
 import { namedFetch } from "../../security/named_fetch.ts";
 import { CertManagerCaProcess, certManagerCrdDir, ensureCertManagerCa } from "./cert_manager_ca.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import {
-  installCrd,
-  kubectl,
-  OperatorProcess,
-  stepper,
-  tagSeedImages,
-  withLocalKube,
-} from "./e2e_support.ts";
+import { installCrd, kubectl, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
 import { labelSelector, podDnsName } from "./names.ts";
 import { localKubeUnavailable } from "../../localkube/testing.ts";
 import type { RaftClusterStatus } from "./types.ts";
@@ -47,12 +39,7 @@ Deno.test({
     const binary = await localKubeUnavailable()
       ? ""
       : await ensureCertManagerCa((line) => console.error(line));
-    await withLocalKube("raftcluster-cm-e2e-", async ({ kube, teardown, dir }) => {
-      // The cluster below names localhost:5000/raft-kv:latest: on the real node, a tag of the loaded image.
-      if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
-      const kubeConfig = new KubeConfigH1();
-      kubeConfig.loadFromFile(kube.kubeconfigPath);
-      teardown.add("API connections", () => kubeConfig.closeConnections());
+    await withLocalKube("raftcluster-cm-e2e-", async ({ kube, kubeConfig, teardown, dir }) => {
       const api = new ClusterApi(kubeConfig);
       const namespace = "raft-cm";
       const run = (args: string[], stdin?: string) =>
@@ -223,6 +210,6 @@ Deno.test({
         }
         throw error;
       }
-    });
+    }, { seedImages: true });
   },
 });

@@ -4,6 +4,7 @@
  * write the cluster acknowledged.
  */
 import { KvClient } from "../../client/mod.ts";
+import { KubeConfigH1 } from "../framework/mod.ts";
 import type { ClusterApi } from "./cluster_api.ts";
 import { buildView, fetchReport, type NodeReport } from "./cluster_view.ts";
 import { type ClusterRef, labelSelector, podUrl } from "./names.ts";
@@ -291,7 +292,16 @@ export async function installCrd(kube: LocalKube, namespace: string): Promise<vo
  */
 export async function withLocalKube(
   prefix: string,
-  body: (env: { kube: LocalKube; teardown: Teardown; dir: string }) => Promise<void>,
+  body: (
+    env: { kube: LocalKube; kubeConfig: KubeConfigH1; teardown: Teardown; dir: string },
+  ) => Promise<void>,
+  options: {
+    /**
+     * The test's clusters name localhost:5000/raft-kv:{latest,v2} (as the seed YAML does): on the real node,
+     * tag the image loaded into its containerd under those names (tagSeedImages). The process agent needs none.
+     */
+    seedImages?: boolean;
+  } = {},
 ): Promise<void> {
   const why = await localKubeUnavailable();
   if (why) {
@@ -303,7 +313,11 @@ export async function withLocalKube(
     teardown.add("localkube", () => kube.stop(), { localkube: kube.stateDir });
     const dir = await Deno.makeTempDir({ prefix });
     teardown.add("the test's directory", () => Deno.remove(dir, { recursive: true }));
-    await body({ kube, teardown, dir });
+    if (options.seedImages && kube.nodeKind === "kubelet") await tagSeedImages(kube);
+    const kubeConfig = new KubeConfigH1();
+    kubeConfig.loadFromFile(kube.kubeconfigPath);
+    teardown.add("API connections", () => kubeConfig.closeConnections());
+    await body({ kube, kubeConfig, teardown, dir });
   });
 }
 

@@ -23,7 +23,7 @@ import { HistoryRecorder, parseJsonlHistory } from "../../check/history.ts";
 import { modelByName } from "../../check/models.ts";
 import { verdictLine } from "../../check/summary.ts";
 import { RecordedWorkload } from "../../../experiments/lib/workload.ts";
-import { KubeConfigH1, type KubeObject } from "../framework/mod.ts";
+import { type KubeObject } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
 import { AdminCallCollector, auditAdminCalls } from "./admin_audit.ts";
@@ -36,7 +36,6 @@ import {
   OperatorProcess,
   portForward,
   stepper,
-  tagSeedImages,
   withLocalKube,
 } from "./e2e_support.ts";
 import { adminUrlOf, type ClusterRef } from "./names.ts";
@@ -47,11 +46,7 @@ const SEED = new URL("../../../deploy/examples/raftcluster-seed.yaml", import.me
 Deno.test({
   name: "e2e: the seed RaftCluster through scale, drift, upgrade, status loss, fencing and ownership",
   async fn(t) {
-    await withLocalKube("raftcluster-e2e-", async ({ kube, teardown, dir }) => {
-      if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
-      const kubeConfig = new KubeConfigH1();
-      kubeConfig.loadFromFile(kube.kubeconfigPath);
-      teardown.add("API connections", () => kubeConfig.closeConnections());
+    await withLocalKube("raftcluster-e2e-", async ({ kube, kubeConfig, teardown, dir }) => {
       const step = stepper(t);
       /** Every operator process is stopped by the teardown, whichever way the test ends. */
       const startOperator = async (logPath: string, args: string[]): Promise<OperatorProcess> => {
@@ -728,7 +723,7 @@ Deno.test({
         }
         throw error;
       }
-    });
+    }, { seedImages: true });
   },
 });
 

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { KvClient } from "../../client/mod.ts";
-import { findCondition, KubeConfigH1 } from "../framework/mod.ts";
+import { findCondition } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { ClusterApi } from "./cluster_api.ts";
 import {
@@ -46,10 +46,7 @@ Deno.test({
   name:
     "e2e: each unsafe safety mode runs through the operator; a spec change mid-change is queued; no ghosts",
   async fn(t) {
-    await withLocalKube("raftcluster-modes-e2e-", async ({ kube, teardown, dir }) => {
-      const kubeConfig = new KubeConfigH1();
-      kubeConfig.loadFromFile(kube.kubeconfigPath);
-      teardown.add("API connections", () => kubeConfig.closeConnections());
+    await withLocalKube("raftcluster-modes-e2e-", async ({ kube, kubeConfig, teardown, dir }) => {
       const api = new ClusterApi(kubeConfig);
       const namespace = "raft-modes";
       const run = (args: string[]) => kubectl(kube.kubectl, kube.kubeconfigPath, ["-n", namespace, ...args]);

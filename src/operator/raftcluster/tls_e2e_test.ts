@@ -12,7 +12,6 @@
  */
 import assert from "node:assert/strict";
 import { KvClient, KvError } from "../../client/mod.ts";
-import { KubeConfigH1 } from "../framework/mod.ts";
 import { waitFor } from "../framework/testing/wait.ts";
 import { checkHistory } from "../../check/checker.ts";
 import { HistoryRecorder, parseJsonlHistory } from "../../check/history.ts";
@@ -22,14 +21,7 @@ import { RecordedWorkload } from "../../../experiments/lib/workload.ts";
 import { namedFetch } from "../../security/named_fetch.ts";
 import { splitPemBundle } from "../../security/tls_files.ts";
 import { ClusterApi } from "./cluster_api.ts";
-import {
-  installCrd,
-  kubectl,
-  OperatorProcess,
-  stepper,
-  tagSeedImages,
-  withLocalKube,
-} from "./e2e_support.ts";
+import { installCrd, kubectl, OperatorProcess, stepper, withLocalKube } from "./e2e_support.ts";
 import { type ClusterRef, labelSelector, podDnsName } from "./names.ts";
 import type { RaftClusterStatus, TlsPhase } from "./types.ts";
 
@@ -77,13 +69,7 @@ Deno.test({
   name:
     "e2e: a TLS RaftCluster with tokens: HTTPS only, roles enforced, CA rotated under writes, linearizable",
   async fn(t) {
-    await withLocalKube("raftcluster-tls-e2e-", async ({ kube, teardown, dir }) => {
-      // The example names localhost:5000/raft-kv:latest, as the seed does: on the real node, a tag of the
-      // image loaded into its containerd.
-      if (kube.nodeKind === "kubelet") await tagSeedImages(kube);
-      const kubeConfig = new KubeConfigH1();
-      kubeConfig.loadFromFile(kube.kubeconfigPath);
-      teardown.add("API connections", () => kubeConfig.closeConnections());
+    await withLocalKube("raftcluster-tls-e2e-", async ({ kube, kubeConfig, teardown, dir }) => {
       const api = new ClusterApi(kubeConfig);
       const namespace = "raft-tls";
       const run = (args: string[]) => kubectl(kube.kubectl, kube.kubeconfigPath, ["-n", namespace, ...args]);
@@ -328,6 +314,6 @@ Deno.test({
         }
         throw error;
       }
-    });
+    }, { seedImages: true });
   },
 });
