@@ -117,6 +117,7 @@ export async function recover(dir: string, log: (line: string) => void): Promise
         seq: s.header.seq,
         name: s.name,
         bytes: s.bytes,
+        fileBytes: s.fileBytes,
         openingBytes: s.openingBytes,
         maxIndex: segmentMaxIndex[i],
       })),

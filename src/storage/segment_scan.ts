@@ -8,14 +8,17 @@ export interface SegmentScan {
   validBytes: number;
   /** Bytes after `validBytes`: a torn last write (only ever non-zero for the last segment). */
   tornBytes: number;
+  /** Zero bytes after `validBytes`: the writer's pre-zeroed runway, not yet written to (see wal_writer.ts). */
+  runwayBytes: number;
 }
 
 /**
  * Read one segment's records. Batches are written one at a time, each followed by an fdatasync
  * before the next begins, so only the last batch of the last segment can be torn by a crash, and
- * that batch was never acknowledged: it is cut off whole. Anything else that fails its checksum
- * is damage to acknowledged data and throws StorageCorruptionError. Never loops forever: every
- * step moves forward in the buffer.
+ * that batch was never acknowledged: it is cut off whole. Zeros from the end of the last complete
+ * batch to the end of the file are the writer's runway, a clean end in any segment. Anything else
+ * that fails its checksum is damage to acknowledged data and throws StorageCorruptionError. Never
+ * loops forever: every step moves forward in the buffer.
  */
 export function scanSegment(bytes: Uint8Array, file: string, isLastSegment: boolean): SegmentScan {
   const records: WalRecord[] = [];
@@ -44,7 +47,17 @@ export function scanSegment(bytes: Uint8Array, file: string, isLastSegment: bool
   if (!damage && completeEnd < bytes.length) {
     damage = { offset: bytes.length, problem: "the last write batch has no closing record" };
   }
-  if (!damage) return { records, validBytes: completeEnd, tornBytes: 0 };
+  if (!damage) return { records, validBytes: completeEnd, tornBytes: 0, runwayBytes: 0 };
+  if (allZero(bytes, completeEnd)) {
+    // Zeros never decode as a record (the CRC-32 of a zero header is not 0), so nothing written
+    // after completeEnd reached the disk: a clean end, in any segment.
+    return {
+      records,
+      validBytes: completeEnd,
+      tornBytes: 0,
+      runwayBytes: bytes.length - completeEnd,
+    };
+  }
   if (!isLastSegment) {
     throw new StorageCorruptionError(
       file,
@@ -64,7 +77,13 @@ export function scanSegment(bytes: Uint8Array, file: string, isLastSegment: bool
     records: records.filter((r) => r.end <= completeEnd),
     validBytes: completeEnd,
     tornBytes: bytes.length - completeEnd,
+    runwayBytes: 0,
   };
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /**

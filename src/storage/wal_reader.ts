@@ -15,8 +15,10 @@ export interface ReadSegment {
   header: SegmentHeader;
   /** Records after the segment header, in file order. */
   records: WalRecord[];
-  /** Size of the valid file (after any torn tail was cut). */
+  /** Size of the valid records (after any torn tail was cut): where the next write goes. */
   bytes: number;
+  /** Size of the file: `bytes` plus the pre-zeroed runway after them. */
+  fileBytes: number;
   /** Size of the segment's first write: its header and the records carried over into it. */
   openingBytes: number;
 }
@@ -63,12 +65,18 @@ export async function readWal(dir: string, log: (line: string) => void): Promise
       await truncateFile(path, scan.validBytes);
       log(`WAL ${path}: cut ${scan.tornBytes} bytes of a torn last write at byte ${scan.validBytes}`);
     }
-    segments.push(checkSegment(path, seq, scan.records, scan.validBytes));
+    segments.push(checkSegment(path, seq, scan.records, scan.validBytes, scan.validBytes + scan.runwayBytes));
   }
   return { segments, nextSeq: seqs.length > 0 ? seqs[seqs.length - 1] + 1 : 1 };
 }
 
-function checkSegment(path: string, seq: number, records: WalRecord[], bytes: number): ReadSegment {
+function checkSegment(
+  path: string,
+  seq: number,
+  records: WalRecord[],
+  bytes: number,
+  fileBytes: number,
+): ReadSegment {
   const [first, ...rest] = records;
   if (first.type !== RecordType.SegmentHeader) {
     throw new StorageCorruptionError(path, 0, "the segment does not start with a segment header");
@@ -96,6 +104,7 @@ function checkSegment(path: string, seq: number, records: WalRecord[], bytes: nu
     header,
     records: rest,
     bytes,
+    fileBytes,
     openingBytes: openingEnd,
   };
 }

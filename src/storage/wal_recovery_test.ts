@@ -6,6 +6,12 @@ import { makeEntries, openQuietly, segmentFiles, withTempDir } from "./test_supp
 
 const FIRST = "wal-0000000000000001.log";
 
+/** Bytes of the segment's records, without the zeroed runway after them. */
+async function recordBytes(path: string): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(path);
+  return bytes.subarray(0, scanSegment(bytes, path, true).validBytes);
+}
+
 /** A one-segment WAL: 10 saves of entries + hard state, then one last save of a single record. */
 async function writeWal(dir: string): Promise<{ before: number; after: number }> {
   const { storage } = await openQuietly(dir);
@@ -13,11 +19,11 @@ async function writeWal(dir: string): Promise<{ before: number; after: number }>
     await storage.save(makeEntries(i, i + 4, 1), { term: 1, vote: 1, commit: i });
   }
   await storage.close();
-  const before = (await Deno.stat(`${dir}/${FIRST}`)).size;
+  const before = (await recordBytes(`${dir}/${FIRST}`)).length;
   const reopened = await openQuietly(dir);
   await reopened.storage.save(makeEntries(51, 51, 2));
   await reopened.storage.close();
-  return { before, after: (await Deno.stat(`${dir}/${FIRST}`)).size };
+  return { before, after: (await recordBytes(`${dir}/${FIRST}`)).length };
 }
 
 async function expectCorruption(dir: string, file: string, offset: number, problem: RegExp): Promise<void> {
@@ -35,7 +41,8 @@ Deno.test("WAL torn tail", async (t) => {
   await t.step("a cut at every byte of the last record recovers everything before it", async () => {
     await withTempDir(async (dir) => {
       const { before, after } = await writeWal(dir);
-      const full = await Deno.readFile(`${dir}/${FIRST}`);
+      const full = await recordBytes(`${dir}/${FIRST}`);
+      assert.ok(after - before > 100, "the reopened WAL wrote after its records, not after its runway");
       for (let cut = before; cut < after; cut++) {
         for (const padWithZeros of [false, true]) {
           const torn = new Uint8Array(padWithZeros ? after : cut);
@@ -47,11 +54,13 @@ Deno.test("WAL torn tail", async (t) => {
             Array.from({ length: 50 }, (_, i) => i + 1),
           );
           assert.deepEqual(recovered.hardState, { term: 1, vote: 1, commit: 46 });
-          const cutBytes = torn.length - before;
+          // Zeros alone after the records are a runway, not a torn write: nothing to cut.
+          const cutBytes = cut > before ? torn.length - before : 0;
           if (cutBytes > 0) {
             assert.ok(lines.some((l) => l.includes(`cut ${cutBytes} bytes`)), lines.join("\n"));
-          }
-          assert.equal((await Deno.stat(`${dir}/${FIRST}`)).size, before, "the torn tail is truncated");
+          } else assert.deepEqual(lines, []);
+          const size = (await Deno.stat(`${dir}/${FIRST}`)).size;
+          assert.equal(size, cutBytes > 0 ? before : torn.length, "the torn tail is truncated");
           await storage.close();
         }
       }
@@ -62,11 +71,11 @@ Deno.test("WAL torn tail", async (t) => {
     await withTempDir(async (dir) => {
       await writeWal(dir);
       const path = `${dir}/${FIRST}`;
-      const before = (await Deno.stat(path)).size;
+      const before = (await recordBytes(path)).length;
       const { storage } = await openQuietly(dir);
       await storage.save(makeEntries(52, 52, 2), { term: 2, vote: 2, commit: 51 });
       await storage.close();
-      const full = await Deno.readFile(path);
+      const full = await recordBytes(path);
       await Deno.writeFile(path, full.subarray(0, full.length - 3)); // only the hard state record is damaged
       const { storage: reopened, recovered } = await openQuietly(dir);
       assert.equal(recovered.entries.at(-1)!.index, 51);
@@ -150,6 +159,49 @@ Deno.test("WAL corruption stops open() with the file and offset", async (t) => {
       const names = await segmentFiles(dir);
       await Deno.remove(`${dir}/${names[1]}`);
       await expectCorruption(dir, names[1], 0, /segment 2 is missing/);
+    });
+  });
+});
+
+Deno.test("WAL runway: records overwrite zeros written ahead of them, and zeros read as a clean end", async (t) => {
+  const MiB = 1024 * 1024;
+  await t.step("the runway stays ahead of the records as they pass it, across reopens", async () => {
+    await withTempDir(async (dir) => {
+      const path = `${dir}/${FIRST}`;
+      let next = 1;
+      for (let round = 0; round < 3; round++) {
+        const { storage, recovered, lines } = await openQuietly(dir);
+        assert.deepEqual(lines, [], "a runway is not a torn write");
+        assert.equal(recovered.entries.length, next - 1);
+        for (let i = 0; i < 12; i++, next += 10) {
+          await storage.save(makeEntries(next, next + 9, 1, 10_000), { term: 1, vote: 1, commit: next });
+          const records = (await recordBytes(path)).length;
+          const size = (await Deno.stat(path)).size;
+          assert.ok(size > records && size <= records + MiB, `records ${records}, file ${size}`);
+        }
+        await storage.close();
+      }
+      const { storage, recovered } = await openQuietly(dir);
+      assert.deepEqual(recovered.entries, makeEntries(1, next - 1, 1, 10_000));
+      await storage.close();
+    });
+  });
+
+  await t.step("a segment left with zeros at its end is followed by the next one", async () => {
+    await withTempDir(async (dir) => {
+      const { storage } = await openQuietly(dir, { segmentBytes: 2048 });
+      for (let i = 1; i <= 30; i++) await storage.save(makeEntries(i, i, 1), { term: 1, vote: 1, commit: i });
+      await storage.close();
+      const names = await segmentFiles(dir);
+      assert.ok(names.length > 2);
+      const first = await Deno.readFile(`${dir}/${names[0]}`);
+      const scan = scanSegment(first, names[0], false);
+      assert.equal(first.length, 2048, "zeroed up to the segment size, no further");
+      assert.ok(scan.runwayBytes > 0 && scan.tornBytes === 0);
+      const { storage: reopened, recovered, lines } = await openQuietly(dir, { segmentBytes: 2048 });
+      assert.deepEqual(lines, []);
+      assert.deepEqual(recovered.entries.map((e) => e.index), Array.from({ length: 30 }, (_, i) => i + 1));
+      await reopened.close();
     });
   });
 });

@@ -8,6 +8,18 @@ import { segmentName } from "./wal_reader.ts";
 /** Batches up to this size are written synchronously (see writeBatch). */
 const SYNC_WRITE_BYTES = 256 * 1024;
 
+/**
+ * Zeros written ahead of the records, so that a batch overwrites blocks the file already has.
+ * An fdatasync after an append that grows the file must also commit the new size and block
+ * mapping to ext4's journal; after an overwrite it flushes only the data. Measured here with three
+ * writers syncing 220-byte records at once (a leader and two followers on one disk): p50 0.42 ->
+ * 0.31 ms and 0.49 -> 0.43 ms. Zero-filling (not fallocate, whose unwritten extents must still be
+ * converted in the journal on first write) costs one larger write per RUNWAY_BYTES, and zeros
+ * cannot be mistaken for a record (see segment_scan.ts). Capped by the segment size.
+ */
+const RUNWAY_BYTES = 1024 * 1024;
+const ZEROS = new Uint8Array(RUNWAY_BYTES);
+
 export interface WalAppend {
   type: RecordType;
   payload: Uint8Array;
@@ -23,6 +35,8 @@ export interface SegmentInfo {
   bytes: number;
   /** Size of the segment's first write (header and carried records): a segment no bigger holds nothing new. */
   openingBytes: number;
+  /** Size of the file: `bytes` and the zeroed runway after them (RUNWAY_BYTES). */
+  fileBytes: number;
   /** Highest entry index written to the segment, 0 if none. */
   maxIndex: number;
 }
@@ -89,9 +103,17 @@ export class WalWriter {
     const segments = [...state.segments];
     let file: Deno.FsFile;
     if (segments.length > 0) {
-      file = await Deno.open(`${dir}/${segments[segments.length - 1].name}`, { write: true, append: true });
+      const active = segments[segments.length - 1];
+      file = await Deno.open(`${dir}/${active.name}`, { write: true });
+      await file.seek(active.bytes, Deno.SeekMode.Start);
     } else {
-      const created = await createSegment(dir, state.nextSeq, state.highestIndex + 1, state.carried);
+      const created = await createSegment(
+        dir,
+        state.nextSeq,
+        state.highestIndex + 1,
+        state.carried,
+        segmentBytes,
+      );
       segments.push(created.info);
       file = created.file;
     }
@@ -180,24 +202,26 @@ export class WalWriter {
     if (active.bytes > active.openingBytes && active.bytes + size > this.segmentBytes) {
       const created = await createSegment(this.dir, active.seq + 1, this.highestIndex + 1, [
         ...this.carried.values(),
-      ]);
+      ], this.segmentBytes);
       this.file.close();
       this.file = created.file;
       this.segments.push(created.info);
       active = created.info;
     }
     const bytes = encodeBatch(records, active.bytes);
+    const end = active.bytes + bytes.length;
+    // Past the runway: zero the next stretch in the same write and fdatasync (see RUNWAY_BYTES).
+    const runway = end <= active.fileBytes ? 0 : runwayAfter(end, this.segmentBytes);
     const started = performance.now();
-    if (bytes.length <= SYNC_WRITE_BYTES) {
-      // Into the page cache, microseconds: a synchronous write spares a round trip through
-      // Deno's blocking-thread pool (and, on a busy machine, a wait to be scheduled) on the path
-      // of every write. The fdatasync, the slow part, stays asynchronous.
-      let offset = 0;
-      while (offset < bytes.length) offset += this.file.writeSync(bytes.subarray(offset));
-    } else await writeAll(this.file, bytes);
+    await writeHere(this.file, bytes);
+    if (runway > 0) {
+      await writeHere(this.file, ZEROS.subarray(0, runway));
+      await this.file.seek(end, Deno.SeekMode.Start);
+    }
     await this.file.syncData();
     probes.fsync((performance.now() - started) / 1000);
-    active.bytes += bytes.length;
+    active.bytes = end;
+    active.fileBytes = Math.max(active.fileBytes, end + runway);
     this.syncs++;
     this.recordsWritten += records.length;
     for (const record of records) {
@@ -210,25 +234,45 @@ export class WalWriter {
   }
 }
 
+/** Zeros to write after a batch that ends at `end`: a runway, but never past the segment's size. */
+function runwayAfter(end: number, segmentBytes: number): number {
+  return Math.max(0, Math.min(RUNWAY_BYTES, segmentBytes - end));
+}
+
+/** Write all of `bytes` at the file's position. */
+async function writeHere(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  if (bytes.length > SYNC_WRITE_BYTES) return await writeAll(file, bytes);
+  // Into the page cache, microseconds: a synchronous write spares a round trip through Deno's
+  // blocking-thread pool (and, on a busy machine, a wait to be scheduled) on the path of every
+  // write. The fdatasync, the slow part, stays asynchronous.
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
 /**
- * Create segment `seq` with its header and carried records, and make both the file and its
- * directory entry durable before anything is written to it.
+ * Create segment `seq` with its header, carried records and runway, and make both the file and
+ * its directory entry durable before anything is written to it.
  */
 async function createSegment(
   dir: string,
   seq: number,
   firstIndex: number,
   carried: WalAppend[],
+  segmentBytes: number,
 ): Promise<{ file: Deno.FsFile; info: SegmentInfo }> {
   const name = segmentName(seq);
-  const file = await Deno.open(`${dir}/${name}`, { createNew: true, write: true, append: true });
+  const file = await Deno.open(`${dir}/${name}`, { createNew: true, write: true });
   try {
     const header = { type: RecordType.SegmentHeader, payload: encodeSegmentHeader({ seq, firstIndex }) };
     const opening = encodeBatch([header, ...carried], 0);
+    const runway = runwayAfter(opening.length, segmentBytes);
     await writeAll(file, opening);
+    await writeAll(file, ZEROS.subarray(0, runway));
+    await file.seek(opening.length, Deno.SeekMode.Start);
     await file.sync();
     await syncDir(dir);
-    return { file, info: { seq, name, bytes: opening.length, openingBytes: opening.length, maxIndex: 0 } };
+    const bytes = opening.length;
+    return { file, info: { seq, name, bytes, openingBytes: bytes, fileBytes: bytes + runway, maxIndex: 0 } };
   } catch (error) {
     file.close();
     throw error;
