@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { etcdVersion } from "../lib/etcd_cluster.ts";
+import { goUnavailable } from "../../src/localkube/build.ts";
 
 const resultsDir = await Deno.makeTempDir({ prefix: "raftkv-bench-results-" });
 Deno.env.set("RAFTKV_RESULTS_DIR", resultsDir);
@@ -68,4 +69,20 @@ Deno.test("bench snapshot --quick", async () => {
   assert.ok(row.restartToServingMs > 0 && row.learnerCatchUpMs > 0);
   assert.equal(row.learnerGotSnapshot, true);
   assert.ok(row.leaderRssMB > 10, "the leader's resident memory is reported");
+});
+
+Deno.test("bench check-vs-porcupine --rounds 1: both checkers agree on Porcupine's fixtures", async () => {
+  const why = await goUnavailable();
+  if (why) {
+    console.error(`!!! SKIPPED check-vs-porcupine (Porcupine is built with Go): ${why}`);
+    return;
+  }
+  // The bench throws if either checker's verdict contradicts a fixture's name (-ok / -bad).
+  await (await import("./check_vs_porcupine.ts")).run(["--rounds", "1"]);
+  const c = await written("check-vs-porcupine");
+  const histories = [...new Set(c.rows.map((r: { history: string }) => r.history))];
+  assert.deepEqual(histories, ["c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad", "all six"]);
+  for (const r of c.rows) {
+    assert.ok(r.runs === 1 && r.cpuMs.median > 0 && r.wallMs.median > 0, JSON.stringify(r));
+  }
 });

@@ -45,6 +45,11 @@ const benches: Record<string, Bench> = {
     flags: "[--quick] [--sizes 10k,100k,1M] [--unknown FRACTION] [--seed N]",
     load: () => import("./check.ts"),
   },
+  "check-vs-porcupine": {
+    about: "the checker against Porcupine (Go) on Porcupine's kv fixtures, alternating: CPU and wall per run",
+    inAll: false,
+    load: () => import("./check_vs_porcupine.ts"),
+  },
   summary: {
     about: "prints the README's performance tables from the result files in bench-results/",
     inAll: false,
