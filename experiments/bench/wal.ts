@@ -3,7 +3,7 @@
  * and latency with 1, 8 and 64 concurrent writers (by default), each save one ~100-byte entry plus a hard state (as in a Ready),
  * durable (fdatasync) before it resolves. Writes bench-results/wal.json.
  */
-import { parseFlags, positiveIntegers, positiveNumber } from "../../src/cli/args.ts";
+import { parseFlags, positiveIntegers, positiveNumber, UsageError } from "../../src/cli/args.ts";
 import type { Entry } from "../../src/raft/types.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 
@@ -30,6 +30,9 @@ export async function run(args: string[]): Promise<void> {
   });
   const seconds = positiveNumber("seconds", values.seconds!);
   const parent = values.dir;
+  if (parent !== undefined && !(await isDirectory(parent))) {
+    throw new UsageError(`--dir ${parent}: no such directory (the WAL goes into a new directory inside it)`);
+  }
   const writerCounts = values.writers === undefined
     ? DEFAULT_WRITER_COUNTS
     : positiveIntegers("writers", values.writers);
@@ -94,4 +97,12 @@ async function measure(dir: string, writers: number, seconds: number): Promise<L
     syncs,
     entriesPerSync: latencies.length / syncs,
   };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
