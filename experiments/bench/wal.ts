@@ -6,6 +6,7 @@
 import { parseFlags, positiveIntegers, positiveNumber, UsageError } from "../../src/cli/args.ts";
 import type { Entry } from "../../src/raft/types.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
+import { markdownTable, writeResults } from "../lib/results.ts";
 
 const DEFAULT_WRITER_COUNTS = [1, 8, 64];
 const ENTRY_DATA_BYTES = 100;
@@ -51,17 +52,29 @@ export async function run(args: string[]): Promise<void> {
       await Deno.remove(dir, { recursive: true });
     }
   }
-  await Deno.mkdir("bench-results", { recursive: true });
-  const report = {
-    bench: "wal",
-    about: "RaftStorage.save(one entry + hard state), resolved after fdatasync; group commit across writers",
-    entryDataBytes: ENTRY_DATA_BYTES,
-    secondsPerLevel: seconds,
-    date: new Date().toISOString(),
-    results,
-  };
-  await Deno.writeTextFile("bench-results/wal.json", JSON.stringify(report, null, 2) + "\n");
-  console.log("wrote bench-results/wal.json");
+  await writeResults(
+    "wal",
+    {
+      bench: "wal",
+      about:
+        "RaftStorage.save(one entry + hard state), resolved after fdatasync; group commit across writers",
+      entryDataBytes: ENTRY_DATA_BYTES,
+      secondsPerLevel: seconds,
+      results,
+    },
+    {
+      summary: markdownTable(
+        ["writers", "appends/s", "p50 ms", "p99 ms", "entries per fdatasync"],
+        results.map((r) => [
+          r.writers,
+          Math.round(r.appendsPerSecond),
+          r.p50Ms.toFixed(2),
+          r.p99Ms.toFixed(2),
+          r.entriesPerSync.toFixed(1),
+        ]),
+      ),
+    },
+  );
 }
 
 async function measure(dir: string, writers: number, seconds: number): Promise<LevelResult> {
