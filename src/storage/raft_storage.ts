@@ -24,6 +24,13 @@ export interface RaftStorageOptions {
    * driver (one save per Ready), turns it off to save the extra hop on every write.
    */
   coalesce?: boolean;
+  /**
+   * Leave the recovered snapshot's image in its file: `recovered.snapshot.data` is empty and
+   * `recovered.snapshotImage` says where the image lies, for the caller to decode from the file a
+   * piece at a time (a restarted member's peak memory is then the state, not the state plus the
+   * image). Default false: the image is read into `snapshot.data`.
+   */
+  snapshotImageInFile?: boolean;
 }
 
 export interface RaftStorageStats {
@@ -93,7 +100,7 @@ export class RaftStorage {
     const lock = await lockDir(dir);
     try {
       await removeTempFiles(dir);
-      const recovery = await recover(dir, log);
+      const recovery = await recover(dir, log, { imageInFile: options.snapshotImageInFile });
       for (const { file, problem } of recovery.damagedSnapshots) {
         await Deno.rename(`${dir}/${file.name}`, `${dir}/${file.name}.damaged`);
         log(`snapshot ${file.name} is damaged (${problem}); renamed it to ${file.name}.damaged`);
