@@ -672,13 +672,16 @@ export class NodeDriver {
     // same index): a quorum busy at the same moment, and members that share cores starving the
     // leader. With a large state each member waits longer by its id (x1, x1.25, x1.5 the log and
     // the entries), so their snapshots fall apart instead of coinciding every time.
-    const stagger = this.lastImageBytes < IMAGE_BYTES_WORTH_WEIGHING ? 1 : 1 + ((this.id - 1) % 3) * 0.25;
-    const bytesDue = Math.max(byteLimit, this.lastImageBytes / LOG_TO_IMAGE) * stagger;
+    // What the snapshot will cost is the state as it is now: the last image alone is the
+    // bootstrap's few bytes during a new cluster's bulk load, which made the first snapshot
+    // unstaggered (every member at the same index, with tens of MB to encode).
+    const imageBytes = Math.max(this.lastImageBytes, this.sm.data.weight);
+    const stagger = imageBytes < IMAGE_BYTES_WORTH_WEIGHING ? 1 : 1 + ((this.id - 1) % 3) * 0.25;
+    const bytesDue = Math.max(byteLimit, imageBytes / LOG_TO_IMAGE) * stagger;
     if (byteLimit > 0 && logBytes >= bytesDue) return true;
     const every = this.opts.snapshotEntries * stagger;
     if (!(every > 0 && applied - this.lastSnapshotIndex >= every)) return false;
-    return this.lastImageBytes < IMAGE_BYTES_WORTH_WEIGHING ||
-      logBytes * LOG_TO_IMAGE >= this.lastImageBytes * stagger;
+    return imageBytes < IMAGE_BYTES_WORTH_WEIGHING || logBytes * LOG_TO_IMAGE >= imageBytes * stagger;
   }
 
   private fail(error: Error): void {
