@@ -82,7 +82,7 @@ const benches: Record<string, Bench> = {
     load: () => import("./snapshot_stall.ts"),
   },
   "snapshot-fsync": {
-    about: "WAL save latency while a 100 MB snapshot file is written: flushed every 4 MiB vs at the end",
+    about: "WAL save latency while a 100 MB snapshot file is written or removed: in pieces vs at once",
     inAll: false,
     flags: "[--mb N] [--rounds R] [--dir PATH]",
     load: () => import("./snapshot_fsync.ts"),

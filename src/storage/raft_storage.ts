@@ -1,6 +1,7 @@
 import type { Entry, HardState, Snapshot } from "../raft/types.ts";
 import { syncDir } from "./atomic_write.ts";
 import { lockDir } from "./dir_lock.ts";
+import { removeGradually } from "./gradual_remove.ts";
 import { isCount } from "./packr.ts";
 import { RecordType } from "./record_codec.ts";
 import { recover, type RecoveredState, type SnapshotFileInfo } from "./recovery.ts";
@@ -56,8 +57,11 @@ export interface StreamedSnapshot {
 
 /** Two snapshots, so that a damaged newest one can be rebuilt from the older one and the WAL. */
 const RETAINED_SNAPSHOTS = 2;
-/** Snapshot files a crash interrupted: written whole (.tmp) or as encoded (.streaming). */
-const TEMP_FILE = /^snap-.*\.snap\.(tmp|streaming)$/;
+/**
+ * Snapshot files a crash interrupted: written whole (.tmp), as encoded (.streaming), or while
+ * being removed (.removing, see gradual_remove.ts).
+ */
+const TEMP_FILE = /^snap-.*\.snap\.(tmp|streaming|removing)$/;
 
 /**
  * The durable state of one Raft member in one directory: a WAL of entries, hard states and
@@ -245,7 +249,7 @@ export class RaftStorage {
     this.snapshots = [saved, ...this.snapshots.filter((s) => s.name !== saved.name)]
       .sort((a, b) => b.index - a.index);
     const doomed = this.snapshots.splice(RETAINED_SNAPSHOTS);
-    for (const old of doomed) await Deno.remove(`${this.dir}/${old.name}`);
+    for (const old of doomed) await removeGradually(this.dir, old.name);
     if (doomed.length > 0) await syncDir(this.dir);
     if (this.snapshots.length === RETAINED_SNAPSHOTS) await this.wal.releaseThrough(this.snapshots[1].index);
   }

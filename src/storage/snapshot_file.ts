@@ -112,8 +112,8 @@ const READ_PIECE_BYTES = 4 * 1024 * 1024;
  * pages went to the disk at once, and every WAL fdatasync on that disk (this member's and, on one
  * machine, the other members': a follower's ack, a leader's commit) queued behind them.
  * `deno task bench snapshot-fsync` (a RaftStorage WAL saving one entry at a time while a 100 MB
- * snapshot file is written, 3 alternating rounds): the slowest WAL save 3.6-8.0 ms with a flush
- * every 4 MiB, 54.9-58.7 ms with one at the end; the snapshot took 150-169 ms instead of 122-157.
+ * snapshot file is written, 2 runs of 3 alternating rounds): the slowest WAL save 3.6-8.0 ms with
+ * a flush every 4 MiB, 35-66 ms with one at the end; the file took 142-189 ms instead of 122-157.
  * A raw probe gave 8-9 ms every 16 MiB and 1.7-5.8 ms every 1 MiB (the file then took 40 % longer).
  */
 export const SNAPSHOT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
