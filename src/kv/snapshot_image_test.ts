@@ -130,6 +130,10 @@ Deno.test("an image encoded into a writer, slice by slice, is the same bytes as 
   });
   assert.equal(opened, 1);
   assert.ok(pieces.length > 1, "written in more than one piece");
+  // Each piece is at most the encoder's 1 MiB buffer (a step stops when half of it is encoded):
+  // the memory in flight and each synchronous slice stay small, whatever the state's size.
+  const largest = Math.max(...pieces.map((p) => p.length));
+  assert.ok(largest <= 1024 * 1024, `a piece of ${largest} bytes`);
   const streamed = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of pieces) {
