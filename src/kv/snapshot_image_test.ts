@@ -185,6 +185,18 @@ Deno.test("decodeFileInSlices reads a staged image a piece at a time, and a form
     assert.equal((await decode(`${dir}/v1`)).get("a"), "1");
     await Deno.writeFile(`${dir}/cut`, sm.encode().subarray(0, 100_000));
     await assert.rejects(() => decode(`${dir}/cut`), /truncated/);
+    // An image inside a larger file (a snapshot file: preamble and metadata before it), by range.
+    const decodeRange = (path: string, range: { offset: number; bytes: number }) =>
+      new Promise<KvStateMachine>((resolve, reject) =>
+        decodeFileInSlices(path, undefined, (e, back) => e ? reject(e) : resolve(back!), range)
+      );
+    for (const [name, image] of [["v2", sm.encode()], ["v1", v1]] as const) {
+      const framed = new Uint8Array(77 + image.length + 5).fill(0xee);
+      framed.set(image, 77);
+      await Deno.writeFile(`${dir}/framed-${name}`, framed);
+      const back = await decodeRange(`${dir}/framed-${name}`, { offset: 77, bytes: image.length });
+      assert.deepEqual(new Map(back.data.entries()), new Map(KvStateMachine.decode(image).data.entries()));
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
