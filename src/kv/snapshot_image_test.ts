@@ -21,6 +21,23 @@ Deno.test("an image round-trips the data, members, conf index and safety mode", 
   assert.equal(KvStateMachine.decode(new Uint8Array()).data.size, 0);
 });
 
+Deno.test("decoding places every size of key and value, records larger than a quarter slab included", () => {
+  const sm = new KvStateMachine();
+  const pairs: Array<[string, string, number]> = [
+    ["", "", 0],
+    ["k", "short", 127],
+    ["ключ", "€😀".repeat(20), 128],
+    ["x".repeat(300), "y".repeat(255), 65_535],
+    ["long", "z".repeat(70_000), 65_536],
+    ["huge", "h".repeat(1_500_000), 2 ** 32],
+    ["k".repeat(70_000), "long key", Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [k, v, mod] of pairs) sm.data.set(k, v, mod);
+  for (let i = 0; i < 2_000; i++) sm.data.set(`key-${i}`, `${i}`.repeat(i % 50), i);
+  const back = KvStateMachine.decode(sm.encode());
+  assert.deepEqual([...back.data.entriesWithModIndex()], [...sm.data.entriesWithModIndex()]);
+});
+
 Deno.test("an image of text beyond Latin-1 (more bytes than characters) is encoded whole", () => {
   const sm = new KvStateMachine();
   for (let i = 0; i < 3_000; i++) sm.data.set(`ключ-${i}`, "€😀ü".repeat(50 + (i % 7)));
