@@ -1,6 +1,6 @@
 import type { ConfState, Snapshot } from "../raft/types.ts";
 import { atomicWriteFilePieces, syncDir, writeAll } from "./atomic_write.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32, crc32Combine } from "./crc32.ts";
 import { isCount, packr } from "./packr.ts";
 
 /**
@@ -123,13 +123,19 @@ export const SNAPSHOT_SYNC_EVERY_BYTES = 4 * 1024 * 1024;
  * never in memory at once (at 200,000 keys of 500 B it is about 100 MB; held by the Raft core to
  * send to followers, it was 1x the data on top of the map). Same bytes on disk as
  * encodeSnapshotFile, except that the data's header is always a bin 32 (which msgpack readers
- * accept at any length): the length and the CRC are written last, once the data is complete,
- * the CRC by reading the body back (page cache; bounded memory).
+ * accept at any length): the length and the CRC are written last, once the data is complete.
+ * The CRC is computed as the data is written and combined with the head's at the end
+ * (crc32Combine): reading the body back for it cost another pass over the file (520 MB at
+ * 1,000,000 keys of 500 B) for every snapshot. Finishing a 100 MB file (RaftStorage, 8 alternating
+ * runs): 27-86 ms and 22-59 ms of CPU before, 3-39 ms and 2-13 ms of CPU (the old file's removal
+ * included) now.
  */
 export class SnapshotFileWriter {
   private dataBytes = 0;
   private closed = false;
   private unsyncedBytes = 0;
+  /** CRC-32 of the data written so far. */
+  private dataCrc = 0;
   /** fdatasyncs made while writing (the flushes every `syncEveryBytes`), not counting finish()'s. */
   syncs = 0;
 
@@ -139,6 +145,8 @@ export class SnapshotFileWriter {
     private readonly file: Deno.FsFile,
     /** Offset of the bin 32 header (0xc6 + u32 length) just before the data. */
     private readonly binHeaderAt: number,
+    /** The body's bytes before the data: [0x92, meta, bin 32 header]; its length is set at the end. */
+    private readonly bodyHead: Uint8Array,
     private readonly syncEveryBytes: number,
   ) {}
 
@@ -149,12 +157,7 @@ export class SnapshotFileWriter {
     syncEveryBytes = SNAPSHOT_SYNC_EVERY_BYTES,
   ): Promise<SnapshotFileWriter> {
     const name = snapshotFileName(meta.index, meta.term);
-    const file = await Deno.open(`${dir}/${name}.streaming`, {
-      create: true,
-      write: true,
-      read: true,
-      truncate: true,
-    });
+    const file = await Deno.open(`${dir}/${name}.streaming`, { create: true, write: true, truncate: true });
     const packedMeta = packr.pack(meta);
     const head = new Uint8Array(PREAMBLE_BYTES + 1 + packedMeta.length + 5);
     head.set(SNAPSHOT_MAGIC, 0);
@@ -168,7 +171,7 @@ export class SnapshotFileWriter {
       file.close();
       throw e;
     }
-    return new SnapshotFileWriter(dir, name, file, binHeaderAt, syncEveryBytes);
+    return new SnapshotFileWriter(dir, name, file, binHeaderAt, head.slice(PREAMBLE_BYTES), syncEveryBytes);
   }
 
   /** Appends image bytes (awaited one at a time by the caller). */
@@ -177,6 +180,7 @@ export class SnapshotFileWriter {
       throw new Error(`snapshot image larger than ${MAX_STREAMED_DATA_BYTES} bytes is not supported`);
     }
     await writeAll(this.file, piece);
+    this.dataCrc = crc32(piece, this.dataCrc);
     this.dataBytes += piece.length;
     this.unsyncedBytes += piece.length;
     if (this.unsyncedBytes >= this.syncEveryBytes) {
@@ -190,12 +194,12 @@ export class SnapshotFileWriter {
   async finish(): Promise<{ name: string; bytes: number }> {
     const file = this.file;
     try {
-      const length = new Uint8Array(4);
-      new DataView(length.buffer).setUint32(0, this.dataBytes);
+      const head = this.bodyHead;
+      new DataView(head.buffer, head.byteOffset, head.length).setUint32(head.length - 4, this.dataBytes);
       await file.seek(this.binHeaderAt + 1, Deno.SeekMode.Start);
-      await writeAll(file, length);
-      const bodyLength = this.binHeaderAt + 5 + this.dataBytes - PREAMBLE_BYTES;
-      const crc = await crcOfRange(file, PREAMBLE_BYTES, bodyLength);
+      await writeAll(file, head.subarray(head.length - 4));
+      const bodyLength = head.length + this.dataBytes;
+      const crc = crc32Combine(crc32(head), this.dataCrc, this.dataBytes);
       const preamble = new Uint8Array(PREAMBLE_BYTES);
       preamble.set(SNAPSHOT_MAGIC, 0);
       const view = new DataView(preamble.buffer);
@@ -223,20 +227,6 @@ export class SnapshotFileWriter {
     if (!this.closed) this.file.close();
     this.closed = true;
   }
-}
-
-/** CRC-32 of `length` bytes of `file` from `offset`, read a piece at a time. */
-async function crcOfRange(file: Deno.FsFile, offset: number, length: number): Promise<number> {
-  const buffer = new Uint8Array(Math.min(READ_PIECE_BYTES, Math.max(length, 1)));
-  await file.seek(offset, Deno.SeekMode.Start);
-  let crc = 0;
-  for (let left = length; left > 0;) {
-    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
-    if (n === null) throw new Error("snapshot file ended early");
-    crc = crc32(buffer.subarray(0, n), crc);
-    left -= n;
-  }
-  return crc;
 }
 
 /**
