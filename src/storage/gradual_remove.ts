@@ -26,6 +26,8 @@ export async function removeGradually(
   name: string,
   chunkBytes = REMOVE_CHUNK_BYTES,
 ): Promise<void> {
+  // A file of one chunk or less goes at once (no rename and directory fsync for nothing).
+  if ((await Deno.stat(`${dir}/${name}`)).size <= chunkBytes) return await Deno.remove(`${dir}/${name}`);
   const removing = `${dir}/${name}${REMOVING_SUFFIX}`;
   await Deno.rename(`${dir}/${name}`, removing);
   await syncDir(dir);
