@@ -211,7 +211,7 @@ export class NodeDriver {
         );
       }
       // The image is decoded from its file a piece at a time (the file's CRC was checked as it was
-      // recovered), never read whole: at 1,000,000 keys it is ~120 MB on top of the state, at the
+      // recovered), never read whole: at 1,000,000 keys of 100 B it is ~120 MB on top of the state, at the
       // moment a restarted member's memory peaks. Nothing else runs yet, so no yielding.
       decodeFileInSlices(image.path, undefined, (error, restored) => {
         if (error) {

@@ -78,7 +78,7 @@ export async function recover(
   let snapshotImage: SnapshotImageLocation | undefined;
   for (const file of snapshotFiles) {
     try {
-      // Every file is checked a piece at a time (never read whole: at 1M keys the newest is ~120 MB,
+      // Every file is checked a piece at a time (never read whole: at 1M keys of 100 B one is ~120 MB,
       // on top of the state decoded from it); the newest valid one is the state.
       const checked = await checkSnapshotFile(dir, file);
       if (!snapshot) {
