@@ -86,6 +86,12 @@ const benches: Record<string, Bench> = {
     flags: "[--keys N] [--value-bytes B]",
     load: () => import("./snapshot_stall.ts"),
   },
+  "snapshot-fsync": {
+    about: "WAL save latency while a 100 MB snapshot file is written or removed: in pieces vs at once",
+    inAll: false,
+    flags: "[--mb N] [--rounds R] [--dir PATH]",
+    load: () => import("./snapshot_fsync.ts"),
+  },
   "state-size": {
     about: "10k/200k/... keys of 500 B: writes and reads at 64 clients, peak RSS, snapshots (--compare etcd)",
     inAll: false,

@@ -8,14 +8,15 @@
  *   save          RaftStorage.saveSnapshot of that image (file encode, CRC, write, fsync)
  *   decode        KvStateMachine.decode of the image in one call (restart)
  *   sliced decode what a follower installing a leader snapshot does now (decodeInSlices)
- *   sliced        what the node driver does now: encodeInSlices + saveSnapshot
+ *   sliced        encodeInSlices + saveSnapshot (a node whose store keeps images in memory)
+ *   streamed      what a node with a file store does: encodeToWriter straight into the file
  * Prints a table and the load average (CPU time is the number to trust on a loaded machine),
  * writes bench-results/snapshot-stall.json.
  */
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { KvStateMachine } from "../../src/kv/state_machine.ts";
-import { decodeInSlices, encodeInSlices } from "../../src/kv/snapshot_slices.ts";
+import { decodeInSlices, encodeInSlices, encodeToWriter } from "../../src/kv/snapshot_slices.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 import { EventLoopStallMonitor } from "../../src/server/event_loop_stalls.ts";
 import { writeResults } from "../lib/results.ts";
@@ -114,6 +115,28 @@ export async function run(args: string[]): Promise<void> {
         );
         await storage.saveSnapshot(snap);
         return snap.data.length;
+      }),
+    );
+    stages.push(
+      await measure("streamed encode to file (node path)", async () => {
+        // What a node with a file store does (node_driver.ts maybeSnapshot): encodeToWriter into
+        // RaftStorage.beginSnapshotFile, one piece written before the next is encoded.
+        let bytes = 0;
+        await new Promise<void>((resolve, reject) =>
+          encodeToWriter(sm, (opened) => {
+            storage.beginSnapshotFile({ index: 30, term: 1, conf }).then((file) =>
+              opened(undefined, {
+                write: (piece, done) => file.write(piece).then(() => done(), (e) => done(e as Error)),
+                finish: (done) => file.finish().then((n) => done(undefined, n), (e) => done(e as Error)),
+                abort: () => void file.abort(),
+              }), (e) => opened(e as Error));
+          }, (error, writer) =>
+            error ? reject(error) : writer!.finish((e, n) => {
+              bytes = n ?? 0;
+              return e ? reject(e) : resolve();
+            }))
+        );
+        return bytes;
       }),
     );
     await storage.close();

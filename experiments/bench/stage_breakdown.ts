@@ -17,6 +17,8 @@ export interface StageSummary {
   meanMs: number;
   p50Ms: number;
   p99Ms: number;
+  /** Interpolated inside the histogram's buckets (coarse in the tail: 20, 50, 100, 250 ms bounds). */
+  p999Ms: number;
 }
 
 /** Parses the stage histogram out of a Prometheus text exposition. */
@@ -108,6 +110,7 @@ export function stageDelta(before: StageHistograms, after: StageHistograms): Rec
       meanMs: ms((h.sum - (b?.sum ?? 0)) / count),
       p50Ms: ms(quantile(0.5, perBucket, count)),
       p99Ms: ms(quantile(0.99, perBucket, count)),
+      p999Ms: ms(quantile(0.999, perBucket, count)),
     };
   }
   return out;

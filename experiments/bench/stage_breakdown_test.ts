@@ -31,6 +31,7 @@ Deno.test("a row's stage percentiles come from the difference of the histograms,
   assert.equal(w.meanMs, 1.5);
   assert.equal(w.p50Ms, 1, "the 50th of 100 is the last of the first bucket");
   assert.ok(w.p99Ms > 1.9 && w.p99Ms <= 2, `p99 ${w.p99Ms}`);
+  assert.equal(w.p999Ms, 2, "in the +Inf bucket: its lower bound");
   assert.match(
     formatStages(delta)[0],
     /write_total .* p50 +1\.000 +p99 +\d\.\d+ +mean +1\.500 ms +\(n=100\)/,

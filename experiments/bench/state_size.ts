@@ -28,6 +28,8 @@ import { markdownTable, writeResults } from "../lib/results.ts";
 import { barChart } from "../lib/charts.ts";
 import { percentile, type SystemName } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
+import { scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
+import { WRITE_STAGES } from "../../src/kv/write_stages.ts";
 
 const USAGE = "deno task bench state-size [--sizes 10000,200000] [--value-bytes 500] [--seconds 30] " +
   "[--clients 64] [--compare etcd] | --render bench-results/state-size.json";
@@ -47,6 +49,8 @@ interface Target {
   restartFollower(whileDown: () => Promise<void>): Promise<number>;
   /** After loading: waits until no member is taking a snapshot (raft-kv); resolves with the seconds waited. */
   settle(): Promise<number>;
+  /** raft-kv: each member's base URL, for its /metrics (stage histograms, event-loop stalls). */
+  metricsUrls?: string[];
 }
 
 interface Phase {
@@ -74,6 +78,13 @@ interface Row {
   /** A follower stopped for a few seconds of writes, then restarted: until it applied the commit index. */
   followerCatchUpMs: number;
   snapshots: Array<{ index: number; bytes: number; encodeMs: number; saveMs: number }>;
+  /**
+   * raft-kv, the writes phase: each stage of a write (src/kv/write_stages.ts) summed over the
+   * members, with p99.9, so that the tail is placed stage by stage; and per member, how often its
+   * event loop was blocked for longer than 25 ms, and longer than 50 ms.
+   */
+  writeStages?: Record<string, StageSummary>;
+  eventLoopStalls?: Array<{ over25ms: number; over50ms: number }>;
   loadAverage1m: number;
 }
 
@@ -248,11 +259,28 @@ async function measure(
   const random = () => `key-${Math.floor(Math.random() * keys)}`;
   let n = 0;
   sampler.phase("writes");
+  const urls = target.metricsUrls ?? [];
+  const [stagesBefore, stallsBefore] = await Promise.all([scrapeStages(urls), scrapeStalls(urls)]);
   const writes = await closedLoop(
     clients,
     seconds,
     (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
   );
+  const [stagesAfter, stallsAfter] = await Promise.all([scrapeStages(urls), scrapeStalls(urls)]);
+  const writeStages = urls.length ? stageDelta(stagesBefore, stagesAfter) : undefined;
+  const eventLoopStalls = urls.length ? stallsAfter.map((a, i) => stallDelta(stallsBefore[i], a)) : undefined;
+  if (writeStages) {
+    console.log(`  ${target.system}: write stages (p50 / p99 / p99.9 ms):`);
+    for (const stage of [...WRITE_STAGES, "follower_append_to_ack"]) {
+      const v = writeStages[stage];
+      if (v) console.log(`    ${stage.padEnd(24)} ${v.p50Ms} / ${v.p99Ms} / ${v.p999Ms} (n=${v.count})`);
+    }
+    console.log(
+      `  ${target.system}: event-loop stalls over 25 ms / over 50 ms per member: ${
+        eventLoopStalls!.map((s) => `${s.over25ms}/${s.over50ms}`).join(", ")
+      }`,
+    );
+  }
   sampler.phase("reads");
   const reads = await closedLoop(
     clients,
@@ -286,6 +314,7 @@ async function measure(
     peakRssMBByPhase,
     settleSeconds,
     followerCatchUpMs,
+    ...(writeStages ? { writeStages, eventLoopStalls } : {}),
     loadAverage1m: +Deno.loadavg()[0].toFixed(2),
   };
   console.log(
@@ -337,6 +366,7 @@ export async function run(args: string[]): Promise<void> {
         putMany: (pairs, session) => raftkvPutMany(leaderUrl, pairs, session),
         restartFollower: (whileDown) => restartRaftKvFollower(raftkv, leaderUrl, whileDown),
         settle: () => noSnapshotInProgress(raftkv.endpoints()),
+        metricsUrls: raftkv.endpoints(),
       };
       const row = await measure(target, keys, valueBytes, clients, seconds);
       rows.push({ ...row, snapshots: await snapshotsInLogs(raftkv.nodes.map((n) => n.logFile)) });
@@ -404,6 +434,37 @@ async function until(
     await new Promise((r) => setTimeout(r, pollMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * Each member's event-loop stall histogram (raftkv_event_loop_stall_seconds): cumulative counts
+ * by upper bound (undefined for a member that did not answer).
+ */
+async function scrapeStalls(urls: string[]): Promise<Array<Map<number, number> | undefined>> {
+  return await Promise.all(urls.map(async (url) => {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const buckets = new Map<number, number>();
+      for (const m of text.matchAll(/^raftkv_event_loop_stall_seconds_bucket\{le="([^"]+)"\}\s+(\S+)$/gm)) {
+        buckets.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
+      }
+      return buckets;
+    } catch {
+      return undefined;
+    }
+  }));
+}
+
+/** Stalls longer than 25 ms and longer than 50 ms between two scrapes of one member (-1: unknown). */
+function stallDelta(
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+): { over25ms: number; over50ms: number } {
+  if (!before || !after || !after.has(Infinity)) return { over25ms: -1, over50ms: -1 };
+  const over = (le: number) =>
+    (after.get(Infinity)! - (after.get(le) ?? 0)) - ((before.get(Infinity) ?? 0) - (before.get(le) ?? 0));
+  // Buckets count stalls of at most `le` seconds: the total minus bucket 0.025 is those above 25 ms.
+  return { over25ms: over(0.025), over50ms: over(0.05) };
 }
 
 /** Waits (up to 5 minutes) until no member reports a snapshot in progress; returns the seconds waited. */
@@ -520,6 +581,27 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
     ]),
   );
   console.log(table);
+  const stageRows = rows.filter((r) => r.writeStages);
+  const stageNames = [...WRITE_STAGES, "follower_append_to_ack"].filter((s) =>
+    stageRows.some((r) => r.writeStages![s])
+  );
+  const stageTable = stageRows.length === 0
+    ? ""
+    : "\n\nraft-kv's writes stage by stage (src/kv/write_stages.ts; " +
+      "p50 / p99 / p99.9 ms from the members' histograms over the writes phase, interpolated within buckets " +
+      "bounded at 20, 50, 100 and 250 ms), and the event-loop stalls over 25 / over 50 ms per member:\n\n" +
+      markdownTable(
+        ["keys", ...stageNames, "stalls >25 / >50 ms"],
+        stageRows.map((r) => [
+          r.keys,
+          ...stageNames.map((s) => {
+            const v = r.writeStages![s];
+            return v ? `${v.p50Ms.toFixed(2)} / ${v.p99Ms.toFixed(1)} / ${v.p999Ms.toFixed(1)}` : "n/a";
+          }),
+          (r.eventLoopStalls ?? []).map((x) => `${x.over25ms}/${x.over50ms}`).join(", "),
+        ]),
+      );
+  if (stageTable) console.log(stageTable);
   const group = (r: Row) => `${r.keys.toLocaleString("en")} keys`;
   const subtitle = `${valueBytes} B values, ${clients} closed-loop clients, 3 members on loopback, fsync on`;
   const rendered = machine
@@ -565,6 +647,6 @@ async function writeStateSize(result: StateSizeResult): Promise<void> {
       `Raft (raft-kv POST /kv-batch of 500, etcd Txn of 128); raft-kv's writes are measured once the ` +
       `snapshots the load triggered are done. Follower catch-up: a follower is stopped for ${FOLLOWER_DOWN_SECONDS} s ` +
       `of writes, then restarted; the time from the start of its new process until it applied the leader's commit index (raft-kv's supervisor waits 200 ms before restarting; that wait is not counted). ` +
-      `Snapshots: size on disk, then encode+save ms, every snapshot any member took during the row.\n\n${table}${rendered}`,
+      `Snapshots: size on disk, then encode+save ms, every snapshot any member took during the row.\n\n${table}${stageTable}${rendered}`,
   });
 }

@@ -167,6 +167,8 @@ export class FileNodeStore implements NodeStore {
       log: this.opts.log,
       // One save per Ready, never two at once: the Ready is the batch, so no coalescing delay.
       coalesce: false,
+      // The driver decodes the image from the file in pieces (a restart's memory is the state's).
+      snapshotImageInFile: true,
     });
     this.storage = storage;
     const awaitingLearner = await exists(`${this.raftDir}/${AWAITING_LEARNER_FILE}`) || this.legacyMarker;
@@ -176,6 +178,7 @@ export class FileNodeStore implements NodeStore {
       awaitingLearner,
       hardState: recovered.hardState,
       snapshot: recovered.snapshot,
+      ...(recovered.snapshotImage ? { snapshotImage: recovered.snapshotImage } : {}),
       entries: recovered.entries,
     };
   }
@@ -213,7 +216,11 @@ export class FileNodeStore implements NodeStore {
    * version's interrupted creation left: remove it so that it is created again, quarantined.
    */
   private async adoptLegacy(): Promise<string | undefined> {
-    const probe = await RaftStorage.open(this.raftDir, { log: this.opts.log, coalesce: false });
+    const probe = await RaftStorage.open(this.raftDir, {
+      log: this.opts.log,
+      coalesce: false,
+      snapshotImageInFile: true,
+    });
     const { hardState, snapshot, entries } = probe.recovered;
     const empty = !snapshot && entries.length === 0 && hardState.term === 0 && hardState.vote === 0;
     await probe.storage.close();

@@ -30,6 +30,11 @@ export interface RecoveredNode {
   awaitingLearner: boolean;
   hardState: HardState;
   snapshot?: Snapshot;
+  /**
+   * With a store that keeps images in files: the snapshot's data is empty and its image is here,
+   * checked (CRC) but not read, for the driver to decode from the file a piece at a time.
+   */
+  snapshotImage?: { path: string; offset: number; bytes: number };
   entries: Entry[];
 }
 

@@ -21,6 +21,23 @@ Deno.test("an image round-trips the data, members, conf index and safety mode", 
   assert.equal(KvStateMachine.decode(new Uint8Array()).data.size, 0);
 });
 
+Deno.test("decoding places every size of key and value, records larger than a quarter slab included", () => {
+  const sm = new KvStateMachine();
+  const pairs: Array<[string, string, number]> = [
+    ["", "", 0],
+    ["k", "short", 127],
+    ["ключ", "€😀".repeat(20), 128],
+    ["x".repeat(300), "y".repeat(255), 65_535],
+    ["long", "z".repeat(70_000), 65_536],
+    ["huge", "h".repeat(1_500_000), 2 ** 32],
+    ["k".repeat(70_000), "long key", Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [k, v, mod] of pairs) sm.data.set(k, v, mod);
+  for (let i = 0; i < 2_000; i++) sm.data.set(`key-${i}`, `${i}`.repeat(i % 50), i);
+  const back = KvStateMachine.decode(sm.encode());
+  assert.deepEqual([...back.data.entriesWithModIndex()], [...sm.data.entriesWithModIndex()]);
+});
+
 Deno.test("an image of text beyond Latin-1 (more bytes than characters) is encoded whole", () => {
   const sm = new KvStateMachine();
   for (let i = 0; i < 3_000; i++) sm.data.set(`ключ-${i}`, "€😀ü".repeat(50 + (i % 7)));
@@ -130,6 +147,10 @@ Deno.test("an image encoded into a writer, slice by slice, is the same bytes as 
   });
   assert.equal(opened, 1);
   assert.ok(pieces.length > 1, "written in more than one piece");
+  // Each piece is at most the encoder's 1 MiB buffer (a step stops when half of it is encoded):
+  // the memory in flight and each synchronous slice stay small, whatever the state's size.
+  const largest = Math.max(...pieces.map((p) => p.length));
+  assert.ok(largest <= 1024 * 1024, `a piece of ${largest} bytes`);
   const streamed = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of pieces) {
@@ -181,6 +202,18 @@ Deno.test("decodeFileInSlices reads a staged image a piece at a time, and a form
     assert.equal((await decode(`${dir}/v1`)).get("a"), "1");
     await Deno.writeFile(`${dir}/cut`, sm.encode().subarray(0, 100_000));
     await assert.rejects(() => decode(`${dir}/cut`), /truncated/);
+    // An image inside a larger file (a snapshot file: preamble and metadata before it), by range.
+    const decodeRange = (path: string, range: { offset: number; bytes: number }) =>
+      new Promise<KvStateMachine>((resolve, reject) =>
+        decodeFileInSlices(path, undefined, (e, back) => e ? reject(e) : resolve(back!), range)
+      );
+    for (const [name, image] of [["v2", sm.encode()], ["v1", v1]] as const) {
+      const framed = new Uint8Array(77 + image.length + 5).fill(0xee);
+      framed.set(image, 77);
+      await Deno.writeFile(`${dir}/framed-${name}`, framed);
+      const back = await decodeRange(`${dir}/framed-${name}`, { offset: 77, bytes: image.length });
+      assert.deepEqual(new Map(back.data.entries()), new Map(KvStateMachine.decode(image).data.entries()));
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -147,3 +147,26 @@ Deno.test("with a large state, members' snapshots are staggered by node id so th
   const [c1, c3] = [countGaps(1), countGaps(3)];
   assert.ok(c3 / c1 > 1.3, `count-triggered gaps ${c1} vs ${c3}`);
 });
+
+Deno.test("the first snapshot of a bulk load is staggered by node id too", () => {
+  // A new cluster's last image is the bootstrap's few bytes, while the state grows by megabytes:
+  // the stagger must weigh the state, or every member snapshots at the same index.
+  const first = (nodeId: number, extra: Partial<NodeDriverOptions>) => {
+    const driver = startNode({ nodeId, ...extra });
+    const taken = write(driver, 4_000, 1_000);
+    assert.ok(taken.length > 0, `node ${nodeId} took no snapshot`);
+    return taken[0];
+  };
+  // By log bytes: 2 MB of log (a state over 1 MiB by then).
+  const [b1, b2, b3] = [1, 2, 3].map((id) => first(id, { snapshotEntries: 0, snapshotLogBytes: 2_000_000 }));
+  assert.ok(
+    Math.abs(b2 / b1 - 1.25) < 0.05 && Math.abs(b3 / b1 - 1.5) < 0.05,
+    `first snapshots at ${[b1, b2, b3]}`,
+  );
+  // By entry count: every 2,000 entries.
+  const [c1, c2, c3] = [1, 2, 3].map((id) => first(id, { snapshotEntries: 2_000, snapshotLogBytes: 0 }));
+  assert.ok(
+    Math.abs(c2 / c1 - 1.25) < 0.05 && Math.abs(c3 / c1 - 1.5) < 0.05,
+    `first snapshots at ${[c1, c2, c3]}`,
+  );
+});

@@ -153,37 +153,63 @@ export function decodeInSlices(
 /** Bytes read from a staged image per piece: the decoder holds about this much at a time. */
 const FILE_PIECE_BYTES = 1024 * 1024;
 
+/** Part of a file that holds an image (a snapshot file's data: after its preamble and metadata). */
+export interface FileRange {
+  offset: number;
+  bytes: number;
+}
+
 /**
- * Decodes the image in a file (a leader's snapshot staged by the receiving transport, see
- * incoming_snapshots.ts) into a new state machine: a piece of the file at a time, a slice of
- * decoding at a time, so neither the image nor the event loop is held. A format 1 image (one
- * msgpack map, from older versions) cannot be decoded in pieces: it is read whole.
+ * Decodes the image in a file into a new state machine: a piece of the file at a time, a slice
+ * of decoding at a time, so neither the image nor the event loop is held. The file is a leader's
+ * snapshot staged by the receiving transport (incoming_snapshots.ts: the whole file), or a
+ * snapshot file at start-up (`range`: its image, after the file's preamble and metadata). A
+ * format 1 image (one msgpack map, from older versions) cannot be decoded in pieces: it is read
+ * whole.
  */
 export function decodeFileInSlices(
   path: string,
   yieldThen: YieldThen | undefined,
   done: (error: Error | undefined, sm?: KvStateMachine) => void,
+  range?: FileRange,
 ): Cancellable {
   let cancelled = false;
   const pause = () => new Promise<void>((resolve) => yieldThen ? yieldThen(resolve) : resolve());
   const run = async (): Promise<KvStateMachine | undefined> => {
     using file = await Deno.open(path, { read: true });
-    const first = new Uint8Array(4);
-    const firstRead = await file.read(first) ?? 0;
-    if (!ImageStreamDecoder.isStreamable(first.subarray(0, firstRead))) {
-      const whole = await Deno.readFile(path);
+    const offset = range?.offset ?? 0;
+    let left = range?.bytes ?? (await file.stat()).size - offset;
+    if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+    /** Fills `into` with the next bytes of the image; fewer only at its end (or a short file). */
+    const readInto = async (into: Uint8Array): Promise<Uint8Array> => {
+      let at = 0;
+      while (at < into.length && left > 0) {
+        const n = await file.read(into.subarray(at, Math.min(into.length, at + left)));
+        if (n === null) break;
+        at += n;
+        left -= n;
+      }
+      return into.subarray(0, at);
+    };
+    const first = await readInto(new Uint8Array(4));
+    if (!ImageStreamDecoder.isStreamable(first)) {
+      const rest = await readInto(new Uint8Array(left));
+      const whole = new Uint8Array(first.length + rest.length);
+      whole.set(first);
+      whole.set(rest, first.length);
       return await new Promise((resolve, reject) =>
         decodeInSlices(whole, yieldThen, (error, sm) => error ? reject(error) : resolve(sm))
       );
     }
     const { sm, decoder, header } = KvStateMachine.beginStreamDecode();
-    decoder.push(first.slice(0, firstRead));
+    decoder.push(first);
     let headerTaken = false;
+    // One read buffer for the whole file: the decoder copies what it is pushed.
+    const buffer = new Uint8Array(FILE_PIECE_BYTES);
     while (!cancelled) {
-      const piece = new Uint8Array(FILE_PIECE_BYTES);
-      const n = await file.read(piece);
-      if (n === null) break;
-      decoder.push(piece.subarray(0, n));
+      const piece = await readInto(buffer);
+      if (piece.length === 0) break;
+      decoder.push(piece);
       while (!decoder.step(SLICE_MS)) {
         await pause();
         if (cancelled) return undefined;

@@ -40,6 +40,7 @@ interface Slab {
 }
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder();
 
 const padded = (n: number) => (n + 3) & ~3;
@@ -183,20 +184,34 @@ export class ValueArena {
     modIndex: number,
   ): void {
     if (keyBytes > this.scratch.length) this.scratch = new Uint8Array(keyBytes * 2);
-    this.scratch.set(src.subarray(keyAt, keyAt + keyBytes));
+    // The key byte by byte, and no closure made per pair: restarts and snapshot installs decode
+    // every pair through here. 300,000 pairs of 500 B, stream-decoded, 3 alternating runs of 6:
+    // first decode 273-410 ms of CPU (was 316-665), warmed 130-175 ms (was 159-183).
+    const scratch = this.scratch;
+    for (let i = 0; i < keyBytes; i++) scratch[i] = src[keyAt + i];
     this.keyBytes = keyBytes;
-    const hash = this.hashScratch();
-    this.upsert(hash, modIndex, (slot) => {
-      const total = keyBytes + valueBytes;
-      const id = HEADER + total > LARGE_RECORD
-        ? this.addSlab(padded(HEADER + total), false)
-        : this.roomFor(total);
-      const slab = this.slabs[id]!;
-      slab.bytes.set(this.scratch.subarray(0, keyBytes), slab.used + HEADER);
-      slab.bytes.set(src.subarray(valueAt, valueAt + valueBytes), slab.used + HEADER + keyBytes);
-      return this.place(slot, id, keyBytes, valueBytes);
-    });
+    this.encodedSource = src;
+    this.encodedValueAt = valueAt;
+    this.encodedValueBytes = valueBytes;
+    this.upsert(this.hashScratch(), modIndex, this.writeEncoded);
+    this.encodedSource = EMPTY;
   }
+
+  /** The value setEncoded is placing (fields rather than a closure per pair). */
+  private encodedSource: Uint8Array = EMPTY;
+  private encodedValueAt = 0;
+  private encodedValueBytes = 0;
+  private readonly writeEncoded = (slot: number): number => {
+    const keyBytes = this.keyBytes, valueBytes = this.encodedValueBytes, valueAt = this.encodedValueAt;
+    const total = keyBytes + valueBytes;
+    const id = HEADER + total > LARGE_RECORD
+      ? this.addSlab(padded(HEADER + total), false)
+      : this.roomFor(total);
+    const slab = this.slabs[id]!, bytes = slab.bytes, scratch = this.scratch, at = slab.used + HEADER;
+    for (let i = 0; i < keyBytes; i++) bytes[at + i] = scratch[i];
+    bytes.set(this.encodedSource.subarray(valueAt, valueAt + valueBytes), at + keyBytes);
+    return this.place(slot, id, keyBytes, valueBytes);
+  };
 
   /** Points the key in `scratch` (hash `hash`) at a new record written by `write`. */
   private upsert(hash: number, modIndex: number, write: (slot: number) => number): void {

@@ -1,6 +1,7 @@
 import type { Entry, HardState, Snapshot } from "../raft/types.ts";
 import { syncDir } from "./atomic_write.ts";
 import { lockDir } from "./dir_lock.ts";
+import { removeGradually } from "./gradual_remove.ts";
 import { isCount } from "./packr.ts";
 import { RecordType } from "./record_codec.ts";
 import { recover, type RecoveredState, type SnapshotFileInfo } from "./recovery.ts";
@@ -24,6 +25,13 @@ export interface RaftStorageOptions {
    * driver (one save per Ready), turns it off to save the extra hop on every write.
    */
   coalesce?: boolean;
+  /**
+   * Leave the recovered snapshot's image in its file: `recovered.snapshot.data` is empty and
+   * `recovered.snapshotImage` says where the image lies, for the caller to decode from the file a
+   * piece at a time (a restarted member's peak memory is then the state, not the state plus the
+   * image). Default false: the image is read into `snapshot.data`.
+   */
+  snapshotImageInFile?: boolean;
 }
 
 export interface RaftStorageStats {
@@ -49,8 +57,11 @@ export interface StreamedSnapshot {
 
 /** Two snapshots, so that a damaged newest one can be rebuilt from the older one and the WAL. */
 const RETAINED_SNAPSHOTS = 2;
-/** Snapshot files a crash interrupted: written whole (.tmp) or as encoded (.streaming). */
-const TEMP_FILE = /^snap-.*\.snap\.(tmp|streaming)$/;
+/**
+ * Snapshot files a crash interrupted: written whole (.tmp), as encoded (.streaming), or while
+ * being removed (.removing, see gradual_remove.ts).
+ */
+const TEMP_FILE = /^snap-.*\.snap\.(tmp|streaming|removing)$/;
 
 /**
  * The durable state of one Raft member in one directory: a WAL of entries, hard states and
@@ -93,7 +104,7 @@ export class RaftStorage {
     const lock = await lockDir(dir);
     try {
       await removeTempFiles(dir);
-      const recovery = await recover(dir, log);
+      const recovery = await recover(dir, log, { imageInFile: options.snapshotImageInFile });
       for (const { file, problem } of recovery.damagedSnapshots) {
         await Deno.rename(`${dir}/${file.name}`, `${dir}/${file.name}.damaged`);
         log(`snapshot ${file.name} is damaged (${problem}); renamed it to ${file.name}.damaged`);
@@ -238,7 +249,7 @@ export class RaftStorage {
     this.snapshots = [saved, ...this.snapshots.filter((s) => s.name !== saved.name)]
       .sort((a, b) => b.index - a.index);
     const doomed = this.snapshots.splice(RETAINED_SNAPSHOTS);
-    for (const old of doomed) await Deno.remove(`${this.dir}/${old.name}`);
+    for (const old of doomed) await removeGradually(this.dir, old.name);
     if (doomed.length > 0) await syncDir(this.dir);
     if (this.snapshots.length === RETAINED_SNAPSHOTS) await this.wal.releaseThrough(this.snapshots[1].index);
   }

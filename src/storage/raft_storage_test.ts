@@ -252,6 +252,46 @@ Deno.test("RaftStorage snapshots", async (t) => {
     });
   });
 
+  await t.step("snapshotImageInFile: the image is checked and left in its file, not read", async () => {
+    await withTempDir(async (dir) => {
+      const { storage } = await openQuietly(dir);
+      await storage.save(makeEntries(1, 40, 1), { term: 1, vote: 1, commit: 40 });
+      await storage.saveSnapshot(snapshotAt(10, 1, 1));
+      const newest = {
+        meta: { index: 30, term: 1, conf },
+        data: Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31 + (i >> 8)) & 0xff),
+      };
+      await storage.saveSnapshot(newest);
+      await storage.close();
+      const { storage: reopened, recovered } = await openQuietly(dir, { snapshotImageInFile: true });
+      assert.deepEqual(recovered.snapshot, { meta: newest.meta, data: new Uint8Array(0) });
+      const image = recovered.snapshotImage!;
+      assert.equal(image.path, `${dir}/snap-0000000000000030-0000000000000001.snap`);
+      assert.equal(image.bytes, newest.data.length);
+      const file = await Deno.readFile(image.path);
+      assert.deepEqual(file.subarray(image.offset, image.offset + image.bytes), newest.data);
+      assert.equal(image.offset + image.bytes, file.length, "the image runs to the end of the file");
+      assert.deepEqual(recovered.entries.map((e) => e.index), Array.from({ length: 10 }, (_, i) => i + 31));
+      await reopened.close();
+
+      // Damage the newest image (not its metadata): its CRC is still checked before it is used.
+      file[image.offset + 1234] ^= 0x01;
+      await Deno.writeFile(image.path, file);
+      const { storage: third, recovered: fallback, lines } = await openQuietly(dir, {
+        snapshotImageInFile: true,
+      });
+      assert.equal(fallback.snapshot!.meta.index, 10);
+      assert.equal(fallback.snapshotImage!.path, `${dir}/snap-0000000000000010-0000000000000001.snap`);
+      assert.equal(fallback.snapshotImage!.bytes, 300);
+      assert.deepEqual(fallback.entries.map((e) => e.index), Array.from({ length: 30 }, (_, i) => i + 11));
+      assert.ok(
+        lines.some((l) => l.includes("checksum mismatch") && l.includes(".damaged")),
+        lines.join("\n"),
+      );
+      await third.close();
+    });
+  });
+
   await t.step("a damaged newest snapshot the WAL cannot rebuild stops open()", async () => {
     await withTempDir(async (dir) => {
       const { storage } = await openQuietly(dir);

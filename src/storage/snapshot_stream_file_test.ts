@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import type { Snapshot } from "../raft/types.ts";
 import { crc32 } from "./crc32.ts";
-import { SnapshotDataReader, snapshotFileName } from "./snapshot_file.ts";
+import {
+  checkSnapshotFile,
+  SNAPSHOT_SYNC_EVERY_BYTES,
+  SnapshotDataReader,
+  snapshotFileName,
+  SnapshotFileWriter,
+} from "./snapshot_file.ts";
 import { openQuietly, withTempDir } from "./test_support.ts";
 
 const conf = { voters: [1, 2, 3], votersOutgoing: [], learners: [4], learnersNext: [] };
@@ -108,5 +114,28 @@ Deno.test("a streamed snapshot a crash interrupted is removed when the storage o
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names.filter((n) => n.includes("snap")), []);
     await again.storage.close();
+  });
+});
+
+Deno.test("a snapshot file being written is flushed every few MiB, not only at the end", async () => {
+  await withTempDir(async (dir) => {
+    const meta = {
+      index: 9,
+      term: 2,
+      conf: { voters: [1], votersOutgoing: [], learners: [], learnersNext: [] },
+    };
+    const piece = new Uint8Array(1024 * 1024).fill(5);
+    const write = async (syncEvery?: number) => {
+      const writer = await SnapshotFileWriter.create(dir, meta, syncEvery);
+      for (let i = 0; i < 10; i++) await writer.write(piece);
+      await writer.finish();
+      return writer.syncs;
+    };
+    // 10 MiB: flushed at 4 and 8 MiB by default (SNAPSHOT_SYNC_EVERY_BYTES), then by finish().
+    assert.equal(SNAPSHOT_SYNC_EVERY_BYTES, 4 * 1024 * 1024);
+    assert.equal(await write(), 2);
+    assert.equal(await write(Infinity), 0);
+    const checked = await checkSnapshotFile(dir, { name: snapshotFileName(9, 2), index: 9, term: 2 });
+    assert.equal(checked.image.bytes, 10 * 1024 * 1024);
   });
 });
