@@ -40,6 +40,14 @@ for (const [mode, delayMs] of [["unsafe-no-joint", 1000], ["safe", 3000]] as con
             return s?.id === 3 && s.quarantined === false;
           }, 20_000);
           await until("the cluster to be whole", () => isWhole(sup, 3), 20_000);
+
+          // A start under an id that runs in another slot is refused and changes nothing.
+          const before = JSON.stringify(sup.state.nodes);
+          await assert.rejects(
+            sup.runAction({ kind: "startMembers", members: [{ slot: 3, id: 2 }], bootstrap: false }),
+            /cannot start node 2 in slot 3: node 2 already runs in slot 1/,
+          );
+          assert.equal(JSON.stringify(sup.state.nodes), before);
         },
       );
     },
