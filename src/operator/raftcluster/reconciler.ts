@@ -54,6 +54,7 @@ import { pace } from "./pacing.ts";
 import { trackReconfig } from "./reconfig_history.ts";
 import { WarningGate } from "./warning_gate.ts";
 import { earlierPods, waitingForEarlierPods } from "./earlier_pods.ts";
+import { refusedTokenRecovery } from "./refused_token.ts";
 import {
   clientService,
   disruptionBudget,
@@ -560,7 +561,18 @@ export class RaftClusterReconciler {
       for (const operation of operations) {
         current = describeOperation(operation);
         ctx.logger.info(`action: ${current}`);
-        await runner.run(operation);
+        try {
+          await runner.run(operation);
+        } catch (error) {
+          const recovery = refusedTokenRecovery(ref, operation, error);
+          if (!recovery) throw error;
+          ctx.logger.warn(recovery.message);
+          await ctx.postEvent("Warning", "AdminTokenRefused", recovery.message);
+          current = describeOperation({ kind: "deletePod", pod: recovery.deletePod });
+          ctx.logger.info(`action: ${current}`);
+          await runner.run({ kind: "deletePod", pod: recovery.deletePod });
+          return recovery.message;
+        }
       }
       if (waitingFor.length) ctx.logger.debug(`waiting for ${waitingFor.join(", ")}`);
       if (operations.length) memory.warnings.reset();
