@@ -36,6 +36,11 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
   let run: SplitRun;
   try {
     await cluster.sup.stopReconciling(); // from here on the experiment drives every step itself
+    // The schedule names nodes 1..5: it starts from voters 1, 2, 3 in slots 0, 1, 2.
+    const members = cluster.nodes.map((n) => `${n.id}@${n.slot}`).join(", ");
+    if (members !== "1@0, 2@1, 3@2") {
+      throw new Error(`the schedule needs nodes 1, 2, 3 in slots 0, 1, 2 to start from, got ${members}`);
+    }
     const first = await cluster.leader();
     if (first !== 1) {
       await cluster.sup.runAction({ kind: "transferLeader", to: 1 });
@@ -104,6 +109,8 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
         heal: () => cluster.heal(),
       },
     });
+  } catch (e) {
+    throw await cluster.failedWith(e); // the node logs are deleted with the cluster
   } finally {
     await cluster.stop();
   }

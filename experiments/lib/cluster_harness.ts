@@ -9,11 +9,19 @@ import type { LocalNode } from "../../src/local/state.ts";
 import { fetchNodeStatus, type KvClientOptions } from "../../src/client/mod.ts";
 import { localClientAccess, localHttpClient } from "../../src/security/local_pki.ts";
 
+/** Lines of the supervisor's log kept for diagnostics (a run's planner steps fit easily). */
+const SUPERVISOR_LOG_LINES = 400;
+
 export class ExperimentCluster {
   /** With TLS: trusts the cluster CA; every call of the harness (and of a benchmark) goes through it. */
   readonly httpClient: Deno.HttpClient | undefined;
 
-  private constructor(readonly sup: LocalSupervisor, readonly stateDir: string) {
+  private constructor(
+    readonly sup: LocalSupervisor,
+    readonly stateDir: string,
+    /** The supervisor's log (each planner step, start, stop and restart), newest last. */
+    readonly supervisorLog: string[],
+  ) {
     this.httpClient = localHttpClient(sup.state.security);
   }
 
@@ -37,6 +45,7 @@ export class ExperimentCluster {
     },
   ): Promise<ExperimentCluster> {
     const stateDir = await Deno.makeTempDir({ prefix: "raftkv-experiment-" });
+    const supervisorLog: string[] = [];
     const sup = await LocalSupervisor.create(stateDir, {
       replicas: options.replicas,
       safetyMode: options.mode,
@@ -46,10 +55,19 @@ export class ExperimentCluster {
       snapshotEntries: options.snapshotEntries,
       tls: options.tls,
       clientCertAuth: options.clientCertAuth,
-    }, () => {});
+    }, (line) => {
+      supervisorLog.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+      if (supervisorLog.length > SUPERVISOR_LOG_LINES) supervisorLog.shift();
+    });
     sup.start();
-    const cluster = new ExperimentCluster(sup, stateDir);
-    await cluster.settle();
+    const cluster = new ExperimentCluster(sup, stateDir, supervisorLog);
+    try {
+      await cluster.settle();
+    } catch (e) {
+      const error = await cluster.failedWith(e);
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 
@@ -149,6 +167,39 @@ export class ExperimentCluster {
     await Promise.all(
       this.nodes.map((n) => this.admin(n.id, "POST", "/admin/faults", { action: "heal" }).catch(() => {})),
     );
+  }
+
+  /**
+   * What a failed run needs for a post-mortem, since stop() deletes the state directory: the
+   * supervisor's log, its members and planner status, and the tail of every node's log (those
+   * of stopped nodes too: their log files stay).
+   */
+  async diagnostics(nodeLogLines = 25): Promise<string> {
+    const parts = [
+      `supervisor: phase ${this.sup.state.reconfig.phase}, ${this.sup.state.reconfig.message}; nodes ${
+        this.nodes.map((n) => `${n.id} (slot ${n.slot}, ${n.state}, pid ${n.pid})`).join(", ") || "none"
+      }`,
+      `supervisor log (last ${this.supervisorLog.length} lines):`,
+      ...this.supervisorLog.map((l) => `  ${l}`),
+    ];
+    const logs: string[] = [];
+    for await (const e of Deno.readDir(this.stateDir)) {
+      if (e.isFile && /^node-\d+\.log$/.test(e.name)) logs.push(e.name);
+    }
+    for (const name of logs.sort()) {
+      const text = await Deno.readTextFile(`${this.stateDir}/${name}`).catch((e) => `(unreadable: ${e})`);
+      const lines = text.trimEnd().split("\n");
+      parts.push(`${name} (last ${Math.min(nodeLogLines, lines.length)} of ${lines.length} lines):`);
+      parts.push(...lines.slice(-nodeLogLines).map((l) => `  ${l}`));
+    }
+    return parts.join("\n");
+  }
+
+  /** `error` with the diagnostics appended to its message (the original stays as its cause). */
+  async failedWith(error: unknown): Promise<Error> {
+    const message = error instanceof Error ? error.message : String(error);
+    const diagnostics = await this.diagnostics().catch((e) => `(no diagnostics: ${e})`);
+    return new Error(`${message}\n--- diagnostics ---\n${diagnostics}`, { cause: error });
   }
 
   /** Stops every process; the logs and data stay if RAFTKV_KEEP_STATE=1 (for post-mortems). */

@@ -22,6 +22,7 @@ import {
   assessHealth,
   type ClusterHealth,
   joining,
+  leaderStatus,
   type NodeStatusView,
   processState,
   supervisorRunning,
@@ -229,16 +230,20 @@ async function printStatus(stateDir: string, state: LocalClusterState, json: boo
     "alarms",
     "client URL",
   ];
+  const leader = leaderStatus(health.nodes);
   const table = health.nodes.map(({ node: n, process, status: s }) => [
     String(n.id),
     String(n.slot),
-    s?.quarantined ? (joining(state, n.id) ? "joining" : "quarantined") : s?.role ?? "down",
+    s?.quarantined ? (joining(state, n.id, s, leader) ? "joining" : "quarantined") : s?.role ?? "down",
     String(s?.term ?? "-"),
     String(s?.commit ?? "-"),
     String(s?.applied ?? "-"),
     String(n.pid ?? "-"),
     process,
-    [s?.quarantined && !joining(state, n.id) ? "LOST-STORAGE" : "", s?.diskAlarm?.raised ? "NOSPACE" : ""]
+    [
+      s?.quarantined && !joining(state, n.id, s, leader) ? "LOST-STORAGE" : "",
+      s?.diskAlarm?.raised ? "NOSPACE" : "",
+    ]
       .filter(Boolean).join(",") ||
     "-",
     n.clientUrl,

@@ -18,7 +18,11 @@ export interface NodeStatusView {
   commit?: number;
   applied?: number;
   quarantined?: boolean;
+  /** This node's storage incarnation. */
+  incarnation?: string;
   conf?: { voters: number[]; learners: number[]; joint: boolean };
+  /** The member directory (the leader's tells which incarnation of each member the cluster added). */
+  members?: Record<string, { incarnation?: string }>;
   diskAlarm?: { raised: boolean; freeBytes?: number; reserveBytes: number };
 }
 
@@ -45,9 +49,25 @@ export function processState(node: LocalNode): string {
   return isOurProcess(node.pid, node.dataDir) ? node.state : "dead";
 }
 
-/** A node the planner is adding: empty storage (quarantined) is expected until it is a learner. */
-export function joining(state: LocalClusterState, id: number): boolean {
-  return state.reconfig.adding.some((m) => m.id === id);
+/**
+ * A new node: empty storage (quarantined) is expected until it applies its own addition as a
+ * learner. It is being added by the planner, or the leader's member directory already holds this
+ * very storage incarnation of it (as the planner judges it: reconfig/replacement.ts).
+ */
+export function joining(
+  state: LocalClusterState,
+  id: number,
+  status?: NodeStatusView,
+  leader?: NodeStatusView,
+): boolean {
+  if (state.reconfig.adding.some((m) => m.id === id)) return true;
+  const added = leader?.members?.[String(id)]?.incarnation;
+  return added !== undefined && added === status?.incarnation;
+}
+
+/** The status of the node that leads, among those that answered. */
+export function leaderStatus(nodes: NodeHealth[]): NodeStatusView | undefined {
+  return nodes.find((n) => n.status?.role === "leader")?.status;
 }
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -70,6 +90,7 @@ export function assessHealth(
   if (r.phase !== "Idle" && !(r.replacing ?? []).length) {
     problems.push(`reconfiguration in progress: ${r.phase}, ${r.message}`);
   }
+  const leader = leaderStatus(nodes);
   for (const { node, process, status } of nodes) {
     if (process === "dead") {
       problems.push(`node ${node.id}: its process (pid ${node.pid ?? "?"}) is gone`);
@@ -78,7 +99,7 @@ export function assessHealth(
     }
     if (status?.quarantined) {
       problems.push(
-        joining(state, node.id)
+        joining(state, node.id, status, leader)
           ? `node ${node.id} is new and waits to be added as a learner`
           : `node ${node.id} came back with empty storage (quarantined, it does not vote)`,
       );
@@ -92,7 +113,6 @@ export function assessHealth(
       );
     }
   }
-  const leader = nodes.find((n) => n.status?.role === "leader")?.status;
   if (!leader) problems.push("no leader answers right now");
   else if (leader.conf) {
     if (leader.conf.joint) problems.push(`the configuration is joint (voters [${leader.conf.voters}])`);

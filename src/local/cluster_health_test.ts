@@ -95,3 +95,24 @@ Deno.test("a new member waiting to be added is 'joining', not lost; a joint or s
   assert.match(text, /the configuration is joint/);
   assert.match(text, /2 voters \[1,3\], 3 desired/);
 });
+
+Deno.test("a member still applying its own addition is 'joining' when the leader holds its incarnation; else lost", () => {
+  const s = state({ phase: "Idle", members: [{ slot: 0, id: 1 }, { slot: 1, id: 2 }, { slot: 2, id: 3 }] });
+  const leader = {
+    ...healthy(1, "leader"),
+    members: { 1: { incarnation: "i1" }, 2: { incarnation: "i2" }, 3: { incarnation: "i3" } },
+  };
+  const assess = (node3Incarnation: string) =>
+    assessHealth(s, true, [
+      { node: s.nodes[0], process: "running", status: leader },
+      { node: s.nodes[1], process: "running", status: healthy(2) },
+      {
+        node: s.nodes[2],
+        process: "running",
+        status: { ...healthy(3), quarantined: true, incarnation: node3Incarnation },
+      },
+    ]).problems.join("\n");
+  assert.match(assess("i3"), /node 3 is new and waits to be added as a learner/);
+  assert.doesNotMatch(assess("i3"), /came back with empty storage/);
+  assert.match(assess("i3-wiped"), /node 3 came back with empty storage/);
+});

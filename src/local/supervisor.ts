@@ -398,6 +398,14 @@ export class LocalSupervisor {
   private async startMember(m: Member, bootstrap: boolean): Promise<void> {
     const existing = this.state.nodes.find((n) => n.slot === m.slot);
     if (existing?.id === m.id && this.processes.has(m.id)) return;
+    // Two processes under one id would share its data directory and its entry in this list.
+    const elsewhere = this.state.nodes.find((n) => n.id === m.id && n.slot !== m.slot);
+    if (elsewhere) {
+      throw new Error(
+        `cannot start node ${m.id} in slot ${m.slot}: node ${m.id} already runs in slot ${elsewhere.slot} ` +
+          `(ids are never reused; a new member needs a new id)`,
+      );
+    }
     if (existing) await this.stopMember({ slot: existing.slot, id: existing.id });
     const ports = portsOf(this.state, m.slot);
     const security = this.state.security;

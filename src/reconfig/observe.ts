@@ -17,6 +17,9 @@ export interface NodeStatusDocument {
   conf?: { voters: NodeId[]; votersOutgoing: NodeId[]; learners: NodeId[]; joint: boolean; index: number };
   progress?: Record<string, { match: number; recentActive?: boolean }>;
   quarantined?: boolean;
+  incarnation?: string;
+  /** The member directory: the peer and client address and storage incarnation of each member. */
+  members?: Record<string, { incarnation?: string }>;
 }
 
 /** `statuses[slot]` is the node's /status, or undefined if it did not answer; absent slots have no process. */
@@ -38,6 +41,7 @@ export function observationFrom(statuses: Record<string, NodeStatusDocument | un
       joint: s.conf?.joint,
       voters: s.conf?.voters,
       quarantined: s.quarantined === true,
+      ...(typeof s.incarnation === "string" ? { incarnation: s.incarnation } : {}),
     };
     // The leader of the highest term wins if, briefly, two nodes both think they lead.
     if (s.role === "leader" && s.conf && s.id !== undefined && (s.term ?? 0) > leaderTerm) {
@@ -57,6 +61,13 @@ export function observationFrom(statuses: Record<string, NodeStatusDocument | un
         lastIndex: s.lastIndex ?? 0,
         match,
         active,
+        ...(s.members
+          ? {
+            memberIncarnations: Object.fromEntries(
+              Object.entries(s.members).map(([id, m]) => [id, m?.incarnation]),
+            ),
+          }
+          : {}),
       };
     }
   }

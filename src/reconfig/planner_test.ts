@@ -49,6 +49,7 @@ class SimExecutor {
         joint: conf.votersOutgoing.length > 0,
         voters: conf.voters,
         quarantined: n.driver!.quarantined,
+        incarnation: n.driver!.incarnation,
       };
     }
     const l = this.cluster.leader();
@@ -71,6 +72,9 @@ class SimExecutor {
         lastIndex: s.lastIndex,
         match,
         active,
+        memberIncarnations: Object.fromEntries(
+          [...l.sm.members].map(([id, m]) => [String(id), m.incarnation]),
+        ),
       },
     };
   }
@@ -476,4 +480,86 @@ Deno.test("a quarantined member does not hold up LeaveJoint (it cannot apply any
   assert.deepEqual(d.trail, ["LeaveJoint", "Idle", "EnterJoint"]);
   assert.deepEqual(d.status.replacing, [{ slot: 2, lostId: 3 }]);
   assert.deepEqual(d.action, { kind: "enterJoint", voters: [1, 2] });
+});
+
+Deno.test("a new member still applying its own addition is joining, not lost: no replacement (CI: bug2 lost node 3)", () => {
+  // unsafe-no-joint growing 1 -> 3: every node already lists C_new, but node 3 (slow, or its
+  // appends delayed) has not applied the entry that added it as a learner, so it still reports
+  // the quarantine of a fresh storage. The leader's directory holds that very incarnation.
+  const adopting: ReconfigStatus = {
+    ...initialStatus(),
+    phase: "AdoptConfigOneByOne",
+    members: [{ slot: 0, id: 1 }],
+    adding: [{ slot: 1, id: 2 }, { slot: 2, id: 3 }],
+    targetVoters: [1, 2, 3],
+    nextNodeId: 4,
+  };
+  const adopted = (id: number) => ({ ...running(id, 3), voters: [1, 2, 3], incarnation: `inc-${id}` });
+  const observed = (node3Incarnation: string): Observation => ({
+    leader: leaderView({
+      voters: [1, 2, 3],
+      learners: [],
+      confIndex: 3,
+      memberIncarnations: { 1: "inc-1", 2: "inc-2", 3: "inc-3" },
+    }),
+    nodes: {
+      0: adopted(1),
+      1: adopted(2),
+      2: { ...adopted(3), quarantined: true, incarnation: node3Incarnation },
+    },
+  });
+  const joining = planNextStep({
+    desiredReplicas: 3,
+    mode: "unsafe-no-joint",
+    status: adopting,
+    observed: observed("inc-3"),
+  });
+  assert.deepEqual(joining.trail, ["AdoptConfigOneByOne", "Idle"]);
+  assert.deepEqual(joining.action, { kind: "none" });
+  assert.deepEqual(joining.status.members.map((m) => m.id), [1, 2, 3]);
+  assert.deepEqual(joining.status.replacing ?? [], []);
+  assert.deepEqual(joining.status.removing, []);
+  assert.match(joining.status.message, /^steady: 3 voters \[1,2,3\]/);
+
+  // The same observation with another incarnation on node 3: its storage really came back empty.
+  const lost = planNextStep({
+    desiredReplicas: 3,
+    mode: "unsafe-no-joint",
+    status: adopting,
+    observed: observed("inc-3-wiped"),
+  });
+  assert.deepEqual(lost.status.replacing, [{ slot: 2, lostId: 3 }]);
+  assert.deepEqual(lost.action, { kind: "adoptConfig", member: { slot: 2, id: 3 }, voters: [1, 2] });
+
+  const m = { slot: 2, id: 3 };
+  const leader = observed("inc-3").leader;
+  const node = { reachable: true, initialized: true, id: 3, quarantined: true, incarnation: "inc-3" };
+  assert.equal(cameBackEmpty(m, node, leader), false, "added in this incarnation: joining");
+  assert.equal(cameBackEmpty(m, { ...node, incarnation: "other" }, leader), true);
+  assert.equal(
+    cameBackEmpty(m, node, undefined),
+    true,
+    "no leader to ask: quarantined means lost, as before",
+  );
+  assert.equal(cameBackEmpty(m, { ...node, incarnation: undefined }, leader), true, "an older server");
+});
+
+Deno.test("simulated: a learner that has not heard from the leader when the unsafe plan ends is kept, not replaced", () => {
+  const x = new SimExecutor("unsafe-no-joint", 3);
+  x.reconcile(1);
+  x.cluster.net.block(1, 3); // the leader's appends to node 3 do not arrive (yet)
+  x.reconcile(3);
+  assert.ok(!x.phases.includes("RemoveMembers"), `phases: ${x.phases.join(" -> ")}`);
+  assert.deepEqual(x.status.members.map((m) => m.id), [1, 2, 3]);
+  assert.equal(x.cluster.nodes.get(3)!.driver!.quarantined, true, "node 3 has not applied its addition yet");
+  x.cluster.net.heal();
+  x.cluster.runUntil(() => !x.cluster.nodes.get(3)!.driver!.quarantined, 5_000);
+  assert.equal(
+    x.cluster.nodes.get(3)!.driver!.quarantined,
+    false,
+    "node 3 applied its addition once reached",
+  );
+  assert.equal(x.reconcile(3), 0, "nothing left to do");
+  assert.deepEqual([...x.voters()].sort(), [1, 2, 3]);
+  assert.equal(x.cluster.checker.violations.length, 0, JSON.stringify(x.cluster.checker.violations));
 });

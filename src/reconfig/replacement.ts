@@ -4,10 +4,12 @@
  * neither needs code of its own beyond the actions they already execute.
  *
  * API (pure, like the rest of the planner):
- * - `cameBackEmpty(member, node)`: the one definition. A settled member whose process answers
- *   in the member's slot but has no storage of that member any more: it reports itself
- *   quarantined under the old id (it restarted with empty storage and waits to be re-added), or
- *   has no identity at all (the identity file went with the data).
+ * - `cameBackEmpty(member, node, leader)`: the one definition. A settled member whose process
+ *   answers in the member's slot but has no storage of that member any more: it reports itself
+ *   quarantined under the old id with a storage incarnation other than the one the leader's
+ *   member directory holds (it restarted with empty storage and waits to be re-added), or has
+ *   no identity at all (the identity file went with the data). A member the cluster added in its
+ *   current incarnation is still joining, even while quarantined.
  * - `lostMembers(ctx)`: the settled members that came back empty, as observed now.
  * - `beginReplacement(ctx, lost, shrinkPhase)`: the first step of a replacement. It records
  *   `status.replacing` and removes the old ids through the mode's shrink path (safe mode:
@@ -23,17 +25,30 @@
  * Nothing depends on `status.replacing` for correctness: if it is lost (a status schema that
  * prunes it), the removal still completes and the grow path still refills the slot.
  */
-import type { Member, NodeObservation, Phase, Replacement } from "./types.ts";
+import type { LeaderObservation, Member, NodeObservation, Phase, Replacement } from "./types.ts";
 import { beginResize, ids, type PhaseContext, type Step } from "./phase_steps.ts";
 
-export function cameBackEmpty(member: Member, node: NodeObservation | undefined): boolean {
+export function cameBackEmpty(
+  member: Member,
+  node: NodeObservation | undefined,
+  leader?: LeaderObservation,
+): boolean {
   if (!node?.reachable) return false;
   if (!node.initialized) return true;
-  return node.id === member.id && node.quarantined === true;
+  if (node.id !== member.id || node.quarantined !== true) return false;
+  // A new member is quarantined too, from its first start until it applies the entry that added
+  // it as a learner, which can come after the planner has moved on (a slow or delayed learner).
+  // The leader's member directory tells the two apart: it holds the incarnation the cluster
+  // added, and only storage that came back empty has another one. Without that directory
+  // (no leader answers, an older server), quarantined means lost, as before.
+  const added = leader?.memberIncarnations?.[String(member.id)];
+  return added === undefined || node.incarnation === undefined || added !== node.incarnation;
 }
 
 export function lostMembers(ctx: PhaseContext): Member[] {
-  return ctx.status.members.filter((m) => cameBackEmpty(m, ctx.input.observed.nodes[String(m.slot)]));
+  return ctx.status.members.filter((m) =>
+    cameBackEmpty(m, ctx.input.observed.nodes[String(m.slot)], ctx.leader)
+  );
 }
 
 export function beginReplacement(ctx: PhaseContext, lost: Member[], shrink: Phase): Step {

@@ -88,6 +88,8 @@ export interface NodeObservation {
   voters?: NodeId[];
   /** Started with empty storage and waits to be re-added (see replacement.ts). */
   quarantined?: boolean;
+  /** The node's storage incarnation (a new one each time it starts with empty storage). */
+  incarnation?: string;
 }
 
 /** The leader's view (its /status), if a leader answered. */
@@ -102,6 +104,11 @@ export interface LeaderObservation {
   match: Record<string, number>;
   /** Per node id: heard from within the last election timeout. */
   active: Record<string, boolean>;
+  /**
+   * Per node id: the storage incarnation the leader's member directory holds for it, i.e. the
+   * incarnation the cluster added. Absent from servers that do not report it.
+   */
+  memberIncarnations?: Record<string, string | undefined>;
 }
 
 export interface Observation {

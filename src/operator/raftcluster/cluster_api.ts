@@ -28,6 +28,8 @@ export interface PodFacts {
   ready: boolean;
   /** The StatefulSet revision it was created from (controller-revision-hash label). */
   revision?: string;
+  /** The uid of the object that controls it (its StatefulSet), if any. */
+  controllerUid?: string;
 }
 
 /** Thrown when a write guarded by resourceVersion lost to another writer. */
@@ -276,6 +278,7 @@ export class ClusterApi {
       terminating: pod.metadata?.deletionTimestamp !== undefined,
       ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
       revision: pod.metadata?.labels?.["controller-revision-hash"],
+      controllerUid: pod.metadata?.ownerReferences?.find((o) => o.controller)?.uid,
     }));
   }
 

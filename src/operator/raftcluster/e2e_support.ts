@@ -418,3 +418,87 @@ export async function tagSeedImages(kube: { stateDir: string; images: string[] }
     if (!out.success) throw new Error(`ctr images tag: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
 }
+
+/**
+ * What a failed e2e step needs for a post-mortem, gathered best-effort (each part says why it is
+ * missing): the RaftCluster's status, its objects with their uids and owners (a recreated cluster
+ * must own none of the old ones), recent Events, each pod's /status, and each pod's log tail. The
+ * operator's log alone showed only its own repeated action when the pods' side was the question.
+ */
+export async function clusterPostMortem(
+  kube: Pick<LocalKube, "kubectl" | "kubeconfigPath">,
+  ref: Pick<ClusterRef, "namespace" | "name">,
+  podLogLines = 30,
+): Promise<string> {
+  const run = (args: string[]) =>
+    kubectl(kube.kubectl, kube.kubeconfigPath, ["-n", ref.namespace, ...args]).catch((e) =>
+      `(${(e as Error).message})`
+    );
+  const selector = labelSelector({ ...ref, uid: "" });
+  const parts: string[] = [];
+  parts.push(
+    `RaftCluster ${ref.namespace}/${ref.name}: uid ${await run([
+      "get",
+      "raftcluster",
+      ref.name,
+      "-o",
+      "jsonpath={.metadata.uid}",
+    ])}, status ${await run(["get", "raftcluster", ref.name, "-o", "jsonpath={.status}"])}`,
+  );
+  parts.push(
+    "objects (uid, controller uid, created, deleting):\n" + await run([
+      "get",
+      "statefulsets,pods,persistentvolumeclaims,secrets,services",
+      "-l",
+      selector,
+      "-o",
+      "custom-columns=KIND:.kind,NAME:.metadata.name,UID:.metadata.uid,OWNER:.metadata.ownerReferences[0].uid," +
+      "CREATED:.metadata.creationTimestamp,DELETING:.metadata.deletionTimestamp,PHASE:.status.phase,IP:.status.podIP," +
+      "RESTARTS:.status.containerStatuses[0].restartCount",
+    ]),
+  );
+  const events = (await run(["get", "events", "--sort-by=.lastTimestamp"])).split("\n");
+  parts.push(`events (last 40 of ${events.length}):\n${events.slice(-40).join("\n")}`);
+  const pods = (await run([
+    "get",
+    "pods",
+    "-l",
+    selector,
+    "-o",
+    'jsonpath={range .items[*]}{.metadata.name} {.status.podIP}{"\\n"}{end}',
+  ]))
+    .split("\n").filter((l) => l.trim() && !l.startsWith("("));
+  for (const line of pods) {
+    const [pod, ip] = line.split(" ");
+    const report = ip
+      ? await fetch(`${podUrl(ip)}/status`, { signal: AbortSignal.timeout(2_000) })
+        .then((r) => r.text())
+        .catch((e) => `(no answer: ${(e as Error).message})`)
+      : "(no pod IP)";
+    parts.push(`pod ${pod} at ${ip || "-"}: /status ${report}`);
+    parts.push(
+      `pod ${pod} log (last ${podLogLines} lines):\n${await run(["logs", pod, `--tail=${podLogLines}`])}`,
+    );
+  }
+  return parts.join("\n");
+}
+
+/**
+ * The pids of a pod's processes on this machine (the real node's containers and the process
+ * agent's pods both run as processes here), found by the POD_NAME and POD_NAMESPACE environment
+ * the RaftCluster's pod template gives them.
+ */
+export function podProcesses(namespace: string, pod: string): number[] {
+  const wanted = [`POD_NAME=${pod}`, `POD_NAMESPACE=${namespace}`];
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`).split("\0");
+      if (wanted.every((w) => environ.includes(w))) pids.push(Number(entry.name));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}

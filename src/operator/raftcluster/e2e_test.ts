@@ -29,11 +29,13 @@ import { ClusterApi } from "./cluster_api.ts";
 import { AdminCallCollector, auditAdminCalls } from "./admin_audit.ts";
 import type { AdminCallRecord } from "../../server/admin_call_log.ts";
 import {
+  clusterPostMortem,
   installCrd,
   kubectl,
   leaderOf,
   nodesOf,
   OperatorProcess,
+  podProcesses,
   portForward,
   stepper,
   withLocalKube,
@@ -657,8 +659,46 @@ Deno.test({
           "ownership: recreated under the same name, the new RaftCluster adopts nothing of the old",
           async () => {
             const oldUid = ref.uid;
+            // One pod of the old cluster outlives it (SIGSTOPped, it waits out its grace period), as a slow
+            // one does on a busy node: the new cluster must start nothing meanwhile. A pod it started then
+            // would get the old tokens from the kubelet's cache of the immutable Secret of the same name
+            // and refuse every admin call of the new cluster (CI: "pod demo-0 becomes node 1" for 3 min).
+            const held = "demo-2";
+            const heldPids = podProcesses(namespace, held);
+            assert.ok(heldPids.length > 0, `the processes of pod ${held}`);
+            for (const pid of heldPids) Deno.kill(pid, "SIGSTOP");
             await run(["delete", "raftcluster", "demo", "--wait=true"]);
             await run(["apply", "-f", SEED]);
+            const waiting = await waitFor(
+              `the new demo to wait for ${held}`,
+              async () =>
+                (await events("WaitingForEarlierPods")).find((e) =>
+                  e.involvedObject.uid !== oldUid && new RegExp(`\\b${held}\\b`).test(e.message ?? "")
+                ),
+              30_000,
+              200,
+            );
+            assert.match(
+              waiting.message!,
+              /kubelet would hand a new pod its cached copy of the earlier Secret/,
+            );
+            // While a pod of the old cluster is listed, none of the new one is.
+            await waitFor(
+              `the pods of the old demo to be gone`,
+              async () => {
+                const pods = await api.listPods(namespace, "app.kubernetes.io/instance=demo");
+                const newSet = (await api.readStatefulSet(namespace, "demo"))?.metadata?.uid;
+                const old = pods.filter((p) => !newSet || p.controllerUid !== newSet).map((p) => p.name);
+                const fresh = pods.filter((p) => newSet && p.controllerUid === newSet).map((p) => p.name);
+                assert.ok(
+                  !old.length || !fresh.length,
+                  `pods of both clusters at once: old ${old}, new ${fresh}`,
+                );
+                return old.length === 0;
+              },
+              60_000,
+              200,
+            );
             const body = await until("the new demo Running with 3 voters", running(3), 180_000);
             assert.notEqual(body.metadata.uid, oldUid);
             for (
@@ -721,6 +761,14 @@ Deno.test({
             `--- standby log (tail) ---\n${(await standby.log()).split("\n").slice(-40).join("\n")}`,
           );
         }
+        // A failing step's warning is said once and may have scrolled out of the tails above.
+        for (const [who, process] of [["operator", operator], ["standby", standby]] as const) {
+          const warnings = (await process?.log() ?? "").split("\n").filter((l) => /\b(WARN|ERROR)\b/.test(l));
+          if (warnings.length) {
+            console.error(`--- ${who} warnings (last 40) ---\n${warnings.slice(-40).join("\n")}`);
+          }
+        }
+        console.error(`--- cluster post-mortem ---\n${await clusterPostMortem(kube, ref)}`);
         throw error;
       }
     }, { seedImages: true });

@@ -21,7 +21,7 @@ import {
   type PlannerTuning,
   type ReconfigStatus,
 } from "../../reconfig/types.ts";
-import type { ClusterApi } from "./cluster_api.ts";
+import type { ClusterApi, PodFacts } from "./cluster_api.ts";
 import {
   buildView,
   type ClusterView,
@@ -52,6 +52,9 @@ import { certManagerIssuer, operatorCaIssuer } from "./member_certificates.ts";
 import { controllerUid, reconcileOwned } from "./owned_objects.ts";
 import { pace } from "./pacing.ts";
 import { trackReconfig } from "./reconfig_history.ts";
+import { WarningGate } from "./warning_gate.ts";
+import { earlierPods, waitingForEarlierPods } from "./earlier_pods.ts";
+import { refusedTokenRecovery } from "./refused_token.ts";
 import {
   clientService,
   disruptionBudget,
@@ -97,7 +100,8 @@ export interface StepOutcome {
 interface ClusterMemory {
   /** The Secret's tokens once read: a deleted Secret is recreated with the same ones. */
   tokens?: { peer: string; admin: string };
-  lastWarning?: string;
+  /** The last warning or report said, and when to say a lasting warning again. */
+  warnings: WarningGate;
 }
 
 export class RaftClusterReconciler {
@@ -177,7 +181,7 @@ export class RaftClusterReconciler {
       await this.#reportOnce(ctx, "WaitingForIssuer", security.waiting);
       return { settled: false };
     }
-    const view = await this.#observe(api, ref, set?.spec?.replicas ?? 0, security.podClient);
+    const { view, pods } = await this.#observe(api, ref, set?.spec?.replicas ?? 0, security.podClient);
     let observed = observationFrom(statusesBySlot(view));
     const initialized = hasInitializedMember(view);
 
@@ -199,6 +203,14 @@ export class RaftClusterReconciler {
       ctx.logger.warn(recovery.status.message);
     } else {
       planner = { ...initialStatus(), nextNodeId: Math.max(1, recordedNextNodeId(set)) };
+    }
+    // A cluster that has formed no member yet starts nothing while an earlier one's pods remain.
+    if (planner.members.length === 0) {
+      const earlier = earlierPods(pods, set?.metadata?.uid);
+      if (earlier.length) {
+        await this.#reportOnce(ctx, "WaitingForEarlierPods", waitingForEarlierPods(ref, earlier));
+        return { settled: false };
+      }
     }
     const deposed = withoutDeposedLeader(view, observed, planner.confIndex);
     if (deposed.ignored) ctx.logger.warn(deposed.ignored);
@@ -405,7 +417,7 @@ export class RaftClusterReconciler {
     ref: ClusterRef,
     replicas: number,
     podClient?: PodClient,
-  ): Promise<ClusterView> {
+  ): Promise<{ view: ClusterView; pods: PodFacts[] }> {
     const selector = labelSelector(ref);
     const [pods, claims] = await Promise.all([
       api.listPods(ref.namespace, selector),
@@ -429,7 +441,7 @@ export class RaftClusterReconciler {
       }
       if (report) reports.set(pod.name, report);
     }));
-    return buildView(ref, { pods, claims, reports, replicas, tls: podClient !== undefined });
+    return { view: buildView(ref, { pods, claims, reports, replicas, tls: podClient !== undefined }), pods };
   }
 
   #tlsAccess(
@@ -549,10 +561,21 @@ export class RaftClusterReconciler {
       for (const operation of operations) {
         current = describeOperation(operation);
         ctx.logger.info(`action: ${current}`);
-        await runner.run(operation);
+        try {
+          await runner.run(operation);
+        } catch (error) {
+          const recovery = refusedTokenRecovery(ref, operation, error);
+          if (!recovery) throw error;
+          ctx.logger.warn(recovery.message);
+          await ctx.postEvent("Warning", "AdminTokenRefused", recovery.message);
+          current = describeOperation({ kind: "deletePod", pod: recovery.deletePod });
+          ctx.logger.info(`action: ${current}`);
+          await runner.run({ kind: "deletePod", pod: recovery.deletePod });
+          return recovery.message;
+        }
       }
       if (waitingFor.length) ctx.logger.debug(`waiting for ${waitingFor.join(", ")}`);
-      if (operations.length) memory.lastWarning = undefined;
+      if (operations.length) memory.warnings.reset();
       return undefined;
     } catch (error) {
       if (ctx.signal?.aborted || (ctx.leading && !ctx.leading())) throw error;
@@ -571,17 +594,23 @@ export class RaftClusterReconciler {
   /** A Normal Event once per distinct message in a row. */
   async #reportOnce(ctx: StepContext, reason: string, message: string): Promise<void> {
     const memory = this.#remember(ctx.uid);
-    if (memory.lastWarning === message) return;
-    memory.lastWarning = message;
+    if (memory.warnings.current === message) return;
+    memory.warnings.check(message);
     ctx.logger.info(message);
     await ctx.postEvent("Normal", reason, message);
   }
 
-  /** A Warning Event and log line, once per distinct message in a row (a failing step repeats every tick). */
+  /**
+   * A Warning Event and log line, once per distinct message in a row (a failing step repeats every
+   * tick); while it lasts, the log line comes again now and then (warning_gate.ts).
+   */
   async #warn(ctx: StepContext, reason: string, message: string): Promise<void> {
-    const memory = this.#remember(ctx.uid);
-    if (memory.lastWarning === message) return;
-    memory.lastWarning = message;
+    const verdict = this.#remember(ctx.uid).warnings.check(message);
+    if (verdict.say === "nothing") return;
+    if (verdict.say === "again") {
+      ctx.logger.warn(`still, for ${verdict.forSeconds}s: ${message}`);
+      return;
+    }
     ctx.logger.warn(message);
     await ctx.postEvent("Warning", reason, message);
   }
@@ -601,7 +630,7 @@ export class RaftClusterReconciler {
 
   #remember(uid: string): ClusterMemory {
     let memory = this.#memory.get(uid);
-    if (!memory) this.#memory.set(uid, memory = {});
+    if (!memory) this.#memory.set(uid, memory = { warnings: new WarningGate() });
     return memory;
   }
 }
