@@ -72,8 +72,10 @@ export class NodeHolder {
   async assign(nodeId: number, clusterId: string, bootstrap: boolean): Promise<{ changed: boolean }> {
     if (this.identity) {
       if (this.identity.nodeId === nodeId && this.identity.clusterId === clusterId) {
-        // A node that waited for its certificate (--tls-bootstrap) starts once it has one.
-        if (!this.node) await this.start(false);
+        // A node that waited for its certificate (--tls-bootstrap) starts once it has one, and a
+        // node whose start failed starts again, bootstrapping if asked: the identity is written
+        // before the storage, so it may still be empty (a non-empty one ignores the flag).
+        if (!this.node) await this.start(bootstrap);
         return { changed: false };
       }
       throw conflict(
@@ -110,7 +112,7 @@ export class NodeHolder {
         (level, line) => this.log(level, `transport: ${line}`),
       )
       : undefined;
-    this.starting ??= RaftKvNode.start({
+    const starting = this.starting ??= RaftKvNode.start({
       nodeId: identity.nodeId,
       clusterId: identity.clusterId,
       dataDir: c.dataDir,
@@ -131,7 +133,13 @@ export class NodeHolder {
       log: this.log,
       onFatal: this.onFatal,
     });
-    this.node = await this.starting;
+    try {
+      this.node = await starting;
+    } catch (error) {
+      // Forget a failed start (a peer port still held, say), so that the next assignment tries again.
+      if (this.starting === starting) this.starting = undefined;
+      throw error;
+    }
     this.snapshotTimer ??= new SnapshotTimer(this.node, c.snapshotIntervalMs, this.log).start();
     return this.node;
   }
