@@ -27,6 +27,8 @@ export function encodeInSlices(
   sm: KvStateMachine,
   yieldThen: YieldThen | undefined,
   done: (error: Error | undefined, image?: Uint8Array) => void,
+  /** Work per slice (tests pass 0: one frame per slice, whatever the machine's speed). */
+  sliceMs = SLICE_MS,
 ): Cancellable {
   const encoder = sm.beginImage();
   let cancelled = false;
@@ -35,7 +37,7 @@ export function encodeInSlices(
     if (!released) sm.releaseImage();
     released = true;
   };
-  const budget = yieldThen ? SLICE_MS : Infinity;
+  const budget = yieldThen ? sliceMs : Infinity;
   const slice = (): void => {
     if (cancelled) return;
     let image: Uint8Array;
