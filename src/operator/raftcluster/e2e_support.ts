@@ -490,15 +490,15 @@ export async function clusterPostMortem(
  */
 export function podProcesses(namespace: string, pod: string): number[] {
   const wanted = [`POD_NAME=${pod}`, `POD_NAMESPACE=${namespace}`];
+  // `ps e` appends each process's environment to its command line. (Reading /proc/<pid>/environ
+  // directly needs Deno's --allow-all, which the test task does not grant.)
+  const out = new Deno.Command("ps", { args: ["-e", "-ww", "-o", "pid=,args=", "e"], stdout: "piped" })
+    .outputSync();
+  if (!out.success) throw new Error(`ps -e -o pid=,args= e failed (exit ${out.code})`);
   const pids: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`).split("\0");
-      if (wanted.every((w) => environ.includes(w))) pids.push(Number(entry.name));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const [pid, ...words] = line.trim().split(/\s+/);
+    if (/^\d+$/.test(pid) && wanted.every((w) => words.includes(w))) pids.push(Number(pid));
   }
   return pids;
 }
