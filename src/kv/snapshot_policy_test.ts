@@ -4,24 +4,14 @@
  * (instant disk), so the test is deterministic.
  */
 import assert from "node:assert/strict";
-import { type DriverHooks, NodeDriver, type NodeDriverOptions } from "./node_driver.ts";
+import { NodeDriver, type NodeDriverOptions } from "./node_driver.ts";
+import { quietHooks } from "./quiet_hooks.ts";
 import { emptyDurable, SimStore } from "../sim/sim_store.ts";
 import { encodeCommand } from "./commands.ts";
 
 function startNode(extra: Partial<NodeDriverOptions>): NodeDriver {
   const store = new SimStore(emptyDurable(), { delay: () => 0, after: (_ms, c) => c(), onPersist: () => {} });
-  const hooks: DriverHooks = {
-    send: () => {},
-    onApplied: () => {},
-    onConfApplied: () => {},
-    onSnapshotInstalled: () => {},
-    onReadState: () => {},
-    onDroppedRead: () => {},
-    onSoftState: () => {},
-    onConfigurationChanged: () => {},
-    onReadyProcessed: () => {},
-    onFatal: (e) => assert.fail(e),
-  };
+  const hooks = quietHooks((e) => assert.fail(e));
   let driver: NodeDriver | undefined;
   NodeDriver.start(
     {

@@ -6,6 +6,7 @@
  */
 import { NodeDriver } from "../node_driver.ts";
 import { FileNodeStore } from "../file_node_store.ts";
+import { quietHooks } from "../quiet_hooks.ts";
 import type { KvStateMachine } from "../state_machine.ts";
 import { createHash } from "node:crypto";
 import { cpuUsage } from "node:process";
@@ -59,18 +60,7 @@ if (import.meta.main) {
         log: () => {},
       },
       new FileNodeStore({ dataDir, log: () => {} }),
-      {
-        send: () => {},
-        onApplied: () => {},
-        onConfApplied: () => {},
-        onSnapshotInstalled: () => {},
-        onReadState: () => {},
-        onDroppedRead: () => {},
-        onSoftState: () => {},
-        onConfigurationChanged: () => {},
-        onReadyProcessed: () => {},
-        onFatal: (e) => reject(e),
-      },
+      quietHooks((e) => reject(e)),
       (error, driver) => error ? reject(error) : resolve(driver!),
     )
   );
