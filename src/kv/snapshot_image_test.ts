@@ -4,6 +4,7 @@ import { decodeFileInSlices, decodeInSlices, encodeInSlices, encodeToWriter } fr
 import { kvPackr } from "./codec.ts";
 import { ImageEncoder, pairFrames } from "./snapshot_image.ts";
 import { encodeSnapshotFile, snapshotFilePieces } from "../storage/snapshot_file.ts";
+import { SIZE_CLASS_PAIRS } from "./testdata/size_class_pairs.ts";
 
 function stateOf(keys: number, valueBytes: number): KvStateMachine {
   const sm = KvStateMachine.bootstrap(1, { peer: "127.0.0.1:1", client: "http://127.0.0.1:2" }, "safe");
@@ -23,12 +24,8 @@ Deno.test("an image round-trips the data, members, conf index and safety mode", 
 
 Deno.test("decoding places every size of key and value, records larger than a quarter slab included", () => {
   const sm = new KvStateMachine();
-  const pairs: Array<[string, string, number]> = [
-    ["", "", 0],
-    ["k", "short", 127],
-    ["ключ", "€😀".repeat(20), 128],
-    ["x".repeat(300), "y".repeat(255), 65_535],
-    ["long", "z".repeat(70_000), 65_536],
+  const pairs: Array<readonly [string, string, number]> = [
+    ...SIZE_CLASS_PAIRS,
     ["huge", "h".repeat(1_500_000), 2 ** 32],
     ["k".repeat(70_000), "long key", Number.MAX_SAFE_INTEGER],
   ];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ValueArena } from "./value_arena.ts";
+import { SIZE_CLASS_PAIRS } from "./testdata/size_class_pairs.ts";
 
 const MB = 1024 * 1024;
 
@@ -117,12 +118,8 @@ Deno.test("the arena behaves as a Map under random writes of mixed sizes and scr
 Deno.test("image frames encoded from the arena's bytes decode to the pairs (every msgpack size class)", async () => {
   const { kvPackr } = await import("./codec.ts");
   const a = new ValueArena();
-  const pairs: Array<[string, string, number]> = [
-    ["", "", 0],
-    ["k", "short", 127],
-    ["ключ", "€😀".repeat(20), 128],
-    ["x".repeat(300), "y".repeat(255), 65_535],
-    ["long", "z".repeat(70_000), 65_536],
+  const pairs: Array<readonly [string, string, number]> = [
+    ...SIZE_CLASS_PAIRS,
     ["big-index", "v", 2 ** 32 - 1],
     ["bigger-index", "v", 2 ** 32],
     ["max-index", "v", Number.MAX_SAFE_INTEGER],
