@@ -10,6 +10,7 @@
  * node's id file says; the add-learner change names the incarnation it admits (see node_driver.ts).
  */
 import type { Entry, HardState, Snapshot, SnapshotMeta } from "../raft/mod.ts";
+import type { SnapshotImageLocation } from "../storage/snapshot_file.ts";
 
 export type Done = (error?: Error) => void;
 
@@ -34,7 +35,7 @@ export interface RecoveredNode {
    * With a store that keeps images in files: the snapshot's data is empty and its image is here,
    * checked (CRC) but not read, for the driver to decode from the file a piece at a time.
    */
-  snapshotImage?: { path: string; offset: number; bytes: number };
+  snapshotImage?: SnapshotImageLocation;
   entries: Entry[];
 }
 

@@ -195,12 +195,15 @@ export function decodeFileInSlices(
     };
     const first = await readInto(new Uint8Array(4));
     if (!ImageStreamDecoder.isStreamable(first)) {
-      const rest = await readInto(new Uint8Array(left));
-      const whole = new Uint8Array(first.length + rest.length);
+      const whole = new Uint8Array(first.length + left);
       whole.set(first);
-      whole.set(rest, first.length);
+      const rest = await readInto(whole.subarray(first.length));
       return await new Promise((resolve, reject) =>
-        decodeInSlices(whole, yieldThen, (error, sm) => error ? reject(error) : resolve(sm))
+        decodeInSlices(
+          whole.subarray(0, first.length + rest.length),
+          yieldThen,
+          (error, sm) => error ? reject(error) : resolve(sm),
+        )
       );
     }
     const { sm, decoder, header } = KvStateMachine.beginStreamDecode();
