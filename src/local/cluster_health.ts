@@ -8,6 +8,7 @@
  */
 import type { LocalClusterState, LocalNode } from "./state.ts";
 import { isOurProcess } from "./state.ts";
+import { addedInThisIncarnation } from "../reconfig/replacement.ts";
 
 /** The parts of a node's /status shown here. */
 export interface NodeStatusView {
@@ -61,8 +62,7 @@ export function joining(
   leader?: NodeStatusView,
 ): boolean {
   if (state.reconfig.adding.some((m) => m.id === id)) return true;
-  const added = leader?.members?.[String(id)]?.incarnation;
-  return added !== undefined && added === status?.incarnation;
+  return addedInThisIncarnation(leader?.members?.[String(id)]?.incarnation, status?.incarnation);
 }
 
 /** The status of the node that leads, among those that answered. */

@@ -41,8 +41,15 @@ export function cameBackEmpty(
   // The leader's member directory tells the two apart: it holds the incarnation the cluster
   // added, and only storage that came back empty has another one. Without that directory
   // (no leader answers, an older server), quarantined means lost, as before.
-  const added = leader?.memberIncarnations?.[String(member.id)];
-  return added === undefined || node.incarnation === undefined || added !== node.incarnation;
+  return !addedInThisIncarnation(leader?.memberIncarnations?.[String(member.id)], node.incarnation);
+}
+
+/**
+ * Whether a member's storage is the incarnation the cluster added (`added`, from the leader's
+ * member directory): a quarantined member that is still joining, not one that came back empty.
+ */
+export function addedInThisIncarnation(added: string | undefined, own: string | undefined): boolean {
+  return added !== undefined && own !== undefined && added === own;
 }
 
 export function lostMembers(ctx: PhaseContext): Member[] {
