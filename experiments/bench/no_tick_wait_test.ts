@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
-import { newSession, request } from "../lib/load.ts";
+import { loadPool, newSession, request } from "../lib/load.ts";
 
 const TICK_MS = 400;
 
@@ -35,6 +35,7 @@ Deno.test(`with a ${TICK_MS} ms tick, linearizable reads on every node and write
     tickMs: TICK_MS,
     faultInjection: false,
   });
+  const pool = loadPool({});
   try {
     const target = {
       system: "raft-kv" as const,
@@ -43,14 +44,14 @@ Deno.test(`with a ${TICK_MS} ms tick, linearizable reads on every node and write
     };
     const session = newSession();
     const writes: number[] = [];
-    for (let i = 0; i < 30; i++) writes.push(await timed(() => request(target, "write", i, session)));
+    for (let i = 0; i < 30; i++) writes.push(await timed(() => request(pool, target, "write", i, session)));
     // One reader per node in turn (n picks the node), then eight at once: concurrent reads share rounds.
     const reads: number[] = [];
-    for (let i = 0; i < 30; i++) reads.push(await timed(() => request(target, "read", i, session)));
+    for (let i = 0; i < 30; i++) reads.push(await timed(() => request(pool, target, "read", i, session)));
     for (let round = 0; round < 5; round++) {
       reads.push(
         ...await Promise.all(
-          Array.from({ length: 8 }, (_, i) => timed(() => request(target, "read", i, session))),
+          Array.from({ length: 8 }, (_, i) => timed(() => request(pool, target, "read", i, session))),
         ),
       );
     }
@@ -85,6 +86,7 @@ Deno.test(`with a ${TICK_MS} ms tick, linearizable reads on every node and write
       }
     }
   } finally {
+    pool.close();
     await cluster.stop();
   }
 });

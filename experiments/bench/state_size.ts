@@ -15,18 +15,12 @@
  */
 import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
-import {
-  EtcdCluster,
-  etcdGet,
-  type EtcdMember,
-  etcdPut,
-  etcdPutMany,
-  etcdRaftIndexes,
-} from "../lib/etcd_cluster.ts";
+import { EtcdCluster, type EtcdMember, etcdPutMany, etcdRaftIndexes } from "../lib/etcd_cluster.ts";
 import { fetchNodeStatus } from "../../src/client/mod.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
 import { barChart } from "../lib/charts.ts";
-import { percentile, type SystemName } from "../lib/load.ts";
+import { loadPool, percentile, readOnce, type Session, type SystemName, writeOnce } from "../lib/load.ts";
+import type { Http1Pool } from "../lib/http1_client.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
 import { WRITE_STAGES } from "../../src/kv/write_stages.ts";
@@ -88,36 +82,6 @@ interface Row {
   loadAverage1m: number;
 }
 
-async function put(
-  t: Target,
-  key: string,
-  value: string,
-  session: { id: string; seq: number },
-): Promise<boolean> {
-  const signal = AbortSignal.timeout(10_000);
-  if (t.system === "etcd") return (await etcdPut(t.leaderUrl, key, value, signal)) === 200;
-  const r = await fetch(`${t.leaderUrl}/kv/${key}`, {
-    method: "PUT",
-    headers: {
-      "content-type": "application/json",
-      "x-client-id": session.id,
-      "x-request-seq": String(++session.seq),
-    },
-    body: JSON.stringify({ value }),
-    signal,
-  });
-  await r.arrayBuffer();
-  return r.status === 200;
-}
-
-async function get(t: Target, url: string, key: string): Promise<boolean> {
-  const signal = AbortSignal.timeout(10_000);
-  if (t.system === "etcd") return (await etcdGet(url, key, signal)) === 200;
-  const r = await fetch(`${url}/kv/${key}`, { signal });
-  await r.arrayBuffer();
-  return r.status === 200;
-}
-
 function valueOf(n: number, bytes: number): string {
   return `${n}:`.padEnd(bytes, "v");
 }
@@ -126,20 +90,21 @@ function valueOf(n: number, bytes: number): string {
 async function closedLoop(
   clients: number,
   seconds: number,
-  op: (worker: number, session: { id: string; seq: number }) => Promise<boolean>,
+  op: (pool: Http1Pool, worker: number, session: Session) => Promise<boolean>,
 ): Promise<Phase> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + seconds * 1000;
+  const pool = loadPool({});
   await Promise.all(Array.from({ length: clients }, async (_, w) => {
     const session = { id: `state-size-${crypto.randomUUID()}`, seq: 0 };
     while (performance.now() < end) {
       const t0 = performance.now();
-      const ok = await op(w, session).catch(() => false);
+      const ok = await op(pool, w, session).catch(() => false);
       if (ok) latencies.push(performance.now() - t0);
       else errors++;
     }
-  }));
+  })).finally(() => pool.close());
   const sorted = Float64Array.from(latencies).sort();
   return {
     ops: sorted.length,
@@ -264,7 +229,7 @@ async function measure(
   const writes = await closedLoop(
     clients,
     seconds,
-    (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
+    (pool, _w, s) => writeOnce(pool, target, random(), valueOf(n++, valueBytes), s),
   );
   const [stagesAfter, stallsAfter] = await Promise.all([scrapeStages(urls), scrapeStalls(urls)]);
   const writeStages = urls.length ? stageDelta(stagesBefore, stagesAfter) : undefined;
@@ -285,7 +250,7 @@ async function measure(
   const reads = await closedLoop(
     clients,
     seconds / 2,
-    (w) => get(target, target.readUrls[w % target.readUrls.length], random()),
+    (pool, w) => readOnce(pool, target, target.readUrls[w % target.readUrls.length], random()),
   );
   // A follower down for a few seconds of writes, then restarted: how long until it caught up.
   sampler.phase("catchUp");
@@ -293,7 +258,7 @@ async function measure(
     await closedLoop(
       clients,
       FOLLOWER_DOWN_SECONDS,
-      (_w, s) => put(target, random(), valueOf(n++, valueBytes), s),
+      (pool, _w, s) => writeOnce(pool, target, random(), valueOf(n++, valueBytes), s),
     );
   });
   console.log(`  ${target.system}: restarted follower caught up in ${followerCatchUpMs.toFixed(0)} ms`);

@@ -65,12 +65,13 @@ export async function run(args: string[]): Promise<void> {
     clusters["tls-tokens"] = await ExperimentCluster.start({ ...common, tls: true, clientCertAuth: false });
     const target = async (security: Security): Promise<LoadTarget> => {
       const cluster = clusters[security]!;
-      const { token } = await cluster.access();
+      const { tls, token } = await cluster.access();
       return {
         system: "raft-kv",
         leaderUrl: await cluster.leaderUrl(),
         readUrls: cluster.endpoints(),
-        ...(token ? { client: cluster.httpClient, headers: { authorization: `Bearer ${token}` } } : {}),
+        ...(tls ? { caCerts: tls.caCerts } : {}),
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
       };
     };
     console.log(

@@ -176,17 +176,24 @@ export class EtcdCluster {
 }
 
 /** One PUT through the JSON gateway; resolves to the HTTP status. */
+/** The JSON gateway's Put of one key: path and body (shared with the load generator's own client). */
+export function etcdPutRequest(key: string, value: string): { path: string; body: string } {
+  return { path: "/v3/kv/put", body: JSON.stringify({ key: b64(key), value: b64(value) }) };
+}
+
+/** The JSON gateway's Range of one key (linearizable: etcd's default). */
+export function etcdRangeRequest(key: string): { path: string; body: string } {
+  return { path: "/v3/kv/range", body: JSON.stringify({ key: b64(key) }) };
+}
+
 export async function etcdPut(
   url: string,
   key: string,
   value: string,
   signal?: AbortSignal,
 ): Promise<number> {
-  const r = await fetch(`${url}/v3/kv/put`, {
-    method: "POST",
-    body: JSON.stringify({ key: b64(key), value: b64(value) }),
-    signal,
-  });
+  const { path, body } = etcdPutRequest(key, value);
+  const r = await fetch(`${url}${path}`, { method: "POST", body, signal });
   await r.arrayBuffer();
   return r.status;
 }
@@ -233,15 +240,4 @@ export async function etcdRaftIndexes(
   } catch {
     return undefined;
   }
-}
-
-/** One linearizable range read of a key (etcd's default, serializable: false). */
-export async function etcdGet(url: string, key: string, signal?: AbortSignal): Promise<number> {
-  const r = await fetch(`${url}/v3/kv/range`, {
-    method: "POST",
-    body: JSON.stringify({ key: b64(key) }),
-    signal,
-  });
-  await r.arrayBuffer();
-  return r.status;
 }

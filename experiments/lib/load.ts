@@ -1,11 +1,13 @@
 /**
- * The load generator the benchmarks share, the same for raft-kv and etcd: keep-alive HTTP/1.1,
- * 100-byte values on 10,000 keys, writes to the leader, linearizable reads spread over every
- * member. Closed loop (N clients, each waits for its answer before the next request) and open
+ * The load generator the benchmarks share, the same for raft-kv and etcd: keep-alive HTTP/1.1
+ * through a light client of our own (http1_client.ts: fetch cost the generator 2-3x the CPU, on
+ * cores it shares with the members), 100-byte values on 10,000 keys, writes to the leader,
+ * linearizable reads spread over every member. Closed loop (N clients, each waits for its answer before the next request) and open
  * loop (requests sent at a fixed rate whatever the answers; latency counted from the moment a
  * request was due, so a stalled server is charged for the requests it held up).
  */
-import { etcdGet, etcdPut } from "./etcd_cluster.ts";
+import { etcdPutRequest, etcdRangeRequest } from "./etcd_cluster.ts";
+import { Http1Pool } from "./http1_client.ts";
 
 export type SystemName = "raft-kv" | "etcd";
 export type OpKind = "write" | "read";
@@ -15,8 +17,8 @@ export interface LoadTarget {
   system: SystemName;
   leaderUrl: string;
   readUrls: string[];
-  /** A cluster with TLS: a client that trusts its CA, and the Authorization header of a token. */
-  client?: Deno.HttpClient;
+  /** A cluster with TLS: its CA (PEM) to trust, and the Authorization header of a token. */
+  caCerts?: string[];
   headers?: Record<string, string>;
 }
 
@@ -44,8 +46,58 @@ export function newSession(): Session {
   return { id: `bench-${crypto.randomUUID()}`, seq: 0 };
 }
 
-/** One request; resolves to true on success (a read of a missing key is a success). */
-export async function request(
+/** Keep-alive connections for a run of requests to `target` (any of its members); close it after. */
+export function loadPool(target: Pick<LoadTarget, "caCerts">): Http1Pool {
+  return new Http1Pool({ caCerts: target.caCerts });
+}
+
+/** One write of `value` to `key` through the leader; resolves to true on success. */
+export async function writeOnce(
+  pool: Http1Pool,
+  target: LoadTarget,
+  key: string,
+  value: string,
+  session: Session,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<boolean> {
+  if (target.system === "etcd") {
+    const { path, body } = etcdPutRequest(key, value);
+    return (await pool.request(`${target.leaderUrl}${path}`, "POST", {}, body, timeoutMs)).status === 200;
+  }
+  const r = await pool.request(
+    `${target.leaderUrl}/kv/${key}`,
+    "PUT",
+    {
+      ...target.headers,
+      "content-type": "application/json",
+      "x-client-id": session.id,
+      "x-request-seq": String(++session.seq),
+    },
+    JSON.stringify({ value }),
+    timeoutMs,
+  );
+  return r.status === 200;
+}
+
+/** One linearizable read of `key` at `url`; resolves to true on success (a missing key is one). */
+export async function readOnce(
+  pool: Http1Pool,
+  target: LoadTarget,
+  url: string,
+  key: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<boolean> {
+  if (target.system === "etcd") {
+    const { path, body } = etcdRangeRequest(key);
+    return (await pool.request(`${url}${path}`, "POST", {}, body, timeoutMs)).status === 200;
+  }
+  const r = await pool.request(`${url}/kv/${key}`, "GET", { ...target.headers }, undefined, timeoutMs);
+  return r.status === 200 || r.status === 404;
+}
+
+/** One request of the standard load (a random key, VALUE); resolves to true on success. */
+export function request(
+  pool: Http1Pool,
   target: LoadTarget,
   kind: OpKind,
   n: number,
@@ -53,31 +105,9 @@ export async function request(
   timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<boolean> {
   const key = `key-${Math.floor(Math.random() * KEYS)}`;
-  const signal = AbortSignal.timeout(timeoutMs);
-  const readUrl = target.readUrls[n % target.readUrls.length];
-  if (target.system === "etcd") {
-    const status = kind === "write"
-      ? await etcdPut(target.leaderUrl, key, VALUE, signal)
-      : await etcdGet(readUrl, key, signal);
-    return status === 200;
-  }
-  const secured = target.client ? { client: target.client } : {};
-  const r = kind === "write"
-    ? await fetch(`${target.leaderUrl}/kv/${key}`, {
-      ...secured,
-      method: "PUT",
-      headers: {
-        ...target.headers,
-        "content-type": "application/json",
-        "x-client-id": session.id,
-        "x-request-seq": String(++session.seq),
-      },
-      body: JSON.stringify({ value: VALUE }),
-      signal,
-    })
-    : await fetch(`${readUrl}/kv/${key}`, { ...secured, headers: target.headers, signal });
-  await r.arrayBuffer();
-  return r.status === 200 || (kind === "read" && r.status === 404);
+  return kind === "write"
+    ? writeOnce(pool, target, key, VALUE, session, timeoutMs)
+    : readOnce(pool, target, target.readUrls[n % target.readUrls.length], key, timeoutMs);
 }
 
 export function percentile(sorted: Float64Array, p: number): number {
@@ -118,13 +148,14 @@ export async function closedLoop(
   let errors = 0;
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + seconds * 1000;
+  const pool = loadPool(target);
   const worker = async (w: number) => {
     const session = newSession();
     while (performance.now() < end) {
       const t0 = performance.now();
       let ok = false;
       try {
-        ok = await request(target, kind, w, session);
+        ok = await request(pool, target, kind, w, session);
       } catch {
         ok = false;
       }
@@ -134,7 +165,11 @@ export async function closedLoop(
       else errors++;
     }
   };
-  await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
+  try {
+    await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
+  } finally {
+    pool.close();
+  }
   return summarize(latencies, errors, seconds);
 }
 
@@ -161,12 +196,13 @@ export async function openLoop(
   const pending = new Set<Promise<void>>();
   const start = performance.now() + 50;
   const total = Math.round(rate * seconds);
+  const pool = loadPool(target);
   const one = async (due: number, n: number) => {
     const session = sessions.pop() ?? newSession();
     inFlight++;
     let ok = false;
     try {
-      ok = await request(target, kind, n, session);
+      ok = await request(pool, target, kind, n, session);
     } catch {
       ok = false;
     }
@@ -192,6 +228,7 @@ export async function openLoop(
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(5, next - performance.now()))));
   }
   await Promise.all(pending);
+  pool.close();
   const elapsed = Math.max(seconds, (performance.now() - start) / 1000);
   return { offeredPerSec: rate, notSent, ...summarize(latencies, errors + notSent, elapsed) };
 }
@@ -202,18 +239,20 @@ export class BackgroundWriter {
   errors = 0;
   private running = false;
   private loops: Promise<void>[] = [];
+  private pool?: Http1Pool;
 
   constructor(private readonly targets: () => LoadTarget, private readonly clients = 4) {}
 
   start(): void {
     this.running = true;
+    const pool = this.pool = loadPool(this.targets());
     for (let w = 0; w < this.clients; w++) {
       this.loops.push((async () => {
         const session = newSession();
         while (this.running) {
           const t0 = performance.now();
           try {
-            if (await request(this.targets(), "write", w, session, 1000)) {
+            if (await request(pool, this.targets(), "write", w, session, 1000)) {
               this.completions.push({ at: performance.now(), ms: performance.now() - t0 });
             } else {
               this.errors++;
@@ -231,6 +270,7 @@ export class BackgroundWriter {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    this.pool?.close();
   }
 
   /** Ops/s and p99 of the writes that completed in [from, to). */
