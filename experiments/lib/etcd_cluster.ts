@@ -5,7 +5,7 @@
  * election timeout 1000 ms); clients speak to its JSON gateway (/v3/kv/*), plain HTTP/1.1 as
  * raft-kv's clients do, so both systems meet the same load generator.
  */
-import { freePort } from "../../src/local/ports.ts";
+import { freePorts } from "../../src/local/ports.ts";
 
 export const ETCD_INSTALL_HINT =
   "etcd is not installed: install Debian's etcd 3.4 with `apt-get install etcd-server` (or put an `etcd` " +
@@ -58,11 +58,12 @@ export class EtcdCluster {
     const version = await etcdVersion();
     if (!version) throw new Error(ETCD_INSTALL_HINT);
     const dir = await Deno.makeTempDir({ prefix: "raftkv-bench-etcd-" });
+    const ports = freePorts(2 * size);
     const members: EtcdMember[] = Array.from({ length: size }, (_, i) => ({
       name: `etcd${i + 1}`,
       id: i + 1,
-      clientUrl: `http://127.0.0.1:${freePort()}`,
-      peerUrl: `http://127.0.0.1:${freePort()}`,
+      clientUrl: `http://127.0.0.1:${ports[2 * i]}`,
+      peerUrl: `http://127.0.0.1:${ports[2 * i + 1]}`,
       dataDir: `${dir}/etcd${i + 1}`,
       logFile: `${dir}/etcd${i + 1}.log`,
     }));

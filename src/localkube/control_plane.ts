@@ -4,7 +4,7 @@
  */
 import { Binaries, elapsed } from "./build.ts";
 import { randomToken, serviceAccountKeyPair, tokenAuthFile } from "./credentials.ts";
-import { freePort } from "./free_port.ts";
+import { freePort, freePorts } from "../local/ports.ts";
 import { kubeconfigYaml } from "./kubeconfig.ts";
 import { isAlive, sleep, SpawnedProcess, spawnLogged, stopProcess } from "./processes.ts";
 
@@ -82,8 +82,7 @@ export async function startControlPlane(options: {
     await Deno.writeTextFile(saKey, keys.privatePem, { mode: 0o600 });
     await Deno.writeTextFile(saPub, keys.publicPem);
 
-    const etcdPort = freePort();
-    const etcdPeerPort = freePort();
+    const [etcdPort, etcdPeerPort] = freePorts(2);
     const etcd = launch("etcd", binaries.etcd, [
       "--name=localkube",
       `--data-dir=${dirs.etcd}`,

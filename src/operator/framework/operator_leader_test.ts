@@ -5,6 +5,7 @@ import { readLastHandled } from "./actions/progress.ts";
 import { WIDGETS } from "./testing/widgets.ts";
 import { withFakeCluster } from "./testing/operator_fixture.ts";
 import { delay, waitFor } from "./testing/wait.ts";
+import { freePorts } from "../../local/ports.ts";
 
 @resource({ ...WIDGETS, namespace: "default" })
 class Claimer {
@@ -63,14 +64,8 @@ Deno.test("two operators with a Lease: only the holder acts; the other takes ove
 });
 
 Deno.test("health probes: /healthz and /readyz answer for a leader and a standby; a stopped operator stops serving", async () => {
-  const freePort = () => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    return port;
-  };
   await withFakeCluster(async ({ startOperator }) => {
-    const [portA, portB] = [freePort(), freePort()];
+    const [portA, portB] = freePorts(2);
     const opA = await startOperator([new Claimer("a")], {
       ...election("a"),
       health: { port: portA, hostname: "127.0.0.1" },
