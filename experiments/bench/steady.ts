@@ -161,6 +161,7 @@ export async function run(args: string[]): Promise<void> {
     offeredRates: rates,
     fsync: true,
     transport: "loopback TCP, keep-alive HTTP/1.1 (etcd through its JSON gateway /v3/kv)",
+    client: "experiments/lib/http1_client.ts, one connection per client, for both systems",
     writesTo: "the leader",
     readsTo: "every member in turn (linearizable: ReadIndex on raft-kv, etcd's default range)",
     etcd: etcd ? { version: etcd.version, ...etcd.timing } : "not compared (run with --compare etcd)",

@@ -2,9 +2,10 @@
  * The load generator the benchmarks share, the same for raft-kv and etcd: keep-alive HTTP/1.1
  * through a light client of our own (http1_client.ts: fetch cost the generator 2-3x the CPU, on
  * cores it shares with the members), 100-byte values on 10,000 keys, writes to the leader,
- * linearizable reads spread over every member. Closed loop (N clients, each waits for its answer before the next request) and open
- * loop (requests sent at a fixed rate whatever the answers; latency counted from the moment a
- * request was due, so a stalled server is charged for the requests it held up).
+ * linearizable reads spread over every member. Closed loop (N clients, each waits for its answer
+ * before the next request) and open loop (requests sent at a fixed rate whatever the answers;
+ * latency counted from the moment a request was due, so a stalled server is charged for the
+ * requests it held up).
  */
 import { etcdPutRequest, etcdRangeRequest } from "./etcd_cluster.ts";
 import { Http1Pool } from "./http1_client.ts";
