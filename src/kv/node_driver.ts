@@ -108,6 +108,16 @@ export interface DriverHooks {
    * Absent (the simulator): every message leaves at once.
    */
   later?(fn: () => void, ms: number): void;
+  /**
+   * Runs `run` (the Ready loop) at the end of this event-loop turn: setImmediate in the server.
+   * The driver defers only once inputs come in bursts (see kick), so that every input of the turn
+   * goes into one Ready: a burst of client proposals into one append to each follower and one
+   * fdatasync, several appends from the leader into one fdatasync and one acknowledgement. Started
+   * at once, the first proposal of a burst took a Ready of its own and the rest waited for its
+   * fdatasync before they could leave for the followers (64 clients: 0.1 Ready per write,
+   * propose_to_ready p50 0.7 ms). Absent (the simulator): always at once, deterministically.
+   */
+  deferReady?(run: () => void): void;
 }
 
 export class NodeDriver {
@@ -117,6 +127,9 @@ export class NodeDriver {
   readonly incarnation: string;
   private quarantinedNow: boolean;
   private loopRunning = false;
+  /** Inputs (kicks) since the last Ready was taken, and how many that Ready gathered (see kick). */
+  private inputsSinceReady = 0;
+  private inputsInLastReady = 0;
   private stopped = false;
   private lastSnapshotIndex: number;
   private snapshotInFlight = false;
@@ -298,11 +311,19 @@ export class NodeDriver {
 
   // ---------------------------------------------------------------- the Ready loop
 
-  /** Runs the Ready loop if it is not running. Call after any input to the core. */
+  /**
+   * Runs the Ready loop if it is not running. Call after any input to the core.
+   * With a deferReady hook, the loop starts at the end of this event-loop turn when the last Ready
+   * gathered several inputs (they come in bursts: let this turn's gather too), and at once when it
+   * gathered one (a lone client: waiting would only add a turn to its write).
+   */
   kick(): void {
-    if (this.loopRunning || this.stopped) return;
+    if (this.stopped) return;
+    this.inputsSinceReady++;
+    if (this.loopRunning) return;
     this.loopRunning = true;
-    this.runLoop();
+    if (this.hooks.deferReady && this.inputsInLastReady > 1) this.hooks.deferReady(() => this.runLoop());
+    else this.runLoop();
   }
 
   /**
@@ -314,6 +335,7 @@ export class NodeDriver {
     for (;;) {
       if (this.stopped || !this.raft.hasReady()) {
         this.loopRunning = false;
+        this.inputsSinceReady = 0; // they needed no Ready: not part of a burst
         return;
       }
       let sync = true;
@@ -329,6 +351,12 @@ export class NodeDriver {
 
   private processOneReady(next: () => void): void {
     const rd = this.raft.ready();
+    // A Ready the loop finds with no new input (entries committed by our own persist) says nothing
+    // about how inputs arrive.
+    if (this.inputsSinceReady > 0) {
+      this.inputsInLastReady = this.inputsSinceReady;
+      this.inputsSinceReady = 0;
+    }
     if (!rd.snapshot) return this.processReady(rd, undefined, next);
     // A leader's snapshot is decoded a slice at a time (snapshot_slices.ts): a large state would
     // otherwise stop this node for as long as decoding takes. Inputs keep stepping the core

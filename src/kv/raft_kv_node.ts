@@ -5,6 +5,7 @@
  * Everything that decides *what* happens lives in the driver, which the simulator runs too; this
  * file only connects it to sockets, timers and promises.
  */
+import { setImmediate } from "node:timers";
 import type { ArenaStats } from "./value_arena.ts";
 import { probes } from "../metrics/probes.ts";
 import {
@@ -224,6 +225,7 @@ export class RaftKvNode {
       onFatal: (error: Error) => this.die(error),
       afterStep: () => this.noticeCommit(),
       later: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      deferReady: (run: () => void) => setImmediate(run), // see DriverHooks.deferReady
       onReadyTaken: (rd: import("../raft/mod.ts").Ready) => {
         this.noticeCommit();
         if (rd.entries.length && this.raft.role === "leader") {
