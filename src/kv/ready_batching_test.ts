@@ -6,7 +6,7 @@
  * when the test says so.
  */
 import assert from "node:assert/strict";
-import { NodeDriver } from "./node_driver.ts";
+import { startLoneNode } from "./testdata/lone_node.ts";
 import { quietHooks } from "./quiet_hooks.ts";
 import { emptyDurable, SimStore } from "../sim/sim_store.ts";
 import { encodeCommand } from "./commands.ts";
@@ -26,35 +26,10 @@ function harness() {
     onReadyTaken: (rd: { entries: unknown[] }) => rd.entries.length && readies.push(rd.entries.length),
     deferReady: (run: () => void) => endOfTurn.push(run),
   };
-  let driver: NodeDriver | undefined;
-  NodeDriver.start(
-    {
-      nodeId: 1,
-      self: { peer: "127.0.0.1:1", client: "http://127.0.0.1:2" },
-      bootstrap: true,
-      safetyMode: "safe",
-      electionTicks: 5,
-      snapshotEntries: 0,
-      retainEntries: 0,
-      random: () => 0.5,
-      newIncarnation: () => "inc",
-      log: () => {},
-    },
-    store,
-    hooks,
-    (error, d) => {
-      assert.ifError(error);
-      driver = d;
-    },
-  );
-  assert.ok(driver);
-  for (let i = 0; i < 20 && driver.raft.status().role !== "leader"; i++) {
-    driver.tick();
+  const d = startLoneNode(store, hooks, {}, () => {
     while (endOfTurn.length) endOfTurn.shift()!();
-  }
-  assert.equal(driver.raft.status().role, "leader");
+  });
   let n = 0;
-  const d = driver;
   return {
     driver: d,
     readies,

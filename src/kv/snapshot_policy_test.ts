@@ -4,40 +4,15 @@
  * (instant disk), so the test is deterministic.
  */
 import assert from "node:assert/strict";
-import { NodeDriver, type NodeDriverOptions } from "./node_driver.ts";
+import type { NodeDriver, NodeDriverOptions } from "./node_driver.ts";
+import { startLoneNode } from "./testdata/lone_node.ts";
 import { quietHooks } from "./quiet_hooks.ts";
 import { emptyDurable, SimStore } from "../sim/sim_store.ts";
 import { encodeCommand } from "./commands.ts";
 
 function startNode(extra: Partial<NodeDriverOptions>): NodeDriver {
   const store = new SimStore(emptyDurable(), { delay: () => 0, after: (_ms, c) => c(), onPersist: () => {} });
-  const hooks = quietHooks((e) => assert.fail(e));
-  let driver: NodeDriver | undefined;
-  NodeDriver.start(
-    {
-      nodeId: 1,
-      self: { peer: "127.0.0.1:1", client: "http://127.0.0.1:2" },
-      bootstrap: true,
-      safetyMode: "safe",
-      electionTicks: 5,
-      snapshotEntries: 0,
-      retainEntries: 0,
-      random: () => 0.5,
-      newIncarnation: () => "inc",
-      log: () => {},
-      ...extra,
-    },
-    store,
-    hooks,
-    (error, d) => {
-      assert.ifError(error);
-      driver = d;
-    },
-  );
-  assert.ok(driver, "the simulator's store opens synchronously");
-  for (let i = 0; i < 20 && driver.raft.status().role !== "leader"; i++) driver.tick();
-  assert.equal(driver.raft.status().role, "leader");
-  return driver;
+  return startLoneNode(store, quietHooks((e) => assert.fail(e)), extra);
 }
 
 /** Writes `count` puts of `valueBytes`-byte values (keys cycle through `keys`); returns snapshot indexes. */
