@@ -19,8 +19,7 @@ import { EtcdCluster, type EtcdMember, etcdPutMany, etcdRaftIndexes } from "../l
 import { fetchNodeStatus } from "../../src/client/mod.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
 import { barChart } from "../lib/charts.ts";
-import { loadPool, percentile, readOnce, type Session, type SystemName, writeOnce } from "../lib/load.ts";
-import type { Http1Pool } from "../lib/http1_client.ts";
+import { closedLoopOf, type LatencySummary, readOnce, type SystemName, writeOnce } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
 import { WRITE_STAGES } from "../../src/kv/write_stages.ts";
@@ -47,23 +46,13 @@ interface Target {
   metricsUrls?: string[];
 }
 
-interface Phase {
-  ops: number;
-  errors: number;
-  opsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  maxMs: number;
-}
-
 interface Row {
   system: SystemName;
   keys: number;
   valueBytes: number;
   loadSeconds: number;
-  writes: Phase;
-  reads: Phase;
+  writes: LatencySummary;
+  reads: LatencySummary;
   peakRssMBPerMember: number[];
   /** The same, per phase: load (and settling), writes, reads, catchUp (a follower restarted). */
   peakRssMBByPhase?: Record<string, number[]>;
@@ -84,37 +73,6 @@ interface Row {
 
 function valueOf(n: number, bytes: number): string {
   return `${n}:`.padEnd(bytes, "v");
-}
-
-/** `clients` closed-loop workers for `seconds`; latency of each successful request. */
-async function closedLoop(
-  clients: number,
-  seconds: number,
-  op: (pool: Http1Pool, worker: number, session: Session) => Promise<boolean>,
-): Promise<Phase> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + seconds * 1000;
-  const pool = loadPool({});
-  await Promise.all(Array.from({ length: clients }, async (_, w) => {
-    const session = { id: `state-size-${crypto.randomUUID()}`, seq: 0 };
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      const ok = await op(pool, w, session).catch(() => false);
-      if (ok) latencies.push(performance.now() - t0);
-      else errors++;
-    }
-  })).finally(() => pool.close());
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    ops: sorted.length,
-    errors,
-    opsPerSec: sorted.length / seconds,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    p999Ms: percentile(sorted, 0.999),
-    maxMs: sorted.at(-1) ?? NaN,
-  };
 }
 
 /**
@@ -226,9 +184,11 @@ async function measure(
   sampler.phase("writes");
   const urls = target.metricsUrls ?? [];
   const [stagesBefore, stallsBefore] = await Promise.all([scrapeStages(urls), scrapeStalls(urls)]);
-  const writes = await closedLoop(
+  const writes = await closedLoopOf(
+    undefined,
     clients,
     seconds,
+    0,
     (pool, _w, s) => writeOnce(pool, target, random(), valueOf(n++, valueBytes), s),
   );
   const [stagesAfter, stallsAfter] = await Promise.all([scrapeStages(urls), scrapeStalls(urls)]);
@@ -247,17 +207,21 @@ async function measure(
     );
   }
   sampler.phase("reads");
-  const reads = await closedLoop(
+  const reads = await closedLoopOf(
+    undefined,
     clients,
     seconds / 2,
+    0,
     (pool, w) => readOnce(pool, target, target.readUrls[w % target.readUrls.length], random()),
   );
   // A follower down for a few seconds of writes, then restarted: how long until it caught up.
   sampler.phase("catchUp");
   const followerCatchUpMs = await target.restartFollower(async () => {
-    await closedLoop(
+    await closedLoopOf(
+      undefined,
       clients,
       FOLLOWER_DOWN_SECONDS,
+      0,
       (pool, _w, s) => writeOnce(pool, target, random(), valueOf(n++, valueBytes), s),
     );
   });

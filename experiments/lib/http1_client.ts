@@ -44,7 +44,6 @@ export class Http1Connection {
   #start = 0;
   #end = 0;
   #busy = false;
-  #broken = false;
   #closed = false;
 
   private constructor(private readonly conn: Deno.Conn, private readonly host: string) {}
@@ -77,7 +76,7 @@ export class Http1Connection {
 
   /** Whether another request may be sent on this connection. */
   get reusable(): boolean {
-    return !this.#broken && !this.#closed && !this.#busy;
+    return !this.#closed && !this.#busy;
   }
 
   close(): void {
@@ -111,10 +110,8 @@ export class Http1Connection {
     try {
       let offset = 0;
       while (offset < bytes.length) offset += await this.conn.write(bytes.subarray(offset));
-      const response = await this.#readResponse(method);
-      return response;
+      return await this.#readResponse(method);
     } catch (error) {
-      this.#broken = true;
       this.close();
       if (timedOut) throw new Http1Error(`${method} ${path}: no response within ${timeoutMs} ms`);
       if (error instanceof Http1Error) throw error;
@@ -147,6 +144,7 @@ export class Http1Connection {
       ? !/\bclose\b/i.test(headers.get("connection") ?? "")
       : /\bkeep-alive\b/i.test(headers.get("connection") ?? "");
     let body: Uint8Array;
+    let reusable = keepAlive;
     if (method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)) {
       body = new Uint8Array(0);
     } else if (/\bchunked\b/i.test(headers.get("transfer-encoding") ?? "")) {
@@ -159,10 +157,9 @@ export class Http1Connection {
       body = await this.#readExactly(length);
     } else {
       body = await this.#readToEnd();
-      this.#broken = true;
+      reusable = false; // the end of the connection ended the body
     }
-    if (!keepAlive) this.#broken = true;
-    if (this.#broken) this.close();
+    if (!reusable) this.close();
     return { status, headers, body };
   }
 

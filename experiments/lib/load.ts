@@ -137,29 +137,45 @@ export function summarize(latencies: number[], errors: number, seconds: number):
   };
 }
 
-/** N clients in a closed loop for `seconds` after a warm-up whose requests are not counted. */
-export async function closedLoop(
+/** N clients in a closed loop of the standard load for `seconds` after an uncounted warm-up. */
+export function closedLoop(
   target: LoadTarget,
   kind: OpKind,
   clients: number,
   seconds: number,
   warmupMs = 500,
 ): Promise<LatencySummary> {
+  return closedLoopOf(
+    target.caCerts,
+    clients,
+    seconds,
+    warmupMs,
+    (pool, w, session) => request(pool, target, kind, w, session),
+  );
+}
+
+/**
+ * N clients, each running `op` (true: success) and waiting for it before the next, for `seconds`
+ * after a warm-up whose requests are not counted; connections (trusting `caCerts` for https) are
+ * closed at the end.
+ */
+export async function closedLoopOf(
+  caCerts: string[] | undefined,
+  clients: number,
+  seconds: number,
+  warmupMs: number,
+  op: (pool: Http1Pool, worker: number, session: Session) => Promise<boolean>,
+): Promise<LatencySummary> {
   const latencies: number[] = [];
   let errors = 0;
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + seconds * 1000;
-  const pool = loadPool(target);
+  const pool = loadPool({ caCerts });
   const worker = async (w: number) => {
     const session = newSession();
     while (performance.now() < end) {
       const t0 = performance.now();
-      let ok = false;
-      try {
-        ok = await request(pool, target, kind, w, session);
-      } catch {
-        ok = false;
-      }
+      const ok = await op(pool, w, session).catch(() => false);
       const t1 = performance.now();
       if (t0 < warmupEnd || t1 > end) continue;
       if (ok) latencies.push(t1 - t0);
