@@ -2,7 +2,7 @@
  * The raft-kv HTTP application: client API, admin API under /admin, health, status, metrics.
  * Every answer carries X-Raft-Node and X-Raft-Leader; every error is JSON.
  */
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { bodyLimit } from "hono/body-limit";
 import type { NodeHolder } from "./node_holder.ts";
@@ -47,16 +47,26 @@ export function createApp(
   );
 
   // Bodies are read only up to a limit, with or without Content-Length: a chunked upload past it
-  // is answered 413 as soon as it crosses the limit, never buffered whole.
-  const limit = (maxSize: number, what: string) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) =>
-        errorResponse(
-          c,
-          new HttpError(413, "body_too_large", `the request body is over ${maxSize} bytes (${what})`),
-        ),
-    });
+  // is answered 413 as soon as it crosses the limit, never buffered whole (Hono's bodyLimit counts
+  // its bytes as they come). A body with a Content-Length is judged by that header alone: HTTP/1.1
+  // framing stops it there. Hono's middleware first reads `c.req.raw.body`, which makes Deno build
+  // a ReadableStream for every request and deliver the body through it instead of in one piece:
+  // 6-9 us of CPU per write (a bare Hono server here, 16 clients, 500 B values: 38-44 -> 32-35 us
+  // per request), a tenth of what a write costs the leader.
+  const limit = (maxSize: number, what: string): MiddlewareHandler => {
+    const onError = (c: Context) =>
+      errorResponse(
+        c,
+        new HttpError(413, "body_too_large", `the request body is over ${maxSize} bytes (${what})`),
+      );
+    const counted = bodyLimit({ maxSize, onError });
+    return (c, next) => {
+      const headers = c.req.raw.headers;
+      const length = headers.get("content-length");
+      if (length === null || headers.has("transfer-encoding")) return counted(c, next);
+      return Number.parseInt(length, 10) > maxSize ? Promise.resolve(onError(c)) : next();
+    };
+  };
   const valueBytes = holder.config.maxValueBytes;
   app.use("/kv/*", limit(valueBytes * 2 + 4096, `values are limited to ${valueBytes} bytes`));
   app.use("/admin/*", limit(1 << 20, "admin requests are small JSON documents"));

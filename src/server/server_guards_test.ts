@@ -89,6 +89,39 @@ Deno.test("a node restarted in another safety mode than its cluster refuses to s
   }
 });
 
+Deno.test("a body whose Content-Length is past the limit is answered 413 without being read", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  const { app, node } = await startServer(dir);
+  try {
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 1024;
+        controller.enqueue(new Uint8Array(1024).fill(0x61));
+      },
+    });
+    const res = await app.request("/kv/big", {
+      method: "POST",
+      headers: { "content-length": String(50 * 1024 * 1024) },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    const answer = await res.json();
+    assert.equal(res.status, 413, JSON.stringify(answer));
+    assert.equal(answer.error.code, "body_too_large");
+    assert.match(answer.error.message, /over \d+ bytes \(values are limited to/);
+    assert.ok(sent <= 2048, `the server read ${sent} bytes of a body it should have refused by its length`);
+    assert.equal(node.read("big", true), undefined);
+    // Within the limit, the same route takes the write.
+    const ok = await app.request("/kv/small", { method: "POST", body: JSON.stringify({ value: "v" }) });
+    assert.equal(ok.status, 200, await ok.text());
+    assert.equal(node.read("small", true), "v");
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a chunked body past the limit is answered 413 without being read whole", async () => {
   const dir = await Deno.makeTempDir({ prefix: "guards-" });
   const { app, node } = await startServer(dir);
