@@ -122,6 +122,29 @@ Deno.test("a body whose Content-Length is past the limit is answered 413 without
   }
 });
 
+Deno.test("values are limited in UTF-8 bytes, not characters: one byte over is refused, the limit taken", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  const { app, node } = await startServer(dir);
+  try {
+    const limit = 1024; // --max-value-bytes of this server
+    const post = (key: string, value: string) =>
+      app.request(`/kv/${key}`, { method: "POST", body: JSON.stringify({ value }) });
+    const over = await post("over", "\u00e9".repeat(limit / 2) + "x"); // 2-byte characters: limit + 1 bytes
+    const answer = await over.json();
+    assert.equal(over.status, 413, JSON.stringify(answer));
+    assert.equal(answer.error.code, "value_too_large");
+    assert.match(answer.error.message, new RegExp(`the value is ${limit + 1} bytes; the limit is ${limit}`));
+    assert.equal(node.read("over", true), undefined);
+    const atLimit = "\u20ac".repeat((limit - 1) / 3) + "x"; // 3-byte characters, exactly the limit
+    const taken = await post("at", atLimit);
+    assert.equal(taken.status, 200, await taken.text());
+    assert.equal(node.read("at", true), atLimit);
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a chunked body past the limit is answered 413 without being read whole", async () => {
   const dir = await Deno.makeTempDir({ prefix: "guards-" });
   const { app, node } = await startServer(dir);
