@@ -22,6 +22,7 @@ import {
   KEYS,
   type LatencySummary,
   type LoadTarget,
+  type MeasuredWindow,
   median,
   openLoop,
   type OpenLoopResult,
@@ -30,6 +31,7 @@ import {
 } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { formatStages, scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
+import { cpuMeter, perOperationUs } from "../lib/process_cpu.ts";
 
 interface ClosedRow extends LatencySummary {
   round: number;
@@ -39,6 +41,8 @@ interface ClosedRow extends LatencySummary {
   loadAverage1m: number;
   /** raft-kv only: per-stage latency from the nodes' /metrics over the row (warm-up included). */
   stages?: Record<string, StageSummary>;
+  /** CPU time (user + system) each member used per operation over the counted stretch, in µs. */
+  cpuUsPerOp?: Array<number | undefined>;
 }
 
 interface OpenRow extends OpenLoopResult {
@@ -51,6 +55,25 @@ const USAGE = "deno task bench steady [--quick] [--compare etcd] [--seconds S] [
   "[--rates R1,R2,...] [--rounds N] [--ops writes|reads|both]";
 
 const KIND_LABEL: Record<OpKind, string> = { write: "writes", read: "linearizable reads" };
+
+const WARMUP_MS = 500;
+
+/** Each member's CPU per operation over a closed loop's counted stretch (process_cpu.ts). */
+function cpuWindow(pids: number[]): {
+  window: MeasuredWindow;
+  perOperation(ops: number): Array<number | undefined>;
+} {
+  let meter: (() => Array<number | undefined>) | undefined;
+  let cpuMs: Array<number | undefined> = pids.map(() => undefined);
+  return {
+    window: {
+      started: () => meter = cpuMeter(pids),
+      // Read when the counted stretch ends, not when the last straggling request returns.
+      ended: () => cpuMs = meter?.() ?? cpuMs,
+    },
+    perOperation: (ops) => perOperationUs(cpuMs, ops),
+  };
+}
 
 function load1m(): number {
   return +Deno.loadavg()[0].toFixed(2);
@@ -107,22 +130,41 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `closed loop: ${rounds} round(s), ${seconds} s per row (+0.5 s warm-up), 100-byte values, ${KEYS} keys`,
     );
-    console.log("round  system   kind   clients    ops/s   p50 ms   p99 ms  p999 ms  errors  load");
+    console.log(
+      "round  system   kind   clients    ops/s   p50 ms   p99 ms  p999 ms  errors  load  CPU us/op per member",
+    );
     for (let round = 0; round < rounds; round++) {
       for (const kind of kinds) {
         for (const clients of levels) {
           for (const system of order(round)) {
             const before = system === "raft-kv" ? await scrapeStages(raftkv.endpoints()) : undefined;
-            const r = await closedLoop(await target(system), kind, clients, seconds);
+            const cpu = cpuWindow(
+              system === "raft-kv"
+                ? raftkv.nodes.map((n) => n.pid ?? 0)
+                : etcd!.members.map((m) => m.child?.pid ?? 0),
+            );
+            const r = await closedLoop(await target(system), kind, clients, seconds, WARMUP_MS, cpu.window);
             const stages = before ? stageDelta(before, await scrapeStages(raftkv.endpoints())) : undefined;
-            const row: ClosedRow = { round, system, kind, clients, ...r, loadAverage1m: load1m(), stages };
+            const cpuUsPerOp = cpu.perOperation(r.ops);
+            const row: ClosedRow = {
+              round,
+              system,
+              kind,
+              clients,
+              ...r,
+              loadAverage1m: load1m(),
+              stages,
+              cpuUsPerOp,
+            };
             closed.push(row);
             console.log(
               `${String(round + 1).padStart(5)}  ${system.padEnd(7)}  ${kind.padEnd(5)} ${
                 String(clients).padStart(8)
               } ${String(r.opsPerSec).padStart(8)} ${r.p50Ms.toFixed(2).padStart(8)} ${
                 r.p99Ms.toFixed(2).padStart(8)
-              } ${r.p999Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}  ${row.loadAverage1m}`,
+              } ${r.p999Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)}  ${row.loadAverage1m}  ${
+                cpuUsPerOp.map((us) => us ?? "-").join(" / ")
+              }`,
             );
             if (stages) { for (const line of formatStages(stages)) console.log(line); }
           }
@@ -169,6 +211,18 @@ export async function run(args: string[]): Promise<void> {
   });
 }
 
+/** The CPU all members spent per operation (the median over rounds), undefined if a member was unread. */
+function clusterCpu(rows: ClosedRow[]): number | undefined {
+  const sums = rows.map((r) =>
+    r.cpuUsPerOp?.reduce<number | undefined>(
+      (a, b) => a === undefined || b === undefined ? undefined : a + b,
+      0,
+    )
+  );
+  if (sums.length === 0 || sums.some((x) => x === undefined)) return undefined;
+  return +median(sums as number[]).toFixed(1);
+}
+
 /** Per (system, kind, x): the rows of every round. */
 function grouped<T extends { system: SystemName; kind: OpKind }>(rows: T[], x: (r: T) => number) {
   const out = new Map<string, { system: SystemName; kind: OpKind; x: number; rows: T[] }>();
@@ -206,6 +260,8 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
       ratio: theirs ? +(ours / theirs).toFixed(2) : undefined,
       raftkvP50P99Ms: [median(g.rows.map((r) => r.p50Ms)), median(g.rows.map((r) => r.p99Ms))],
       etcdP50P99Ms: e ? [median(e.rows.map((r) => r.p50Ms)), median(e.rows.map((r) => r.p99Ms))] : undefined,
+      raftkvCpuUsPerOp: clusterCpu(g.rows),
+      etcdCpuUsPerOp: e ? clusterCpu(e.rows) : undefined,
     };
   });
   const knees = systems.flatMap((system) =>
@@ -239,7 +295,16 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
   }`;
   const ms = (a?: number[]) => a ? a.map((v) => v.toFixed(2)).join(" / ") : "-";
   const closedTable = markdownTable(
-    ["op", "clients", "raft-kv ops/s", "etcd ops/s", "ratio", "raft-kv p50 / p99 ms", "etcd p50 / p99 ms"],
+    [
+      "op",
+      "clients",
+      "raft-kv ops/s",
+      "etcd ops/s",
+      "ratio",
+      "raft-kv p50 / p99 ms",
+      "etcd p50 / p99 ms",
+      "CPU µs/op, 3 members: raft-kv / etcd",
+    ],
     summaryRows.map((r) => [
       KIND_LABEL[r.kind],
       r.clients,
@@ -248,6 +313,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
       r.ratio ? `${r.ratio}x` : "-",
       ms(r.raftkvP50P99Ms),
       ms(r.etcdP50P99Ms),
+      `${r.raftkvCpuUsPerOp ?? "-"} / ${r.etcdCpuUsPerOp ?? "-"}`,
     ]),
   );
   const openTable = markdownTable(

@@ -54,6 +54,7 @@ async function summary(): Promise<void> {
           "ratio",
           "raft-kv p50 / p99 ms",
           "etcd p50 / p99 ms",
+          "CPU µs/op, 3 members: raft-kv / etcd",
         ],
         steady.summary.map((r: Record<string, never>) => [
           kindLabel(r.kind),
@@ -63,6 +64,7 @@ async function summary(): Promise<void> {
           r.ratio ? `${r.ratio}x` : "-",
           ms(r.raftkvP50P99Ms as number[]),
           r.etcdP50P99Ms ? ms(r.etcdP50P99Ms as number[]) : "-",
+          `${r.raftkvCpuUsPerOp ?? "-"} / ${r.etcdCpuUsPerOp ?? "-"}`,
         ]),
       ),
       "",

@@ -144,6 +144,7 @@ export function closedLoop(
   clients: number,
   seconds: number,
   warmupMs = 500,
+  window?: MeasuredWindow,
 ): Promise<LatencySummary> {
   return closedLoopOf(
     target.caCerts,
@@ -151,7 +152,14 @@ export function closedLoop(
     seconds,
     warmupMs,
     (pool, w, session) => request(pool, target, kind, w, session),
+    window,
   );
+}
+
+/** Told when the counted stretch of a closed loop starts and ends (to measure something over it). */
+export interface MeasuredWindow {
+  started(): void;
+  ended(): void;
 }
 
 /**
@@ -165,11 +173,25 @@ export async function closedLoopOf(
   seconds: number,
   warmupMs: number,
   op: (pool: Http1Pool, worker: number, session: Session) => Promise<boolean>,
+  window?: MeasuredWindow,
 ): Promise<LatencySummary> {
   const latencies: number[] = [];
   let errors = 0;
   const warmupEnd = performance.now() + warmupMs;
   const end = warmupEnd + seconds * 1000;
+  let phase: "warm-up" | "counted" | "done" = "warm-up";
+  const start = () => {
+    if (phase !== "warm-up") return;
+    phase = "counted";
+    window?.started();
+  };
+  const stop = () => {
+    start();
+    if (phase !== "counted") return;
+    phase = "done";
+    window?.ended();
+  };
+  const timers = window ? [setTimeout(start, warmupMs), setTimeout(stop, warmupMs + seconds * 1000)] : [];
   const pool = loadPool({ caCerts });
   const worker = async (w: number) => {
     const session = newSession();
@@ -185,6 +207,8 @@ export async function closedLoopOf(
   try {
     await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
   } finally {
+    timers.forEach(clearTimeout);
+    stop(); // a no-op unless the loop ended before its timers fired
     pool.close();
   }
   return summarize(latencies, errors, seconds);
