@@ -61,17 +61,17 @@ const WARMUP_MS = 500;
 /** Each member's CPU per operation over a closed loop's counted stretch (process_cpu.ts). */
 function cpuWindow(pids: number[]): {
   window: MeasuredWindow;
-  perOperation(ops: number): Array<number | undefined>;
+  perOperation(ops: number): Promise<Array<number | undefined>>;
 } {
-  let meter: (() => Array<number | undefined>) | undefined;
-  let cpuMs: Array<number | undefined> = pids.map(() => undefined);
+  let meter: (() => Promise<Array<number | undefined>>) | undefined;
+  let used: Promise<Array<number | undefined>> | undefined;
   return {
     window: {
       started: () => meter = cpuMeter(pids),
       // Read when the counted stretch ends, not when the last straggling request returns.
-      ended: () => cpuMs = meter?.() ?? cpuMs,
+      ended: () => used = meter?.(),
     },
-    perOperation: (ops) => perOperationUs(cpuMs, ops),
+    perOperation: async (ops) => perOperationUs(await used ?? pids.map(() => undefined), ops),
   };
 }
 
@@ -145,7 +145,7 @@ export async function run(args: string[]): Promise<void> {
             );
             const r = await closedLoop(await target(system), kind, clients, seconds, WARMUP_MS, cpu.window);
             const stages = before ? stageDelta(before, await scrapeStages(raftkv.endpoints())) : undefined;
-            const cpuUsPerOp = cpu.perOperation(r.ops);
+            const cpuUsPerOp = await cpu.perOperation(r.ops);
             const row: ClosedRow = {
               round,
               system,
