@@ -13,8 +13,17 @@
  */
 import type { Message, NodeId } from "../raft/mod.ts";
 
-/** How long an entry-less append waits for a later append to carry its commit index instead. */
-export const COMMIT_HOLD_MS = 1;
+/**
+ * How long an entry-less append waits for a later append to carry its commit index instead: longer
+ * than the gap between one client's writes (1.2 ms p50 here, a few ms at its p99), so that a lone
+ * client's broadcasts are dropped rather than sent a moment before the next append; shorter than a
+ * heartbeat (one 50 ms tick), which carries the commit index too. Each dropped broadcast spares both
+ * followers a wake-up (a message, a Ready, an acknowledgement) and the leader two: 1 ms -> 20 ms,
+ * alternating A/B on one cluster, 6 s rows: 8 writers 2492-2502 -> 2728-2767 writes/s (p99 9.8-10.0 ->
+ * 7.8-8.7 ms; leader CPU per write 268-271 -> 235-241 us), 1 writer 733-872 -> 866-879, linearizable
+ * reads at 1 and 8 clients 1647-1944 -> 2006-2013 and 3885-4737 -> 4388-4573 per second.
+ */
+export const COMMIT_HOLD_MS = 20;
 
 export class CommitHold {
   private readonly held = new Map<NodeId, Message>();
