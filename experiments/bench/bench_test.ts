@@ -32,6 +32,10 @@ Deno.test(`bench steady --quick${etcd ? " --compare etcd" : " (etcd not installe
   assert.deepEqual([...systems].sort(), etcd ? ["etcd", "raft-kv"] : ["raft-kv"]);
   for (const r of t.closedLoop) {
     assert.ok(r.opsPerSec > 0 && r.p50Ms <= r.p99Ms && r.p99Ms <= r.p999Ms, JSON.stringify(r));
+    // Each member's CPU per operation over the row (experiments/lib/process_cpu.ts), for both systems.
+    const cpu: unknown[] = r.cpuUsPerOp ?? [];
+    assert.ok(cpu.length === 3 && cpu.every((us) => typeof us === "number" && us >= 0), JSON.stringify(r));
+    assert.ok(Math.max(...cpu as number[]) > 0, `no member used any CPU: ${JSON.stringify(r)}`);
   }
   assert.ok(t.openLoop.length > 0);
   const l = await written("latency-percentiles", ["", "open-writes", "open-reads"]);

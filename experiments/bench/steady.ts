@@ -32,6 +32,7 @@ import {
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { formatStages, scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
 import { cpuMeter, perOperationUs } from "../lib/process_cpu.ts";
+import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
 
 interface ClosedRow extends LatencySummary {
   round: number;
@@ -53,8 +54,6 @@ interface OpenRow extends OpenLoopResult {
 
 const USAGE = "deno task bench steady [--quick] [--compare etcd] [--seconds S] [--levels 1,8,64,256] " +
   "[--rates R1,R2,...] [--rounds N] [--ops writes|reads|both]";
-
-const KIND_LABEL: Record<OpKind, string> = { write: "writes", read: "linearizable reads" };
 
 const WARMUP_MS = 500;
 
@@ -248,7 +247,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
   const kinds = [...new Set(closed.map((r) => r.kind))];
   const find = (system: SystemName, kind: OpKind, x: number) =>
     closedGroups.find((g) => g.system === system && g.kind === kind && g.x === x);
-  const summaryRows = closedGroups.filter((g) => g.system === "raft-kv").map((g) => {
+  const summaryRows = closedGroups.filter((g) => g.system === "raft-kv").map((g): SteadySummaryRow => {
     const e = find("etcd", g.kind, g.x);
     const ours = median(g.rows.map((r) => r.opsPerSec));
     const theirs = e ? median(e.rows.map((r) => r.opsPerSec)) : undefined;
@@ -293,29 +292,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
   const subtitle = `3 members on loopback, fsync on, 100-byte values; ${
     systems.length > 1 ? "both systems measured in one run, alternating" : "raft-kv only"
   }`;
-  const ms = (a?: number[]) => a ? a.map((v) => v.toFixed(2)).join(" / ") : "-";
-  const closedTable = markdownTable(
-    [
-      "op",
-      "clients",
-      "raft-kv ops/s",
-      "etcd ops/s",
-      "ratio",
-      "raft-kv p50 / p99 ms",
-      "etcd p50 / p99 ms",
-      "CPU µs/op, 3 members: raft-kv / etcd",
-    ],
-    summaryRows.map((r) => [
-      KIND_LABEL[r.kind],
-      r.clients,
-      r.raftkvOpsPerSec.join(", "),
-      r.etcdOpsPerSec?.join(", ") ?? "-",
-      r.ratio ? `${r.ratio}x` : "-",
-      ms(r.raftkvP50P99Ms),
-      ms(r.etcdP50P99Ms),
-      `${r.raftkvCpuUsPerOp ?? "-"} / ${r.etcdCpuUsPerOp ?? "-"}`,
-    ]),
-  );
+  const closedTable = steadyClosedTable(summaryRows);
   const openTable = markdownTable(
     ["system", "op", "offered/s", "served/s", "p50 ms", "p99 ms", "p99.9 ms", "not sent"],
     open.map((

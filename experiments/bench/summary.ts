@@ -4,6 +4,8 @@
  * into the README after a new run.
  */
 import { markdownTable, resultsDir } from "../lib/results.ts";
+import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
+import type { OpKind } from "../lib/load.ts";
 
 async function read(name: string) {
   try {
@@ -21,15 +23,10 @@ function rowLoads(rows: Array<{ loadAverage1m?: number }>): string {
   const loads = rows.map((r) => r.loadAverage1m).filter((l): l is number => l !== undefined);
   return loads.length ? `${Math.min(...loads).toFixed(0)}-${Math.max(...loads).toFixed(0)}` : "?";
 }
-const kindLabel = (k: string) => k === "write" ? "writes" : "linearizable reads";
+const kindLabel = (k: string) => KIND_LABEL[k as OpKind] ?? k;
 
 export function run(_args: string[]): Promise<void> {
   return summary();
-}
-
-/** Latencies to two decimals: a median of two rounds is their mean, with binary floating-point noise. */
-function ms(values: number[]): string {
-  return values.map((v) => +v.toFixed(2)).join(" / ");
 }
 
 async function summary(): Promise<void> {
@@ -45,28 +42,7 @@ async function summary(): Promise<void> {
           typeof s.etcd === "object" ? s.etcd.version : ""
         } alternating. One number per round; ratio = median raft-kv / median etcd of this run.`,
       "",
-      markdownTable(
-        [
-          "op",
-          "clients",
-          "raft-kv ops/s",
-          "etcd ops/s",
-          "ratio",
-          "raft-kv p50 / p99 ms",
-          "etcd p50 / p99 ms",
-          "CPU µs/op, 3 members: raft-kv / etcd",
-        ],
-        steady.summary.map((r: Record<string, never>) => [
-          kindLabel(r.kind),
-          r.clients,
-          (r.raftkvOpsPerSec as number[]).join(", "),
-          (r.etcdOpsPerSec as number[] | undefined)?.join(", ") ?? "-",
-          r.ratio ? `${r.ratio}x` : "-",
-          ms(r.raftkvP50P99Ms as number[]),
-          r.etcdP50P99Ms ? ms(r.etcdP50P99Ms as number[]) : "-",
-          `${r.raftkvCpuUsPerOp ?? "-"} / ${r.etcdCpuUsPerOp ?? "-"}`,
-        ]),
-      ),
+      steadyClosedTable(steady.summary as SteadySummaryRow[]),
       "",
       `Open loop (fixed offered rates, latency from each request's due time): served in full up to ${
         steady.knees.map((k: { system: string; kind: string; kneeOpsPerSec?: number }) =>
