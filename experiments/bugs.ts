@@ -64,10 +64,17 @@ export async function runBugExperiment(bug: BugName, mode: SafetyMode, seconds =
         await cluster.sup.runAction({ kind: "addLearners", members: newMembers });
         note("4 and 5 added as learners (safe)");
       }
-      await cluster.waitFor(
-        "node 3 to apply the change",
-        async () => ((await cluster.status(3))?.conf as { index: number })?.index >= 3,
-      );
+      // Node 3 must have applied the change that adds 4 and 5 before it is cut off: only then does it
+      // count them (as voters, unsafely) and campaign with their votes. The leader tells it the change
+      // committed with its next append or heartbeat (a lone commit broadcast is held, commit_hold.ts),
+      // so this waits for the change itself, not for a configuration index.
+      await cluster.waitFor("node 3 to apply the change", async () => {
+        const conf = (await cluster.status(3))?.conf as
+          | { voters?: number[]; learners?: number[] }
+          | undefined;
+        const added = mode === "unsafe-early-vote" ? conf?.voters : conf?.learners;
+        return [4, 5].every((id) => added?.includes(id));
+      });
       await cluster.partition([[1], [3, 4, 5]]);
       note("node 3 cut off from leader 1: it misses what 1 and 2 commit next");
     } else {
