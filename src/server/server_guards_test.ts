@@ -46,12 +46,25 @@ async function startServer(dataDir: string, extra: string[] = []) {
   return { holder, app, node: holder.node! };
 }
 
+/** Runs `test` against a fresh single-node server in a temporary directory, then stops and removes both. */
+async function withServer(test: (server: Awaited<ReturnType<typeof startServer>>) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "guards-" });
+  try {
+    const server = await startServer(dir);
+    try {
+      await test(server);
+    } finally {
+      await server.node.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const admin = { authorization: "Bearer a", "content-type": "application/json" };
 
 Deno.test("safe mode refuses voters-direct for a node that never was a learner, and changes nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "guards-" });
-  const { app, node } = await startServer(dir);
-  try {
+  await withServer(async ({ app, node }) => {
     const before = { conf: node.confState(), index: node.confIndex };
     const res = await app.request("/admin/voters-direct", {
       method: "POST",
@@ -69,10 +82,7 @@ Deno.test("safe mode refuses voters-direct for a node that never was a learner, 
     );
     assert.deepEqual({ conf: node.confState(), index: node.confIndex }, before);
     assert.equal(node.memberInfo(4), undefined, "the member directory recorded node 4");
-  } finally {
-    await node.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a node restarted in another safety mode than its cluster refuses to start, naming both", async () => {
@@ -90,9 +100,7 @@ Deno.test("a node restarted in another safety mode than its cluster refuses to s
 });
 
 Deno.test("a body whose Content-Length is past the limit is answered 413 without being read", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "guards-" });
-  const { app, node } = await startServer(dir);
-  try {
+  await withServer(async ({ app, node }) => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
@@ -116,16 +124,11 @@ Deno.test("a body whose Content-Length is past the limit is answered 413 without
     const ok = await app.request("/kv/small", { method: "POST", body: JSON.stringify({ value: "v" }) });
     assert.equal(ok.status, 200, await ok.text());
     assert.equal(node.read("small", true), "v");
-  } finally {
-    await node.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("values are limited in UTF-8 bytes, not characters: one byte over is refused, the limit taken", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "guards-" });
-  const { app, node } = await startServer(dir);
-  try {
+  await withServer(async ({ app, node }) => {
     const limit = 1024; // --max-value-bytes of this server
     const post = (key: string, value: string) =>
       app.request(`/kv/${key}`, { method: "POST", body: JSON.stringify({ value }) });
@@ -139,16 +142,11 @@ Deno.test("values are limited in UTF-8 bytes, not characters: one byte over is r
     const taken = await post("at", atLimit);
     assert.equal(taken.status, 200, await taken.text());
     assert.equal(node.read("at", true), atLimit);
-  } finally {
-    await node.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a chunked body past the limit is answered 413 without being read whole", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "guards-" });
-  const { app, node } = await startServer(dir);
-  try {
+  await withServer(async ({ app, node }) => {
     let sent = 0;
     const chunk = new Uint8Array(64 * 1024).fill(0x61);
     const body = new ReadableStream<Uint8Array>({
@@ -165,8 +163,5 @@ Deno.test("a chunked body past the limit is answered 413 without being read whol
     assert.equal(answer.error.code, "body_too_large");
     assert.ok(sent < 1024 * 1024, `the server read ${sent} bytes of a body limited to ~6 KB`);
     assert.equal(node.read("big", true), undefined);
-  } finally {
-    await node.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
