@@ -9,9 +9,8 @@ import { RetryableError, UnknownOutcomeError } from "./errors.ts";
 
 interface Waiter<T> {
   term: number;
-  /** performance.now() when proposed, and when it times out. */
+  /** performance.now() when proposed (it times out timeoutMs later). */
   since: number;
-  deadline: number;
   resolve(value: T): void;
   reject(error: Error): void;
 }
@@ -35,8 +34,8 @@ export class ProposalWaiters<T> {
       // one is answered first, as overwritten.
       this.settle(index)?.reject(new RetryableError(`proposal at index ${index} was replaced; retry`));
       const since = performance.now();
-      this.waiters.set(index, { term, since, deadline: since + this.timeoutMs, resolve, reject });
-      if (this.timer === undefined) this.armFor(since + this.timeoutMs);
+      this.waiters.set(index, { term, since, resolve, reject });
+      if (this.timer === undefined) this.armFor(since);
     });
   }
 
@@ -86,16 +85,17 @@ export class ProposalWaiters<T> {
     this.timer = undefined;
   }
 
-  private armFor(deadline: number): void {
-    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));
+  /** Sets the timer for the waiter proposed at `since`. */
+  private armFor(since: number): void {
+    this.timer = setTimeout(() => this.expire(), Math.max(0, since + this.timeoutMs - performance.now()));
   }
 
   /** Times out the waiters whose deadline passed (the oldest ones), then waits for the next. */
   private expire(): void {
     this.timer = undefined;
-    const now = performance.now();
+    const proposedBy = performance.now() - this.timeoutMs;
     for (const [index, w] of this.waiters) {
-      if (w.deadline > now) return this.armFor(w.deadline);
+      if (w.since > proposedBy) return this.armFor(w.since);
       this.waiters.delete(index);
       w.reject(
         new UnknownOutcomeError(
