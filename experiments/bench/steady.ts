@@ -22,7 +22,6 @@ import {
   KEYS,
   type LatencySummary,
   type LoadTarget,
-  type MeasuredWindow,
   median,
   openLoop,
   type OpenLoopResult,
@@ -31,7 +30,7 @@ import {
 } from "../lib/load.ts";
 import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { formatStages, scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
-import { cpuMeter, perOperationUs } from "../lib/process_cpu.ts";
+import { cpuWindow } from "../lib/process_cpu.ts";
 import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
 
 interface ClosedRow extends LatencySummary {
@@ -56,23 +55,6 @@ const USAGE = "deno task bench steady [--quick] [--compare etcd] [--seconds S] [
   "[--rates R1,R2,...] [--rounds N] [--ops writes|reads|both]";
 
 const WARMUP_MS = 500;
-
-/** Each member's CPU per operation over a closed loop's counted stretch (process_cpu.ts). */
-function cpuWindow(pids: number[]): {
-  window: MeasuredWindow;
-  perOperation(ops: number): Promise<Array<number | undefined>>;
-} {
-  let meter: (() => Promise<Array<number | undefined>>) | undefined;
-  let used: Promise<Array<number | undefined>> | undefined;
-  return {
-    window: {
-      started: () => meter = cpuMeter(pids),
-      // Read when the counted stretch ends, not when the last straggling request returns.
-      ended: () => used = meter?.(),
-    },
-    perOperation: async (ops) => perOperationUs(await used ?? pids.map(() => undefined), ops),
-  };
-}
 
 function load1m(): number {
   return +Deno.loadavg()[0].toFixed(2);
@@ -142,7 +124,7 @@ export async function run(args: string[]): Promise<void> {
                 ? raftkv.nodes.map((n) => n.pid ?? 0)
                 : etcd!.members.map((m) => m.child?.pid ?? 0),
             );
-            const r = await closedLoop(await target(system), kind, clients, seconds, WARMUP_MS, cpu.window);
+            const r = await closedLoop(await target(system), kind, clients, seconds, WARMUP_MS, cpu);
             const stages = before ? stageDelta(before, await scrapeStages(raftkv.endpoints())) : undefined;
             const cpuUsPerOp = await cpu.perOperation(r.ops);
             const row: ClosedRow = {
@@ -212,14 +194,12 @@ export async function run(args: string[]): Promise<void> {
 
 /** The CPU all members spent per operation (the median over rounds), undefined if a member was unread. */
 function clusterCpu(rows: ClosedRow[]): number | undefined {
-  const sums = rows.map((r) =>
-    r.cpuUsPerOp?.reduce<number | undefined>(
-      (a, b) => a === undefined || b === undefined ? undefined : a + b,
-      0,
-    )
-  );
-  if (sums.length === 0 || sums.some((x) => x === undefined)) return undefined;
-  return +median(sums as number[]).toFixed(1);
+  const sums: number[] = [];
+  for (const { cpuUsPerOp: cpu } of rows) {
+    if (!cpu || cpu.some((us) => us === undefined)) return undefined;
+    sums.push((cpu as number[]).reduce((a, b) => a + b, 0));
+  }
+  return sums.length ? +median(sums).toFixed(1) : undefined;
 }
 
 /** Per (system, kind, x): the rows of every round. */

@@ -7,6 +7,7 @@
  * Deno reads /proc/<pid>/... only under --allow-all (NotCapable otherwise), which the bench and test
  * tasks do not grant; `cat` reads them, under --allow-run.
  */
+import type { MeasuredWindow } from "./load.ts";
 
 /** /proc reports utime and stime in clock ticks of USER_HZ, 100 on Linux. */
 const MS_PER_TICK = 10;
@@ -53,6 +54,22 @@ export function cpuMeter(pids: number[]): () => Promise<Array<number | undefined
     return pids.map((_, i) =>
       start[i] === undefined || end[i] === undefined ? undefined : end[i]! - start[i]!
     );
+  };
+}
+
+/**
+ * Each process's CPU per operation over a closed loop's counted stretch (load.ts MeasuredWindow):
+ * measured from when counting starts to when it ends, not to when the last straggling request returns.
+ */
+export function cpuWindow(pids: number[]): MeasuredWindow & {
+  perOperation(ops: number): Promise<Array<number | undefined>>;
+} {
+  let meter: (() => Promise<Array<number | undefined>>) | undefined;
+  let used: Promise<Array<number | undefined>> | undefined;
+  return {
+    started: () => meter = cpuMeter(pids),
+    ended: () => used = meter?.(),
+    perOperation: async (ops) => perOperationUs(await used ?? pids.map(() => undefined), ops),
   };
 }
 
