@@ -62,6 +62,12 @@ const benches: Record<string, Bench> = {
     flags: "[--seconds S]",
     load: () => import("./core.ts"),
   },
+  floor: {
+    about: "the floor of a lone client's write here: HTTP and peer round trips, fdatasync (1 and 3 at once)",
+    inAll: false,
+    flags: "[--seconds S] [--dir PATH]",
+    load: () => import("./floor.ts"),
+  },
   wal: {
     about: "RaftStorage.save: appends/s and p50/p99 latency, 1/8/64 writers",
     inAll: false,
