@@ -45,6 +45,20 @@ Deno.test(`bench steady --quick${etcd ? " --compare etcd" : " (etcd not installe
     const total = r.stages?.[r.kind === "write" ? "write_total" : "read_total"];
     assert.ok(total?.count > 0 && total.p50Ms <= total.p99Ms, `stages of ${JSON.stringify(r)}`);
   }
+  // The floor of a lone client's write, measured in the same run, and that write part by part.
+  const f = l.latencyFloor;
+  for (const part of ["httpRoundTrip", "peerRoundTrip", "fdatasyncAlone", "fdatasyncThreeAtOnce"]) {
+    assert.ok(
+      f[part].count > 0 && f[part].p50Us > 0 && f[part].p50Us <= f[part].p99Us,
+      `${part}: ${JSON.stringify(f)}`,
+    );
+  }
+  const lone = l.closedLoop.find((r: { system: string; kind: string; clients: number }) =>
+    r.system === "raft-kv" && r.kind === "write" && r.clients === 1
+  );
+  assert.equal(lone.floorGap.length, 5);
+  assert.equal(lone.floorGap[4].measuredMs, lone.p50Ms, "the last part is the whole write at the client");
+  assert.equal(lone.floorGap[4].floorMs, f.writeFloorP50Ms);
 });
 
 Deno.test(`bench failover --quick${etcd ? " --compare etcd" : ""}`, async () => {

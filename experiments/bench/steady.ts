@@ -9,8 +9,10 @@
  *   highest rate still served in full) and the latency below and above it.
  * With `--compare etcd`, a 3-member etcd 3.4 on loopback takes the same load in the same run, the
  * two systems alternating row by row (and their order swapping each round) so that the drift of
- * a shared machine hits both. Writes bench-results/throughput-vs-qps.{json,md,svg} and
- * latency-percentiles.{json,md,svg}.
+ * a shared machine hits both. With writes at 1 client, the floor of a lone client's write on this
+ * machine is measured first (experiments/lib/latency_floor.ts) and each 1-client write row is set
+ * against it part by part (write_floor_gap.ts). Writes bench-results/throughput-vs-qps.{json,md,svg}
+ * and latency-percentiles.{json,md,svg}.
  */
 import { parseArgs } from "node:util";
 import { ExperimentCluster } from "../lib/cluster_harness.ts";
@@ -32,6 +34,8 @@ import { benchUsage, compareEtcd, parseList, parsePositive } from "./args.ts";
 import { formatStages, scrapeStages, stageDelta, type StageSummary } from "./stage_breakdown.ts";
 import { cpuWindow } from "../lib/process_cpu.ts";
 import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
+import { describeFloor, type LatencyFloor, measureLatencyFloor } from "../lib/latency_floor.ts";
+import { type FloorGapRow, floorGapTable, formatFloorGap, writeFloorGap } from "./write_floor_gap.ts";
 
 interface ClosedRow extends LatencySummary {
   round: number;
@@ -43,6 +47,8 @@ interface ClosedRow extends LatencySummary {
   stages?: Record<string, StageSummary>;
   /** CPU time (user + system) each member used per operation over the counted stretch, in µs. */
   cpuUsPerOp?: Array<number | undefined>;
+  /** raft-kv writes at 1 client: each part of the write against the floor measured in this run. */
+  floorGap?: FloorGapRow[];
 }
 
 interface OpenRow extends OpenLoopResult {
@@ -91,6 +97,13 @@ export async function run(args: string[]): Promise<void> {
     : [values.ops === "writes" ? "write" : "read"];
   const withEtcd = await compareEtcd(values.compare);
 
+  // Measured first, on a quiet machine, in a directory beside the members' data (the system's
+  // temporary directory, as ExperimentCluster's).
+  let floor: LatencyFloor | undefined;
+  if (kinds.includes("write") && levels.includes(1)) {
+    floor = await measureLatencyFloor({ seconds: quick ? 0.5 : 2, progress: console.log });
+    console.log(describeFloor(floor));
+  }
   console.log(
     `steady: starting a 3-node raft-kv cluster${withEtcd ? " and a 3-member etcd" : ""} on loopback`,
   );
@@ -148,6 +161,10 @@ export async function run(args: string[]): Promise<void> {
               }`,
             );
             if (stages) { for (const line of formatStages(stages)) console.log(line); }
+            if (floor && system === "raft-kv" && kind === "write" && clients === 1) {
+              row.floorGap = writeFloorGap(floor, r.p50Ms, stages);
+              if (row.floorGap) { for (const line of formatFloorGap(row.floorGap)) console.log(line); }
+            }
           }
         }
       }
@@ -173,7 +190,7 @@ export async function run(args: string[]): Promise<void> {
     await raftkv.stop();
     await etcd?.stop();
   }
-  await report(closed, open, {
+  await report(closed, open, floor, {
     nodes: 3,
     valueBytes: 100,
     keys: KEYS,
@@ -220,7 +237,12 @@ function knee(rows: OpenRow[]): number | undefined {
   )[0];
 }
 
-async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string, unknown>): Promise<void> {
+async function report(
+  closed: ClosedRow[],
+  open: OpenRow[],
+  floor: LatencyFloor | undefined,
+  setup: Record<string, unknown>,
+): Promise<void> {
   const closedGroups = grouped(closed, (r) => r.clients);
   const openGroups = grouped(open, (r) => r.offeredPerSec);
   const systems = [...new Set(closed.map((r) => r.system))];
@@ -315,7 +337,10 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
   });
   await writeResults("latency-percentiles", {
     setup,
-    closedLoop: closed.map(({ round, system, kind, clients, p50Ms, p99Ms, p999Ms, maxMs, stages }) => ({
+    latencyFloor: floor ?? "not measured (needs writes at 1 client)",
+    closedLoop: closed.map((
+      { round, system, kind, clients, p50Ms, p99Ms, p999Ms, maxMs, stages, floorGap },
+    ) => ({
       round,
       system,
       kind,
@@ -325,6 +350,7 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
       p999Ms,
       maxMs,
       stages,
+      floorGap,
     })),
     openLoop: open.map((
       { system, kind, offeredPerSec, opsPerSec, p50Ms, p99Ms, p999Ms, maxMs, notSent },
@@ -374,7 +400,19 @@ async function report(closed: ClosedRow[], open: OpenRow[], setup: Record<string
         ])),
       ),
     },
-    summary:
-      `## Latency, open loop (offered rate vs served, percentiles from the due time)\n\n${openTable}\n\n${settings}`,
+    summary: `${
+      floorSections(closed, floor)
+    }## Latency, open loop (offered rate vs served, percentiles from the due time)\n\n${openTable}\n\n${settings}`,
   });
+}
+
+/** Markdown: the floor, and each round's lone-client write against it. */
+function floorSections(closed: ClosedRow[], floor: LatencyFloor | undefined): string {
+  if (!floor) return "";
+  const rounds = closed.filter((r) => r.floorGap).map((r) =>
+    `### Round ${r.round + 1}: a lone client's write against the floor\n\n${floorGapTable(r.floorGap!)}\n\n`
+  );
+  return `## The floor of a lone client's write on this machine\n\n${describeFloor(floor)}.\n\n${
+    rounds.join("")
+  }`;
 }

@@ -5,7 +5,9 @@
  */
 import { markdownTable, resultsDir } from "../lib/results.ts";
 import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
-import type { OpKind } from "../lib/load.ts";
+import { median, type OpKind } from "../lib/load.ts";
+import { describeFloor, type LatencyFloor } from "../lib/latency_floor.ts";
+import { type FloorGapRow, floorGapTable } from "./write_floor_gap.ts";
 
 async function read(name: string) {
   try {
@@ -49,6 +51,25 @@ async function summary(): Promise<void> {
           `${k.kneeOpsPerSec ?? "-"}/s (${k.system} ${kindLabel(k.kind)})`
         ).join(", ")
       }; percentiles per rate in \`bench-results/latency-percentiles.md\`.`,
+      "",
+    );
+  }
+  const latency = await read("latency-percentiles");
+  const floor = typeof latency?.latencyFloor === "object" ? latency.latencyFloor as LatencyFloor : undefined;
+  const lone: FloorGapRow[][] = (latency?.closedLoop ?? []).flatMap((r: { floorGap?: FloorGapRow[] }) =>
+    r.floorGap ? [r.floorGap] : []
+  );
+  if (floor && lone.length) {
+    out.push(
+      `**A lone client's write against the floor** (same run): ${
+        describeFloor(floor)
+      }. Each part of raft-kv's ` +
+        `1-client write is the median over the rounds of its p50 (the parts are p50s, so they add up only roughly).`,
+      "",
+      floorGapTable(lone[0].map((row, i) => {
+        const measuredMs = +median(lone.map((rows) => rows[i].measuredMs)).toFixed(3);
+        return { ...row, measuredMs, aboveFloorMs: +(measuredMs - row.floorMs).toFixed(3) };
+      })),
       "",
     );
   }
