@@ -6,7 +6,7 @@
 import { markdownTable, resultsDir } from "../lib/results.ts";
 import { KIND_LABEL, steadyClosedTable, type SteadySummaryRow } from "./steady_table.ts";
 import { median, type OpKind } from "../lib/load.ts";
-import { describeFloor, type LatencyFloor } from "../lib/latency_floor.ts";
+import { floorParts, type LatencyFloor } from "../lib/latency_floor.ts";
 import { type FloorGapRow, floorGapTable } from "./write_floor_gap.ts";
 
 async function read(name: string) {
@@ -61,10 +61,11 @@ async function summary(): Promise<void> {
   );
   if (floor && lone.length) {
     out.push(
-      `**A lone client's write against the floor** (same run): ${
-        describeFloor(floor)
-      }. Each part of raft-kv's ` +
-        `1-client write is the median over the rounds of its p50 (the parts are p50s, so they add up only roughly).`,
+      `**A lone client's write against the floor** (same run): the floor is ${
+        floorParts(floor)
+      }. Each part ` +
+        `of raft-kv's 1-client write is the median over the rounds of its p50 (the parts are p50s, so they add ` +
+        `up only roughly).`,
       "",
       floorGapTable(lone[0].map((row, i) => {
         const measuredMs = +median(lone.map((rows) => rows[i].measuredMs)).toFixed(3);

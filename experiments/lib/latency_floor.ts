@@ -202,8 +202,13 @@ export async function measureLatencyFloor(
 
 /** One line: the floor and its parts, p50s in ms. */
 export function describeFloor(f: LatencyFloor): string {
+  return `floor of a lone client's write: ${floorParts(f)}`;
+}
+
+/** The floor's sum and its parts, p50s in ms. */
+export function floorParts(f: LatencyFloor): string {
   const ms = (us: number) => (us / 1000).toFixed(3);
-  return `floor of a lone client's write: ${f.writeFloorP50Ms.toFixed(3)} ms p50 = HTTP round trip ${
+  return `${f.writeFloorP50Ms.toFixed(3)} ms p50 = HTTP round trip ${
     ms(f.httpRoundTrip.p50Us)
   } + peer round trip ${ms(f.peerRoundTrip.p50Us)} + fdatasync with three syncing at once ${
     ms(f.fdatasyncThreeAtOnce.p50Us)
