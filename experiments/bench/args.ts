@@ -50,3 +50,12 @@ export async function compareEtcd(value: string | undefined): Promise<boolean> {
   console.log(`comparing with etcd ${version} (${Deno.env.get("ETCD_BIN") ?? "etcd"} on PATH)`);
   return true;
 }
+
+/** Whether `path` is an existing directory (for a --dir flag). */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}

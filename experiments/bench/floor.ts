@@ -8,6 +8,7 @@
 import { parseFlags, positiveNumber, UsageError } from "../../src/cli/args.ts";
 import { describeFloor, type LatencyFloor, measureLatencyFloor } from "../lib/latency_floor.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
+import { isDirectory } from "./args.ts";
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseFlags(args, {
@@ -16,7 +17,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const seconds = positiveNumber("seconds", values.seconds!);
   const parentDir = values.dir;
-  if (parentDir !== undefined && !(await Deno.stat(parentDir).then((s) => s.isDirectory, () => false))) {
+  if (parentDir !== undefined && !(await isDirectory(parentDir))) {
     throw new UsageError(
       `--dir ${parentDir}: no such directory (the fdatasyncs go into a new directory inside it)`,
     );

@@ -7,6 +7,7 @@ import { parseFlags, positiveIntegers, positiveNumber, UsageError } from "../../
 import type { Entry } from "../../src/raft/types.ts";
 import { RaftStorage } from "../../src/storage/raft_storage.ts";
 import { markdownTable, writeResults } from "../lib/results.ts";
+import { isDirectory } from "./args.ts";
 
 const DEFAULT_WRITER_COUNTS = [1, 8, 64];
 const ENTRY_DATA_BYTES = 100;
@@ -110,12 +111,4 @@ async function measure(dir: string, writers: number, seconds: number): Promise<L
     syncs,
     entriesPerSync: latencies.length / syncs,
   };
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
 }

@@ -20,7 +20,7 @@
  * Every process is started here and stopped (by PID) before this returns.
  */
 import { Http1Pool } from "./http1_client.ts";
-import { VALUE } from "./load.ts";
+import { percentile, VALUE } from "./load.ts";
 
 export interface Percentiles {
   count: number;
@@ -49,9 +49,11 @@ const START_TIMEOUT_MS = 15_000;
 
 function summarize(us: number[]): Percentiles {
   const sorted = Float64Array.from(us).sort();
-  const at = (q: number) =>
-    sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
-  return { count: sorted.length, p50Us: Math.round(at(0.5)), p99Us: Math.round(at(0.99)) };
+  return {
+    count: sorted.length,
+    p50Us: Math.round(percentile(sorted, 0.5)),
+    p99Us: Math.round(percentile(sorted, 0.99)),
+  };
 }
 
 function spawnChild(args: string[]): Deno.ChildProcess {
